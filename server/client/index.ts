@@ -1,0 +1,312 @@
+/**
+ * The submit API (used by the CLI and the examples): bundle a task module, submit a job,
+ * append inputs, watch progress, stream results.
+ */
+import { createReadStream } from 'node:fs';
+import { createInterface } from 'node:readline';
+import { build } from 'esbuild';
+import WebSocket from 'ws';
+import { AppError, ErrorCode } from '../../shared/errors.js';
+import type { JobOptionsInput, ResultLine } from '../../shared/job.js';
+import {
+  PROTOCOL_VERSION,
+  decodeMasterMessage,
+  type Delta,
+  type JobSummary,
+  type Snapshot,
+  type WorkerSummary,
+} from '../../shared/protocol.js';
+
+export type { ResultLine, JobSummary, WorkerSummary };
+
+export interface ClientOptions {
+  /** @defaultValue http://127.0.0.1:8080 */
+  url?: string;
+  token?: string;
+}
+
+export interface SubmitOptions {
+  name: string;
+  /** Bundled module source (see `bundleModule`). */
+  module: string;
+  inputs?: readonly unknown[];
+  options?: Partial<JobOptionsInput>;
+  /** @defaultValue true when `inputs` is given */
+  sealed?: boolean;
+}
+
+export interface JobDetail extends JobSummary {
+  elapsedMs: number;
+  options: Required<JobOptionsInput>;
+}
+
+/** Inputs per append request when streaming a file. */
+const APPEND_BATCH = 10_000;
+
+/**
+ * Bundles a task module and everything it imports into one platform-neutral ES module,
+ * so the same text runs in a browser Web Worker and a Node worker thread.
+ */
+export async function bundleModule(file: string): Promise<string> {
+  try {
+    const result = await build({
+      entryPoints: [file],
+      bundle: true,
+      write: false,
+      format: 'esm',
+      platform: 'neutral',
+      mainFields: ['browser', 'module', 'main'],
+      conditions: ['browser', 'import', 'default'],
+      target: 'es2022',
+      logLevel: 'silent',
+    });
+    const output = result.outputFiles[0];
+    if (!output) throw new Error('esbuild produced nothing');
+    return output.text;
+  } catch (error) {
+    const first = (
+      error as {
+        errors?: { text: string; location?: { file: string; line: number } }[];
+      }
+    ).errors?.[0];
+    const where = first?.location
+      ? ` (${first.location.file}:${first.location.line})`
+      : '';
+    throw new AppError(
+      ErrorCode.InvalidModule,
+      `cannot bundle ${file}: ${first?.text ?? (error as Error).message}${where}`,
+    );
+  }
+}
+
+export class ColonyClient {
+  readonly url: string;
+  #token: string | undefined;
+
+  constructor(options: ClientOptions = {}) {
+    this.url = (options.url ?? 'http://127.0.0.1:8080').replace(/\/+$/, '');
+    this.#token = options.token;
+  }
+
+  async submit(job: SubmitOptions): Promise<{ id: string }> {
+    return this.#json('POST', '/api/jobs', {
+      body: JSON.stringify({
+        name: job.name,
+        module: job.module,
+        ...(job.inputs ? { inputs: job.inputs } : {}),
+        ...(job.options ? { options: job.options } : {}),
+        ...(job.sealed !== undefined ? { sealed: job.sealed } : {}),
+      }),
+      contentType: 'application/json',
+    });
+  }
+
+  async append(
+    jobId: string,
+    inputs: readonly unknown[],
+  ): Promise<{ total: number }> {
+    const body = inputs.map((input) => JSON.stringify(input)).join('\n');
+    return this.#json('POST', `/api/jobs/${enc(jobId)}/inputs`, {
+      body,
+      contentType: 'application/x-ndjson',
+    });
+  }
+
+  /**
+   * Streams a `.jsonl`/`.ndjson` file into a job in batches: the file is never held in
+   * memory whole. Calls `onBatch` with the running total. Returns the number appended.
+   */
+  async appendFile(
+    jobId: string,
+    file: string,
+    onBatch?: (total: number) => void,
+  ): Promise<number> {
+    const lines = createInterface({
+      input: createReadStream(file),
+      crlfDelay: Infinity,
+    });
+    let batch: string[] = [];
+    let count = 0;
+    let lineNo = 0;
+    const sendBatch = async () => {
+      if (batch.length === 0) return;
+      await this.#json('POST', `/api/jobs/${enc(jobId)}/inputs`, {
+        body: batch.join('\n'),
+        contentType: 'application/x-ndjson',
+      });
+      count += batch.length;
+      batch = [];
+      onBatch?.(count);
+    };
+    for await (const line of lines) {
+      lineNo++;
+      const trimmed = line.trim();
+      if (!trimmed) continue;
+      try {
+        JSON.parse(trimmed);
+      } catch {
+        throw new AppError(
+          ErrorCode.InvalidArgument,
+          `${file}:${lineNo} is not JSON`,
+        );
+      }
+      batch.push(trimmed);
+      if (batch.length >= APPEND_BATCH) await sendBatch();
+    }
+    await sendBatch();
+    return count;
+  }
+
+  async seal(jobId: string): Promise<{ total: number }> {
+    return this.#json('POST', `/api/jobs/${enc(jobId)}/seal`, {});
+  }
+
+  async job(jobId: string): Promise<JobDetail> {
+    return this.#json('GET', `/api/jobs/${enc(jobId)}`, {});
+  }
+
+  async jobs(): Promise<JobSummary[]> {
+    return this.#json('GET', '/api/jobs', {});
+  }
+
+  async workers(): Promise<WorkerSummary[]> {
+    return this.#json('GET', '/api/workers', {});
+  }
+
+  async cancel(jobId: string): Promise<JobDetail> {
+    return this.#json('DELETE', `/api/jobs/${enc(jobId)}`, {});
+  }
+
+  /**
+   * Results as they are committed. With `follow`, the stream stays open until the job
+   * ends, so a caller learns of the end at once, without polling.
+   */
+  async *results(
+    jobId: string,
+    options: { follow?: boolean } = {},
+  ): AsyncGenerator<ResultLine> {
+    const response = await this.#fetch(
+      'GET',
+      `/api/jobs/${enc(jobId)}/results${options.follow ? '?follow=1' : ''}`,
+      {},
+    );
+    if (!response.body) return;
+    const decoder = new TextDecoder();
+    let buffered = '';
+    for await (const chunk of response.body as AsyncIterable<Uint8Array>) {
+      buffered += decoder.decode(chunk, { stream: true });
+      let newline: number;
+      while ((newline = buffered.indexOf('\n')) >= 0) {
+        const line = buffered.slice(0, newline);
+        buffered = buffered.slice(newline + 1);
+        if (line) yield reviveBinary(JSON.parse(line)) as ResultLine;
+      }
+    }
+  }
+
+  /** Submits a job and waits for every result; outputs come back in task order. */
+  async run(job: SubmitOptions & { inputs: readonly unknown[] }): Promise<{
+    id: string;
+    results: ResultLine[];
+  }> {
+    const { id } = await this.submit(job);
+    const results = new Array<ResultLine>(job.inputs.length);
+    for await (const line of this.results(id, { follow: true }))
+      results[line.index] = line;
+    return { id, results };
+  }
+
+  /**
+   * Subscribes to the live feed (the dashboard's): a snapshot, then deltas. Returns a
+   * function that closes the subscription.
+   */
+  watch(
+    onMessage: (message: Snapshot | Delta) => void,
+    onClose?: () => void,
+  ): () => void {
+    const socket = new WebSocket(`${this.url.replace(/^http/, 'ws')}/ws`, {
+      perMessageDeflate: false,
+    });
+    socket.on('open', () =>
+      socket.send(
+        JSON.stringify({ type: 'watch', protocol: PROTOCOL_VERSION }),
+      ),
+    );
+    socket.on('message', (data) => {
+      const decoded = decodeMasterMessage(data.toString());
+      if (
+        decoded.ok &&
+        (decoded.value.type === 'snapshot' || decoded.value.type === 'delta')
+      ) {
+        onMessage(decoded.value);
+      }
+    });
+    socket.on('error', () => undefined);
+    socket.on('close', () => onClose?.());
+    return () => socket.close(1000);
+  }
+
+  async #json<T>(
+    method: string,
+    path: string,
+    init: { body?: string; contentType?: string },
+  ): Promise<T> {
+    const response = await this.#fetch(method, path, init);
+    return (await response.json()) as T;
+  }
+
+  async #fetch(
+    method: string,
+    path: string,
+    init: { body?: string; contentType?: string },
+  ): Promise<Response> {
+    const headers: Record<string, string> = {};
+    if (this.#token) headers.authorization = `Bearer ${this.#token}`;
+    if (init.contentType) headers['content-type'] = init.contentType;
+    let response: Response;
+    try {
+      response = await fetch(`${this.url}${path}`, {
+        method,
+        headers,
+        ...(init.body !== undefined ? { body: init.body } : {}),
+      });
+    } catch (error) {
+      throw new AppError(
+        ErrorCode.Unreachable,
+        `cannot reach the master at ${this.url} (${(error as Error & { cause?: Error }).cause?.message ?? (error as Error).message}); is \`colony master\` running?`,
+      );
+    }
+    if (!response.ok) {
+      const body = (await response.json().catch(() => null)) as {
+        error?: { code?: ErrorCode; message?: string };
+      } | null;
+      throw new AppError(
+        body?.error?.code ?? ErrorCode.Internal,
+        body?.error?.message ?? `${method} ${path}: HTTP ${response.status}`,
+      );
+    }
+    return response;
+  }
+}
+
+function enc(id: string): string {
+  return encodeURIComponent(id);
+}
+
+/** Binary outputs arrive as `{"$base64": "..."}` in NDJSON; give them back as bytes. */
+function reviveBinary(value: unknown): unknown {
+  if (value === null || typeof value !== 'object') return value;
+  if (Array.isArray(value)) return value.map(reviveBinary);
+  const record = value as Record<string, unknown>;
+  const keys = Object.keys(record);
+  if (
+    keys.length === 1 &&
+    keys[0] === '$base64' &&
+    typeof record.$base64 === 'string'
+  ) {
+    return new Uint8Array(Buffer.from(record.$base64, 'base64'));
+  }
+  for (const key of keys)
+    if (key !== '__proto__') record[key] = reviveBinary(record[key]);
+  return record;
+}

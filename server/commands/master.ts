@@ -1,0 +1,33 @@
+/** `colony master`: serve until SIGINT/SIGTERM, then shut down gracefully. */
+import type { Flags } from '../cli.js';
+import { startMaster } from '../master/main.js';
+import { printMasterBanner } from './common.js';
+
+export async function runMaster(flags: Flags): Promise<void> {
+  const master = await startMaster({
+    ...(flags.host ? { host: flags.host } : {}),
+    port: flags.port ?? 8080,
+    dataDir: flags.data ?? './colony-data',
+    ...(flags.token ? { token: flags.token } : {}),
+    ...(flags.store ? { store: flags.store } : {}),
+    ...(flags.fsync ? { fsync: flags.fsync } : {}),
+    ...(flags['heartbeat-ms'] ? { heartbeatMs: flags['heartbeat-ms'] } : {}),
+    ...(flags['log-level'] ? { logLevel: flags['log-level'] } : {}),
+  });
+  printMasterBanner(master.url, master.token);
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    master.logger.info({ signal }, 'shutting down');
+    master.close().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        master.logger.error({ err: error }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGINT', () => stop('SIGINT'));
+  process.on('SIGTERM', () => stop('SIGTERM'));
+}

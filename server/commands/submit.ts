@@ -1,0 +1,120 @@
+/** `colony submit MODULE --inputs FILE`: bundle, submit, stream inputs, optionally wait. */
+import { createWriteStream, existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { once } from 'node:events';
+import { AppError, ErrorCode } from '../../shared/errors.js';
+import { bundleModule, type ColonyClient } from '../client/index.js';
+import type { Flags } from '../cli.js';
+import { clientFrom } from './common.js';
+import { progressLine, showProgress } from './progress.js';
+
+/** Inputs sent with the job itself; the rest of a big `.json` array is appended. */
+const FIRST_BATCH = 10_000;
+
+export async function runSubmit(
+  modulePath: string,
+  flags: Flags,
+): Promise<void> {
+  if (!existsSync(modulePath)) {
+    throw new AppError(
+      ErrorCode.InvalidArgument,
+      `no such module file: ${modulePath}`,
+    );
+  }
+  if (!flags.inputs) {
+    throw new AppError(
+      ErrorCode.InvalidArgument,
+      'submit needs --inputs FILE (.json array or .jsonl)',
+    );
+  }
+  if (!existsSync(flags.inputs)) {
+    throw new AppError(
+      ErrorCode.InvalidArgument,
+      `no such inputs file: ${flags.inputs}`,
+    );
+  }
+  const client = clientFrom(flags);
+  const module = await bundleModule(modulePath);
+  const options = {
+    ...(flags.timeout ? { timeoutMs: flags.timeout } : {}),
+    ...(flags['max-attempts'] ? { maxAttempts: flags['max-attempts'] } : {}),
+    ...(flags.replicas ? { replicas: flags.replicas } : {}),
+    ...(flags.priority !== undefined ? { priority: flags.priority } : {}),
+  };
+  const name = flags.name ?? path.basename(modulePath).replace(/\.[^.]+$/, '');
+  const ext = path.extname(flags.inputs).toLowerCase();
+  let id: string;
+  let total: number;
+  if (ext === '.jsonl' || ext === '.ndjson') {
+    ({ id } = await client.submit({ name, module, options, sealed: false }));
+    total = await client.appendFile(id, flags.inputs);
+    await client.seal(id);
+  } else if (ext === '.json') {
+    let inputs: unknown;
+    try {
+      inputs = JSON.parse(readFileSync(flags.inputs, 'utf8'));
+    } catch (error) {
+      throw new AppError(
+        ErrorCode.InvalidArgument,
+        `${flags.inputs} is not JSON: ${(error as Error).message}`,
+      );
+    }
+    if (!Array.isArray(inputs)) {
+      throw new AppError(
+        ErrorCode.InvalidArgument,
+        `${flags.inputs} must hold a JSON array of inputs`,
+      );
+    }
+    ({ id } = await client.submit({
+      name,
+      module,
+      options,
+      inputs: inputs.slice(0, FIRST_BATCH),
+      sealed: inputs.length <= FIRST_BATCH,
+    }));
+    for (let start = FIRST_BATCH; start < inputs.length; start += FIRST_BATCH) {
+      await client.append(id, inputs.slice(start, start + FIRST_BATCH));
+    }
+    if (inputs.length > FIRST_BATCH) await client.seal(id);
+    total = inputs.length;
+  } else {
+    throw new AppError(
+      ErrorCode.InvalidArgument,
+      `--inputs must be .json, .jsonl or .ndjson, not ${ext || 'no extension'}`,
+    );
+  }
+  process.stderr.write(`submitted job ${id} (${name}): ${total} tasks\n`);
+  if (!flags.wait) {
+    process.stdout.write(`${id}\n`);
+    return;
+  }
+  await waitAndWrite(client, id, flags.out);
+}
+
+/** Streams results (to --out or stdout) until the job ends, with progress on stderr. */
+export async function waitAndWrite(
+  client: ColonyClient,
+  id: string,
+  out: string | undefined,
+): Promise<void> {
+  const progress = showProgress(client, id);
+  const sink = out ? createWriteStream(out) : process.stdout;
+  let written = 0;
+  try {
+    for await (const line of client.results(id, { follow: true })) {
+      if (!sink.write(`${JSON.stringify(line)}\n`)) await once(sink, 'drain');
+      written++;
+    }
+  } finally {
+    progress.stop();
+  }
+  if (out) {
+    sink.end();
+    await once(sink, 'finish');
+  }
+  const job = await client.job(id);
+  process.stderr.write(
+    `${progressLine(job)}; ${job.state} in ${(job.elapsedMs / 1000).toFixed(1)}s; ${written} results${out ? ` in ${out}` : ''}\n`,
+  );
+  if (job.state === 'cancelled') process.exitCode = 3;
+}

@@ -1,0 +1,238 @@
+/**
+ * Live state for dashboards and the API: rates, the throughput history, the event feed,
+ * and the snapshot-then-deltas stream. Deltas go out at a fixed cadence with only what
+ * changed, encoded once for all subscribers, so the cost stays flat as load grows.
+ */
+import type { WebSocket } from 'ws';
+import type {
+  Delta,
+  FeedEvent,
+  JobSummary,
+  Snapshot,
+  ThroughputPoint,
+  WorkerSummary,
+} from '../../shared/protocol.js';
+import type { Runtime } from './runtime.js';
+import type { JobView, WorkerView } from './scheduler/types.js';
+
+const SAMPLE_MS = 1_000;
+const RATE_WINDOW_SAMPLES = 5;
+const HISTORY_POINTS = 600;
+const FEED_LENGTH = 200;
+const SNAPSHOT_JOBS = 200;
+/** A dashboard further behind than this skips deltas and gets a fresh snapshot later. */
+const LAGGING_BYTES = 1 << 20;
+const DROP_BYTES = 16 << 20;
+
+interface Subscriber {
+  socket: WebSocket;
+  needsSnapshot: boolean;
+}
+
+export class DashboardFeed {
+  #runtime: Runtime;
+  #subscribers = new Map<WebSocket, Subscriber>();
+  #events: FeedEvent[] = [];
+  #pendingEvents: FeedEvent[] = [];
+  #history: ThroughputPoint[] = [];
+  /** finished-task counts per job / per worker at each of the last samples */
+  #jobSamples = new Map<string, number[]>();
+  #workerSamples = new Map<string, number[]>();
+  #totalSamples: number[] = [];
+  #rates = new Map<string, number>();
+  #workerRates = new Map<string, number>();
+  #knownWorkers = new Set<string>();
+  #sampleTimer: NodeJS.Timeout;
+  #publishTimer: NodeJS.Timeout;
+
+  constructor(runtime: Runtime, options: { publishMs: number }) {
+    this.#runtime = runtime;
+    runtime.on('feed', (event: FeedEvent) => {
+      this.#events.push(event);
+      if (this.#events.length > FEED_LENGTH) this.#events.shift();
+      this.#pendingEvents.push(event);
+      if (this.#pendingEvents.length > FEED_LENGTH) this.#pendingEvents.shift();
+    });
+    this.#sampleTimer = setInterval(() => this.#sample(), SAMPLE_MS);
+    this.#sampleTimer.unref();
+    this.#publishTimer = setInterval(() => this.#publish(), options.publishMs);
+    this.#publishTimer.unref();
+  }
+
+  subscribe(socket: WebSocket): void {
+    const subscriber: Subscriber = { socket, needsSnapshot: true };
+    this.#subscribers.set(socket, subscriber);
+    this.#sendSnapshot(subscriber);
+  }
+
+  unsubscribe(socket: WebSocket): void {
+    this.#subscribers.delete(socket);
+  }
+
+  jobSummary(view: JobView): JobSummary {
+    return {
+      id: view.spec.id,
+      name: view.spec.name,
+      state: view.state,
+      sealed: view.spec.sealed,
+      priority: view.spec.options.priority,
+      counts: view.counts,
+      rate: this.#rates.get(view.spec.id) ?? 0,
+      createdAt: view.spec.createdAt,
+      finishedAt: view.finishedAt,
+      errors: view.errors,
+    };
+  }
+
+  workerSummary(view: WorkerView): WorkerSummary {
+    return { ...view, rate: this.#workerRates.get(view.id) ?? 0 };
+  }
+
+  /** Finished tasks per second over the last seconds, all jobs together. */
+  get totalRate(): number {
+    return this.#history.at(-1)?.rate ?? 0;
+  }
+
+  #sample(): void {
+    const { scheduler } = this.#runtime;
+    const at = this.#runtime.now();
+    for (const view of scheduler.jobViews()) {
+      const finished = view.counts.done + view.counts.failed;
+      const rate = pushSample(this.#jobSamples, view.spec.id, finished);
+      if (rate !== (this.#rates.get(view.spec.id) ?? 0))
+        this.#runtime.dirtyJobs.add(view.spec.id);
+      this.#rates.set(view.spec.id, rate);
+    }
+    const seen = new Set<string>();
+    for (const view of scheduler.workerViews()) {
+      seen.add(view.id);
+      const rate = pushSample(this.#workerSamples, view.id, view.done);
+      if (rate !== (this.#workerRates.get(view.id) ?? 0))
+        this.#runtime.dirtyWorkers.add(view.id);
+      this.#workerRates.set(view.id, rate);
+    }
+    for (const id of this.#workerSamples.keys()) {
+      if (!seen.has(id)) {
+        this.#workerSamples.delete(id);
+        this.#workerRates.delete(id);
+      }
+    }
+    const counters = this.#runtime.counters;
+    this.#totalSamples.push(counters.recordedOk + counters.recordedFailed);
+    if (this.#totalSamples.length > RATE_WINDOW_SAMPLES + 1)
+      this.#totalSamples.shift();
+    this.#history.push({ at, rate: rateOf(this.#totalSamples) });
+    if (this.#history.length > HISTORY_POINTS) this.#history.shift();
+  }
+
+  #snapshot(): Snapshot {
+    const { scheduler } = this.#runtime;
+    const jobs = scheduler
+      .jobViews()
+      .slice(-SNAPSHOT_JOBS)
+      .map((view) => this.jobSummary(view));
+    return {
+      type: 'snapshot',
+      at: this.#runtime.now(),
+      jobs,
+      workers: scheduler.workerViews().map((view) => this.workerSummary(view)),
+      events: [...this.#events],
+      throughput: [...this.#history],
+    };
+  }
+
+  #sendSnapshot(subscriber: Subscriber): void {
+    subscriber.needsSnapshot = false;
+    safeSend(subscriber.socket, JSON.stringify(this.#snapshot()));
+  }
+
+  #publish(): void {
+    const { runtime } = { runtime: this.#runtime };
+    if (this.#subscribers.size === 0) {
+      runtime.dirtyJobs.clear();
+      runtime.dirtyWorkers.clear();
+      this.#pendingEvents = [];
+      this.#knownWorkers = new Set(
+        runtime.scheduler.workerViews().map((w) => w.id),
+      );
+      return;
+    }
+    const jobs: JobSummary[] = [];
+    for (const id of runtime.dirtyJobs) {
+      const view = runtime.scheduler.jobView(id);
+      if (view) jobs.push(this.jobSummary(view));
+    }
+    const workers: WorkerSummary[] = [];
+    const removedWorkers: string[] = [];
+    for (const id of runtime.dirtyWorkers) {
+      const view = runtime.scheduler.workerView(id);
+      if (view) {
+        workers.push(this.workerSummary(view));
+        this.#knownWorkers.add(id);
+      } else if (this.#knownWorkers.delete(id)) {
+        removedWorkers.push(id);
+      }
+    }
+    runtime.dirtyJobs.clear();
+    runtime.dirtyWorkers.clear();
+    const events = this.#pendingEvents;
+    this.#pendingEvents = [];
+    const delta: Delta = {
+      type: 'delta',
+      at: runtime.now(),
+      jobs,
+      workers,
+      removedWorkers,
+      events,
+      throughput: this.#history.at(-1) ?? { at: runtime.now(), rate: 0 },
+    };
+    const text = JSON.stringify(delta);
+    for (const subscriber of this.#subscribers.values()) {
+      const buffered = subscriber.socket.bufferedAmount;
+      if (buffered > DROP_BYTES) {
+        subscriber.socket.terminate();
+        this.#subscribers.delete(subscriber.socket);
+      } else if (buffered > LAGGING_BYTES) {
+        subscriber.needsSnapshot = true;
+      } else if (subscriber.needsSnapshot) {
+        this.#sendSnapshot(subscriber);
+      } else {
+        safeSend(subscriber.socket, text);
+      }
+    }
+  }
+
+  close(): void {
+    clearInterval(this.#sampleTimer);
+    clearInterval(this.#publishTimer);
+  }
+}
+
+function safeSend(socket: WebSocket, text: string): void {
+  if (socket.readyState === socket.OPEN) socket.send(text);
+}
+
+function pushSample(
+  samples: Map<string, number[]>,
+  id: string,
+  value: number,
+): number {
+  let list = samples.get(id);
+  if (!list) {
+    list = [];
+    samples.set(id, list);
+  }
+  list.push(value);
+  if (list.length > RATE_WINDOW_SAMPLES + 1) list.shift();
+  return rateOf(list);
+}
+
+function rateOf(samples: readonly number[]): number {
+  if (samples.length < 2) return 0;
+  const first = samples[0] as number;
+  const last = samples[samples.length - 1] as number;
+  return Math.max(
+    0,
+    (last - first) / (((samples.length - 1) * SAMPLE_MS) / 1000),
+  );
+}

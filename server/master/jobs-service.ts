@@ -1,0 +1,194 @@
+/**
+ * Submitting, appending to, sealing and cancelling jobs: validation of what a submitter
+ * sends, then the store (durable first), then the scheduler.
+ */
+import { createHash } from 'node:crypto';
+import { build } from 'esbuild';
+import * as z from 'zod';
+import { AppError, ErrorCode } from '../../shared/errors.js';
+import { JobOptions, SubmitJobBody } from '../../shared/job.js';
+import type { Runtime } from './runtime.js';
+import type { JobSpec } from './scheduler/types.js';
+import type { EncodedValue } from './store/store.js';
+import { encodeStored } from './task-frames.js';
+
+/** Inputs written and announced to the scheduler per chunk. */
+const APPEND_CHUNK = 10_000;
+
+export class JobsService {
+  #runtime: Runtime;
+  #nextId: number;
+  /** Appends to one job run one after another, so task indices never interleave. */
+  #appendLocks = new Map<string, Promise<unknown>>();
+
+  constructor(runtime: Runtime, existingIds: readonly string[]) {
+    this.#runtime = runtime;
+    this.#nextId =
+      existingIds.reduce(
+        (max, id) => Math.max(max, Number.parseInt(id, 10) || 0),
+        0,
+      ) + 1;
+  }
+
+  /** Validates and stores a job; resolves once it is durable. */
+  async submit(body: unknown): Promise<{ id: string }> {
+    const parsed = SubmitJobBody.safeParse(body);
+    if (!parsed.success) {
+      throw new AppError(
+        ErrorCode.InvalidMessage,
+        z.prettifyError(parsed.error),
+      );
+    }
+    const { name, module, inputs, options, sealed } = parsed.data;
+    await validateModule(module);
+    const moduleHash = createHash('sha256').update(module).digest('hex');
+    const encoded = (inputs ?? []).map((input, i) => encodeInput(input, i));
+    const id = String(this.#nextId++);
+    const spec: JobSpec = {
+      id,
+      name,
+      moduleHash,
+      options: JobOptions.parse(options ?? {}),
+      taskCount: encoded.length,
+      sealed: sealed ?? inputs !== undefined,
+      createdAt: this.#runtime.now(),
+    };
+    const { store } = this.#runtime;
+    store.putModule(moduleHash, module);
+    store.createJob(spec, encoded);
+    this.#runtime.dispatch({
+      type: 'job-submitted',
+      job: spec,
+      at: this.#runtime.now(),
+    });
+    return { id };
+  }
+
+  /** Appends inputs (already parsed) as new tasks; returns the new total. */
+  async append(
+    jobId: string,
+    inputs: readonly unknown[],
+  ): Promise<{ total: number }> {
+    const encoded = inputs.map((input, i) => encodeInput(input, i));
+    const previous = this.#appendLocks.get(jobId) ?? Promise.resolve();
+    const run = previous.then(() => this.#appendNow(jobId, encoded));
+    const settled = run.catch(() => undefined);
+    this.#appendLocks.set(jobId, settled);
+    void settled.then(() => {
+      if (this.#appendLocks.get(jobId) === settled)
+        this.#appendLocks.delete(jobId);
+    });
+    return run;
+  }
+
+  #appendNow(
+    jobId: string,
+    encoded: readonly EncodedValue[],
+  ): { total: number } {
+    const view = this.#openJob(jobId);
+    let total = view.counts.total;
+    for (let start = 0; start < encoded.length; start += APPEND_CHUNK) {
+      const chunk = encoded.slice(start, start + APPEND_CHUNK);
+      this.#runtime.store.appendInputs(jobId, total, chunk);
+      total += chunk.length;
+      this.#runtime.dispatch({
+        type: 'inputs-appended',
+        jobId,
+        count: chunk.length,
+        at: this.#runtime.now(),
+      });
+    }
+    return { total };
+  }
+
+  seal(jobId: string): { total: number } {
+    const view = this.#openJob(jobId);
+    this.#runtime.store.sealJob(jobId);
+    this.#runtime.dispatch({
+      type: 'job-sealed',
+      jobId,
+      at: this.#runtime.now(),
+    });
+    return { total: view.counts.total };
+  }
+
+  async cancel(jobId: string): Promise<void> {
+    const view = this.#runtime.scheduler.jobView(jobId);
+    if (!view) throw notFound(jobId);
+    if (view.state !== 'running') return;
+    this.#runtime.dispatch({
+      type: 'job-cancelled',
+      jobId,
+      at: this.#runtime.now(),
+    });
+    await this.#runtime.store.commit();
+  }
+
+  #openJob(jobId: string) {
+    const view = this.#runtime.scheduler.jobView(jobId);
+    if (!view) throw notFound(jobId);
+    if (view.spec.sealed || view.state !== 'running') {
+      throw new AppError(
+        ErrorCode.JobSealed,
+        `job ${jobId} is ${view.state === 'running' ? 'sealed' : view.state}: no more inputs`,
+      );
+    }
+    return view;
+  }
+}
+
+export function notFound(jobId: string): AppError {
+  return new AppError(ErrorCode.NotFound, `no job ${JSON.stringify(jobId)}`);
+}
+
+function encodeInput(input: unknown, index: number): EncodedValue {
+  try {
+    return encodeStored(input);
+  } catch (error) {
+    throw new AppError(
+      ErrorCode.InvalidMessage,
+      `input ${index} cannot be stored: ${(error as Error).message}`,
+    );
+  }
+}
+
+/**
+ * Parses the module without running it (the master never executes task code) and
+ * checks that it has a default export.
+ */
+export async function validateModule(source: string): Promise<void> {
+  let exports: string[] | undefined;
+  try {
+    const result = await build({
+      stdin: { contents: source, loader: 'js', sourcefile: 'task-module.js' },
+      bundle: false,
+      write: false,
+      metafile: true,
+      format: 'esm',
+      logLevel: 'silent',
+    });
+    exports = Object.values(result.metafile.outputs)[0]?.exports;
+  } catch (error) {
+    const first = (
+      error as {
+        errors?: {
+          text: string;
+          location?: { line: number; column: number };
+        }[];
+      }
+    ).errors?.[0];
+    const where = first?.location
+      ? ` (line ${first.location.line}, column ${first.location.column})`
+      : '';
+    throw new AppError(
+      ErrorCode.InvalidModule,
+      `the task module does not parse: ${first?.text ?? (error as Error).message}${where}`,
+    );
+  }
+  if (!exports?.includes('default')) {
+    throw new AppError(
+      ErrorCode.InvalidModule,
+      'the task module has no default export: `export default async function (input, ctx) {...}`',
+    );
+  }
+}

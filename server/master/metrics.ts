@@ -1,0 +1,109 @@
+/** Prometheus text exposition of the master's counters and gauges. */
+import type { DashboardFeed } from './dashboard-feed.js';
+import type { Gateway } from './gateway.js';
+import type { Runtime } from './runtime.js';
+
+export function renderMetrics(
+  runtime: Runtime,
+  gateway: Gateway,
+  feed: DashboardFeed,
+): string {
+  const lines: string[] = [];
+  const metric = (
+    name: string,
+    type: 'counter' | 'gauge',
+    help: string,
+    samples: [labels: string, value: number][],
+  ) => {
+    lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
+    for (const [labels, value] of samples)
+      lines.push(`${name}${labels} ${value}`);
+  };
+  const jobs = runtime.scheduler.jobViews();
+  const workers = runtime.scheduler.workerViews();
+  const byState = { running: 0, completed: 0, cancelled: 0 };
+  let queued = 0;
+  let running = 0;
+  for (const job of jobs) {
+    byState[job.state]++;
+    queued += job.counts.queued;
+    running += job.counts.running;
+  }
+  const byKind = { node: 0, browser: 0 };
+  let slots = 0;
+  for (const worker of workers) {
+    byKind[worker.kind]++;
+    slots += worker.slots;
+  }
+  const { counters } = runtime;
+  const g = gateway.counters;
+  metric(
+    'colony_tasks_done_total',
+    'counter',
+    'Tasks recorded with an output.',
+    [['', counters.recordedOk]],
+  );
+  metric('colony_tasks_failed_total', 'counter', 'Tasks recorded as failed.', [
+    ['', counters.recordedFailed],
+  ]);
+  metric(
+    'colony_reassignments_total',
+    'counter',
+    'Reassignment events (disconnects, expiries).',
+    [['', counters.reassigned]],
+  );
+  metric('colony_tasks', 'gauge', 'Tasks of running jobs by state.', [
+    ['{state="queued"}', queued],
+    ['{state="running"}', running],
+  ]);
+  metric('colony_task_rate', 'gauge', 'Tasks finished per second (recent).', [
+    ['', feed.totalRate],
+  ]);
+  metric('colony_jobs', 'gauge', 'Jobs by state.', [
+    ['{state="running"}', byState.running],
+    ['{state="completed"}', byState.completed],
+    ['{state="cancelled"}', byState.cancelled],
+  ]);
+  metric('colony_workers', 'gauge', 'Connected workers by kind.', [
+    ['{kind="node"}', byKind.node],
+    ['{kind="browser"}', byKind.browser],
+  ]);
+  metric('colony_worker_slots', 'gauge', 'Task slots of connected workers.', [
+    ['', slots],
+  ]);
+  metric('colony_dashboards', 'gauge', 'Connected dashboards.', [
+    ['', gateway.dashboardCount],
+  ]);
+  metric(
+    'colony_ws_connections_total',
+    'counter',
+    'WebSocket connections accepted.',
+    [['', g.connections]],
+  );
+  metric(
+    'colony_ws_invalid_messages_total',
+    'counter',
+    'Malformed or refused messages.',
+    [['', g.invalidMessages]],
+  );
+  metric(
+    'colony_ws_heartbeat_timeouts_total',
+    'counter',
+    'Sockets terminated by the heartbeat.',
+    [['', g.heartbeatTimeouts]],
+  );
+  metric(
+    'colony_ws_slow_consumers_total',
+    'counter',
+    'Sockets dropped for not draining.',
+    [['', g.slowConsumers]],
+  );
+  const memory = process.memoryUsage();
+  metric('process_resident_memory_bytes', 'gauge', 'Resident memory.', [
+    ['', memory.rss],
+  ]);
+  metric('nodejs_heap_used_bytes', 'gauge', 'V8 heap used.', [
+    ['', memory.heapUsed],
+  ]);
+  return `${lines.join('\n')}\n`;
+}

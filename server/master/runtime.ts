@@ -1,0 +1,233 @@
+/**
+ * The shell around the pure scheduler: owns the clock and the one wake-up timer, feeds
+ * events in, and carries the commands out to the store, the sockets and the dashboard.
+ */
+import { EventEmitter } from 'node:events';
+import type { Logger } from '../log.js';
+import { assertNever } from '../../shared/errors.js';
+import type { FeedEvent } from '../../shared/protocol.js';
+import { Scheduler } from './scheduler/scheduler.js';
+import type {
+  Command,
+  JobId,
+  SchedulerEvent,
+  SchedulerOptions,
+  WorkerId,
+} from './scheduler/types.js';
+import type { EncodedValue, Store } from './store/store.js';
+import type { Assignment } from './scheduler/types.js';
+
+/** Where commands that touch sockets go (implemented by the gateway). */
+export interface WorkerLink {
+  sendAssignments(workerId: WorkerId, tasks: Assignment[]): void;
+  sendCancel(workerId: WorkerId, leases: number[]): void;
+  sendReject(
+    workerId: WorkerId,
+    lease: number,
+    code: string,
+    message: string,
+  ): void;
+  disconnect(workerId: WorkerId, code: number, reason: string): void;
+}
+
+export interface Clock {
+  now(): number;
+}
+
+/** Counters for /metrics. */
+export interface RuntimeCounters {
+  recordedOk: number;
+  recordedFailed: number;
+  reassigned: number;
+}
+
+/**
+ * Emits 'results' (jobId) after results of a job were committed, 'job-finished' (jobId)
+ * after a job's end was committed, 'feed' (FeedEvent), 'changed' ({jobs, workers}).
+ */
+export class Runtime extends EventEmitter {
+  readonly scheduler: Scheduler;
+  readonly store: Store;
+  readonly counters: RuntimeCounters = {
+    recordedOk: 0,
+    recordedFailed: 0,
+    reassigned: 0,
+  };
+  /** Jobs and workers changed since the dashboard last looked. */
+  readonly dirtyJobs = new Set<JobId>();
+  readonly dirtyWorkers = new Set<WorkerId>();
+  #link: WorkerLink | null = null;
+  #clock: Clock;
+  #log: Logger;
+  #timer: NodeJS.Timeout | null = null;
+  #timerAt = Infinity;
+  #pendingNotify = new Set<JobId>();
+  #pendingFinished = new Set<JobId>();
+  #commitScheduled = false;
+  #closed = false;
+
+  constructor(options: {
+    store: Store;
+    clock: Clock;
+    logger: Logger;
+    scheduler?: SchedulerOptions;
+  }) {
+    super();
+    this.setMaxListeners(0);
+    this.store = options.store;
+    this.#clock = options.clock;
+    this.#log = options.logger;
+    this.scheduler = new Scheduler(options.scheduler ?? {});
+  }
+
+  attach(link: WorkerLink): void {
+    this.#link = link;
+  }
+
+  now(): number {
+    return this.#clock.now();
+  }
+
+  /** Feeds one event to the scheduler and carries out what it decides. */
+  dispatch(event: SchedulerEvent): void {
+    if (this.#closed) return;
+    this.#markDirty(event);
+    const commands = this.scheduler.handle(event);
+    for (const command of commands) this.#execute(command);
+    this.#arm();
+  }
+
+  #markDirty(event: SchedulerEvent): void {
+    switch (event.type) {
+      case 'job-submitted':
+      case 'job-restored':
+        this.dirtyJobs.add(event.job.id);
+        return;
+      case 'inputs-appended':
+      case 'job-sealed':
+      case 'job-cancelled':
+        this.dirtyJobs.add(event.jobId);
+        return;
+      case 'worker-joined':
+      case 'worker-left':
+      case 'credit-granted':
+      case 'results-received':
+        this.dirtyWorkers.add(event.workerId);
+        return;
+      case 'tick':
+        return;
+      default:
+        assertNever(event);
+    }
+  }
+
+  #execute(command: Command): void {
+    const link = this.#link;
+    switch (command.type) {
+      case 'assign':
+        this.dirtyWorkers.add(command.workerId);
+        for (const task of command.tasks) this.dirtyJobs.add(task.jobId);
+        link?.sendAssignments(command.workerId, command.tasks);
+        return;
+      case 'cancel-leases':
+        link?.sendCancel(command.workerId, command.leases);
+        return;
+      case 'reject-result':
+        link?.sendReject(
+          command.workerId,
+          command.lease,
+          command.code,
+          command.message,
+        );
+        return;
+      case 'disconnect':
+        link?.disconnect(command.workerId, command.code, command.reason);
+        return;
+      case 'record': {
+        const { outcome } = command;
+        if (outcome.ok) this.counters.recordedOk++;
+        else this.counters.recordedFailed++;
+        this.store.recordResult(
+          command.jobId,
+          command.index,
+          outcome.ok
+            ? { ok: true, output: outcome.output as EncodedValue }
+            : { ok: false, error: outcome.error },
+        );
+        this.dirtyJobs.add(command.jobId);
+        this.#pendingNotify.add(command.jobId);
+        this.#scheduleCommit();
+        return;
+      }
+      case 'job-finished':
+        this.store.finishJob(command.jobId, command.state, command.at);
+        this.dirtyJobs.add(command.jobId);
+        this.#pendingFinished.add(command.jobId);
+        this.#scheduleCommit();
+        this.#log.info(
+          { jobId: command.jobId, state: command.state },
+          'job finished',
+        );
+        return;
+      case 'feed':
+        if (command.event.kind === 'reassigned') this.counters.reassigned++;
+        this.emit('feed', command.event satisfies FeedEvent);
+        return;
+      default:
+        assertNever(command);
+    }
+  }
+
+  /**
+   * Group commit: everything recorded in this turn is committed together; readers of
+   * results are woken only after the commit, so nothing unacknowledged is ever read.
+   */
+  #scheduleCommit(): void {
+    if (this.#commitScheduled) return;
+    this.#commitScheduled = true;
+    const notify = this.#pendingNotify;
+    const finished = this.#pendingFinished;
+    this.#pendingNotify = new Set();
+    this.#pendingFinished = new Set();
+    this.store.commit().then(
+      () => {
+        for (const jobId of notify) this.emit('results', jobId);
+        for (const jobId of finished) this.emit('job-finished', jobId);
+      },
+      (error: unknown) => {
+        this.#log.error({ err: error }, 'store commit failed');
+      },
+    );
+    queueMicrotask(() => {
+      this.#commitScheduled = false;
+    });
+  }
+
+  /** Keeps exactly one timer, armed for the scheduler's next deadline. */
+  #arm(): void {
+    const next = this.scheduler.nextWakeAt();
+    if (next === undefined) {
+      if (this.#timer) clearTimeout(this.#timer);
+      this.#timer = null;
+      this.#timerAt = Infinity;
+      return;
+    }
+    if (this.#timer && next >= this.#timerAt) return;
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#timerAt = next;
+    const delay = Math.max(0, next - this.now());
+    this.#timer = setTimeout(() => {
+      this.#timer = null;
+      this.#timerAt = Infinity;
+      this.dispatch({ type: 'tick', at: this.now() });
+    }, delay);
+    this.#timer.unref();
+  }
+
+  /** Stops the timer; later events are ignored. */
+  close(): void {
+    this.#closed = true;
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#timer = null;
+  }
+}

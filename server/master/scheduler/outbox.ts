@@ -1,0 +1,65 @@
+/**
+ * Collects the commands of one `handle()` call. Cancels to one worker are merged into one
+ * `cancel-leases` command, so that a worker gets one frame however many leases end.
+ */
+import type { FeedEvent } from '../../../shared/protocol.js';
+import type { Command, Lease, WorkerId } from './types.js';
+
+export class Outbox {
+  #commands: Command[] = [];
+  #cancels = new Map<WorkerId, Lease[]>();
+
+  push(command: Command): void {
+    this.#commands.push(command);
+  }
+
+  cancel(workerId: WorkerId, lease: Lease): void {
+    const leases = this.#cancels.get(workerId);
+    if (leases !== undefined) {
+      leases.push(lease);
+      return;
+    }
+    const fresh = [lease];
+    this.#cancels.set(workerId, fresh);
+    this.#commands.push({ type: 'cancel-leases', workerId, leases: fresh });
+  }
+
+  feed(at: number, kind: FeedEvent['kind'], text: string): void {
+    this.#commands.push({ type: 'feed', event: { at, kind, text } });
+  }
+
+  /** Returns the commands so far and starts afresh. */
+  take(): Command[] {
+    const commands = this.#commands;
+    this.#commands = [];
+    this.#cancels = new Map();
+    return commands;
+  }
+}
+
+/** Text of the dashboard feed: short, human-readable lines. */
+export const feedText = {
+  joined: (name: string, kind: string, slots: number): string =>
+    `worker ${name} (${kind}, ${plural(slots, 'slot')}) joined`,
+  left: (name: string, clean: boolean): string =>
+    clean ? `worker ${name} left` : `worker ${name} dropped`,
+  reassigned: (count: number, name: string, why: string): string =>
+    `${plural(count, 'task')} of worker ${name} reassigned (${why})`,
+  failed: (job: string, index: number, error: string): string =>
+    `task ${index} of job ${job} failed: ${clip(error)}`,
+  submitted: (job: string, tasks: number, sealed: boolean): string =>
+    `job ${job} submitted (${plural(tasks, 'task')}${sealed ? '' : ', open'})`,
+  completed: (job: string, done: number, failed: number): string =>
+    `job ${job} completed (${done} done, ${failed} failed)`,
+  cancelled: (job: string): string => `job ${job} cancelled`,
+};
+
+function plural(n: number, word: string): string {
+  return `${n} ${word}${n === 1 ? '' : 's'}`;
+}
+
+/** Feed lines stay one line long; the full error is in the job's results. */
+function clip(text: string): string {
+  const line = text.split('\n', 1)[0] ?? '';
+  return line.length > 200 ? `${line.slice(0, 199)}…` : line;
+}

@@ -1,0 +1,118 @@
+/**
+ * The scheduler's mutable records of jobs, workers and replicated tasks. Only the
+ * scheduler's modules touch them, and only from inside `Scheduler.handle()`.
+ */
+import type { JobState, WorkerKind } from '../../../shared/protocol.js';
+import type { LeaseRecord } from './leases.js';
+import { TaskTable } from './task-table.js';
+import type { JobSpec, Lease, WorkerId } from './types.js';
+
+/** Errors kept per job for the dashboard. */
+export const ERRORS_KEPT = 5;
+
+/** A connected worker. */
+export class WorkerRecord {
+  /** Tasks it may still be sent (the prefetch window it granted). */
+  credit = 0;
+  /** Its results that were recorded. */
+  done = 0;
+  /** Active leases, in lease order (a Set keeps insertion order; leases increase). */
+  readonly active = new Set<LeaseRecord>();
+  /** Expired leases still attributable to it, to fence a late result. */
+  readonly expired = new Set<LeaseRecord>();
+  /**
+   * Leases it was told to cancel. A result for one is a normal race, ignored rather
+   * than rejected; bounded, oldest forgotten first.
+   */
+  readonly revoked = new Set<Lease>();
+
+  constructor(
+    readonly id: WorkerId,
+    readonly name: string,
+    readonly kind: WorkerKind,
+    readonly slots: number,
+    readonly connectedAt: number,
+  ) {}
+}
+
+/** One output and the workers that returned it (replicated tasks only). */
+export interface Vote {
+  output: unknown;
+  workers: WorkerId[];
+}
+
+/** Votes and queue membership of a replicated task that was dispatched at least once. */
+export class ReplicaState {
+  /** Workers that returned an output: each votes once. */
+  readonly voters = new Set<WorkerId>();
+  /** Candidate outputs by digest. */
+  readonly votes = new Map<string, Vote>();
+  /** Size of the largest group of equal outputs. */
+  maxVotes = 0;
+  /** The task has an entry in its job's re-queue deque. */
+  inQueue = false;
+}
+
+/** Settings of a job derived once from its options and the scheduler's. */
+export interface JobLimits {
+  weight: number;
+  replicas: number;
+  maxAttempts: number;
+  maxWorkerDeaths: number;
+  /** Lease length including the grace period. */
+  leaseMs: number;
+  /** Dispatches without a result after which a task is failed. */
+  dispatchBound: number;
+}
+
+/** A job and its tasks. */
+export class JobRecord {
+  state: JobState = 'running';
+  finishedAt: number | null = null;
+  /** Recent task errors, newest last. */
+  readonly errors: { index: number; error: string }[] = [];
+  /** Head of each task's list of outstanding leases (active or expired). */
+  readonly outstanding = new Map<number, LeaseRecord>();
+  /** Re-queued tasks that should avoid the worker they last failed on. */
+  readonly avoid = new Map<number, WorkerId>();
+  /** Replicated jobs only: tasks dispatched and not yet terminal. */
+  readonly replicaStates: Map<number, ReplicaState> | undefined;
+  /** Stride-scheduling pass (fair-share.ts) and position in its heap. */
+  pass = 0;
+  heapIndex = -1;
+
+  constructor(
+    /** Our own copy: `taskCount` and `sealed` change as inputs come. */
+    readonly spec: JobSpec,
+    readonly table: TaskTable,
+    readonly limits: JobLimits,
+    /** Submission order, to break ties deterministically. */
+    readonly seq: number,
+  ) {
+    this.replicaStates = limits.replicas > 1 ? new Map() : undefined;
+  }
+
+  get isRunning(): boolean {
+    return this.state === 'running';
+  }
+
+  /** Outstanding leases of task `i`, newest first. */
+  *leasesOf(i: number): IterableIterator<LeaseRecord> {
+    for (let rec = this.outstanding.get(i); rec; rec = rec.nextOfTask) {
+      yield rec;
+    }
+  }
+
+  activeLeasesOf(i: number): number {
+    let n = 0;
+    for (let rec = this.outstanding.get(i); rec; rec = rec.nextOfTask) {
+      if (rec.isActive) n++;
+    }
+    return n;
+  }
+
+  addError(index: number, error: string): void {
+    this.errors.push({ index, error });
+    if (this.errors.length > ERRORS_KEPT) this.errors.shift();
+  }
+}

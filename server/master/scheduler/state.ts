@@ -1,0 +1,74 @@
+/**
+ * Everything the scheduler knows, in one object that its modules share. Only code
+ * reached from `Scheduler.handle()` mutates it.
+ */
+import { LIMITS } from '../../../shared/protocol.js';
+import { FairShare } from './fair-share.js';
+import { ExpiryQueue, type LeaseRecord } from './leases.js';
+import { Outbox } from './outbox.js';
+import type { JobRecord, WorkerRecord } from './records.js';
+import { MAX_SMALL_COUNT } from './task-table.js';
+import type { JobId, Lease, SchedulerOptions, WorkerId } from './types.js';
+
+/** {@link SchedulerOptions} with defaults applied. */
+export interface ResolvedOptions {
+  leaseGraceMs: number;
+  maxWorkerDeaths: number;
+  maxBatch: number;
+}
+
+/** Resolves and checks the options (a bad value is a programmer error: it throws). */
+export function resolveOptions(options: SchedulerOptions): ResolvedOptions {
+  const resolved = {
+    leaseGraceMs: options.leaseGraceMs ?? 2_000,
+    maxWorkerDeaths: options.maxWorkerDeaths ?? 3,
+    maxBatch: options.maxBatch ?? LIMITS.maxBatch,
+  };
+  const { leaseGraceMs, maxWorkerDeaths, maxBatch } = resolved;
+  if (!Number.isInteger(leaseGraceMs) || leaseGraceMs < 0) {
+    throw new RangeError(`leaseGraceMs must be an integer >= 0`);
+  }
+  // Deaths are counted in one byte per task.
+  if (
+    !Number.isInteger(maxWorkerDeaths) ||
+    maxWorkerDeaths < 1 ||
+    maxWorkerDeaths > MAX_SMALL_COUNT
+  ) {
+    throw new RangeError(`maxWorkerDeaths must be an integer in 1..255`);
+  }
+  if (!Number.isInteger(maxBatch) || maxBatch < 1) {
+    throw new RangeError(`maxBatch must be an integer >= 1`);
+  }
+  return resolved;
+}
+
+/** Credit a worker may accumulate: a bound on what one socket can hoard. */
+export const MAX_CREDIT = LIMITS.maxCredit;
+
+/** Revoked leases remembered per worker (enough to cover results already in flight). */
+export const MAX_REVOKED = LIMITS.maxBatch;
+
+export class State {
+  /** The latest `at` seen: the scheduler's clock never goes back. */
+  now = -Infinity;
+  /** The last lease issued. */
+  leaseSeq = 0;
+  /** Jobs created so far (submission order). */
+  jobSeq = 0;
+  readonly jobs = new Map<JobId, JobRecord>();
+  readonly workers = new Map<WorkerId, WorkerRecord>();
+  /** Outstanding leases: active and expired ones (the latter still fence late results). */
+  readonly leases = new Map<Lease, LeaseRecord>();
+  /** Workers with credit, in the order they are served next. */
+  readonly hungry = new Set<WorkerRecord>();
+  readonly expiry = new ExpiryQueue();
+  readonly fair = new FairShare();
+  readonly out = new Outbox();
+
+  constructor(readonly options: ResolvedOptions) {}
+
+  /** True if `worker` is the connected worker of its id (not one that left). */
+  isConnected(worker: WorkerRecord): boolean {
+    return this.workers.get(worker.id) === worker;
+  }
+}

@@ -1,0 +1,271 @@
+/**
+ * Task and lease transitions shared by the event handlers: issue a lease, drop it,
+ * return a task to the queue, end a task, end a job. Each keeps the task table, the
+ * lease maps, the expiry queue and the fair-share heap in step.
+ */
+import { ErrorCode } from '../../../shared/errors.js';
+import { LeaseRecord } from './leases.js';
+import { feedText } from './outbox.js';
+import type { JobRecord, WorkerRecord } from './records.js';
+import { MAX_REVOKED, type State } from './state.js';
+import { TaskState } from './task-table.js';
+import type { Assignment, RecordedOutcome, WorkerId } from './types.js';
+
+/** Dispatches task `i` of `job` to `worker` under a new lease. */
+export function issueLease(
+  s: State,
+  job: JobRecord,
+  i: number,
+  worker: WorkerRecord,
+): Assignment {
+  const lease = ++s.leaseSeq;
+  const attempt = job.table.addDispatch(i);
+  const rec = new LeaseRecord(
+    lease,
+    job,
+    i,
+    worker,
+    s.now + job.limits.leaseMs,
+  );
+  rec.nextOfTask = job.outstanding.get(i);
+  job.outstanding.set(i, rec);
+  s.leases.set(lease, rec);
+  worker.active.add(rec);
+  s.expiry.add(rec, job.limits.leaseMs);
+  worker.credit--;
+  job.avoid.delete(i);
+  if (job.replicaStates) syncReplica(s, job, i, true, false);
+  else job.table.setState(i, TaskState.Running);
+  return { jobId: job.spec.id, index: i, lease, attempt };
+}
+
+/**
+ * Unlinks a lease from every structure. The task's state is the caller's business:
+ * it follows with {@link lostLease}, {@link finishTask} or nothing.
+ */
+export function dropLease(s: State, rec: LeaseRecord): void {
+  if (rec.settled) throw new Error(`lease ${rec.lease} dropped twice`);
+  const wasActive = rec.isActive;
+  rec.settled = true;
+  s.leases.delete(rec.lease);
+  if (wasActive) {
+    rec.worker.active.delete(rec);
+    s.expiry.remove(rec, rec.job.limits.leaseMs);
+  } else {
+    rec.worker.expired.delete(rec);
+  }
+  const { job, index } = rec;
+  const head = job.outstanding.get(index);
+  if (head === rec) {
+    if (rec.nextOfTask) job.outstanding.set(index, rec.nextOfTask);
+    else job.outstanding.delete(index);
+  } else {
+    let prev = head;
+    while (prev && prev.nextOfTask !== rec) prev = prev.nextOfTask;
+    if (prev === undefined) throw new Error(`lease ${rec.lease} not linked`);
+    prev.nextOfTask = rec.nextOfTask;
+  }
+  rec.nextOfTask = undefined;
+}
+
+/** Tells the holder to stop (if still connected) and drops the lease. */
+export function revokeLease(s: State, rec: LeaseRecord): void {
+  const { worker } = rec;
+  if (s.isConnected(worker)) {
+    s.out.cancel(worker.id, rec.lease);
+    worker.revoked.add(rec.lease);
+    if (worker.revoked.size > MAX_REVOKED) {
+      const oldest = worker.revoked.values().next();
+      if (!oldest.done) worker.revoked.delete(oldest.value);
+    }
+  }
+  dropLease(s, rec);
+}
+
+/** Marks a lease past its expiry: its task goes back to the queue, the record stays. */
+export function expireLease(s: State, rec: LeaseRecord): void {
+  rec.expired = true;
+  rec.worker.active.delete(rec);
+  rec.worker.expired.add(rec);
+  lostLease(s, rec.job, rec.index, true, undefined);
+}
+
+/**
+ * Task `i` just lost an active lease (expired, failed, holder gone) and is still open:
+ * it returns to the queue (at the `front` for a lost holder, so it is not delayed
+ * behind fresh work), unless it was dispatched too often already.
+ */
+export function lostLease(
+  s: State,
+  job: JobRecord,
+  i: number,
+  front: boolean,
+  avoid: WorkerId | undefined,
+): void {
+  const t = job.table;
+  if (t.isTerminal(i)) throw new Error(`task ${i} of ${job.spec.id} is over`);
+  if (avoid !== undefined) job.avoid.set(i, avoid);
+  if (job.replicaStates) {
+    syncReplica(s, job, i, front, true);
+    return;
+  }
+  if (failIfOverDispatched(s, job, i)) return;
+  t.setState(i, TaskState.Queued);
+  if (front) t.requeued.pushFront(i);
+  else t.requeued.pushBack(i);
+  syncFair(s, job);
+}
+
+/**
+ * Brings a replicated task's state and queue entry in line with its votes and active
+ * leases: it wants `replicas - maxVotes - active` more copies dispatched.
+ */
+export function syncReplica(
+  s: State,
+  job: JobRecord,
+  i: number,
+  front: boolean,
+  mayFail: boolean,
+): void {
+  const rs = job.replicaStates?.get(i);
+  if (rs === undefined) return; // never dispatched: still a fresh task
+  const t = job.table;
+  const active = job.activeLeasesOf(i);
+  t.setState(i, active > 0 ? TaskState.Running : TaskState.Queued);
+  if (rs.inQueue || replicasWanted(job, i) <= 0) return;
+  if (t.dispatches(i) >= job.limits.dispatchBound) {
+    // Right after a dispatch the task is not failed under the lease just handed out;
+    // the next lost lease or vote settles it.
+    if (mayFail) failIfOverDispatched(s, job, i);
+    return;
+  }
+  rs.inQueue = true;
+  if (front) t.requeued.pushFront(i);
+  else t.requeued.pushBack(i);
+  syncFair(s, job);
+}
+
+/** More copies of replicated task `i` to dispatch now (<= 0: none). */
+export function replicasWanted(job: JobRecord, i: number): number {
+  const rs = job.replicaStates?.get(i);
+  if (rs === undefined) return 0;
+  return job.limits.replicas - rs.maxVotes - job.activeLeasesOf(i);
+}
+
+function failIfOverDispatched(s: State, job: JobRecord, i: number): boolean {
+  const n = job.table.dispatches(i);
+  if (n < job.limits.dispatchBound) return false;
+  finishTask(s, job, i, {
+    ok: false,
+    error: `dispatched ${n} times without a result`,
+    code: ErrorCode.TooManyDispatches,
+  });
+  return true;
+}
+
+/**
+ * Ends task `i` with its one recorded outcome, and stops every other copy still out.
+ * The caller has dropped the lease that brought the outcome, if any.
+ */
+export function finishTask(
+  s: State,
+  job: JobRecord,
+  i: number,
+  outcome: RecordedOutcome,
+): void {
+  const t = job.table;
+  if (t.isTerminal(i)) throw new Error(`task ${i} of ${job.spec.id} recorded twice`);
+  t.setState(i, outcome.ok ? TaskState.Done : TaskState.Failed);
+  s.out.push({ type: 'record', jobId: job.spec.id, index: i, outcome });
+  for (const rec of [...job.leasesOf(i)]) revokeLease(s, rec);
+  job.avoid.delete(i);
+  job.replicaStates?.delete(i);
+  if (!outcome.ok) {
+    job.addError(i, outcome.error);
+    s.out.feed(s.now, 'failed', feedText.failed(job.spec.name, i, outcome.error));
+  }
+  finishJobIfDone(s, job);
+}
+
+/** Completes a sealed running job once every task is terminal. */
+export function finishJobIfDone(s: State, job: JobRecord): void {
+  const { counts, size } = job.table;
+  if (!job.isRunning || !job.spec.sealed) return;
+  if (counts.done + counts.failed !== size) return;
+  job.state = 'completed';
+  job.finishedAt = s.now;
+  endJob(s, job);
+  s.out.push({
+    type: 'job-finished',
+    jobId: job.spec.id,
+    state: 'completed',
+    at: s.now,
+  });
+  s.out.feed(
+    s.now,
+    'completed',
+    feedText.completed(job.spec.name, counts.done, counts.failed),
+  );
+}
+
+/** Cancels a running job: every copy out is stopped and its queue dropped. */
+export function cancelJob(s: State, job: JobRecord): void {
+  for (const head of [...job.outstanding.values()]) {
+    for (let rec: LeaseRecord | undefined = head; rec; ) {
+      const next: LeaseRecord | undefined = rec.nextOfTask;
+      revokeLease(s, rec);
+      rec = next;
+    }
+  }
+  job.state = 'cancelled';
+  job.finishedAt = s.now;
+  endJob(s, job);
+  s.out.push({
+    type: 'job-finished',
+    jobId: job.spec.id,
+    state: 'cancelled',
+    at: s.now,
+  });
+  s.out.feed(s.now, 'cancelled', feedText.cancelled(job.spec.name));
+}
+
+/** A finished job keeps its counts and drops its per-task state. */
+function endJob(s: State, job: JobRecord): void {
+  s.fair.leave(job);
+  job.table.release();
+  job.avoid.clear();
+  job.replicaStates?.clear();
+}
+
+/** Puts a job in the fair-share heap exactly when it has a task to hand out. */
+export function syncFair(s: State, job: JobRecord): void {
+  const wanted = job.isRunning && hasWork(job);
+  if (wanted && !s.fair.has(job)) s.fair.enter(job);
+  else if (!wanted && s.fair.has(job)) s.fair.leave(job);
+}
+
+/** True if the job has a queued task (it may still be blocked for some workers). */
+export function hasWork(job: JobRecord): boolean {
+  const t = job.table;
+  if (t.released) return false;
+  const queue = t.requeued;
+  while (queue.length > 0 && !isQueuedEntry(job, queue.peekFront())) {
+    queue.popFront();
+  }
+  return queue.length > 0 || t.peekFresh() >= 0;
+}
+
+/**
+ * True if a re-queue entry still stands for a task that wants a dispatch. Entries go
+ * stale when their task ends while queued (a late result); they are dropped on sight.
+ */
+export function isQueuedEntry(job: JobRecord, i: number): boolean {
+  if (job.replicaStates === undefined) {
+    return job.table.state(i) === TaskState.Queued;
+  }
+  const rs = job.replicaStates.get(i);
+  if (rs === undefined) return false;
+  if (replicasWanted(job, i) > 0) return true;
+  rs.inQueue = false;
+  return false;
+}

@@ -1,0 +1,153 @@
+/**
+ * The scheduler's vocabulary: events in (past tense, each with its time `at`),
+ * commands out (imperative). The shell (runtime + gateway + store) turns socket frames
+ * and HTTP calls into events, and carries out the commands.
+ */
+import type { ErrorCode, CloseCode } from '../../../shared/errors.js';
+import type { JobOptions } from '../../../shared/job.js';
+import type {
+  FailureKind,
+  FeedEvent,
+  JobState,
+  WorkerKind,
+} from '../../../shared/protocol.js';
+
+export type JobId = string;
+export type WorkerId = string;
+/** Fencing token: unique and increasing across the master's life. */
+export type Lease = number;
+
+/** A job as the scheduler needs it; inputs and the module live in the store. */
+export interface JobSpec {
+  id: JobId;
+  name: string;
+  moduleHash: string;
+  options: JobOptions;
+  /** Number of inputs known so far (tasks 0..taskCount-1). */
+  taskCount: number;
+  /** No more inputs will come; the job can complete. */
+  sealed: boolean;
+  createdAt: number;
+}
+
+/** Per-task terminal marks of a restored job: 0 open, 1 done, 2 failed. */
+export const TaskMark = { Open: 0, Done: 1, Failed: 2 } as const;
+
+/** One result as received from a worker, already validated. */
+export type ReceivedResult =
+  | {
+      lease: Lease;
+      ok: true;
+      output: unknown;
+      /** Canonical digest of the output, compared across replicas. */
+      digest: string;
+    }
+  | { lease: Lease; ok: false; error: string; kind: FailureKind };
+
+export type SchedulerEvent =
+  | { type: 'job-submitted'; job: JobSpec; at: number }
+  | {
+      type: 'job-restored';
+      job: JobSpec;
+      state: JobState;
+      finishedAt: number | null;
+      /** One byte per task (TaskMark). Length = job.taskCount. */
+      marks: Uint8Array;
+      at: number;
+    }
+  | { type: 'inputs-appended'; jobId: JobId; count: number; at: number }
+  | { type: 'job-sealed'; jobId: JobId; at: number }
+  | { type: 'job-cancelled'; jobId: JobId; at: number }
+  | {
+      type: 'worker-joined';
+      workerId: WorkerId;
+      kind: WorkerKind;
+      name: string;
+      slots: number;
+      at: number;
+    }
+  | {
+      type: 'worker-left';
+      workerId: WorkerId;
+      /** Closed cleanly (1000/1001) rather than dropped, killed or timed out. */
+      clean: boolean;
+      at: number;
+    }
+  | { type: 'credit-granted'; workerId: WorkerId; credit: number; at: number }
+  | {
+      type: 'results-received';
+      workerId: WorkerId;
+      results: readonly ReceivedResult[];
+      at: number;
+    }
+  | { type: 'tick'; at: number };
+
+/** What the scheduler hands to a worker; the shell adds module, timeout and input. */
+export interface Assignment {
+  jobId: JobId;
+  index: number;
+  lease: Lease;
+  attempt: number;
+}
+
+export type RecordedOutcome =
+  { ok: true; output: unknown } | { ok: false; error: string; code: ErrorCode };
+
+export type Command =
+  | { type: 'assign'; workerId: WorkerId; tasks: Assignment[] }
+  | { type: 'cancel-leases'; workerId: WorkerId; leases: Lease[] }
+  /** Write the task's one result (emitted at most once per task, ever). */
+  | { type: 'record'; jobId: JobId; index: number; outcome: RecordedOutcome }
+  /** Tell the worker its result was refused (error frame; the socket stays open). */
+  | {
+      type: 'reject-result';
+      workerId: WorkerId;
+      lease: Lease;
+      code: ErrorCode;
+      message: string;
+    }
+  | { type: 'disconnect'; workerId: WorkerId; code: CloseCode; reason: string }
+  | {
+      type: 'job-finished';
+      jobId: JobId;
+      state: 'completed' | 'cancelled';
+      at: number;
+    }
+  /** A line for the dashboard's event feed. */
+  | { type: 'feed'; event: FeedEvent };
+
+export interface SchedulerOptions {
+  /** Extra time past `timeoutMs` before the master expires a lease, so that the worker's own kill report usually arrives first. @defaultValue 2 000 */
+  leaseGraceMs?: number;
+  /** Crashes (thread killed: exit, OOM, past its lease) before a task is failed. @defaultValue 3 */
+  maxWorkerDeaths?: number;
+  /** Most tasks in one `assign` command. @defaultValue 10 000 (protocol LIMITS.maxBatch) */
+  maxBatch?: number;
+}
+
+/** Read-only views for the HTTP API and the dashboard (the shell adds rates). */
+export interface JobView {
+  spec: JobSpec;
+  state: JobState;
+  finishedAt: number | null;
+  counts: {
+    total: number;
+    queued: number;
+    running: number;
+    done: number;
+    failed: number;
+  };
+  /** The last few task errors, newest last. */
+  errors: { index: number; error: string }[];
+}
+
+export interface WorkerView {
+  id: WorkerId;
+  name: string;
+  kind: WorkerKind;
+  slots: number;
+  inFlight: number;
+  /** Results of this worker that were recorded. */
+  done: number;
+  connectedAt: number;
+}

@@ -1,0 +1,67 @@
+/**
+ * The durable record of jobs, modules, inputs and results, behind one interface so that
+ * the master runs on SQLite (durable) or in memory (tests, benchmarks) alike.
+ *
+ * Values (inputs, outputs) are stored encoded: a JSON text `string`, or a binary codec
+ * frame `Uint8Array` (shared/codec.ts) when the value carries bytes. The master never
+ * needs to parse an input: it splices the stored text into the task frame.
+ */
+import type { JobState } from '../../../shared/protocol.js';
+import type { JobId, JobSpec } from '../scheduler/types.js';
+
+export type EncodedValue = string | Uint8Array;
+
+export type StoredOutcome =
+  { ok: true; output: EncodedValue } | { ok: false; error: string };
+
+export interface StoredResult {
+  /** Increasing per store: a cursor for streaming results as they arrive. */
+  seq: number;
+  index: number;
+  outcome: StoredOutcome;
+}
+
+export interface RestoredJob {
+  spec: JobSpec;
+  state: JobState;
+  finishedAt: number | null;
+  /** One byte per task: 0 open, 1 done, 2 failed (scheduler TaskMark). */
+  marks: Uint8Array;
+}
+
+export interface Store {
+  /** Keeps a task module by its content hash (idempotent). Durable on return. */
+  putModule(hash: string, source: string): void;
+  getModule(hash: string): string | undefined;
+
+  /** Creates a job with its first inputs (tasks 0..inputs.length-1). Durable on return. */
+  createJob(spec: JobSpec, inputs: readonly EncodedValue[]): void;
+  /** Appends inputs as tasks firstIndex.. . Durable on return. */
+  appendInputs(
+    jobId: JobId,
+    firstIndex: number,
+    inputs: readonly EncodedValue[],
+  ): void;
+  /** Marks the input set closed. Durable on return. */
+  sealJob(jobId: JobId): void;
+  /** Inputs of the given tasks, in the order asked. */
+  getInputs(jobId: JobId, indices: readonly number[]): EncodedValue[];
+
+  /** Queues a task's one result; durable once a later `commit()` resolves. */
+  recordResult(jobId: JobId, index: number, outcome: StoredOutcome): void;
+  /** Queues a job's end state; durable once a later `commit()` resolves. */
+  finishJob(jobId: JobId, state: 'completed' | 'cancelled', at: number): void;
+  /**
+   * Commits everything queued so far in one transaction (group commit). Calls made in
+   * the same turn share one commit. Resolves when durable; rejects if the write failed.
+   */
+  commit(): Promise<void>;
+
+  /** Results of a job with `seq > afterSeq`, in seq order, at most `limit`. */
+  readResults(jobId: JobId, afterSeq: number, limit: number): StoredResult[];
+  /** Every job with its per-task marks, to rebuild the scheduler on start. */
+  loadJobs(): RestoredJob[];
+
+  /** Flushes what is queued and closes. */
+  close(): void;
+}

@@ -1,0 +1,143 @@
+/**
+ * `colony worker`: the shared worker session over a `ws` client, with a worker_threads
+ * executor. It stays up across master restarts (reconnecting with jittered backoff).
+ */
+import os from 'node:os';
+import WebSocket from 'ws';
+import {
+  runWorkerSession,
+  type Connect,
+  type SessionStatus,
+  type WorkerSession,
+} from '../../shared/worker-session.js';
+import type { Logger } from '../log.js';
+import { ThreadPool } from './thread-pool.js';
+
+export interface NodeWorkerOptions {
+  /** The master's base URL, e.g. http://127.0.0.1:8080 */
+  url: string;
+  /** @defaultValue the number of cores */
+  threads?: number;
+  name?: string;
+  /** A fixed prefetch window (1 = one task at a time); else adaptive. */
+  window?: number;
+  threadMemoryMb?: number;
+  logger: Logger;
+  onStatus?: (status: SessionStatus) => void;
+}
+
+export interface RunningWorker {
+  session: WorkerSession;
+  pool: ThreadPool;
+  stop(): Promise<void>;
+}
+
+/** A master that sends nothing (not even a ping) for this long is presumed gone. */
+const SILENT_MASTER_MS = 35_000;
+
+export function wsUrlOf(base: string): string {
+  const url = new URL(base);
+  url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
+  url.pathname = '/ws';
+  url.search = '';
+  return url.toString();
+}
+
+export function startNodeWorker(options: NodeWorkerOptions): RunningWorker {
+  const { logger } = options;
+  const base = new URL(options.url);
+  const pool = new ThreadPool({
+    threads: options.threads ?? os.availableParallelism(),
+    ...(options.threadMemoryMb
+      ? { threadMemoryMb: options.threadMemoryMb }
+      : {}),
+    loadModule: async (hash) => {
+      const response = await fetch(new URL(`/modules/${hash}.js`, base));
+      if (!response.ok)
+        throw new Error(`GET /modules/${hash}.js: ${response.status}`);
+      return response.text();
+    },
+    onLog: (message) => logger.warn(message),
+  });
+
+  const connect: Connect = (handlers) => {
+    const socket = new WebSocket(wsUrlOf(options.url), {
+      perMessageDeflate: false,
+      maxPayload: 256 * 1024 * 1024,
+    });
+    let silence: NodeJS.Timeout | null = null;
+    const heard = () => {
+      if (silence) clearTimeout(silence);
+      silence = setTimeout(() => socket.terminate(), SILENT_MASTER_MS);
+      silence.unref();
+    };
+    socket.on('open', () => {
+      heard();
+      handlers.onOpen();
+    });
+    socket.on('ping', heard);
+    socket.on('message', (data, isBinary) => {
+      heard();
+      const bytes = Array.isArray(data)
+        ? Buffer.concat(data)
+        : Buffer.from(data as Buffer);
+      handlers.onMessage(
+        isBinary
+          ? new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.length)
+          : bytes.toString('utf8'),
+      );
+    });
+    socket.on('error', (error) =>
+      logger.debug({ err: error.message }, 'socket error'),
+    );
+    socket.on('close', (code, reason) => {
+      if (silence) clearTimeout(silence);
+      handlers.onClose(code, reason.toString());
+    });
+    return {
+      send: (frame) => {
+        if (socket.readyState === WebSocket.OPEN) socket.send(frame);
+      },
+      close: (code, reason) => socket.close(code, reason),
+    };
+  };
+
+  let lastState: string | null = null;
+  const session = runWorkerSession({
+    connect,
+    executor: pool,
+    kind: 'node',
+    ...(options.name ? { name: options.name } : {}),
+    ...(options.window ? { fixedWindow: options.window } : {}),
+    clock: {
+      now: () => Date.now(),
+      setTimeout: (fn, ms) => setTimeout(fn, ms),
+      clearTimeout: (handle) => clearTimeout(handle as NodeJS.Timeout),
+      random: Math.random,
+    },
+    onStatus: (status) => {
+      if (status.state !== lastState) {
+        lastState = status.state;
+        logger.info(
+          {
+            state: status.state,
+            workerId: status.workerId,
+            lastClose: status.lastClose,
+          },
+          `worker ${status.state}`,
+        );
+      }
+      options.onStatus?.(status);
+    },
+    onLog: (level, message) => logger[level](message),
+  });
+
+  return {
+    session,
+    pool,
+    stop: async () => {
+      session.stop();
+      await pool.close();
+    },
+  };
+}

@@ -1,0 +1,30 @@
+/**
+ * Entry of one worker thread: runs task modules with the shared task runner. Modules
+ * arrive as source text from the host (fetched once per hash) and are imported from a
+ * data: URL, so the thread needs no network access of its own.
+ */
+import { parentPort } from 'node:worker_threads';
+import { createTaskRunner, type ToThread } from '../../shared/task-runner.js';
+
+const port = parentPort;
+if (!port) throw new Error('task-thread must run in a worker thread');
+
+const sources = new Map<string, string>();
+const runner = createTaskRunner({
+  importModule: (hash) => {
+    const source = sources.get(hash);
+    if (source === undefined)
+      return Promise.reject(new Error(`module ${hash} not loaded`));
+    sources.delete(hash); // imported once; the runner caches the module
+    return import(
+      `data:text/javascript;base64,${Buffer.from(source).toString('base64')}`
+    );
+  },
+  post: (message) => port.postMessage(message),
+  now: () => Date.now(),
+});
+
+port.on('message', (message: ToThread) => {
+  if (message.type === 'module') sources.set(message.hash, message.source);
+  else runner.handle(message);
+});

@@ -1,0 +1,87 @@
+/**
+ * The one catalogue of error codes. HTTP error bodies (`{error: {code, message}}`),
+ * WebSocket `error` frames and CLI messages all use these strings, so that logs and
+ * clients can match on them. Every code is documented in docs/errors.md (a test checks).
+ */
+export const ErrorCode = {
+  /** A frame or body that is not valid JSON or does not match its schema. */
+  InvalidMessage: 'E_INVALID_MESSAGE',
+  /** The worker's `hello` names a protocol version this master does not speak. */
+  ProtocolMismatch: 'E_PROTOCOL_MISMATCH',
+  /** A message other than `hello` arrived before the handshake, or `hello` twice. */
+  HandshakeRequired: 'E_HANDSHAKE_REQUIRED',
+  /** A result quotes a lease this worker does not hold (unknown, foreign or finished). */
+  UnknownLease: 'E_UNKNOWN_LEASE',
+  /** A frame or body is larger than the configured limit. */
+  PayloadTooLarge: 'E_PAYLOAD_TOO_LARGE',
+  /** The request's Content-Type is not one the route accepts. */
+  UnsupportedMediaType: 'E_UNSUPPORTED_MEDIA_TYPE',
+  /** The route needs `Authorization: Bearer <token>` and it is missing or wrong. */
+  Unauthorized: 'E_UNAUTHORIZED',
+  /** No such job, module or route. */
+  NotFound: 'E_NOT_FOUND',
+  /** The job's input set is sealed (or the job ended): no more inputs. */
+  JobSealed: 'E_JOB_SEALED',
+  /** The task module does not parse or has no default export. */
+  InvalidModule: 'E_INVALID_MODULE',
+  /** Too many requests or connections; try again later. */
+  TooManyRequests: 'E_TOO_MANY_REQUESTS',
+  /** The socket's send buffer passed its cap: the peer does not read fast enough. */
+  SlowConsumer: 'E_SLOW_CONSUMER',
+  /** The master is shutting down. */
+  ShuttingDown: 'E_SHUTTING_DOWN',
+  /** A task threw; the message is the task's own. */
+  TaskFailed: 'E_TASK_FAILED',
+  /** A task killed its worker thread (exit, out of memory, past its lease) too often. */
+  TaskKilledWorkers: 'E_TASK_KILLED_WORKERS',
+  /** A task was dispatched more times than its bound without an answer. */
+  TooManyDispatches: 'E_TOO_MANY_DISPATCHES',
+  /** Replicas of a task kept disagreeing on its output. */
+  ReplicasDisagree: 'E_REPLICAS_DISAGREE',
+  /** A bad command-line flag or argument. */
+  InvalidArgument: 'E_INVALID_ARGUMENT',
+  /** The master could not be reached. */
+  Unreachable: 'E_UNREACHABLE',
+  /** An unexpected failure inside the master; the request may be retried. */
+  Internal: 'E_INTERNAL',
+} as const;
+export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
+
+/**
+ * WebSocket close codes the master uses (4000-4999 is the application range).
+ * 1001 (going away) is sent on shutdown; 1009 (message too big) by `ws` on `maxPayload`.
+ */
+export const CloseCode = {
+  /** The master is shutting down; reconnect later. */
+  GoingAway: 1001,
+  /** A frame larger than `limits.maxPayloadBytes` (closed by the `ws` library). */
+  MessageTooBig: 1009,
+  /** Too many malformed messages from this socket. */
+  InvalidMessage: 4400,
+  /** Handshake not completed in time, or a message before `hello`. */
+  HandshakeRequired: 4401,
+  /** The heartbeat got no pong within two intervals. */
+  HeartbeatTimeout: 4408,
+  /** The peer does not drain its socket; its tasks were re-queued. */
+  SlowConsumer: 4429,
+  /** `hello.protocol` is not the version this master speaks. */
+  ProtocolMismatch: 4426,
+  /** The master is out of capacity (connections or descriptors). */
+  Overloaded: 4503,
+} as const;
+export type CloseCode = (typeof CloseCode)[keyof typeof CloseCode];
+
+/** An error carrying a catalogue code; thrown inside Node code, turned into JSON at the edge. */
+export class AppError extends Error {
+  readonly code: ErrorCode;
+  constructor(code: ErrorCode, message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.code = code;
+    this.name = 'AppError';
+  }
+}
+
+/** Used in `default:` branches of exhaustive switches. */
+export function assertNever(value: never): never {
+  throw new Error(`unexpected value: ${JSON.stringify(value)}`);
+}

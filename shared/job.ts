@@ -1,0 +1,44 @@
+/**
+ * What a submitter sends: job options and the `POST /api/jobs` body, as zod schemas
+ * shared by the master (validation), the client library and the CLI.
+ */
+import * as z from 'zod';
+
+/** Longest accepted task module source (bundled), in bytes of UTF-16 text. */
+export const MAX_MODULE_CHARS = 8 * 1024 * 1024;
+
+export const JobOptions = z.strictObject({
+  /** Lease length: a task not answered by then is handed to someone else. @defaultValue 60 000 */
+  timeoutMs: z
+    .number()
+    .int()
+    .min(50)
+    .max(7 * 24 * 3600 * 1000)
+    .default(60_000),
+  /** Failed attempts (the task threw) before a task is marked failed. @defaultValue 5 */
+  maxAttempts: z.number().int().min(1).max(100).default(5),
+  /** Distinct workers that must return equal outputs before a result is accepted. @defaultValue 1 */
+  replicas: z.number().int().min(1).max(16).default(1),
+  /** Share of dispatch among running jobs: weight is `priority + 1`. @defaultValue 0 */
+  priority: z.number().int().min(0).max(100).default(0),
+});
+export type JobOptions = z.infer<typeof JobOptions>;
+export type JobOptionsInput = z.input<typeof JobOptions>;
+
+export const JOB_NAME_MAX = 200;
+
+export const SubmitJobBody = z.strictObject({
+  name: z.string().min(1).max(JOB_NAME_MAX),
+  /** The task module's source: one ES module with a default export. */
+  module: z.string().min(1).max(MAX_MODULE_CHARS),
+  inputs: z.array(z.unknown()).optional(),
+  options: JobOptions.partial().optional(),
+  /** Close the input set now. Defaults to true when `inputs` is given, else false. */
+  sealed: z.boolean().optional(),
+});
+export type SubmitJobBody = z.infer<typeof SubmitJobBody>;
+
+/** One line of `GET /api/jobs/:id/results`. */
+export type ResultLine =
+  | { index: number; ok: true; output: unknown }
+  | { index: number; ok: false; error: string };

@@ -1,0 +1,299 @@
+/**
+ * THE wire contract between the master, Node workers, browser workers and dashboards.
+ * Every WebSocket message is defined once here as a zod schema; its TypeScript type
+ * shares its name. Decode at the edge with the `decode*` helpers (they never throw);
+ * build outbound messages as typed values. The prose version is docs/protocol.md.
+ */
+import * as z from 'zod';
+import { ErrorCode } from './errors.js';
+import { decodeFrame } from './codec.js';
+
+/** Bumped on any incompatible change; `hello.protocol` must equal it. */
+export const PROTOCOL_VERSION = 1;
+
+/** Upper bounds that keep every message bounded (also announced in `welcome.limits`). */
+export const LIMITS = {
+  maxSlots: 256,
+  maxCredit: 100_000,
+  maxBatch: 10_000,
+  maxNameLength: 100,
+  maxErrorLength: 4_096,
+} as const;
+
+export const JobId = z.string().min(1).max(64);
+export type JobId = z.infer<typeof JobId>;
+export const WorkerId = z.string().min(1).max(64);
+export type WorkerId = z.infer<typeof WorkerId>;
+/** Fencing token: unique per dispatch, increasing; results quote it. */
+export const Lease = z
+  .number()
+  .int()
+  .nonnegative()
+  .max(Number.MAX_SAFE_INTEGER);
+export type Lease = z.infer<typeof Lease>;
+export const ModuleHash = z.string().regex(/^[0-9a-f]{64}$/);
+export const WorkerKind = z.enum(['node', 'browser']);
+export type WorkerKind = z.infer<typeof WorkerKind>;
+
+const Name = z.string().min(1).max(LIMITS.maxNameLength);
+const ErrorText = z.string().max(LIMITS.maxErrorLength);
+
+// ---------------------------------------------------------------- worker -> master
+
+/** First message of a worker. */
+export const Hello = z.strictObject({
+  type: z.literal('hello'),
+  protocol: z.number().int(),
+  kind: WorkerKind,
+  slots: z.number().int().min(1).max(LIMITS.maxSlots),
+  name: Name.optional(),
+  volunteer: Name.optional(),
+});
+export type Hello = z.infer<typeof Hello>;
+
+/** Grants `credit` more tasks (additive): the prefetch window. */
+export const Ready = z.strictObject({
+  type: z.literal('ready'),
+  credit: z.number().int().min(1).max(LIMITS.maxCredit),
+});
+export type Ready = z.infer<typeof Ready>;
+
+/**
+ * How a task ended on the worker: `error` (the task threw; retried up to maxAttempts),
+ * `crash` (it killed its thread: exit, out of memory, past its lease; failed after 3).
+ */
+export const FailureKind = z.enum(['error', 'crash']);
+export type FailureKind = z.infer<typeof FailureKind>;
+
+export const TaskSuccess = z.strictObject({
+  lease: Lease,
+  ok: z.literal(true),
+  output: z.unknown(),
+});
+export const TaskFailure = z.strictObject({
+  lease: Lease,
+  ok: z.literal(false),
+  error: ErrorText,
+  kind: FailureKind,
+});
+export const TaskResult = z.discriminatedUnion('ok', [
+  TaskSuccess,
+  TaskFailure,
+]);
+export type TaskResult = z.infer<typeof TaskResult>;
+
+/** A batch of results, each quoting its lease. */
+export const Results = z.strictObject({
+  type: z.literal('results'),
+  results: z.array(TaskResult).min(1).max(LIMITS.maxBatch),
+});
+export type Results = z.infer<typeof Results>;
+
+/** Optional progress of a running task (`ctx.progress`), throttled by the worker. */
+export const Progress = z.strictObject({
+  type: z.literal('progress'),
+  lease: Lease,
+  fraction: z.number().min(0).max(1),
+});
+export type Progress = z.infer<typeof Progress>;
+
+/** A dashboard subscribes with this instead of `hello`. */
+export const Watch = z.strictObject({
+  type: z.literal('watch'),
+  protocol: z.number().int(),
+});
+export type Watch = z.infer<typeof Watch>;
+
+export const WorkerMessage = z.discriminatedUnion('type', [
+  Hello,
+  Ready,
+  Results,
+  Progress,
+  Watch,
+]);
+export type WorkerMessage = z.infer<typeof WorkerMessage>;
+
+// ---------------------------------------------------------------- master -> worker
+
+export const Welcome = z.strictObject({
+  type: z.literal('welcome'),
+  workerId: WorkerId,
+  heartbeatMs: z.number().int().positive(),
+  limits: z.strictObject({
+    maxPayloadBytes: z.number().int().positive(),
+    maxBatch: z.number().int().positive(),
+    maxCredit: z.number().int().positive(),
+  }),
+});
+export type Welcome = z.infer<typeof Welcome>;
+
+export const TaskAssignment = z.strictObject({
+  job: JobId,
+  index: z.number().int().nonnegative(),
+  lease: Lease,
+  module: ModuleHash,
+  attempt: z.number().int().positive(),
+  /** Lease length: the worker abandons (and kills) the task past it. */
+  timeoutMs: z.number().int().positive(),
+  input: z.unknown(),
+});
+export type TaskAssignment = z.infer<typeof TaskAssignment>;
+
+export const Tasks = z.strictObject({
+  type: z.literal('tasks'),
+  tasks: z.array(TaskAssignment).min(1).max(LIMITS.maxBatch),
+  /** Names of the jobs in this batch, for the volunteer's "working on". */
+  jobNames: z.record(JobId, z.string()).optional(),
+});
+export type Tasks = z.infer<typeof Tasks>;
+
+/** Stop these leases: their job was cancelled or the task was done elsewhere. */
+export const Cancel = z.strictObject({
+  type: z.literal('cancel'),
+  leases: z.array(Lease).min(1),
+});
+export type Cancel = z.infer<typeof Cancel>;
+
+/** These results are committed to the store. */
+export const Ack = z.strictObject({
+  type: z.literal('ack'),
+  leases: z.array(Lease).min(1),
+});
+export type Ack = z.infer<typeof Ack>;
+
+export const ErrorFrame = z.strictObject({
+  type: z.literal('error'),
+  code: z.enum(Object.values(ErrorCode) as [ErrorCode, ...ErrorCode[]]),
+  message: z.string(),
+});
+export type ErrorFrame = z.infer<typeof ErrorFrame>;
+
+// ---------------------------------------------------------------- master -> dashboard
+
+export const JobState = z.enum(['running', 'completed', 'cancelled']);
+export type JobState = z.infer<typeof JobState>;
+
+export const JobCounts = z.strictObject({
+  total: z.number().int().nonnegative(),
+  queued: z.number().int().nonnegative(),
+  running: z.number().int().nonnegative(),
+  done: z.number().int().nonnegative(),
+  failed: z.number().int().nonnegative(),
+});
+export type JobCounts = z.infer<typeof JobCounts>;
+
+/** A job as the dashboard and `GET /api/jobs` see it. */
+export const JobSummary = z.strictObject({
+  id: JobId,
+  name: z.string(),
+  state: JobState,
+  sealed: z.boolean(),
+  priority: z.number(),
+  counts: JobCounts,
+  /** Tasks finished per second, smoothed over the last seconds. */
+  rate: z.number().nonnegative(),
+  createdAt: z.number(),
+  finishedAt: z.number().nullable(),
+  /** A few recent task errors: `{index, error}`. */
+  errors: z.array(
+    z.strictObject({ index: z.number().int(), error: z.string() }),
+  ),
+});
+export type JobSummary = z.infer<typeof JobSummary>;
+
+export const WorkerSummary = z.strictObject({
+  id: WorkerId,
+  name: z.string(),
+  kind: WorkerKind,
+  slots: z.number().int(),
+  inFlight: z.number().int().nonnegative(),
+  done: z.number().int().nonnegative(),
+  rate: z.number().nonnegative(),
+  connectedAt: z.number(),
+});
+export type WorkerSummary = z.infer<typeof WorkerSummary>;
+
+export const FeedEvent = z.strictObject({
+  at: z.number(),
+  kind: z.enum([
+    'joined',
+    'left',
+    'reassigned',
+    'failed',
+    'submitted',
+    'completed',
+    'cancelled',
+  ]),
+  text: z.string(),
+});
+export type FeedEvent = z.infer<typeof FeedEvent>;
+
+/** One point of the throughput chart: tasks finished per second at `at`. */
+export const ThroughputPoint = z.strictObject({
+  at: z.number(),
+  rate: z.number().nonnegative(),
+});
+export type ThroughputPoint = z.infer<typeof ThroughputPoint>;
+
+/** Sent once after `watch`. */
+export const Snapshot = z.strictObject({
+  type: z.literal('snapshot'),
+  at: z.number(),
+  jobs: z.array(JobSummary),
+  workers: z.array(WorkerSummary),
+  events: z.array(FeedEvent),
+  throughput: z.array(ThroughputPoint),
+});
+export type Snapshot = z.infer<typeof Snapshot>;
+
+/** Sent at most a few times a second: only what changed since the last one. */
+export const Delta = z.strictObject({
+  type: z.literal('delta'),
+  at: z.number(),
+  jobs: z.array(JobSummary),
+  workers: z.array(WorkerSummary),
+  removedWorkers: z.array(WorkerId),
+  events: z.array(FeedEvent),
+  throughput: ThroughputPoint,
+});
+export type Delta = z.infer<typeof Delta>;
+
+export const MasterMessage = z.discriminatedUnion('type', [
+  Welcome,
+  Tasks,
+  Cancel,
+  Ack,
+  ErrorFrame,
+  Snapshot,
+  Delta,
+]);
+export type MasterMessage = z.infer<typeof MasterMessage>;
+
+// ---------------------------------------------------------------- decoding
+
+type Decoded<T> = { ok: true; value: T } | { ok: false; error: string };
+
+function decodeWith<T>(
+  schema: z.ZodType<T>,
+  frame: string | Uint8Array,
+): Decoded<T> {
+  const json = decodeFrame(frame);
+  if (!json.ok) return json;
+  const parsed = schema.safeParse(json.value);
+  if (parsed.success) return { ok: true, value: parsed.data };
+  return { ok: false, error: z.prettifyError(parsed.error).slice(0, 500) };
+}
+
+/** Parses one frame from an untrusted worker or dashboard. Never throws. */
+export function decodeWorkerMessage(
+  frame: string | Uint8Array,
+): Decoded<WorkerMessage> {
+  return decodeWith(WorkerMessage, frame);
+}
+
+/** Parses one frame from the master (workers validate what they are sent too). */
+export function decodeMasterMessage(
+  frame: string | Uint8Array,
+): Decoded<MasterMessage> {
+  return decodeWith(MasterMessage, frame);
+}

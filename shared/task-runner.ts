@@ -1,0 +1,205 @@
+/**
+ * Runs tasks inside one thread (a Node worker thread or a browser Web Worker): loads a
+ * task module once per hash, calls its default export with `(input, ctx)`, one task at
+ * a time, and reports outcomes in batches so that tiny tasks do not cost one message
+ * each. The host (thread pool) owns timeouts: it terminates a thread that stops talking.
+ */
+
+/** What the task module's default export receives as its second argument. */
+export interface TaskContext {
+  /** Aborted when the task is cancelled (job cancelled, done elsewhere, lease lost). */
+  signal: AbortSignal;
+  /** Optional progress report, 0..1. */
+  progress(fraction: number): void;
+  jobId: string;
+  taskIndex: number;
+  attempt: number;
+}
+
+export type TaskFunction = (input: unknown, ctx: TaskContext) => unknown;
+
+/** One task as the host hands it to the thread. */
+export interface ThreadTask {
+  lease: number;
+  job: string;
+  index: number;
+  attempt: number;
+  module: string;
+  input: unknown;
+  /** Wall-clock deadline (ms since epoch) of the lease; skip the task past it. */
+  deadline: number;
+}
+
+export type ThreadOutcome =
+  | { lease: number; ok: true; output: unknown }
+  | { lease: number; ok: false; error: string }
+  /** Not run: its lease was already over or it was cancelled before it started. */
+  | { lease: number; skipped: true };
+
+/** Host -> thread messages. */
+export type ToThread =
+  | { type: 'run'; tasks: ThreadTask[] }
+  | { type: 'cancel'; leases: number[] }
+  | { type: 'module'; hash: string; source: string };
+
+/** Thread -> host messages. */
+export type FromThread =
+  | { type: 'outcomes'; outcomes: ThreadOutcome[] }
+  | { type: 'progress'; lease: number; fraction: number };
+
+const POST_EVERY_MS = 4;
+
+/** Turns anything thrown into a bounded message. */
+export function errorMessage(error: unknown): string {
+  let text: string;
+  if (error instanceof Error) text = error.message || error.name;
+  else if (typeof error === 'string') text = error;
+  else {
+    try {
+      text = JSON.stringify(error) ?? String(error);
+    } catch {
+      text = String(error);
+    }
+  }
+  return text.slice(0, 4_000);
+}
+
+/** Rejects outputs that cannot cross the wire as JSON or bytes. */
+function checkOutput(output: unknown): string | null {
+  switch (typeof output) {
+    case 'number':
+      return Number.isFinite(output)
+        ? null
+        : `output ${output} is not a JSON number`;
+    case 'string':
+    case 'boolean':
+      return null;
+    case 'undefined':
+      return 'the task returned undefined; return a JSON value or a Uint8Array';
+    case 'bigint':
+    case 'function':
+    case 'symbol':
+      return `the task returned a ${typeof output}; return a JSON value or a Uint8Array`;
+    case 'object':
+      return null;
+  }
+}
+
+export interface TaskRunnerOptions {
+  /** Imports a module by hash; called once per hash. */
+  importModule(hash: string): Promise<unknown>;
+  post(message: FromThread): void;
+  now(): number;
+}
+
+/** The thread-side engine: feed it `ToThread` messages. */
+export function createTaskRunner(options: TaskRunnerOptions) {
+  const modules = new Map<string, Promise<TaskFunction>>();
+  const queue: ThreadTask[] = [];
+  const cancelled = new Set<number>();
+  let current: { lease: number; controller: AbortController } | null = null;
+  let outbox: ThreadOutcome[] = [];
+  let lastPostAt = 0;
+  let running = false;
+
+  const load = (hash: string): Promise<TaskFunction> => {
+    let loaded = modules.get(hash);
+    if (!loaded) {
+      loaded = options.importModule(hash).then((mod) => {
+        const fn = (mod as { default?: unknown }).default;
+        if (typeof fn !== 'function') {
+          throw new Error('the task module has no default export function');
+        }
+        return fn as TaskFunction;
+      });
+      modules.set(hash, loaded);
+    }
+    return loaded;
+  };
+
+  const postOutcomes = (): void => {
+    if (outbox.length === 0) return;
+    options.post({ type: 'outcomes', outcomes: outbox });
+    outbox = [];
+    lastPostAt = options.now();
+  };
+
+  const runOne = async (task: ThreadTask): Promise<ThreadOutcome> => {
+    if (cancelled.delete(task.lease) || options.now() > task.deadline) {
+      return { lease: task.lease, skipped: true };
+    }
+    const controller = new AbortController();
+    current = { lease: task.lease, controller };
+    try {
+      const fn = await load(task.module);
+      let lastProgressAt = 0;
+      const result = fn(task.input, {
+        signal: controller.signal,
+        jobId: task.job,
+        taskIndex: task.index,
+        attempt: task.attempt,
+        progress: (fraction: number) => {
+          const now = options.now();
+          if (now - lastProgressAt < 250 || !(fraction >= 0 && fraction <= 1))
+            return;
+          lastProgressAt = now;
+          options.post({ type: 'progress', lease: task.lease, fraction });
+        },
+      });
+      // Await only real promises: sync tasks stay on the fast path.
+      const output =
+        result !== null &&
+        typeof (result as Promise<unknown>)?.then === 'function'
+          ? await result
+          : result;
+      if (controller.signal.aborted)
+        return { lease: task.lease, skipped: true };
+      const problem = checkOutput(output);
+      return problem
+        ? { lease: task.lease, ok: false, error: problem }
+        : { lease: task.lease, ok: true, output };
+    } catch (error) {
+      if (controller.signal.aborted)
+        return { lease: task.lease, skipped: true };
+      return { lease: task.lease, ok: false, error: errorMessage(error) };
+    } finally {
+      current = null;
+    }
+  };
+
+  const drain = async (): Promise<void> => {
+    if (running) return;
+    running = true;
+    try {
+      while (queue.length > 0) {
+        const task = queue.shift() as ThreadTask;
+        outbox.push(await runOne(task));
+        if (queue.length === 0 || options.now() - lastPostAt >= POST_EVERY_MS) {
+          postOutcomes();
+        }
+      }
+      postOutcomes();
+    } finally {
+      running = false;
+    }
+  };
+
+  return {
+    handle(message: ToThread): void {
+      switch (message.type) {
+        case 'run':
+          for (const task of message.tasks) queue.push(task);
+          void drain();
+          return;
+        case 'cancel':
+          for (const lease of message.leases) {
+            if (current?.lease === lease) current.controller.abort();
+            else cancelled.add(lease);
+          }
+          return;
+        case 'module':
+          return; // handled by the host-specific importModule
+      }
+    },
+  };
+}

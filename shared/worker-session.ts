@@ -1,0 +1,334 @@
+/**
+ * The worker's side of the protocol, the same for the Node worker and the browser tab:
+ * handshake, credit (the prefetch window), result batching, cancel, and reconnecting
+ * with jittered backoff. Only the transport (a WebSocket) and the executor (worker
+ * threads, Web Workers) differ, and both are passed in.
+ */
+import { encodeFrame } from './codec.js';
+import {
+  PROTOCOL_VERSION,
+  decodeMasterMessage,
+  type MasterMessage,
+  type TaskAssignment,
+  type TaskResult,
+  type WorkerKind,
+  type WorkerMessage,
+} from './protocol.js';
+import { assertNever } from './errors.js';
+
+/** An open connection. */
+export interface Transport {
+  send(frame: string | Uint8Array): void;
+  close(code: number, reason: string): void;
+}
+
+export interface TransportHandlers {
+  onOpen(): void;
+  onMessage(frame: string | Uint8Array): void;
+  onClose(code: number, reason: string): void;
+}
+
+/** Opens a connection to the master's `/ws`; reports through the handlers. */
+export type Connect = (handlers: TransportHandlers) => Transport;
+
+export type ExecOutcome =
+  | { ok: true; output: unknown }
+  | { ok: false; error: string; kind: 'error' | 'crash' };
+
+/** Runs tasks on `slots` threads; each task ends with exactly one `onDone` call (unless cancelled). */
+export interface Executor {
+  readonly slots: number;
+  /** Queues tasks; the executor runs them as slots free up. */
+  submit(
+    tasks: readonly TaskAssignment[],
+    onDone: (task: TaskAssignment, outcome: ExecOutcome) => void,
+  ): void;
+  /** Drops these leases: queued ones are forgotten, running ones stopped. No `onDone` follows. */
+  cancel(leases: readonly number[]): void;
+  /** Cancels everything (the connection is gone: the master re-queued them). */
+  cancelAll(): void;
+  /** Tasks queued or running. */
+  readonly pending: number;
+}
+
+export interface Clock {
+  now(): number;
+  setTimeout(fn: () => void, ms: number): unknown;
+  clearTimeout(handle: unknown): void;
+  random(): number;
+}
+
+export type SessionState =
+  'connecting' | 'connected' | 'disconnected' | 'stopped';
+
+export interface SessionStatus {
+  state: SessionState;
+  workerId: string | null;
+  /** Name of the job of the latest task received. */
+  jobName: string | null;
+  /** Results acknowledged by the master (committed). */
+  done: number;
+  /** Tasks held: queued or running here. */
+  inFlight: number;
+  /** Why the last connection closed, if it did. */
+  lastClose: string | null;
+}
+
+export interface WorkerSessionOptions {
+  connect: Connect;
+  executor: Executor;
+  kind: WorkerKind;
+  name?: string;
+  volunteer?: string;
+  clock: Clock;
+  /** Called on every change of status. */
+  onStatus?: (status: SessionStatus) => void;
+  /** Called on error frames and odd events, for logs. */
+  onLog?: (level: 'info' | 'warn', message: string) => void;
+  /**
+   * Work to hold per slot, in milliseconds of measured task time: the prefetch window
+   * grows for tiny tasks (many ride in a frame) and stays at ~2 per slot for slow ones.
+   * @defaultValue 20
+   */
+  targetQueueMs?: number;
+  /** Cap on the prefetch window. @defaultValue 4 096 */
+  maxWindow?: number;
+  /** A fixed prefetch window (e.g. 1 for one task at a time); disables adaptation. */
+  fixedWindow?: number;
+  /** Reconnect backoff bounds. @defaultValue 250 and 10 000 */
+  minBackoffMs?: number;
+  maxBackoffMs?: number;
+}
+
+export interface WorkerSession {
+  readonly status: SessionStatus;
+  /** Closes the connection for good (code 1000) and stops reconnecting. */
+  stop(): void;
+}
+
+const MAX_RESULTS_PER_FRAME = 1_000;
+const FLUSH_DELAY_MS = 1;
+
+/** Starts a session that stays connected (reconnecting as needed) until `stop()`. */
+export function runWorkerSession(options: WorkerSessionOptions): WorkerSession {
+  const { executor, clock } = options;
+  const targetQueueMs = options.targetQueueMs ?? 20;
+  const maxWindow = options.maxWindow ?? 4_096;
+  const minBackoffMs = options.minBackoffMs ?? 250;
+  const maxBackoffMs = options.maxBackoffMs ?? 10_000;
+
+  const status: SessionStatus = {
+    state: 'connecting',
+    workerId: null,
+    jobName: null,
+    done: 0,
+    inFlight: 0,
+    lastClose: null,
+  };
+  let transport: Transport | null = null;
+  let stopped = false;
+  let failures = 0;
+  let reconnectTimer: unknown = null;
+  let flushTimer: unknown = null;
+  let outbox: TaskResult[] = [];
+  /** Credit the master believes we have (granted minus tasks received). */
+  let creditOut = 0;
+  let window = options.fixedWindow ?? executor.slots * 2;
+  /** Smoothed task time in ms, from the spacing of completions. */
+  let avgTaskMs = 0;
+  let lastCompletionAt = 0;
+
+  const setStatus = (patch: Partial<SessionStatus>): void => {
+    Object.assign(status, patch);
+    options.onStatus?.({ ...status });
+  };
+
+  const send = (message: WorkerMessage): void => {
+    transport?.send(encodeFrame(message));
+  };
+
+  const adaptWindow = (): void => {
+    if (options.fixedWindow !== undefined || avgTaskMs <= 0) return;
+    const perSlot = Math.max(2, Math.ceil(targetQueueMs / avgTaskMs));
+    window = Math.min(maxWindow, executor.slots * perSlot);
+  };
+
+  /** Tops the master's view of our credit back up to the window. */
+  const grantCredit = (): void => {
+    const want = window - creditOut - executor.pending;
+    // Grant in chunks, not one by one, so that credit frames stay rare.
+    if (
+      want > 0 &&
+      (want >= Math.max(1, window / 4) || executor.pending === 0)
+    ) {
+      creditOut += want;
+      send({ type: 'ready', credit: want });
+    }
+  };
+
+  const flush = (): void => {
+    if (flushTimer !== null) {
+      clock.clearTimeout(flushTimer);
+      flushTimer = null;
+    }
+    while (outbox.length > 0) {
+      const batch = outbox.slice(0, MAX_RESULTS_PER_FRAME);
+      outbox = outbox.slice(batch.length);
+      send({ type: 'results', results: batch });
+    }
+    grantCredit();
+  };
+
+  const onTaskDone = (task: TaskAssignment, outcome: ExecOutcome): void => {
+    const now = clock.now();
+    if (lastCompletionAt > 0) {
+      // Time between completions times the slots approximates one task's time.
+      const sample = (now - lastCompletionAt) * executor.slots;
+      avgTaskMs = avgTaskMs === 0 ? sample : avgTaskMs * 0.9 + sample * 0.1;
+      adaptWindow();
+    }
+    lastCompletionAt = executor.pending === 0 ? 0 : now;
+    outbox.push(
+      outcome.ok
+        ? { lease: task.lease, ok: true, output: outcome.output }
+        : {
+            lease: task.lease,
+            ok: false,
+            error: outcome.error,
+            kind: outcome.kind,
+          },
+    );
+    setStatus({ inFlight: executor.pending });
+    // Send at once when idle (latency), else gather what finishes within a moment.
+    if (executor.pending === 0 || outbox.length >= MAX_RESULTS_PER_FRAME)
+      flush();
+    else flushTimer ??= clock.setTimeout(flush, FLUSH_DELAY_MS);
+  };
+
+  const onMessage = (frame: string | Uint8Array): void => {
+    const decoded = decodeMasterMessage(frame);
+    if (!decoded.ok) {
+      options.onLog?.(
+        'warn',
+        `ignored a malformed frame from the master: ${decoded.error}`,
+      );
+      return;
+    }
+    handle(decoded.value);
+  };
+
+  const handle = (message: MasterMessage): void => {
+    switch (message.type) {
+      case 'welcome':
+        failures = 0;
+        creditOut = 0;
+        setStatus({
+          state: 'connected',
+          workerId: message.workerId,
+          lastClose: null,
+        });
+        grantCredit();
+        return;
+      case 'tasks': {
+        creditOut = Math.max(0, creditOut - message.tasks.length);
+        const last = message.tasks[message.tasks.length - 1];
+        const jobName = last ? message.jobNames?.[last.job] : undefined;
+        if (lastCompletionAt === 0) lastCompletionAt = clock.now();
+        executor.submit(message.tasks, onTaskDone);
+        setStatus({
+          inFlight: executor.pending,
+          ...(jobName ? { jobName } : {}),
+        });
+        return;
+      }
+      case 'cancel':
+        executor.cancel(message.leases);
+        setStatus({ inFlight: executor.pending });
+        grantCredit();
+        return;
+      case 'ack':
+        setStatus({ done: status.done + message.leases.length });
+        return;
+      case 'error':
+        options.onLog?.('warn', `master: ${message.code}: ${message.message}`);
+        return;
+      case 'snapshot':
+      case 'delta':
+        return; // dashboard messages; a worker never asks for them
+      default:
+        assertNever(message);
+    }
+  };
+
+  const connect = (): void => {
+    if (stopped) return;
+    setStatus({ state: 'connecting' });
+    transport = options.connect({
+      onOpen: () => {
+        send({
+          type: 'hello',
+          protocol: PROTOCOL_VERSION,
+          kind: options.kind,
+          slots: executor.slots,
+          ...(options.name ? { name: options.name } : {}),
+          ...(options.volunteer ? { volunteer: options.volunteer } : {}),
+        });
+      },
+      onMessage,
+      onClose: (code, reason) => {
+        transport = null;
+        // The master re-queued whatever we held: drop it rather than finish it twice.
+        executor.cancelAll();
+        outbox = [];
+        creditOut = 0;
+        if (flushTimer !== null) {
+          clock.clearTimeout(flushTimer);
+          flushTimer = null;
+        }
+        const lastClose = `${code}${reason ? ` ${reason}` : ''}`;
+        if (stopped) {
+          setStatus({ state: 'stopped', inFlight: 0, lastClose });
+          return;
+        }
+        setStatus({ state: 'disconnected', inFlight: 0, lastClose });
+        if (code === 4426) {
+          options.onLog?.(
+            'warn',
+            `the master refused this protocol version: ${reason}`,
+          );
+        }
+        // Full jitter: spread a crowd of workers reconnecting to a restarted master.
+        failures++;
+        const ceiling = Math.min(
+          maxBackoffMs,
+          minBackoffMs * 2 ** Math.min(failures, 16),
+        );
+        const delay = Math.round(ceiling / 2 + clock.random() * (ceiling / 2));
+        reconnectTimer = clock.setTimeout(() => {
+          reconnectTimer = null;
+          connect();
+        }, delay);
+      },
+    });
+  };
+
+  connect();
+
+  return {
+    get status() {
+      return { ...status };
+    },
+    stop() {
+      if (stopped) return;
+      stopped = true;
+      if (reconnectTimer !== null) clock.clearTimeout(reconnectTimer);
+      if (transport) {
+        flush();
+        transport.close(1000, 'worker stopping');
+      } else {
+        setStatus({ state: 'stopped' });
+      }
+      executor.cancelAll();
+    },
+  };
+}

@@ -1,0 +1,303 @@
+/**
+ * The browser's {@link Executor}: `threads` module Web Workers, each running the shared
+ * task runner. Tasks are fed to idle threads in small batches; a watchdog terminates a
+ * thread whose current task outlives its lease (no word from the thread for longer than
+ * the task's `timeoutMs`), reports that task as a crash, and re-runs the rest of the
+ * batch on a fresh thread. A thread's `error` event counts as a crash of its current
+ * task. Threads are created lazily, on the first batch they get.
+ *
+ * Invariants: every submitted, uncancelled lease is in `#live` exactly once, either
+ * queued or in one thread's `batch`; `onDone` is called at most once per lease, and
+ * never after `cancel`.
+ */
+import type {
+  Clock,
+  ExecOutcome,
+  Executor,
+} from '../../../shared/worker-session.js';
+import type {
+  FromThread,
+  ThreadOutcome,
+  ThreadTask,
+  ToThread,
+} from '../../../shared/task-runner.js';
+import type { TaskAssignment } from '../../../shared/protocol.js';
+
+/** A running thread, as the executor drives it. */
+export interface ThreadHandle {
+  post(message: ToThread): void;
+  terminate(): void;
+}
+
+export interface ThreadEvents {
+  onMessage(message: FromThread): void;
+  /** The thread failed (uncaught error, unreadable message). */
+  onError(message: string): void;
+}
+
+/** Starts one thread; in the page, a module Web Worker running `task.worker.ts`. */
+export type SpawnThread = (events: ThreadEvents) => ThreadHandle;
+
+export interface WebWorkerExecutorOptions {
+  threads: number;
+  spawn: SpawnThread;
+  clock: Pick<Clock, 'now' | 'setTimeout' | 'clearTimeout'>;
+  /** Most tasks handed to a thread at once. @defaultValue 32 */
+  maxBatch?: number;
+}
+
+type OnDone = (task: TaskAssignment, outcome: ExecOutcome) => void;
+
+interface Entry {
+  task: TaskAssignment;
+  onDone: OnDone;
+  /** Wall-clock end of the lease as seen here: received + timeoutMs. */
+  deadline: number;
+  cancelled: boolean;
+  thread: Thread | null;
+}
+
+interface Thread {
+  handle: ThreadHandle | null;
+  /** Tasks handed to the thread and not yet answered, in the order it runs them. */
+  batch: Entry[];
+  /** When the thread last reported outcomes, or was handed its batch. */
+  heardAt: number;
+}
+
+export class WebWorkerExecutor implements Executor {
+  readonly slots: number;
+  readonly #spawn: SpawnThread;
+  readonly #clock: WebWorkerExecutorOptions['clock'];
+  readonly #maxBatch: number;
+  readonly #threads: Thread[] = [];
+  /** Submitted, not cancelled, not finished. */
+  readonly #live = new Map<number, Entry>();
+  #queue: Entry[] = [];
+  #watchdog: unknown = null;
+  #crashes = 0;
+
+  constructor(options: WebWorkerExecutorOptions) {
+    this.slots = Math.max(1, Math.floor(options.threads));
+    this.#spawn = options.spawn;
+    this.#clock = options.clock;
+    this.#maxBatch = options.maxBatch ?? 32;
+    for (let i = 0; i < this.slots; i++) {
+      this.#threads.push({ handle: null, batch: [], heardAt: 0 });
+    }
+  }
+
+  get pending(): number {
+    return this.#live.size;
+  }
+
+  /** Threads that were terminated (lease overrun or error) since the start. */
+  get crashes(): number {
+    return this.#crashes;
+  }
+
+  submit(tasks: readonly TaskAssignment[], onDone: OnDone): void {
+    const now = this.#clock.now();
+    for (const task of tasks) {
+      if (this.#live.has(task.lease)) continue; // a lease is unique; ignore a repeat
+      const entry: Entry = {
+        task,
+        onDone,
+        deadline: now + task.timeoutMs,
+        cancelled: false,
+        thread: null,
+      };
+      this.#live.set(task.lease, entry);
+      this.#queue.push(entry);
+    }
+    this.#pump();
+  }
+
+  cancel(leases: readonly number[]): void {
+    const perThread = new Map<Thread, number[]>();
+    let queuedCancelled = false;
+    for (const lease of leases) {
+      const entry = this.#live.get(lease);
+      if (!entry) continue;
+      this.#live.delete(lease);
+      entry.cancelled = true;
+      if (entry.thread) {
+        const list = perThread.get(entry.thread) ?? [];
+        list.push(lease);
+        perThread.set(entry.thread, list);
+      } else {
+        queuedCancelled = true;
+      }
+    }
+    if (queuedCancelled) this.#queue = this.#queue.filter((e) => !e.cancelled);
+    for (const [thread, list] of perThread) {
+      thread.handle?.post({ type: 'cancel', leases: list });
+    }
+  }
+
+  cancelAll(): void {
+    this.cancel([...this.#live.keys()]);
+  }
+
+  /** Terminates every thread; the executor is unusable afterwards. */
+  dispose(): void {
+    this.#live.clear();
+    this.#queue = [];
+    for (const thread of this.#threads) {
+      thread.handle?.terminate();
+      thread.handle = null;
+      thread.batch = [];
+    }
+    this.#disarm();
+  }
+
+  /** Hands queued tasks to idle threads. */
+  #pump(): void {
+    for (const thread of this.#threads) {
+      if (this.#queue.length === 0) break;
+      if (thread.batch.length > 0) continue;
+      // Split what is queued evenly over the threads, so the tail stays balanced.
+      const size = Math.max(
+        1,
+        Math.min(this.#maxBatch, Math.floor(this.#queue.length / this.slots)),
+      );
+      const entries = this.#queue.splice(0, size);
+      this.#start(thread, entries);
+    }
+    this.#arm();
+  }
+
+  #start(thread: Thread, entries: Entry[]): void {
+    const handle = thread.handle ?? this.#open(thread);
+    const tasks: ThreadTask[] = entries.map((entry) => {
+      entry.thread = thread;
+      const t = entry.task;
+      return {
+        lease: t.lease,
+        job: t.job,
+        index: t.index,
+        attempt: t.attempt,
+        module: t.module,
+        input: t.input,
+        deadline: entry.deadline,
+      };
+    });
+    thread.batch.push(...entries);
+    thread.heardAt = this.#clock.now();
+    handle.post({ type: 'run', tasks });
+  }
+
+  #open(thread: Thread): ThreadHandle {
+    const handle = this.#spawn({
+      onMessage: (message) => {
+        if (thread.handle === handle) this.#onMessage(thread, message);
+      },
+      onError: (message) => {
+        if (thread.handle === handle) this.#onError(thread, message);
+      },
+    });
+    thread.handle = handle;
+    return handle;
+  }
+
+  #onMessage(thread: Thread, message: FromThread): void {
+    if (message.type !== 'outcomes') return; // progress is not forwarded (yet)
+    thread.heardAt = this.#clock.now();
+    for (const outcome of message.outcomes) this.#settle(thread, outcome);
+    this.#pump();
+  }
+
+  #settle(thread: Thread, outcome: ThreadOutcome): void {
+    // Outcomes arrive in batch order, so this is almost always index 0.
+    const at = thread.batch.findIndex((e) => e.task.lease === outcome.lease);
+    if (at < 0) return; // not this thread's task: ignore what task code may forge
+    const [entry] = thread.batch.splice(at, 1) as [Entry];
+    entry.thread = null;
+    if (entry.cancelled) return;
+    this.#live.delete(entry.task.lease);
+    if ('skipped' in outcome) return; // past its lease before it started: no result
+    entry.onDone(
+      entry.task,
+      outcome.ok
+        ? { ok: true, output: outcome.output }
+        : { ok: false, error: outcome.error, kind: 'error' },
+    );
+  }
+
+  #onError(thread: Thread, message: string): void {
+    const current = thread.batch[0];
+    this.#crash(
+      thread,
+      current
+        ? `task ${current.task.index} of job ${current.task.job} crashed its Web Worker: ${message}`
+        : message,
+    );
+  }
+
+  /** Kills the thread, fails its current task as a crash, re-queues the rest. */
+  #crash(thread: Thread, error: string): void {
+    this.#crashes++;
+    thread.handle?.terminate();
+    thread.handle = null;
+    const [current, ...rest] = thread.batch;
+    thread.batch = [];
+    const again = rest.filter((e) => !e.cancelled);
+    for (const entry of again) entry.thread = null;
+    this.#queue = again.concat(this.#queue);
+    if (current) {
+      current.thread = null;
+      if (!current.cancelled) {
+        this.#live.delete(current.task.lease);
+        current.onDone(current.task, {
+          ok: false,
+          error: error.slice(0, 4_000),
+          kind: 'crash',
+        });
+      }
+    }
+    this.#pump();
+  }
+
+  /** Earliest moment a busy thread's current task overruns its lease. */
+  #nextExpiry(): { at: number; thread: Thread } | null {
+    let next: { at: number; thread: Thread } | null = null;
+    for (const thread of this.#threads) {
+      const current = thread.batch[0];
+      if (!current) continue;
+      const at = thread.heardAt + current.task.timeoutMs;
+      if (!next || at < next.at) next = { at, thread };
+    }
+    return next;
+  }
+
+  #arm(): void {
+    this.#disarm();
+    const next = this.#nextExpiry();
+    if (!next) return;
+    const delay = Math.max(0, next.at - this.#clock.now()) + 1;
+    this.#watchdog = this.#clock.setTimeout(() => {
+      this.#watchdog = null;
+      this.#check();
+    }, delay);
+  }
+
+  #disarm(): void {
+    if (this.#watchdog !== null) {
+      this.#clock.clearTimeout(this.#watchdog);
+      this.#watchdog = null;
+    }
+  }
+
+  #check(): void {
+    const now = this.#clock.now();
+    for (const thread of this.#threads) {
+      const current = thread.batch[0];
+      if (!current || now - thread.heardAt <= current.task.timeoutMs) continue;
+      this.#crash(
+        thread,
+        `task ${current.task.index} of job ${current.task.job} exceeded its lease of ${current.task.timeoutMs} ms; its Web Worker was terminated`,
+      );
+    }
+    this.#arm();
+  }
+}

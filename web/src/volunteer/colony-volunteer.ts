@@ -1,0 +1,453 @@
+import { LitElement, css, html, nothing } from 'lit';
+import { customElement, state } from 'lit/decorators.js';
+import {
+  runWorkerSession,
+  type SessionStatus,
+  type WorkerSession,
+} from '../../../shared/worker-session.js';
+import { LIMITS } from '../../../shared/protocol.js';
+import { browserConnect } from '../runner/browser-transport.js';
+import { browserClock } from '../runner/browser-clock.js';
+import { WebWorkerExecutor } from '../runner/web-worker-executor.js';
+import { masterSocketUrl } from '../controllers/master-connection.js';
+import { formatCount, formatRate, formatStopwatch } from '../format.js';
+import { windowRate, type CountSample } from '../job-math.js';
+import { baseStyles } from '../ui-styles.js';
+import { spawnTaskThread } from './spawn-task-thread.js';
+import { describeBrowser } from './browser-name.js';
+
+const RATE_WINDOW_MS = 30_000;
+
+/** What the page shows as its state, from the session's and the user's. */
+const Phase = {
+  Stopped: 'stopped',
+  Connecting: 'connecting',
+  Waiting: 'waiting',
+  Computing: 'computing',
+  Reconnecting: 'reconnecting',
+} as const;
+type Phase = (typeof Phase)[keyof typeof Phase];
+
+const PHASE_LABEL: Record<Phase, string> = {
+  stopped: 'Stopped',
+  connecting: 'Connecting…',
+  waiting: 'Connected · waiting for work',
+  computing: 'Computing',
+  reconnecting: 'Reconnecting…',
+};
+
+/**
+ * The volunteer page: lends this browser's CPU to the master. Start/stop, a thread
+ * count, and what the tab is doing. Task code runs in module Web Workers (see
+ * `runner/`), never on this page's thread; this page never holds the admin token.
+ * `?autostart=1&threads=N&name=NAME` starts without a click.
+ */
+@customElement('colony-volunteer')
+export class ColonyVolunteer extends LitElement {
+  static override styles = [
+    baseStyles,
+    css`
+      :host {
+        display: block;
+        max-width: 760px;
+        margin: 0 auto;
+        padding: 20px 16px 32px;
+      }
+      header {
+        display: flex;
+        align-items: center;
+        justify-content: space-between;
+        gap: 12px;
+        margin-bottom: 16px;
+      }
+      .brand {
+        display: flex;
+        align-items: baseline;
+        gap: 10px;
+      }
+      .brand b {
+        font-size: 20px;
+        letter-spacing: -0.01em;
+      }
+      a {
+        color: var(--c-accent);
+        text-decoration: none;
+      }
+      a:hover {
+        text-decoration: underline;
+      }
+      .hero {
+        padding: 20px;
+        display: grid;
+        gap: 20px;
+      }
+      .state-row {
+        display: flex;
+        align-items: center;
+        justify-content: space-between;
+        gap: 16px;
+        flex-wrap: wrap;
+      }
+      .state {
+        display: flex;
+        align-items: center;
+        gap: 10px;
+        font-size: 18px;
+        font-weight: 600;
+        min-width: 0;
+      }
+      .state .dot {
+        width: 12px;
+        height: 12px;
+      }
+      .phase-computing .dot {
+        animation: pulse 1.2s ease-in-out infinite;
+      }
+      @keyframes pulse {
+        50% {
+          opacity: 0.35;
+        }
+      }
+      @media (prefers-reduced-motion: reduce) {
+        .phase-computing .dot {
+          animation: none;
+        }
+      }
+      .phase-stopped {
+        color: var(--c-faint);
+      }
+      .phase-connecting,
+      .phase-reconnecting {
+        color: var(--c-warn);
+      }
+      .phase-waiting {
+        color: var(--c-running);
+      }
+      .phase-computing {
+        color: var(--c-done);
+      }
+      .state span {
+        color: var(--c-text);
+      }
+      button.big {
+        min-width: 132px;
+        padding: 10px 20px;
+        font-size: 15px;
+      }
+      .threads {
+        display: grid;
+        grid-template-columns: auto 1fr auto;
+        align-items: center;
+        gap: 12px;
+      }
+      .threads label {
+        font-weight: 600;
+      }
+      input[type='range'] {
+        width: 100%;
+        accent-color: var(--c-accent);
+      }
+      .threads output {
+        min-width: 5.5em;
+        text-align: right;
+      }
+      .stats {
+        display: grid;
+        grid-template-columns: repeat(4, minmax(0, 1fr));
+        border-top: 1px solid var(--c-border);
+      }
+      .stat {
+        padding: 14px 20px;
+        min-width: 0;
+      }
+      .stat + .stat {
+        border-left: 1px solid var(--c-border);
+      }
+      .stat .label {
+        font-size: 12px;
+        color: var(--c-muted);
+        text-transform: uppercase;
+        letter-spacing: 0.03em;
+        font-weight: 600;
+      }
+      .stat .value {
+        font-size: 22px;
+        font-weight: 600;
+        margin-top: 2px;
+      }
+      .job .value {
+        font-size: 16px;
+        line-height: 33px;
+      }
+      .detail {
+        padding: 10px 20px;
+        border-top: 1px solid var(--c-border);
+        display: flex;
+        flex-wrap: wrap;
+        gap: 6px 20px;
+        font-size: 13px;
+      }
+      .about {
+        margin-top: 16px;
+        padding: 16px 20px;
+        font-size: 13px;
+        color: var(--c-muted);
+      }
+      .about p {
+        margin: 0 0 6px;
+      }
+      .about p:last-child {
+        margin: 0;
+      }
+      @media (max-width: 640px) {
+        .stats {
+          grid-template-columns: repeat(2, minmax(0, 1fr));
+        }
+        .stat:nth-child(3) {
+          border-left: none;
+        }
+        .stat:nth-child(n + 3) {
+          border-top: 1px solid var(--c-border);
+        }
+        .threads {
+          grid-template-columns: 1fr auto;
+        }
+        .threads input {
+          grid-column: 1 / -1;
+          grid-row: 2;
+        }
+        button.big {
+          width: 100%;
+        }
+      }
+    `,
+  ];
+
+  @state() private _running = false;
+  @state() private _threads = 1;
+  @state() private _status: SessionStatus | null = null;
+  /** Results acknowledged in earlier sessions of this page (before a stop). */
+  @state() private _doneBefore = 0;
+  @state() private _now = Date.now();
+
+  private readonly _maxThreads = Math.max(
+    1,
+    Math.min(LIMITS.maxSlots, navigator.hardwareConcurrency || 4),
+  );
+  private readonly _name = describeBrowser(navigator.userAgent);
+  private _session: WorkerSession | null = null;
+  private _executor: WebWorkerExecutor | null = null;
+  private _givenMs = 0;
+  private _startedAt = 0;
+  private _ticker: number | undefined;
+  private _samples: CountSample[] = [];
+
+  override connectedCallback(): void {
+    super.connectedCallback();
+    const params = new URLSearchParams(window.location.search);
+    const asked = Number.parseInt(params.get('threads') ?? '', 10);
+    this._threads = Number.isFinite(asked)
+      ? Math.min(this._maxThreads, Math.max(1, asked))
+      : Math.max(1, Math.floor(this._maxThreads / 2));
+    if (params.get('autostart') === '1') this._start();
+    window.addEventListener('pagehide', this._onPageHide);
+  }
+
+  override disconnectedCallback(): void {
+    super.disconnectedCallback();
+    window.removeEventListener('pagehide', this._onPageHide);
+    this._stop();
+  }
+
+  override render() {
+    const phase = this._phase();
+    const status = this._status;
+    const done = this._doneBefore + (status?.done ?? 0);
+    const given =
+      this._givenMs + (this._running ? this._now - this._startedAt : 0);
+    const rate = windowRate(this._samples, RATE_WINDOW_MS);
+    const jobName = status?.jobName ?? null;
+    return html`
+      <header>
+        <div class="brand">
+          <b>colony</b><span class="muted">volunteer</span>
+        </div>
+        <a href="/">Dashboard →</a>
+      </header>
+
+      <section class="card" aria-label="Volunteer">
+        <div class="hero">
+          <div class="state-row">
+            <div class="state phase-${phase}" role="status" data-phase=${phase}>
+              <span class="dot"></span><span>${PHASE_LABEL[phase]}</span>
+            </div>
+            ${this._running
+              ? html`<button class="big" @click=${this._stop}>Stop</button>`
+              : html`<button class="big primary" @click=${this._start}>
+                  Start
+                </button>`}
+          </div>
+          <div class="threads">
+            <label for="threads">Threads</label>
+            <input
+              id="threads"
+              type="range"
+              min="1"
+              max=${this._maxThreads}
+              step="1"
+              .value=${String(this._threads)}
+              @input=${this._onThreadsInput}
+              @change=${this._onThreadsChange}
+            />
+            <output for="threads" class="num"
+              >${this._threads} of ${this._maxThreads}</output
+            >
+          </div>
+        </div>
+        <div class="stats">
+          <div class="stat job">
+            <div class="label">Working on</div>
+            <div class="value ellipsis" title=${jobName ?? ''} data-testid="job">
+              ${jobName ?? html`<span class="faint">—</span>`}
+            </div>
+          </div>
+          <div class="stat">
+            <div class="label">Tasks done</div>
+            <div class="value num" data-testid="done">${formatCount(done)}</div>
+          </div>
+          <div class="stat">
+            <div class="label">Time given</div>
+            <div class="value num" data-testid="given">
+              ${formatStopwatch(given)}
+            </div>
+          </div>
+          <div class="stat">
+            <div class="label">Rate</div>
+            <div class="value num">${formatRate(rate)}</div>
+          </div>
+        </div>
+        <div class="detail muted">
+          <span
+            >Connection:
+            <b data-testid="connection">${status && this._running
+              ? status.state
+              : 'stopped'}</b></span
+          >
+          <span class="num"
+            >Tasks here: ${formatCount(status?.inFlight ?? 0)}</span
+          >
+          <span class="ellipsis">As: ${this._name}</span>
+          ${status?.lastClose && phase === Phase.Reconnecting
+            ? html`<span class="ellipsis">Last close: ${status.lastClose}</span>`
+            : nothing}
+        </div>
+      </section>
+
+      <section class="card about">
+        <p>
+          While this page is open and started, it runs tasks for this colony in
+          ${this._threads === 1 ? 'a background thread' : 'background threads'}
+          (Web Workers). Closing the tab stops it; unfinished tasks go to
+          someone else.
+        </p>
+        <p>
+          Task code runs isolated from this page: it cannot read the page, its
+          storage or any admin token, and it gets no credentials to the master's
+          API.
+        </p>
+      </section>
+    `;
+  }
+
+  private _phase(): Phase {
+    const s = this._status;
+    if (!this._running || !s) return Phase.Stopped;
+    switch (s.state) {
+      case 'connecting':
+        return s.lastClose ? Phase.Reconnecting : Phase.Connecting;
+      case 'disconnected':
+        return Phase.Reconnecting;
+      case 'stopped':
+        return Phase.Stopped;
+      case 'connected':
+        return s.inFlight > 0 ? Phase.Computing : Phase.Waiting;
+    }
+  }
+
+  private _start = (): void => {
+    if (this._running) return;
+    const clock = browserClock();
+    const executor = new WebWorkerExecutor({
+      threads: this._threads,
+      spawn: spawnTaskThread,
+      clock,
+    });
+    this._executor = executor;
+    this._running = true;
+    this._startedAt = Date.now();
+    this._now = this._startedAt;
+    this._samples = [];
+    this._session = runWorkerSession({
+      connect: browserConnect(masterSocketUrl(window.location)),
+      executor,
+      kind: 'browser',
+      name: this._nameParam() ?? this._name,
+      clock,
+      onStatus: (status) => {
+        this._status = status;
+      },
+      onLog: (level, message) => {
+        if (level === 'warn') console.warn(`colony: ${message}`);
+      },
+    });
+    this._ticker = window.setInterval(this._tick, 1_000);
+  };
+
+  private _stop = (): void => {
+    if (!this._running) return;
+    this._session?.stop();
+    this._executor?.dispose();
+    this._doneBefore += this._status?.done ?? 0;
+    this._givenMs += Date.now() - this._startedAt;
+    this._session = null;
+    this._executor = null;
+    this._status = null;
+    this._running = false;
+    window.clearInterval(this._ticker);
+  };
+
+  private _tick = (): void => {
+    this._now = Date.now();
+    const done = this._doneBefore + (this._status?.done ?? 0);
+    this._samples.push({ at: this._now, count: done });
+    if (this._samples.length > 120) this._samples.shift();
+  };
+
+  private _onThreadsInput(event: Event): void {
+    this._threads = Number((event.target as HTMLInputElement).value);
+  }
+
+  private _onThreadsChange(): void {
+    // A new thread count while running restarts the session with a new pool (once the
+    // slider is released); the master re-queues whatever the old session held.
+    if (this._running && this._executor?.slots !== this._threads) {
+      this._stop();
+      this._start();
+    }
+  }
+
+  private _nameParam(): string | null {
+    const name = new URLSearchParams(window.location.search).get('name');
+    return name ? name.slice(0, LIMITS.maxNameLength) : null;
+  }
+
+  private _onPageHide = (): void => {
+    this._stop();
+  };
+}
+
+declare global {
+  interface HTMLElementTagNameMap {
+    'colony-volunteer': ColonyVolunteer;
+  }
+}

@@ -1,0 +1,2 @@
+// Entry of the volunteer page (`/volunteer`).
+import './colony-volunteer.js';
