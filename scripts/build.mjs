@@ -13,6 +13,7 @@ await build({
   entryPoints: {
     cli: 'server/cli.ts',
     'task-thread': 'server/worker/task-thread.ts',
+    client: 'server/client/index.ts',
   },
   outdir: 'dist',
   bundle: true,

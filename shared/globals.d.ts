@@ -20,6 +20,7 @@ interface AbortController {
   readonly signal: AbortSignal;
   abort(reason?: unknown): void;
 }
+// eslint-disable-next-line no-var -- a global declaration must be `var` to merge with lib.dom
 declare var AbortController: {
   prototype: AbortController;
   new (): AbortController;

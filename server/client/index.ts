@@ -193,7 +193,7 @@ export class ColonyClient {
     if (!response.body) return;
     const decoder = new TextDecoder();
     let buffered = '';
-    for await (const chunk of response.body as AsyncIterable<Uint8Array>) {
+    for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
       buffered += decoder.decode(chunk, { stream: true });
       let newline: number;
       while ((newline = buffered.indexOf('\n')) >= 0) {

@@ -16,13 +16,25 @@ export class LeaseRecord {
   /** The task's other outstanding leases (a short linked list, newest first). */
   nextOfTask: LeaseRecord | undefined = undefined;
 
+  readonly lease: Lease;
+  readonly job: JobRecord;
+  readonly index: number;
+  readonly worker: WorkerRecord;
+  readonly expiresAt: number;
+
   constructor(
-    readonly lease: Lease,
-    readonly job: JobRecord,
-    readonly index: number,
-    readonly worker: WorkerRecord,
-    readonly expiresAt: number,
-  ) {}
+    lease: Lease,
+    job: JobRecord,
+    index: number,
+    worker: WorkerRecord,
+    expiresAt: number,
+  ) {
+    this.lease = lease;
+    this.job = job;
+    this.index = index;
+    this.worker = worker;
+    this.expiresAt = expiresAt;
+  }
 
   /** Active: counts as the task running on its worker. */
   get isActive(): boolean {

@@ -4,7 +4,7 @@
  */
 import type { JobState, WorkerKind } from '../../../shared/protocol.js';
 import type { LeaseRecord } from './leases.js';
-import { TaskTable } from './task-table.js';
+import type { TaskTable } from './task-table.js';
 import type { JobSpec, Lease, WorkerId } from './types.js';
 
 /** Errors kept per job for the dashboard. */
@@ -26,13 +26,25 @@ export class WorkerRecord {
    */
   readonly revoked = new Set<Lease>();
 
+  readonly id: WorkerId;
+  readonly name: string;
+  readonly kind: WorkerKind;
+  readonly slots: number;
+  readonly connectedAt: number;
+
   constructor(
-    readonly id: WorkerId,
-    readonly name: string,
-    readonly kind: WorkerKind,
-    readonly slots: number,
-    readonly connectedAt: number,
-  ) {}
+    id: WorkerId,
+    name: string,
+    kind: WorkerKind,
+    slots: number,
+    connectedAt: number,
+  ) {
+    this.id = id;
+    this.name = name;
+    this.kind = kind;
+    this.slots = slots;
+    this.connectedAt = connectedAt;
+  }
 }
 
 /** One output and the workers that returned it (replicated tasks only). */
@@ -81,14 +93,18 @@ export class JobRecord {
   pass = 0;
   heapIndex = -1;
 
-  constructor(
-    /** Our own copy: `taskCount` and `sealed` change as inputs come. */
-    readonly spec: JobSpec,
-    readonly table: TaskTable,
-    readonly limits: JobLimits,
-    /** Submission order, to break ties deterministically. */
-    readonly seq: number,
-  ) {
+  /** Our own copy of the spec: `taskCount` and `sealed` change as inputs come. */
+  readonly spec: JobSpec;
+  readonly table: TaskTable;
+  readonly limits: JobLimits;
+  /** Submission order, to break ties deterministically. */
+  readonly seq: number;
+
+  constructor(spec: JobSpec, table: TaskTable, limits: JobLimits, seq: number) {
+    this.spec = spec;
+    this.table = table;
+    this.limits = limits;
+    this.seq = seq;
     this.replicaStates = limits.replicas > 1 ? new Map() : undefined;
   }
 

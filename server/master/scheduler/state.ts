@@ -65,7 +65,11 @@ export class State {
   readonly fair = new FairShare();
   readonly out = new Outbox();
 
-  constructor(readonly options: ResolvedOptions) {}
+  readonly options: ResolvedOptions;
+
+  constructor(options: ResolvedOptions) {
+    this.options = options;
+  }
 
   /** True if `worker` is the connected worker of its id (not one that left). */
   isConnected(worker: WorkerRecord): boolean {

@@ -82,6 +82,15 @@ export function revokeLease(s: State, rec: LeaseRecord): void {
   dropLease(s, rec);
 }
 
+/** Revokes a task's list of leases from `head` on. */
+function revokeAll(s: State, head: LeaseRecord | undefined): void {
+  for (let rec = head; rec;) {
+    const next: LeaseRecord | undefined = rec.nextOfTask;
+    revokeLease(s, rec);
+    rec = next;
+  }
+}
+
 /** Marks a lease past its expiry: its task goes back to the queue, the record stays. */
 export function expireLease(s: State, rec: LeaseRecord): void {
   rec.expired = true;
@@ -132,16 +141,18 @@ export function syncReplica(
   const t = job.table;
   const active = job.activeLeasesOf(i);
   t.setState(i, active > 0 ? TaskState.Running : TaskState.Queued);
-  if (rs.inQueue || replicasWanted(job, i) <= 0) return;
-  if (t.dispatches(i) >= job.limits.dispatchBound) {
-    // Right after a dispatch the task is not failed under the lease just handed out;
-    // the next lost lease or vote settles it.
-    if (mayFail) failIfOverDispatched(s, job, i);
-    return;
+  if (!rs.inQueue && replicasWanted(job, i) > 0) {
+    if (t.dispatches(i) >= job.limits.dispatchBound) {
+      // Right after a dispatch the task is not failed under the lease just handed
+      // out; the next lost lease or vote settles it.
+      if (mayFail) failIfOverDispatched(s, job, i);
+      return;
+    }
+    rs.inQueue = true;
+    if (front) t.requeued.pushFront(i);
+    else t.requeued.pushBack(i);
   }
-  rs.inQueue = true;
-  if (front) t.requeued.pushFront(i);
-  else t.requeued.pushBack(i);
+  // Votes may have made its queue entry stale: the job may have nothing left to hand out.
   syncFair(s, job);
 }
 
@@ -174,17 +185,24 @@ export function finishTask(
   outcome: RecordedOutcome,
 ): void {
   const t = job.table;
-  if (t.isTerminal(i)) throw new Error(`task ${i} of ${job.spec.id} recorded twice`);
+  if (t.isTerminal(i))
+    throw new Error(`task ${i} of ${job.spec.id} recorded twice`);
   t.setState(i, outcome.ok ? TaskState.Done : TaskState.Failed);
   s.out.push({ type: 'record', jobId: job.spec.id, index: i, outcome });
-  for (const rec of [...job.leasesOf(i)]) revokeLease(s, rec);
+  revokeAll(s, job.outstanding.get(i));
   job.avoid.delete(i);
   job.replicaStates?.delete(i);
   if (!outcome.ok) {
     job.addError(i, outcome.error);
-    s.out.feed(s.now, 'failed', feedText.failed(job.spec.name, i, outcome.error));
+    s.out.feed(
+      s.now,
+      'failed',
+      feedText.failed(job.spec.name, i, outcome.error),
+    );
   }
   finishJobIfDone(s, job);
+  // Its queue entry, if any, went stale: the job may have nothing left to hand out.
+  syncFair(s, job);
 }
 
 /** Completes a sealed running job once every task is terminal. */
@@ -210,13 +228,7 @@ export function finishJobIfDone(s: State, job: JobRecord): void {
 
 /** Cancels a running job: every copy out is stopped and its queue dropped. */
 export function cancelJob(s: State, job: JobRecord): void {
-  for (const head of [...job.outstanding.values()]) {
-    for (let rec: LeaseRecord | undefined = head; rec; ) {
-      const next: LeaseRecord | undefined = rec.nextOfTask;
-      revokeLease(s, rec);
-      rec = next;
-    }
-  }
+  for (const head of [...job.outstanding.values()]) revokeAll(s, head);
   job.state = 'cancelled';
   job.finishedAt = s.now;
   endJob(s, job);

@@ -42,6 +42,8 @@ export class MasterConnection implements ReactiveController {
   state: ConnectionState = ConnectionState.Connecting;
   /** Frames that failed validation (kept for the console, never shown raw). */
   rejectedFrames = 0;
+  /** This clock minus the master's, measured at the latest message (ms). */
+  clockSkewMs = 0;
 
   readonly #host: ReactiveControllerHost;
   readonly #url: string;
@@ -61,6 +63,11 @@ export class MasterConnection implements ReactiveController {
     this.#minBackoffMs = options.minBackoffMs ?? 500;
     this.#maxBackoffMs = options.maxBackoffMs ?? 10_000;
     host.addController(this);
+  }
+
+  /** The master's clock now, estimated from the latest message; 0 before any. */
+  masterNow(): number {
+    return this.model.loaded ? Date.now() - this.clockSkewMs : 0;
   }
 
   hostConnected(): void {
@@ -107,6 +114,9 @@ export class MasterConnection implements ReactiveController {
       return;
     }
     const message = decoded.value;
+    if (message.type === 'snapshot' || message.type === 'delta') {
+      this.clockSkewMs = Date.now() - message.at;
+    }
     switch (message.type) {
       case 'snapshot':
         this.model.reset(message);

@@ -1,0 +1,131 @@
+/**
+ * Results from workers, fenced by their lease: the one place where a task's outcome is
+ * decided. A result is accepted from the worker its lease was issued to, while the task
+ * is open; everything else is a race (ignored) or a forgery (rejected).
+ */
+import { ErrorCode } from '../../../shared/errors.js';
+import type { JobRecord, WorkerRecord } from './records.js';
+import type { State } from './state.js';
+import {
+  dropLease,
+  finishTask,
+  lostLease,
+  syncReplica,
+} from './transitions.js';
+import type { ReceivedResult } from './types.js';
+import { TaskState } from './task-table.js';
+
+type Success = Extract<ReceivedResult, { ok: true }>;
+type Failure = Extract<ReceivedResult, { ok: false }>;
+
+export function receiveResults(
+  s: State,
+  worker: WorkerRecord,
+  results: readonly ReceivedResult[],
+): void {
+  for (const result of results) {
+    const rec = s.leases.get(result.lease);
+    if (rec === undefined || rec.worker !== worker) {
+      // A lease we cancelled on this worker: its result crossed our cancel.
+      if (worker.revoked.delete(result.lease)) continue;
+      s.out.push({
+        type: 'reject-result',
+        workerId: worker.id,
+        lease: result.lease,
+        code: ErrorCode.UnknownLease,
+        message: `lease ${result.lease} is not held by this worker`,
+      });
+      continue;
+    }
+    // A lease on record means its task is open: ending a task drops all its leases.
+    const { job, index } = rec;
+    const wasActive = rec.isActive;
+    dropLease(s, rec);
+    if (result.ok) succeeded(s, job, index, worker, result);
+    else failed(s, job, index, worker, result, wasActive);
+  }
+}
+
+function succeeded(
+  s: State,
+  job: JobRecord,
+  i: number,
+  worker: WorkerRecord,
+  result: Success,
+): void {
+  if (job.replicaStates === undefined) {
+    worker.done++;
+    finishTask(s, job, i, { ok: true, output: result.output });
+    return;
+  }
+  const rs = job.replicaStates.get(i);
+  if (rs === undefined)
+    throw new Error(`task ${i} of ${job.spec.id}: no votes`);
+  // One vote per worker, even if it got a second copy after its first lease expired.
+  if (!rs.voters.has(worker.id)) {
+    rs.voters.add(worker.id);
+    let vote = rs.votes.get(result.digest);
+    if (vote === undefined) {
+      vote = { output: result.output, workers: [] };
+      rs.votes.set(result.digest, vote);
+    }
+    vote.workers.push(worker.id);
+    rs.maxVotes = Math.max(rs.maxVotes, vote.workers.length);
+    const { replicas, maxAttempts } = job.limits;
+    if (vote.workers.length >= replicas) {
+      for (const id of vote.workers) {
+        const voter = s.workers.get(id);
+        if (voter) voter.done++;
+      }
+      finishTask(s, job, i, { ok: true, output: vote.output });
+      return;
+    }
+    if (rs.voters.size >= replicas + maxAttempts) {
+      finishTask(s, job, i, {
+        ok: false,
+        error: `replicas disagree: ${rs.voters.size} results, at most ${rs.maxVotes} equal, ${replicas} needed`,
+        code: ErrorCode.ReplicasDisagree,
+      });
+      return;
+    }
+  }
+  syncReplica(s, job, i, true, true);
+}
+
+function failed(
+  s: State,
+  job: JobRecord,
+  i: number,
+  worker: WorkerRecord,
+  result: Failure,
+  wasActive: boolean,
+): void {
+  const t = job.table;
+  if (result.kind === 'error') {
+    if (t.addFailure(i) >= job.limits.maxAttempts) {
+      finishTask(s, job, i, {
+        ok: false,
+        error: result.error,
+        code: ErrorCode.TaskFailed,
+      });
+      return;
+    }
+  } else {
+    const deaths = t.addDeath(i);
+    if (deaths >= job.limits.maxWorkerDeaths) {
+      finishTask(s, job, i, {
+        ok: false,
+        error: `killed its worker ${deaths} times; last: ${result.error}`,
+        code: ErrorCode.TaskKilledWorkers,
+      });
+      return;
+    }
+  }
+  job.addError(i, result.error);
+  if (wasActive) {
+    lostLease(s, job, i, false, worker.id);
+  } else if (job.replicaStates === undefined) {
+    // The task was re-queued when this lease expired: steer it away if still queued.
+    if (t.state(i) === TaskState.Queued) job.avoid.set(i, worker.id);
+  }
+}

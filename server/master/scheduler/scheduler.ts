@@ -1,0 +1,195 @@
+/**
+ * The master's scheduler: a pure state machine, `handle(event) → commands`.
+ */
+import { assertNever } from '../../../shared/errors.js';
+import type { JobState } from '../../../shared/protocol.js';
+import {
+  creditGranted,
+  expireDue,
+  inputsAppended,
+  jobCancelled,
+  jobRestored,
+  jobSealed,
+  jobSubmitted,
+  workerJoined,
+  workerLeft,
+} from './events.js';
+import { checkInvariants } from './invariants.js';
+import { dispatch } from './placement.js';
+import type { JobRecord, WorkerRecord } from './records.js';
+import { receiveResults } from './results.js';
+import { State, resolveOptions } from './state.js';
+import type {
+  Command,
+  JobId,
+  JobView,
+  SchedulerEvent,
+  SchedulerOptions,
+  WorkerId,
+  WorkerView,
+} from './types.js';
+
+/**
+ * All job, task, lease and worker state of the master. Mutate ONLY through
+ * {@link Scheduler.handle}: it never reads the clock, sets timers or touches sockets;
+ * time is the `at` of each event (cf. dask's `WorkerState`).
+ *
+ * Invariants ({@link Scheduler.checkInvariants}):
+ * - every task is in exactly one of queued, running (≥ 1 active lease), done, failed,
+ *   and each job's counts are the sums of those;
+ * - each task gets at most one `record` command, ever; a lease is issued once and
+ *   leases increase;
+ * - every active lease is held by a connected worker and is due in the expiry queue;
+ * - a job is in the fair-share heap exactly when it is running and has a queued task.
+ *
+ * Costs: a few bytes per task (typed arrays), one object per active lease and per
+ * replicated task in flight; O(1) amortised per task dispatched or answered, plus
+ * O(log jobs) for fair share.
+ */
+export class Scheduler {
+  readonly #s: State;
+
+  constructor(options: SchedulerOptions = {}) {
+    this.#s = new State(resolveOptions(options));
+  }
+
+  /** Applies one event; returns what the shell must do, in order. */
+  handle(event: SchedulerEvent): Command[] {
+    const s = this.#s;
+    // Time passes on every event, and never backwards.
+    if (event.at > s.now) s.now = event.at;
+    expireDue(s);
+    switch (event.type) {
+      case 'job-submitted':
+        jobSubmitted(s, event);
+        break;
+      case 'job-restored':
+        jobRestored(s, event);
+        break;
+      case 'inputs-appended':
+        inputsAppended(s, event);
+        break;
+      case 'job-sealed':
+        jobSealed(s, event);
+        break;
+      case 'job-cancelled':
+        jobCancelled(s, event);
+        break;
+      case 'worker-joined':
+        workerJoined(s, event);
+        break;
+      case 'worker-left':
+        workerLeft(s, event);
+        break;
+      case 'credit-granted':
+        creditGranted(s, event);
+        break;
+      case 'results-received': {
+        const worker = s.workers.get(event.workerId);
+        if (worker) receiveResults(s, worker, event.results);
+        break;
+      }
+      case 'tick':
+        break;
+      default:
+        assertNever(event);
+    }
+    // Dispatch whenever anything may have changed; it is O(1) when nothing can move.
+    dispatch(s);
+    return s.out.take();
+  }
+
+  /** Earliest `at` at which a `tick` would change anything (a lease expiry). */
+  nextWakeAt(): number | undefined {
+    return this.#s.expiry.nextAt();
+  }
+
+  /** Throws if the state is corrupted (a bug). For tests and debug builds: O(state). */
+  checkInvariants(): void {
+    checkInvariants(this.#s);
+  }
+
+  jobView(id: JobId): JobView | undefined {
+    const job = this.#s.jobs.get(id);
+    return job && jobView(job);
+  }
+
+  /** Every job, in submission order. */
+  jobViews(): JobView[] {
+    return [...this.#s.jobs.values()].map(jobView);
+  }
+
+  workerView(id: WorkerId): WorkerView | undefined {
+    const worker = this.#s.workers.get(id);
+    return worker && workerView(worker);
+  }
+
+  /** Every connected worker, in order of arrival. */
+  workerViews(): WorkerView[] {
+    return [...this.#s.workers.values()].map(workerView);
+  }
+
+  hasJob(id: JobId): boolean {
+    return this.#s.jobs.has(id);
+  }
+
+  jobName(id: JobId): string | undefined {
+    return this.#s.jobs.get(id)?.spec.name;
+  }
+
+  jobState(id: JobId): JobState | undefined {
+    return this.#s.jobs.get(id)?.state;
+  }
+
+  /** Tasks of the job so far: the index the next appended input gets. */
+  taskCount(id: JobId): number | undefined {
+    return this.#s.jobs.get(id)?.spec.taskCount;
+  }
+
+  /** True if the job is running and not sealed: inputs may be appended. */
+  acceptsInputs(id: JobId): boolean {
+    const job = this.#s.jobs.get(id);
+    return job !== undefined && job.isRunning && !job.spec.sealed;
+  }
+
+  /** Queued tasks over all running jobs. */
+  get totalQueued(): number {
+    let n = 0;
+    for (const job of this.#s.jobs.values()) {
+      if (job.isRunning) n += job.table.counts.queued;
+    }
+    return n;
+  }
+
+  /** Active leases over all workers. */
+  get activeLeases(): number {
+    return this.#s.expiry.size;
+  }
+
+  get workerCount(): number {
+    return this.#s.workers.size;
+  }
+}
+
+function jobView(job: JobRecord): JobView {
+  const { counts, size } = job.table;
+  return {
+    spec: { ...job.spec, options: { ...job.spec.options } },
+    state: job.state,
+    finishedAt: job.finishedAt,
+    counts: { total: size, ...counts },
+    errors: job.errors.map((e) => ({ ...e })),
+  };
+}
+
+function workerView(worker: WorkerRecord): WorkerView {
+  return {
+    id: worker.id,
+    name: worker.name,
+    kind: worker.kind,
+    slots: worker.slots,
+    inFlight: worker.active.size,
+    done: worker.done,
+    connectedAt: worker.connectedAt,
+  };
+}

@@ -1,0 +1,178 @@
+/**
+ * Builders for scheduler unit tests. `makeScheduler()` checks the scheduler's invariants
+ * when the test ends (dask's `validate_state()` on teardown).
+ */
+import { onTestFinished } from 'vitest';
+import type { JobOptions } from '../../shared/job.js';
+import type { WorkerKind } from '../../shared/protocol.js';
+import { Scheduler } from '../../server/master/scheduler/scheduler.js';
+import type {
+  Assignment,
+  Command,
+  JobSpec,
+  Lease,
+  ReceivedResult,
+  SchedulerOptions,
+} from '../../server/master/scheduler/types.js';
+
+export function makeScheduler(options: SchedulerOptions = {}): Scheduler {
+  const s = new Scheduler(options);
+  onTestFinished(() => s.checkInvariants());
+  return s;
+}
+
+export const DEFAULT_JOB_OPTIONS: JobOptions = {
+  timeoutMs: 60_000,
+  maxAttempts: 5,
+  replicas: 1,
+  priority: 0,
+};
+
+export interface JobInit extends Partial<JobOptions> {
+  name?: string;
+  sealed?: boolean;
+  createdAt?: number;
+}
+
+export function jobSpec(
+  id: string,
+  taskCount: number,
+  init: JobInit = {},
+): JobSpec {
+  const { name, sealed, createdAt, ...options } = init;
+  return {
+    id,
+    name: name ?? `job-${id}`,
+    moduleHash: 'a'.repeat(64),
+    options: { ...DEFAULT_JOB_OPTIONS, ...options },
+    taskCount,
+    sealed: sealed ?? true,
+    createdAt: createdAt ?? 0,
+  };
+}
+
+export function submit(
+  s: Scheduler,
+  id: string,
+  taskCount: number,
+  init: JobInit = {},
+  at = 0,
+): Command[] {
+  return s.handle({
+    type: 'job-submitted',
+    job: jobSpec(id, taskCount, init),
+    at,
+  });
+}
+
+export function join(
+  s: Scheduler,
+  workerId: string,
+  slots = 1,
+  at = 0,
+  kind: WorkerKind = 'node',
+): Command[] {
+  return s.handle({
+    type: 'worker-joined',
+    workerId,
+    kind,
+    name: workerId,
+    slots,
+    at,
+  });
+}
+
+export function credit(
+  s: Scheduler,
+  workerId: string,
+  n: number,
+  at = 0,
+): Command[] {
+  return s.handle({ type: 'credit-granted', workerId, credit: n, at });
+}
+
+export function leave(
+  s: Scheduler,
+  workerId: string,
+  clean: boolean,
+  at = 0,
+): Command[] {
+  return s.handle({ type: 'worker-left', workerId, clean, at });
+}
+
+export function tick(s: Scheduler, at: number): Command[] {
+  return s.handle({ type: 'tick', at });
+}
+
+export function send(
+  s: Scheduler,
+  workerId: string,
+  results: ReceivedResult[],
+  at = 0,
+): Command[] {
+  return s.handle({ type: 'results-received', workerId, results, at });
+}
+
+/** A successful result; the digest is the JSON of the output unless given. */
+export function ok(
+  lease: Lease,
+  output: unknown = 'out',
+  digest?: string,
+): ReceivedResult {
+  return { lease, ok: true, output, digest: digest ?? JSON.stringify(output) };
+}
+
+/** The task threw. */
+export function thrown(lease: Lease, error = 'boom'): ReceivedResult {
+  return { lease, ok: false, error, kind: 'error' };
+}
+
+/** The task killed its thread. */
+export function crashed(lease: Lease, error = 'out of memory'): ReceivedResult {
+  return { lease, ok: false, error, kind: 'crash' };
+}
+
+export function ofType<T extends Command['type']>(
+  commands: readonly Command[],
+  type: T,
+): Extract<Command, { type: T }>[] {
+  return commands.filter(
+    (c): c is Extract<Command, { type: T }> => c.type === type,
+  );
+}
+
+/** Every task assigned, optionally only to `workerId`. */
+export function assigned(
+  commands: readonly Command[],
+  workerId?: string,
+): Assignment[] {
+  return ofType(commands, 'assign')
+    .filter((c) => workerId === undefined || c.workerId === workerId)
+    .flatMap((c) => c.tasks);
+}
+
+export function records(
+  commands: readonly Command[],
+): Extract<Command, { type: 'record' }>[] {
+  return ofType(commands, 'record');
+}
+
+export function feeds(
+  commands: readonly Command[],
+): { kind: string; text: string }[] {
+  return ofType(commands, 'feed').map((c) => ({
+    kind: c.event.kind,
+    text: c.event.text,
+  }));
+}
+
+/** Leases cancelled per worker. */
+export function cancelled(
+  commands: readonly Command[],
+): Record<string, Lease[]> {
+  const out: Record<string, Lease[]> = {};
+  for (const c of ofType(commands, 'cancel-leases')) {
+    (out[c.workerId] ??= []).push(...c.leases);
+  }
+  return out;
+}

@@ -1,0 +1,125 @@
+import fc from 'fast-check';
+import { describe, expect, expectTypeOf, test } from 'vitest';
+import { decodeFrame, encodeFrame } from '../../../shared/codec.js';
+import {
+  MasterMessage,
+  decodeMasterMessage,
+  decodeWorkerMessage,
+  type WorkerMessage,
+} from '../../../shared/protocol.js';
+
+describe('protocol', () => {
+  test('the worker message types are exactly these', () => {
+    expectTypeOf<WorkerMessage['type']>().toEqualTypeOf<
+      'hello' | 'ready' | 'results' | 'progress' | 'watch'
+    >();
+  });
+
+  test('decodes a valid hello and refuses unknown keys', () => {
+    const ok = decodeWorkerMessage(
+      '{"type":"hello","protocol":1,"kind":"browser","slots":4}',
+    );
+    expect(ok).toEqual({
+      ok: true,
+      value: { type: 'hello', protocol: 1, kind: 'browser', slots: 4 },
+    });
+    const extra = decodeWorkerMessage(
+      '{"type":"hello","protocol":1,"kind":"node","slots":1,"admin":true}',
+    );
+    expect(extra.ok).toBe(false);
+  });
+
+  test('decode never throws, whatever it is given', () => {
+    fc.assert(
+      fc.property(
+        fc.oneof(fc.string(), fc.uint8Array(), fc.json()),
+        (input) => {
+          const result = decodeWorkerMessage(input);
+          expect(typeof result.ok).toBe('boolean');
+        },
+      ),
+      { numRuns: 500 },
+    );
+    expect(
+      decodeWorkerMessage(`${'['.repeat(200_000)}${']'.repeat(200_000)}`).ok,
+    ).toBe(false);
+    expect(decodeWorkerMessage(new Uint8Array([1, 2])).ok).toBe(false);
+  });
+
+  test('error messages are bounded', () => {
+    const result = decodeWorkerMessage(
+      JSON.stringify({ type: 'results', results: Array(20_000).fill({}) }),
+    );
+    expect(result.ok).toBe(false);
+    if (!result.ok) expect(result.error.length).toBeLessThanOrEqual(500);
+  });
+});
+
+describe('codec', () => {
+  test('a message without bytes is one JSON text frame', () => {
+    expect(encodeFrame({ type: 'ready', credit: 3 })).toBe(
+      '{"type":"ready","credit":3}',
+    );
+  });
+
+  test('bytes travel as bytes: a 1 MB Uint8Array costs about 1 MB', () => {
+    const blob = new Uint8Array(1_000_000).map((_, i) => i % 251);
+    const frame = encodeFrame({
+      type: 'results',
+      results: [{ lease: 1, ok: true, output: { pixels: blob } }],
+    });
+    expect(frame).toBeInstanceOf(Uint8Array);
+    expect((frame as Uint8Array).byteLength).toBeLessThan(1_000_200);
+    const decoded = decodeWorkerMessage(frame);
+    expect(decoded.ok).toBe(true);
+    if (decoded.ok && decoded.value.type === 'results') {
+      const result = decoded.value.results[0];
+      expect(
+        result?.ok && (result.output as { pixels: Uint8Array }).pixels,
+      ).toEqual(blob);
+    }
+  });
+
+  test('round-trips any JSON value with bytes mixed in', () => {
+    fc.assert(
+      fc.property(fc.jsonValue(), fc.uint8Array(), (json, bytes) => {
+        const value = { json, bytes, list: [bytes, { nested: bytes }] };
+        const decoded = decodeFrame(encodeFrame(value));
+        expect(decoded.ok).toBe(true);
+        if (decoded.ok)
+          expect(decoded.value).toEqual(
+            JSON.parse(
+              JSON.stringify({ ...value, bytes: 0, list: 0 }),
+              (k, v: unknown) =>
+                k === 'bytes'
+                  ? bytes
+                  : k === 'list'
+                    ? [bytes, { nested: bytes }]
+                    : v,
+            ),
+          );
+      }),
+      { numRuns: 200 },
+    );
+  });
+
+  test('master messages built by the master parse', () => {
+    const tasks = {
+      type: 'tasks',
+      tasks: [
+        {
+          job: '1',
+          index: 0,
+          lease: 5,
+          module: 'a'.repeat(64),
+          attempt: 1,
+          timeoutMs: 1000,
+          input: new Uint8Array([1, 2, 3]),
+        },
+      ],
+      jobNames: { '1': 'x' },
+    };
+    const decoded = decodeMasterMessage(encodeFrame(tasks));
+    expect(decoded.ok && MasterMessage.parse(decoded.value)).toEqual(tasks);
+  });
+});

@@ -1,0 +1,240 @@
+import { describe, expect, test } from 'vitest';
+import type { TaskAssignment } from '../../../shared/protocol.js';
+import { createTaskRunner, type FromThread } from '../../../shared/task-runner.js';
+import type { ExecOutcome } from '../../../shared/worker-session.js';
+import {
+  WebWorkerExecutor,
+  type SpawnThread,
+} from '../../../web/src/runner/web-worker-executor.js';
+
+const DOUBLE = 'a'.repeat(64);
+const HANG = 'b'.repeat(64);
+const THROW = 'c'.repeat(64);
+const GATE = 'd'.repeat(64);
+
+let openGate: () => void = () => undefined;
+
+const modules: Record<string, unknown> = {
+  [DOUBLE]: { default: (x: number) => x * 2 },
+  [HANG]: { default: () => new Promise(() => undefined) },
+  [GATE]: {
+    default: () =>
+      new Promise<string>((resolve) => {
+        openGate = () => resolve('through');
+      }),
+  },
+  [THROW]: {
+    default: () => {
+      throw new Error('boom');
+    },
+  },
+};
+
+/** A clock whose timers run only when the test advances it. */
+function fakeClock() {
+  let now = 1_000_000;
+  let nextId = 0;
+  const timers = new Map<number, { at: number; fn: () => void }>();
+  return {
+    now: () => now,
+    setTimeout(fn: () => void, ms: number): unknown {
+      const id = ++nextId;
+      timers.set(id, { at: now + ms, fn });
+      return id;
+    },
+    clearTimeout(handle: unknown) {
+      timers.delete(handle as number);
+    },
+    advance(ms: number) {
+      now += ms;
+      for (const [id, t] of [...timers]) {
+        if (t.at <= now && timers.delete(id)) t.fn();
+      }
+    },
+  };
+}
+
+/** Threads that run the real shared task runner in-process, asynchronously. */
+function fakeThreads(clock: { now(): number }) {
+  const threads: {
+    terminated: boolean;
+    fail(message: string): void;
+    forge(message: FromThread): void;
+  }[] = [];
+  const spawn: SpawnThread = (events) => {
+    const thread = {
+      terminated: false,
+      fail: (message: string) => events.onError(message),
+      forge: (message: FromThread) => events.onMessage(message),
+    };
+    const runner = createTaskRunner({
+      importModule: (hash) => Promise.resolve(modules[hash]),
+      post: (message) => {
+        if (!thread.terminated) queueMicrotask(() => events.onMessage(message));
+      },
+      now: () => clock.now(),
+    });
+    threads.push(thread);
+    return {
+      post: (message) => queueMicrotask(() => runner.handle(message)),
+      terminate: () => {
+        thread.terminated = true;
+      },
+    };
+  };
+  return { spawn, threads };
+}
+
+function tasks(
+  module: string,
+  count: number,
+  firstLease = 1,
+  timeoutMs = 5_000,
+): TaskAssignment[] {
+  return Array.from({ length: count }, (_, i) => ({
+    job: 'job-1',
+    index: i,
+    lease: firstLease + i,
+    module,
+    attempt: 1,
+    timeoutMs,
+    input: i,
+  }));
+}
+
+/** Lets the fake threads run to quiescence (no time passes on the fake clock). */
+async function settle(): Promise<void> {
+  for (let i = 0; i < 3; i++) {
+    await new Promise<void>((resolve) => setImmediate(resolve));
+  }
+}
+
+function setup(threads = 2) {
+  const clock = fakeClock();
+  const pool = fakeThreads(clock);
+  const executor = new WebWorkerExecutor({ threads, spawn: pool.spawn, clock });
+  const done = new Map<number, ExecOutcome[]>();
+  const onDone = (task: TaskAssignment, outcome: ExecOutcome) => {
+    done.set(task.lease, [...(done.get(task.lease) ?? []), outcome]);
+  };
+  return { clock, pool, executor, done, onDone };
+}
+
+describe('WebWorkerExecutor', () => {
+  test('runs every task once on at most `threads` threads', async () => {
+    const { executor, pool, done, onDone } = setup(3);
+    executor.submit(tasks(DOUBLE, 100), onDone);
+    expect(executor.pending).toBe(100);
+    await settle();
+    expect(done.size).toBe(100);
+    for (let i = 0; i < 100; i++) {
+      expect(done.get(i + 1)).toEqual([{ ok: true, output: i * 2 }]);
+    }
+    expect(executor.pending).toBe(0);
+    expect(pool.threads.length).toBeLessThanOrEqual(3);
+    expect(pool.threads.length).toBeGreaterThan(1);
+  });
+
+  test('a task that throws is an error, not a crash', async () => {
+    const { executor, done, onDone } = setup(1);
+    executor.submit(tasks(THROW, 1), onDone);
+    await settle();
+    expect(done.get(1)).toEqual([{ ok: false, error: 'boom', kind: 'error' }]);
+  });
+
+  test('the watchdog kills a thread past its lease and re-runs the rest of its batch', async () => {
+    const { executor, pool, clock, done, onDone } = setup(1);
+    const hanging = tasks(HANG, 1, 1);
+    const after = tasks(DOUBLE, 3, 10, 60_000).map((t) => ({
+      ...t,
+      index: t.index + 1,
+    }));
+    executor.submit([...hanging, ...after], onDone);
+    await settle();
+    expect(done.size).toBe(0);
+    clock.advance(4_999);
+    await settle();
+    expect(done.size).toBe(0);
+    clock.advance(10);
+    await settle();
+    const crash = done.get(1)?.[0];
+    expect(crash).toMatchObject({ ok: false, kind: 'crash' });
+    expect(crash && !crash.ok && crash.error).toMatch(/exceeded its lease/);
+    expect(pool.threads[0]?.terminated).toBe(true);
+    expect(pool.threads).toHaveLength(2);
+    expect([10, 11, 12].map((l) => done.get(l))).toEqual([
+      [{ ok: true, output: 0 }],
+      [{ ok: true, output: 2 }],
+      [{ ok: true, output: 4 }],
+    ]);
+    expect(executor.crashes).toBe(1);
+    expect(executor.pending).toBe(0);
+  });
+
+  test('an error event is a crash of the current task', async () => {
+    const { executor, pool, done, onDone } = setup(1);
+    executor.submit(tasks(HANG, 1), onDone);
+    await settle();
+    pool.threads[0]?.fail('out of memory');
+    await settle();
+    expect(done.get(1)).toEqual([
+      {
+        ok: false,
+        kind: 'crash',
+        error: expect.stringContaining('out of memory') as string,
+      },
+    ]);
+    expect(executor.pending).toBe(0);
+  });
+
+  test('cancelled tasks, queued or running, report nothing', async () => {
+    const { executor, done, onDone, clock } = setup(1);
+    executor.submit(tasks(HANG, 1, 1), onDone);
+    executor.submit(tasks(DOUBLE, 40, 100, 60_000), onDone);
+    executor.cancel([1, 100, 139]);
+    expect(executor.pending).toBe(38);
+    await settle();
+    clock.advance(6_000); // the cancelled hanging task never answers: the thread is replaced
+    await settle();
+    expect(done.has(1)).toBe(false);
+    expect(done.has(100)).toBe(false);
+    expect(done.has(139)).toBe(false);
+    expect(done.size).toBe(38);
+    expect(executor.pending).toBe(0);
+  });
+
+  test('cancelAll forgets everything', async () => {
+    const { executor, done, onDone } = setup(2);
+    executor.submit(tasks(DOUBLE, 20), onDone);
+    executor.cancelAll();
+    expect(executor.pending).toBe(0);
+    await settle();
+    expect(done.size).toBe(0);
+  });
+
+  test('a task whose lease ended before it started is skipped silently', async () => {
+    const { executor, clock, done, onDone } = setup(1);
+    executor.submit(tasks(GATE, 1, 1, 5_000), onDone);
+    executor.submit(tasks(DOUBLE, 1, 2, 1_000), onDone);
+    await settle();
+    clock.advance(2_000); // lease 2 ends while lease 1 still runs
+    openGate();
+    await settle();
+    expect(done.get(1)).toEqual([{ ok: true, output: 'through' }]);
+    expect(done.has(2)).toBe(false);
+    expect(executor.pending).toBe(0);
+  });
+
+  test('outcomes for leases a thread was not given are ignored', async () => {
+    const { executor, pool, done, onDone } = setup(1);
+    executor.submit(tasks(HANG, 1), onDone);
+    await settle();
+    pool.threads[0]?.forge({
+      type: 'outcomes',
+      outcomes: [{ lease: 999, ok: true, output: 1 }],
+    });
+    expect(done.size).toBe(0);
+    expect(executor.pending).toBe(1);
+    executor.dispose();
+  });
+});

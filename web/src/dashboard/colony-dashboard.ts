@@ -1,0 +1,424 @@
+import { LitElement, css, html, nothing } from 'lit';
+import { customElement, state } from 'lit/decorators.js';
+import {
+  ConnectionState,
+  MasterConnection,
+} from '../controllers/master-connection.js';
+import { orderJobs, workerTotals } from '../job-math.js';
+import { formatClock, formatCount, formatRate } from '../format.js';
+import { cancelJob } from '../admin-api.js';
+import { forgetToken, getToken, setToken } from '../token-store.js';
+import { baseStyles } from '../ui-styles.js';
+import type { JobCancelDetail } from './colony-job-list.js';
+import type { CancelConfirmDetail } from './colony-token-dialog.js';
+import './colony-job-list.js';
+import './colony-worker-table.js';
+import './colony-throughput-chart.js';
+import './colony-event-feed.js';
+import './colony-token-dialog.js';
+
+/** Jobs rendered at most; the rest are counted. */
+const MAX_JOBS_SHOWN = 40;
+
+/**
+ * The dashboard (`/`): header tiles, jobs, workers, throughput and the event feed, all
+ * live from one {@link MasterConnection}. Cancelling a job asks for the token in a
+ * dialog; the token stays in this page's memory (or this tab's sessionStorage).
+ */
+@customElement('colony-dashboard')
+export class ColonyDashboard extends LitElement {
+  static override styles = [
+    baseStyles,
+    css`
+      :host {
+        display: block;
+        max-width: 1600px;
+        margin: 0 auto;
+        padding: 0 20px 28px;
+      }
+      header {
+        display: flex;
+        align-items: center;
+        gap: 12px;
+        height: 56px;
+      }
+      .brand {
+        display: flex;
+        align-items: baseline;
+        gap: 10px;
+        margin-right: auto;
+      }
+      .brand b {
+        font-size: 20px;
+        letter-spacing: -0.01em;
+      }
+      a {
+        color: var(--c-accent);
+        text-decoration: none;
+        white-space: nowrap;
+      }
+      a:hover {
+        text-decoration: underline;
+      }
+      .conn-live {
+        color: var(--c-done);
+      }
+      .conn-connecting,
+      .conn-reconnecting {
+        color: var(--c-warn);
+      }
+      .banner {
+        margin: 0 0 12px;
+        padding: 8px 12px;
+        border-radius: 8px;
+        border: 1px solid color-mix(in srgb, var(--c-warn) 35%, transparent);
+        background: color-mix(in srgb, var(--c-warn) 10%, transparent);
+        color: var(--c-text);
+        font-size: 13px;
+      }
+      .tiles {
+        display: grid;
+        grid-template-columns: repeat(5, minmax(0, 1fr));
+        gap: 12px;
+        margin-bottom: 16px;
+      }
+      .tile {
+        padding: 12px 16px;
+      }
+      .tile .label {
+        font-size: 12px;
+        font-weight: 600;
+        color: var(--c-muted);
+        text-transform: uppercase;
+        letter-spacing: 0.03em;
+      }
+      .tile .value {
+        font-size: 24px;
+        font-weight: 650;
+        line-height: 1.25;
+        margin-top: 2px;
+      }
+      .tile .sub {
+        font-size: 12px;
+        color: var(--c-muted);
+      }
+      .layout {
+        display: grid;
+        grid-template-columns: minmax(0, 1fr) minmax(340px, 460px);
+        gap: 16px;
+        align-items: start;
+      }
+      .column {
+        display: grid;
+        gap: 16px;
+        min-width: 0;
+      }
+      .count {
+        font-size: 13px;
+        color: var(--c-muted);
+      }
+      .loading {
+        padding: 28px 16px;
+        text-align: center;
+        color: var(--c-muted);
+        border-top: 1px solid var(--c-border);
+      }
+      .chart {
+        padding-bottom: 8px;
+      }
+      .chart .rate {
+        font-size: 15px;
+        font-weight: 650;
+        color: var(--c-text);
+      }
+      .toast {
+        position: fixed;
+        left: 50%;
+        bottom: 20px;
+        transform: translateX(-50%);
+        background: var(--c-text);
+        color: var(--c-surface);
+        padding: 10px 16px;
+        border-radius: 8px;
+        box-shadow: 0 8px 24px rgb(16 24 40 / 25%);
+        font-size: 13px;
+        max-width: calc(100vw - 32px);
+        overflow-wrap: anywhere;
+      }
+      @media (max-width: 1100px) {
+        .layout {
+          grid-template-columns: minmax(0, 1fr);
+        }
+        .tiles {
+          grid-template-columns: repeat(3, minmax(0, 1fr));
+        }
+      }
+      @media (max-width: 640px) {
+        :host {
+          padding: 0 12px 20px;
+        }
+        .tiles {
+          grid-template-columns: repeat(2, minmax(0, 1fr));
+          gap: 8px;
+        }
+        .tile {
+          padding: 10px 12px;
+        }
+        .tile .value {
+          font-size: 20px;
+        }
+        .tile:first-child {
+          grid-column: 1 / -1;
+        }
+        .vol-link {
+          display: none;
+        }
+      }
+    `,
+  ];
+
+  private readonly _master = new MasterConnection(this);
+
+  @state() private _cancel: JobCancelDetail | null = null;
+  @state() private _hasToken = false;
+  @state() private _busy = false;
+  @state() private _error = '';
+  @state() private _toast = '';
+
+  private _ticker: number | undefined;
+  private _toastTimer: number | undefined;
+
+  override connectedCallback(): void {
+    super.connectedCallback();
+    // Durations ("connected 3m") and the chart's time axis move on between deltas.
+    this._ticker = window.setInterval(() => this.requestUpdate(), 1_000);
+  }
+
+  override disconnectedCallback(): void {
+    super.disconnectedCallback();
+    window.clearInterval(this._ticker);
+    window.clearTimeout(this._toastTimer);
+  }
+
+  override render() {
+    const master = this._master;
+    const model = master.model;
+    const loaded = model.loaded;
+    const now = master.masterNow();
+    const totals = workerTotals(model.workers.values());
+    const { shown, hidden } = orderJobs(model.jobs.values(), MAX_JOBS_SHOWN);
+    let running = 0;
+    let done = 0;
+    let failed = 0;
+    for (const job of model.jobs.values()) {
+      if (job.state === 'running') running++;
+      done += job.counts.done;
+      failed += job.counts.failed;
+    }
+    const throughput = model.throughput[model.throughput.length - 1]?.rate ?? 0;
+    const dash = (value: string) => (loaded ? value : '—');
+    return html`
+      <header>
+        <div class="brand"><b>colony</b><span class="muted">dashboard</span></div>
+        ${this._connectionBadge()}
+        <a class="vol-link" href="/volunteer" target="_blank" rel="noopener"
+          >Volunteer page ↗</a
+        >
+      </header>
+      ${master.state === ConnectionState.Reconnecting
+        ? html`<div class="banner" role="status">
+            Connection to the master lost; reconnecting…
+            ${loaded
+              ? html`Showing data from
+                  <span class="num">${formatClock(model.at)}</span>.`
+              : nothing}
+          </div>`
+        : nothing}
+
+      <section class="tiles" aria-label="Totals">
+        <div class="card tile">
+          <div class="label">Throughput</div>
+          <div class="value num" data-testid="throughput">
+            ${dash(formatRate(throughput))}
+          </div>
+          <div class="sub">tasks finished per second</div>
+        </div>
+        <div class="card tile">
+          <div class="label">Workers</div>
+          <div class="value num" data-testid="worker-count">
+            ${dash(formatCount(totals.count))}
+          </div>
+          <div class="sub num">
+            ${formatCount(totals.node)} node · ${formatCount(totals.browser)}
+            browser
+          </div>
+        </div>
+        <div class="card tile">
+          <div class="label">Slots busy</div>
+          <div class="value num">
+            ${dash(`${formatCount(totals.inFlight)}`)}<span class="faint"
+              >/${formatCount(totals.slots)}</span
+            >
+          </div>
+          <div class="sub">tasks in flight / threads</div>
+        </div>
+        <div class="card tile">
+          <div class="label">Jobs running</div>
+          <div class="value num">${dash(formatCount(running))}</div>
+          <div class="sub num">${formatCount(model.jobs.size)} in total</div>
+        </div>
+        <div class="card tile">
+          <div class="label">Tasks done</div>
+          <div class="value num">${dash(formatCount(done))}</div>
+          <div class="sub num">${formatCount(failed)} failed</div>
+        </div>
+      </section>
+
+      <div class="layout">
+        <div class="column">
+          <section class="card" aria-labelledby="jobs-h">
+            <div class="card-head">
+              <h2 id="jobs-h">Jobs</h2>
+              <span class="count num">${formatCount(model.jobs.size)}</span>
+            </div>
+            ${loaded
+              ? html`<colony-job-list
+                  .jobs=${shown}
+                  .hiddenCount=${hidden}
+                  @job-cancel=${this._onJobCancel}
+                ></colony-job-list>`
+              : html`<div class="loading">Connecting to the master…</div>`}
+          </section>
+          <section class="card" aria-labelledby="workers-h">
+            <div class="card-head">
+              <h2 id="workers-h">Workers</h2>
+              <span class="count num" data-testid="worker-summary"
+                >${formatCount(totals.count)} connected ·
+                ${formatCount(totals.slots)} slots</span
+              >
+            </div>
+            ${loaded
+              ? html`<colony-worker-table
+                  .workers=${model.workers}
+                  .version=${model.version}
+                  .now=${now}
+                ></colony-worker-table>`
+              : html`<div class="loading">Connecting to the master…</div>`}
+          </section>
+        </div>
+        <div class="column">
+          <section class="card chart" aria-labelledby="chart-h">
+            <div class="card-head">
+              <h2 id="chart-h">Throughput · last 5 min</h2>
+              <span class="rate num">${formatRate(throughput)}</span>
+            </div>
+            <colony-throughput-chart
+              .points=${model.throughput}
+              .now=${now}
+            ></colony-throughput-chart>
+          </section>
+          <section class="card" aria-labelledby="feed-h">
+            <div class="card-head">
+              <h2 id="feed-h">Events</h2>
+              <span class="count num">${formatCount(model.events.length)}</span>
+            </div>
+            ${loaded
+              ? html`<colony-event-feed
+                  .events=${model.events}
+                ></colony-event-feed>`
+              : html`<div class="loading">Connecting to the master…</div>`}
+          </section>
+        </div>
+      </div>
+
+      <colony-token-dialog
+        .open=${this._cancel !== null}
+        .jobName=${this._cancel?.name ?? ''}
+        .hasToken=${this._hasToken}
+        .busy=${this._busy}
+        .error=${this._error}
+        @cancel-confirm=${this._onConfirm}
+        @cancel-dismiss=${this._onDismiss}
+        @token-forget=${this._onForget}
+      ></colony-token-dialog>
+      ${this._toast
+        ? html`<div class="toast" role="status">${this._toast}</div>`
+        : nothing}
+    `;
+  }
+
+  private _connectionBadge() {
+    const state = this._master.state;
+    const label =
+      state === ConnectionState.Live
+        ? 'Live'
+        : state === ConnectionState.Connecting
+          ? 'Connecting…'
+          : 'Reconnecting…';
+    return html`<span
+      class="badge conn-${state}"
+      data-testid="connection"
+      data-state=${state}
+      ><span class="dot"></span>${label}</span
+    >`;
+  }
+
+  private _onJobCancel(event: CustomEvent<JobCancelDetail>): void {
+    this._cancel = event.detail;
+    this._hasToken = getToken() !== null;
+    this._error = '';
+  }
+
+  private async _onConfirm(
+    event: CustomEvent<CancelConfirmDetail>,
+  ): Promise<void> {
+    const target = this._cancel;
+    if (!target) return;
+    const { token: typed, remember } = event.detail;
+    if (typed !== null) setToken(typed, remember);
+    const token = typed ?? getToken();
+    if (token === null) {
+      this._hasToken = false;
+      return;
+    }
+    this._busy = true;
+    this._error = '';
+    const result = await cancelJob(target.jobId, token);
+    this._busy = false;
+    if (result.ok) {
+      this._cancel = null;
+      this._showToast(`Cancelled “${target.name}”.`);
+      return;
+    }
+    if (result.unauthorized) {
+      forgetToken();
+      this._hasToken = false;
+    }
+    this._error = result.message;
+  }
+
+  private _onDismiss(): void {
+    if (this._busy) return;
+    this._cancel = null;
+    this._error = '';
+  }
+
+  private _onForget(): void {
+    forgetToken();
+    this._hasToken = false;
+  }
+
+  private _showToast(text: string): void {
+    this._toast = text;
+    window.clearTimeout(this._toastTimer);
+    this._toastTimer = window.setTimeout(() => {
+      this._toast = '';
+    }, 4_000);
+  }
+}
+
+declare global {
+  interface HTMLElementTagNameMap {
+    'colony-dashboard': ColonyDashboard;
+  }
+}

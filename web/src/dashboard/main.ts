@@ -1,0 +1,2 @@
+// Entry of the dashboard page (`/`).
+import './colony-dashboard.js';
