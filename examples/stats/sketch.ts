@@ -7,6 +7,9 @@
  * Merging adds bucket counts, so the merge of per-chunk sketches is the very sketch of
  * all rows, in any order: the distributed answer equals the single-process one, and both
  * are within `alpha` of the exact (sorted) quantile.
+ *
+ * Buckets are stored densely from the smallest to the largest seen, about
+ * `ln(max / min) / (2 alpha)` of them: ~700 for whole cents up to 10^6 at 1 %.
  */
 
 /** Default relative accuracy: 1 %. */
@@ -116,8 +119,10 @@ export class QuantileSketch {
         return (2 * this.#gamma ** (this.#offset + i)) / (this.#gamma + 1);
       }
     }
-    return (2 * this.#gamma ** (this.#offset + this.#counts.length - 1)) /
-      (this.#gamma + 1);
+    return (
+      (2 * this.#gamma ** (this.#offset + this.#counts.length - 1)) /
+      (this.#gamma + 1)
+    );
   }
 
   toJSON(): SketchData {

@@ -88,10 +88,7 @@ export class GroupAccumulator {
 }
 
 export function newAccumulators(alpha = DEFAULT_ALPHA): GroupAccumulator[] {
-  return Array.from(
-    { length: GROUP_COUNT },
-    () => new GroupAccumulator(alpha),
-  );
+  return Array.from({ length: GROUP_COUNT }, () => new GroupAccumulator(alpha));
 }
 
 /** Adds a chunk of rows to per-group accumulators. */

@@ -3,11 +3,7 @@
  * group. Runs in a Node worker thread or a browser Web Worker (no Node APIs).
  */
 import { generateChunk, type StatsInput } from './data.js';
-import {
-  accumulate,
-  newAccumulators,
-  type ChunkSummary,
-} from './summary.js';
+import { accumulate, newAccumulators, type ChunkSummary } from './summary.js';
 
 export default function statsTask(input: StatsInput): ChunkSummary {
   const started = performance.now();

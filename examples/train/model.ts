@@ -18,21 +18,24 @@ export function zeroWeights(): Float32Array {
   return new Float32Array(PARAM_COUNT);
 }
 
-/** The logits of image `i` of `pixels` into `out` (length CLASS_COUNT). */
+/** Image `i` of `pixels` as inputs in [0, 1], into `x` (length PIXELS). */
+function inputsOf(pixels: Uint8Array, i: number, x: Float64Array): void {
+  const base = i * PIXELS;
+  for (let f = 0; f < PIXELS; f++)
+    x[f] = SCALE[pixels[base + f] as number] as number;
+}
+
+/** The logits of inputs `x` into `out` (length CLASS_COUNT). */
 function logits(
   weights: Float32Array,
-  pixels: Uint8Array,
-  i: number,
+  x: Float64Array,
   out: Float64Array,
 ): void {
-  const base = i * PIXELS;
   for (let c = 0; c < CLASS_COUNT; c++) {
     const row = c * ROW;
     let z = weights[row + PIXELS] as number;
     for (let f = 0; f < PIXELS; f++) {
-      z +=
-        (weights[row + f] as number) *
-        (SCALE[pixels[base + f] as number] as number);
+      z += (weights[row + f] as number) * (x[f] as number);
     }
     out[c] = z;
   }
@@ -60,10 +63,12 @@ export interface GradientSum {
 export function gradient(weights: Float32Array, set: ImageSet): GradientSum {
   const grad = new Float64Array(PARAM_COUNT);
   const z = new Float64Array(CLASS_COUNT);
+  const x = new Float64Array(PIXELS);
   let loss = 0;
   let correct = 0;
   for (let i = 0; i < set.count; i++) {
-    logits(weights, set.pixels, i, z);
+    inputsOf(set.pixels, i, x);
+    logits(weights, x, z);
     const label = set.labels[i] as number;
     const top = argmax(z);
     if (top === label) correct++;
@@ -75,15 +80,12 @@ export function gradient(weights: Float32Array, set: ImageSet): GradientSum {
       total += e;
     }
     loss -= Math.log((z[label] as number) / total);
-    const base = i * PIXELS;
     for (let c = 0; c < CLASS_COUNT; c++) {
       // d loss / d logit c = p_c - [c = label]
       const delta = (z[c] as number) / total - (c === label ? 1 : 0);
       const row = c * ROW;
       for (let f = 0; f < PIXELS; f++) {
-        grad[row + f] =
-          (grad[row + f] as number) +
-          delta * (SCALE[set.pixels[base + f] as number] as number);
+        grad[row + f] = (grad[row + f] as number) + delta * (x[f] as number);
       }
       grad[row + PIXELS] = (grad[row + PIXELS] as number) + delta;
     }
@@ -98,9 +100,11 @@ export function predict(
   count: number,
 ): Uint8Array {
   const z = new Float64Array(CLASS_COUNT);
+  const x = new Float64Array(PIXELS);
   const out = new Uint8Array(count);
   for (let i = 0; i < count; i++) {
-    logits(weights, pixels, i, z);
+    inputsOf(pixels, i, x);
+    logits(weights, x, z);
     out[i] = argmax(z);
   }
   return out;

@@ -90,13 +90,16 @@ export class ColonyClient {
 
   async submit(job: SubmitOptions): Promise<{ id: string }> {
     return this.#json('POST', '/api/jobs', {
-      body: JSON.stringify({
-        name: job.name,
-        module: job.module,
-        ...(job.inputs ? { inputs: job.inputs } : {}),
-        ...(job.options ? { options: job.options } : {}),
-        ...(job.sealed !== undefined ? { sealed: job.sealed } : {}),
-      }),
+      body: JSON.stringify(
+        {
+          name: job.name,
+          module: job.module,
+          ...(job.inputs ? { inputs: job.inputs } : {}),
+          ...(job.options ? { options: job.options } : {}),
+          ...(job.sealed !== undefined ? { sealed: job.sealed } : {}),
+        },
+        binaryToBase64,
+      ),
       contentType: 'application/json',
     });
   }
@@ -105,7 +108,9 @@ export class ColonyClient {
     jobId: string,
     inputs: readonly unknown[],
   ): Promise<{ total: number }> {
-    const body = inputs.map((input) => JSON.stringify(input)).join('\n');
+    const body = inputs
+      .map((input) => JSON.stringify(input, binaryToBase64))
+      .join('\n');
     return this.#json('POST', `/api/jobs/${enc(jobId)}/inputs`, {
       body,
       contentType: 'application/x-ndjson',
@@ -291,6 +296,24 @@ export class ColonyClient {
 
 function enc(id: string): string {
   return encodeURIComponent(id);
+}
+
+/**
+ * JSON.stringify replacer: a `Uint8Array` (or Buffer) input travels to the master as
+ * `{"$base64": "..."}`, which the master stores as bytes; workers get a Uint8Array.
+ */
+function binaryToBase64(this: unknown, key: string, value: unknown): unknown {
+  // The holder's own value: a Buffer's toJSON has already run on `value`.
+  const raw = (this as Record<string, unknown>)[key];
+  return raw instanceof Uint8Array
+    ? {
+        $base64: Buffer.from(
+          raw.buffer,
+          raw.byteOffset,
+          raw.byteLength,
+        ).toString('base64'),
+      }
+    : value;
 }
 
 /** Binary outputs arrive as `{"$base64": "..."}` in NDJSON; give them back as bytes. */

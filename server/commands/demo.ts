@@ -1,9 +1,10 @@
 /**
  * `colony demo` (and `npm start`): a master, a demo job and a local worker, so a new
- * user sees the whole path work and the dashboard move. Stays up until Ctrl-C
- * (`--once` exits when the job completes).
+ * user sees the whole path work and the dashboard move. The job renders the Mandelbrot
+ * set in tiles (examples/mandelbrot); the client puts them together into a PNG in the
+ * data dir. Stays up until Ctrl-C (`--once` exits when the job completes).
  */
-import { existsSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -12,8 +13,12 @@ import type { Flags } from '../cli.js';
 import { createLogger } from '../log.js';
 import { startMaster } from '../master/main.js';
 import { startNodeWorker } from '../worker/node-worker.js';
+import {
+  assemblePng,
+  mandelbrotInputs,
+} from '../../examples/mandelbrot/job.js';
 import { printMasterBanner } from './common.js';
-import { waitAndWrite } from './submit.js';
+import { progressLine, showProgress } from './progress.js';
 
 function examplesDir(): string {
   const here = path.dirname(fileURLToPath(import.meta.url));
@@ -22,8 +27,9 @@ function examplesDir(): string {
     path.resolve(here, '../../examples'),
   ];
   return (
-    candidates.find((dir) => existsSync(path.join(dir, 'primes.mjs'))) ??
-    (candidates[0] as string)
+    candidates.find((dir) =>
+      existsSync(path.join(dir, 'mandelbrot', 'task.ts')),
+    ) ?? (candidates[0] as string)
   );
 }
 
@@ -43,36 +49,53 @@ export async function runDemo(flags: Flags): Promise<void> {
     logger: createLogger('worker', flags['log-level'] ?? 'warn'),
   });
   const client = new ColonyClient({ url: master.url, token: master.token });
-  const module = await bundleModule(path.join(examplesDir(), 'primes.mjs'));
-  // 2,000 ranges of 5,000 numbers: long enough to watch, short enough to finish.
-  const inputs = Array.from({ length: 2_000 }, (_, i) => ({
-    from: i * 5_000,
-    to: (i + 1) * 5_000,
-  }));
+  const module = await bundleModule(
+    path.join(examplesDir(), 'mandelbrot', 'task.ts'),
+  );
+  // 2400x1600 pixels in 950 tiles: long enough to watch, short enough to finish.
+  const inputs = mandelbrotInputs({ width: 2_400, height: 1_600 });
   const { id } = await client.submit({
-    name: 'demo: count primes below 10,000,000',
+    name: 'demo: Mandelbrot set, 2400x1600',
     module,
     inputs,
   });
   process.stderr.write(
-    `demo job ${id}: ${inputs.length} tasks on ${threads} local thread(s); open the dashboard to watch\n`,
+    `demo job ${id}: ${inputs.length} tiles on ${threads} local thread(s); open the dashboard to watch\n`,
   );
-  const out = path.join(
-    path.resolve(flags.data ?? './colony-data'),
-    `demo-${id}.jsonl`,
+  const tiles = new Array<Uint8Array>(inputs.length);
+  const progress = showProgress(client, id);
+  let failed = 0;
+  try {
+    for await (const line of client.results(id, { follow: true })) {
+      if (line.ok) tiles[line.index] = line.output as Uint8Array;
+      else failed++;
+    }
+  } finally {
+    progress.stop();
+  }
+  const job = await client.job(id);
+  process.stderr.write(
+    `${progressLine(job)}; ${job.state} in ${(job.elapsedMs / 1000).toFixed(1)}s\n`,
   );
-  await waitAndWrite(client, id, out);
-  let primes = 0;
-  for await (const line of client.results(id))
-    if (line.ok) primes += line.output as number;
-  process.stdout.write(
-    `demo complete: ${primes} primes below 10,000,000 (results in ${out})\n`,
-  );
+  if (failed === 0 && job.state === 'completed') {
+    const { png } = assemblePng(inputs, tiles);
+    const out = path.join(
+      path.resolve(flags.data ?? './colony-data'),
+      `mandelbrot-${id}.png`,
+    );
+    writeFileSync(out, png);
+    process.stdout.write(`demo complete: the Mandelbrot set is in ${out}\n`);
+  } else {
+    process.stdout.write(
+      `demo ${job.state}: ${failed} of ${inputs.length} tiles failed; no image\n`,
+    );
+    process.exitCode = 1;
+  }
   const stop = () => {
     void worker
       .stop()
       .then(() => master.close())
-      .then(() => process.exit(0));
+      .then(() => process.exit(process.exitCode ?? 0));
   };
   if (flags.once) {
     stop();

@@ -18,7 +18,7 @@ import {
   sendError,
   sendJson,
 } from './http-util.js';
-import type { JobsService} from './jobs-service.js';
+import type { JobsService } from './jobs-service.js';
 import { notFound } from './jobs-service.js';
 import { renderMetrics } from './metrics.js';
 import type { Runtime } from './runtime.js';

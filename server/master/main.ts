@@ -57,7 +57,11 @@ export async function startMaster(
     store,
     clock: { now: () => Date.now() },
     logger,
-    scheduler: { leaseGraceMs: options.leaseGraceMs ?? 2_000 },
+    scheduler: {
+      leaseGraceMs: options.leaseGraceMs ?? 2_000,
+      // Fencing tokens must not repeat across restarts: start past any earlier run's.
+      firstLease: Date.now() * 1_000,
+    },
   });
   // Rebuild from the store: leased tasks were not recorded, so they are queued again.
   const restored = store.loadJobs();

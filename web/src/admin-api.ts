@@ -4,8 +4,7 @@
  */
 
 export type CancelResult =
-  | { ok: true }
-  | { ok: false; unauthorized: boolean; message: string };
+  { ok: true } | { ok: false; unauthorized: boolean; message: string };
 
 /** `DELETE /api/jobs/:id` with the token. Never throws. */
 export async function cancelJob(

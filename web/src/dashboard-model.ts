@@ -74,7 +74,8 @@ export class DashboardModel {
     const last = this.throughput[this.throughput.length - 1];
     // Out-of-order or repeated points would fold the chart back on itself.
     if (last && point.at <= last.at) {
-      if (point.at === last.at) this.throughput[this.throughput.length - 1] = point;
+      if (point.at === last.at)
+        this.throughput[this.throughput.length - 1] = point;
       return;
     }
     this.throughput.push(point);

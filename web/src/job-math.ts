@@ -52,7 +52,9 @@ export function completion(counts: JobCounts): number {
  * Seconds until the job's known tasks are finished at its current rate; `0` when
  * nothing is left, `null` when it cannot be known (finished job, no rate yet).
  */
-export function etaSeconds(job: Pick<JobSummary, 'state' | 'counts' | 'rate'>): number | null {
+export function etaSeconds(
+  job: Pick<JobSummary, 'state' | 'counts' | 'rate'>,
+): number | null {
   if (job.state !== 'running') return null;
   const left = remainingTasks(job.counts);
   if (left === 0) return 0;

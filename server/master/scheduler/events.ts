@@ -23,9 +23,10 @@ type EventOf<T extends SchedulerEvent['type']> = Extract<
   { type: T }
 >;
 
+/** A new job; fair share starts it level with the jobs already running. */
 export function jobSubmitted(s: State, e: EventOf<'job-submitted'>): void {
   if (s.jobs.has(e.job.id)) return;
-  const job = newJob(s, e.job, new TaskTable(e.job.taskCount));
+  const job = newJob(s, e.job, undefined);
   s.out.feed(
     s.now,
     'submitted',
@@ -43,7 +44,7 @@ export function jobRestored(s: State, e: EventOf<'job-restored'>): void {
       `job ${e.job.id}: ${e.marks.length} marks for ${e.job.taskCount} tasks`,
     );
   }
-  const job = newJob(s, e.job, new TaskTable(e.job.taskCount, e.marks));
+  const job = newJob(s, e.job, e.marks);
   if (e.state !== 'running') {
     job.state = e.state;
     job.finishedAt = e.finishedAt;
@@ -55,13 +56,17 @@ export function jobRestored(s: State, e: EventOf<'job-restored'>): void {
   finishJobIfDone(s, job);
 }
 
-function newJob(s: State, spec: JobSpec, table: TaskTable): JobRecord {
+function newJob(
+  s: State,
+  spec: JobSpec,
+  marks: Uint8Array | undefined,
+): JobRecord {
   if (!Number.isInteger(spec.taskCount) || spec.taskCount < 0) {
     throw new RangeError(`job ${spec.id}: bad taskCount ${spec.taskCount}`);
   }
   const job = new JobRecord(
     { ...spec, options: { ...spec.options } },
-    table,
+    new TaskTable(spec.taskCount, marks),
     jobLimits(s, spec),
     s.jobSeq++,
   );
@@ -93,6 +98,7 @@ function clamp(n: number, lo: number, hi: number): number {
   return Math.min(Math.max(Math.trunc(n), lo), hi);
 }
 
+/** More tasks for an open job; ignored once sealed or ended (the shell refuses those). */
 export function inputsAppended(s: State, e: EventOf<'inputs-appended'>): void {
   const job = s.jobs.get(e.jobId);
   if (!job?.isRunning || job.spec.sealed || e.count <= 0) return;
@@ -101,6 +107,7 @@ export function inputsAppended(s: State, e: EventOf<'inputs-appended'>): void {
   syncFair(s, job);
 }
 
+/** No more inputs: the job can complete. */
 export function jobSealed(s: State, e: EventOf<'job-sealed'>): void {
   const job = s.jobs.get(e.jobId);
   if (!job?.isRunning || job.spec.sealed) return;
@@ -108,11 +115,13 @@ export function jobSealed(s: State, e: EventOf<'job-sealed'>): void {
   finishJobIfDone(s, job);
 }
 
+/** Cancels a running job; a finished one stays as it is. */
 export function jobCancelled(s: State, e: EventOf<'job-cancelled'>): void {
   const job = s.jobs.get(e.jobId);
   if (job?.isRunning) cancelJob(s, job);
 }
 
+/** A worker finished its handshake; it gets tasks once it grants credit. */
 export function workerJoined(s: State, e: EventOf<'worker-joined'>): void {
   if (s.workers.has(e.workerId)) return;
   const worker = new WorkerRecord(e.workerId, e.name, e.kind, e.slots, s.now);
@@ -166,6 +175,7 @@ export function workerLeft(s: State, e: EventOf<'worker-left'>): void {
   s.out.feed(s.now, 'left', feedText.left(worker.name, e.clean));
 }
 
+/** More prefetch window; capped so that one socket cannot hoard the queue. */
 export function creditGranted(s: State, e: EventOf<'credit-granted'>): void {
   const worker = s.workers.get(e.workerId);
   if (worker === undefined || e.credit <= 0) return;

@@ -8,6 +8,7 @@ import { MAX_REVOKED, type State } from './state.js';
 import { TaskState } from './task-table.js';
 import { replicasWanted } from './transitions.js';
 
+/** Throws an `Error` naming the first broken invariant. */
 export function checkInvariants(s: State): void {
   const fail = (message: string): never => {
     throw new Error(`scheduler invariant: ${message}`);
@@ -156,9 +157,18 @@ function checkRunningJob(
       realWork = true;
       continue;
     }
+    if (t.dispatches(i) > job.limits.dispatchBound) {
+      fail(`${where}: dispatched past its bound`);
+    }
     const rs = job.replicaStates?.get(i);
     if (k === 1) {
       if (activeLeases > 1) fail(`${where}: ${activeLeases} active leases`);
+      if (
+        state === TaskState.Queued &&
+        t.dispatches(i) >= job.limits.dispatchBound
+      ) {
+        fail(`${where}: queued again past its dispatch bound`);
+      }
       if ((state === TaskState.Queued) !== queued.has(i)) {
         fail(
           `${where}: queued ${state === TaskState.Queued} but in queue ${queued.has(i)}`,

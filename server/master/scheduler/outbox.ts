@@ -5,6 +5,7 @@
 import type { FeedEvent } from '../../../shared/protocol.js';
 import type { Command, Lease, WorkerId } from './types.js';
 
+/** The commands of the `handle()` call in progress. */
 export class Outbox {
   #commands: Command[] = [];
   #cancels = new Map<WorkerId, Lease[]>();

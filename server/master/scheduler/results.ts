@@ -18,6 +18,7 @@ import { TaskState } from './task-table.js';
 type Success = Extract<ReceivedResult, { ok: true }>;
 type Failure = Extract<ReceivedResult, { ok: false }>;
 
+/** Applies a batch of results from `worker`, each on its own. */
 export function receiveResults(
   s: State,
   worker: WorkerRecord,

@@ -22,6 +22,7 @@ import { State, resolveOptions } from './state.js';
 import type {
   Command,
   JobId,
+  JobSpec,
   JobView,
   SchedulerEvent,
   SchedulerOptions,
@@ -131,6 +132,11 @@ export class Scheduler {
 
   hasJob(id: JobId): boolean {
     return this.#s.jobs.has(id);
+  }
+
+  /** The job's spec without a copy (hot path: one look-up per assign batch). Do not mutate. */
+  jobSpec(id: JobId): Readonly<JobSpec> | undefined {
+    return this.#s.jobs.get(id)?.spec;
   }
 
   jobName(id: JobId): string | undefined {

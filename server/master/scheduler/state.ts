@@ -15,6 +15,7 @@ export interface ResolvedOptions {
   leaseGraceMs: number;
   maxWorkerDeaths: number;
   maxBatch: number;
+  firstLease: number;
 }
 
 /** Resolves and checks the options (a bad value is a programmer error: it throws). */
@@ -23,6 +24,7 @@ export function resolveOptions(options: SchedulerOptions): ResolvedOptions {
     leaseGraceMs: options.leaseGraceMs ?? 2_000,
     maxWorkerDeaths: options.maxWorkerDeaths ?? 3,
     maxBatch: options.maxBatch ?? LIMITS.maxBatch,
+    firstLease: options.firstLease ?? 1,
   };
   const { leaseGraceMs, maxWorkerDeaths, maxBatch } = resolved;
   if (!Number.isInteger(leaseGraceMs) || leaseGraceMs < 0) {
@@ -36,6 +38,9 @@ export function resolveOptions(options: SchedulerOptions): ResolvedOptions {
   ) {
     throw new RangeError(`maxWorkerDeaths must be an integer in 1..255`);
   }
+  if (!Number.isSafeInteger(resolved.firstLease) || resolved.firstLease < 0) {
+    throw new RangeError(`firstLease must be a safe integer >= 0`);
+  }
   if (!Number.isInteger(maxBatch) || maxBatch < 1) {
     throw new RangeError(`maxBatch must be an integer >= 1`);
   }
@@ -48,6 +53,7 @@ export const MAX_CREDIT = LIMITS.maxCredit;
 /** Revoked leases remembered per worker (enough to cover results already in flight). */
 export const MAX_REVOKED = LIMITS.maxBatch;
 
+/** The scheduler's whole state; see the invariants on `Scheduler`. */
 export class State {
   /** The latest `at` seen: the scheduler's clock never goes back. */
   now = -Infinity;
@@ -69,6 +75,7 @@ export class State {
 
   constructor(options: ResolvedOptions) {
     this.options = options;
+    this.leaseSeq = options.firstLease - 1;
   }
 
   /** True if `worker` is the connected worker of its id (not one that left). */

@@ -123,6 +123,11 @@ export interface SchedulerOptions {
   maxWorkerDeaths?: number;
   /** Most tasks in one `assign` command. @defaultValue 10 000 (protocol LIMITS.maxBatch) */
   maxBatch?: number;
+  /**
+   * The first lease number. The shell seeds it from the clock so that fencing tokens of
+   * a restarted master never repeat those a worker may still hold. @defaultValue 1
+   */
+  firstLease?: number;
 }
 
 /** Read-only views for the HTTP API and the dashboard (the shell adds rates). */

@@ -97,7 +97,9 @@ describe('DashboardModel', () => {
   test('a worker removed and re-added in one delta stays', () => {
     const m = new DashboardModel();
     m.reset(snapshot(10_000));
-    m.apply(delta(10_250, { workers: [worker('w1', 1)], removedWorkers: ['w1'] }));
+    m.apply(
+      delta(10_250, { workers: [worker('w1', 1)], removedWorkers: ['w1'] }),
+    );
     expect(m.workers.get('w1')?.done).toBe(1);
   });
 

@@ -58,9 +58,20 @@ function worker(id: string, patch: Partial<WorkerSummary> = {}): WorkerSummary {
 describe('progress fractions', () => {
   test('parts are shares of the total and sum to 1 when consistent', () => {
     const parts = progressParts(
-      counts({ total: 100_000, done: 25_000, failed: 5_000, running: 20_000, queued: 50_000 }),
+      counts({
+        total: 100_000,
+        done: 25_000,
+        failed: 5_000,
+        running: 20_000,
+        queued: 50_000,
+      }),
     );
-    expect(parts).toEqual({ done: 0.25, failed: 0.05, running: 0.2, queued: 0.5 });
+    expect(parts).toEqual({
+      done: 0.25,
+      failed: 0.05,
+      running: 0.2,
+      queued: 0.5,
+    });
   });
 
   test('an empty job has no parts', () => {
@@ -81,7 +92,9 @@ describe('progress fractions', () => {
     expect(parts.failed).toBeCloseTo(0.1);
     expect(parts.running).toBeCloseTo(0.1);
     expect(parts.queued).toBe(0);
-    expect(parts.done + parts.failed + parts.running + parts.queued).toBeCloseTo(1);
+    expect(
+      parts.done + parts.failed + parts.running + parts.queued,
+    ).toBeCloseTo(1);
   });
 
   test('completion counts failed tasks as finished', () => {
@@ -95,7 +108,12 @@ describe('progress fractions', () => {
 describe('etaSeconds', () => {
   test('remaining tasks over the rate', () => {
     expect(
-      etaSeconds(job('a', { counts: counts({ total: 1_000, done: 400, failed: 100 }), rate: 50 })),
+      etaSeconds(
+        job('a', {
+          counts: counts({ total: 1_000, done: 400, failed: 100 }),
+          rate: 50,
+        }),
+      ),
     ).toBe(10);
   });
   test('unknown without a rate, zero when nothing is left, none once finished', () => {
@@ -111,7 +129,13 @@ describe('workerTotals', () => {
   test('sums slots, in flight, done and rate by kind', () => {
     const t = workerTotals([
       worker('1', { kind: 'node', slots: 4, inFlight: 3, done: 10, rate: 2 }),
-      worker('2', { kind: 'browser', slots: 2, inFlight: 1, done: 5, rate: 0.5 }),
+      worker('2', {
+        kind: 'browser',
+        slots: 2,
+        inFlight: 1,
+        done: 5,
+        rate: 0.5,
+      }),
       worker('3', { kind: 'browser', slots: 1 }),
     ]);
     expect(t).toEqual({
@@ -153,10 +177,26 @@ describe('sortWorkers', () => {
     worker('c', { name: 'mid', done: 5, connectedAt: 2 }),
   ];
   test('by key, ties by connection time', () => {
-    expect(sortWorkers(ws, 'connected', false).map((w) => w.id)).toEqual(['b', 'c', 'a']);
-    expect(sortWorkers(ws, 'name', false).map((w) => w.id)).toEqual(['b', 'c', 'a']);
-    expect(sortWorkers(ws, 'done', true).map((w) => w.id)).toEqual(['b', 'c', 'a']);
-    expect(sortWorkers(ws, 'done', false).map((w) => w.id)).toEqual(['c', 'a', 'b']);
+    expect(sortWorkers(ws, 'connected', false).map((w) => w.id)).toEqual([
+      'b',
+      'c',
+      'a',
+    ]);
+    expect(sortWorkers(ws, 'name', false).map((w) => w.id)).toEqual([
+      'b',
+      'c',
+      'a',
+    ]);
+    expect(sortWorkers(ws, 'done', true).map((w) => w.id)).toEqual([
+      'b',
+      'c',
+      'a',
+    ]);
+    expect(sortWorkers(ws, 'done', false).map((w) => w.id)).toEqual([
+      'c',
+      'a',
+      'b',
+    ]);
   });
   test('does not mutate its input', () => {
     const before = ws.map((w) => w.id);
@@ -168,8 +208,14 @@ describe('sortWorkers', () => {
 describe('visibleRange', () => {
   test('rows in view plus overscan, clamped to the list', () => {
     expect(visibleRange(0, 360, 36, 1_000, 4)).toEqual({ start: 0, end: 15 });
-    expect(visibleRange(3_600, 360, 36, 1_000, 4)).toEqual({ start: 96, end: 115 });
-    expect(visibleRange(36_000, 360, 36, 1_000, 4)).toEqual({ start: 996, end: 1_000 });
+    expect(visibleRange(3_600, 360, 36, 1_000, 4)).toEqual({
+      start: 96,
+      end: 115,
+    });
+    expect(visibleRange(36_000, 360, 36, 1_000, 4)).toEqual({
+      start: 996,
+      end: 1_000,
+    });
     expect(visibleRange(0, 360, 36, 3, 4)).toEqual({ start: 0, end: 3 });
     expect(visibleRange(0, 360, 36, 0)).toEqual({ start: 0, end: 0 });
   });

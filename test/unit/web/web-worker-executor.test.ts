@@ -1,6 +1,9 @@
 import { describe, expect, test } from 'vitest';
 import type { TaskAssignment } from '../../../shared/protocol.js';
-import { createTaskRunner, type FromThread } from '../../../shared/task-runner.js';
+import {
+  createTaskRunner,
+  type FromThread,
+} from '../../../shared/task-runner.js';
 import type { ExecOutcome } from '../../../shared/worker-session.js';
 import {
   WebWorkerExecutor,

@@ -219,21 +219,27 @@ export class ColonyDashboard extends LitElement {
     const dash = (value: string) => (loaded ? value : '—');
     return html`
       <header>
-        <div class="brand"><b>colony</b><span class="muted">dashboard</span></div>
+        <div class="brand">
+          <b>colony</b><span class="muted">dashboard</span>
+        </div>
         ${this._connectionBadge()}
         <a class="vol-link" href="/volunteer" target="_blank" rel="noopener"
           >Volunteer page ↗</a
         >
       </header>
-      ${master.state === ConnectionState.Reconnecting
-        ? html`<div class="banner" role="status">
-            Connection to the master lost; reconnecting…
-            ${loaded
-              ? html`Showing data from
-                  <span class="num">${formatClock(model.at)}</span>.`
-              : nothing}
-          </div>`
-        : nothing}
+      ${
+        master.state === ConnectionState.Reconnecting
+          ? html`<div class="banner" role="status">
+              Connection to the master lost; reconnecting…
+              ${
+                loaded
+                  ? html`Showing data from
+                      <span class="num">${formatClock(model.at)}</span>.`
+                  : nothing
+              }
+            </div>`
+          : nothing
+      }
 
       <section class="tiles" aria-label="Totals">
         <div class="card tile">
@@ -254,13 +260,11 @@ export class ColonyDashboard extends LitElement {
           </div>
         </div>
         <div class="card tile">
-          <div class="label">Slots busy</div>
-          <div class="value num">
-            ${dash(`${formatCount(totals.inFlight)}`)}<span class="faint"
-              >/${formatCount(totals.slots)}</span
-            >
+          <div class="label">Threads</div>
+          <div class="value num">${dash(formatCount(totals.slots))}</div>
+          <div class="sub num">
+            ${formatCount(totals.inFlight)} tasks in flight
           </div>
-          <div class="sub">tasks in flight / threads</div>
         </div>
         <div class="card tile">
           <div class="label">Jobs running</div>
@@ -281,13 +285,15 @@ export class ColonyDashboard extends LitElement {
               <h2 id="jobs-h">Jobs</h2>
               <span class="count num">${formatCount(model.jobs.size)}</span>
             </div>
-            ${loaded
-              ? html`<colony-job-list
-                  .jobs=${shown}
-                  .hiddenCount=${hidden}
-                  @job-cancel=${this._onJobCancel}
-                ></colony-job-list>`
-              : html`<div class="loading">Connecting to the master…</div>`}
+            ${
+              loaded
+                ? html`<colony-job-list
+                    .jobs=${shown}
+                    .hiddenCount=${hidden}
+                    @job-cancel=${this._onJobCancel}
+                  ></colony-job-list>`
+                : html`<div class="loading">Connecting to the master…</div>`
+            }
           </section>
           <section class="card" aria-labelledby="workers-h">
             <div class="card-head">
@@ -297,19 +303,21 @@ export class ColonyDashboard extends LitElement {
                 ${formatCount(totals.slots)} slots</span
               >
             </div>
-            ${loaded
-              ? html`<colony-worker-table
-                  .workers=${model.workers}
-                  .version=${model.version}
-                  .now=${now}
-                ></colony-worker-table>`
-              : html`<div class="loading">Connecting to the master…</div>`}
+            ${
+              loaded
+                ? html`<colony-worker-table
+                    .workers=${model.workers}
+                    .version=${model.version}
+                    .now=${now}
+                  ></colony-worker-table>`
+                : html`<div class="loading">Connecting to the master…</div>`
+            }
           </section>
         </div>
         <div class="column">
           <section class="card chart" aria-labelledby="chart-h">
             <div class="card-head">
-              <h2 id="chart-h">Throughput · last 5 min</h2>
+              <h2 id="chart-h">Throughput</h2>
               <span class="rate num">${formatRate(throughput)}</span>
             </div>
             <colony-throughput-chart
@@ -322,11 +330,13 @@ export class ColonyDashboard extends LitElement {
               <h2 id="feed-h">Events</h2>
               <span class="count num">${formatCount(model.events.length)}</span>
             </div>
-            ${loaded
-              ? html`<colony-event-feed
-                  .events=${model.events}
-                ></colony-event-feed>`
-              : html`<div class="loading">Connecting to the master…</div>`}
+            ${
+              loaded
+                ? html`<colony-event-feed
+                    .events=${model.events}
+                  ></colony-event-feed>`
+                : html`<div class="loading">Connecting to the master…</div>`
+            }
           </section>
         </div>
       </div>
@@ -341,9 +351,11 @@ export class ColonyDashboard extends LitElement {
         @cancel-dismiss=${this._onDismiss}
         @token-forget=${this._onForget}
       ></colony-token-dialog>
-      ${this._toast
-        ? html`<div class="toast" role="status">${this._toast}</div>`
-        : nothing}
+      ${
+        this._toast
+          ? html`<div class="toast" role="status">${this._toast}</div>`
+          : nothing
+      }
     `;
   }
 

@@ -85,11 +85,7 @@ export class ColonyEventFeed extends LitElement {
       return html`<div class="empty">Nothing has happened yet.</div>`;
     }
     const newest: FeedEvent[] = [];
-    for (
-      let i = this.events.length - 1;
-      i >= 0 && newest.length < SHOWN;
-      i--
-    ) {
+    for (let i = this.events.length - 1; i >= 0 && newest.length < SHOWN; i--) {
       newest.push(this.events[i] as FeedEvent);
     }
     return html`<ol aria-live="off">

@@ -45,12 +45,16 @@ export class ColonyJobList extends LitElement {
       }
       .row {
         display: grid;
-        grid-template-columns:
-          minmax(0, 1fr) 7.5em 5.5em 6.5em 5.5em;
+        grid-template-columns: minmax(0, 1fr) 7.5em 5.5em 6em 6em;
+        grid-template-areas:
+          'title pct rate eta action'
+          'bar pct rate eta action'
+          'legend pct rate eta action';
         align-items: center;
-        gap: 4px 16px;
+        gap: 6px 16px;
       }
       .title {
+        grid-area: title;
         display: flex;
         align-items: center;
         gap: 8px;
@@ -59,13 +63,13 @@ export class ColonyJobList extends LitElement {
       .name {
         font-weight: 600;
         font-size: 14px;
+        flex: 0 1 auto;
       }
-      .id {
-        font-family: var(--mono);
-        font-size: 11px;
+      .title .badge {
+        flex: none;
       }
       .bar {
-        grid-column: 1 / 2;
+        grid-area: bar;
       }
       .metric {
         text-align: right;
@@ -80,16 +84,21 @@ export class ColonyJobList extends LitElement {
         text-transform: uppercase;
         letter-spacing: 0.03em;
       }
+      .pct {
+        grid-area: pct;
+      }
+      .rate {
+        grid-area: rate;
+      }
+      .eta {
+        grid-area: eta;
+      }
       .actions {
-        grid-row: 1 / 3;
-        grid-column: 5;
+        grid-area: action;
         justify-self: end;
       }
-      .row > .metric {
-        grid-row: 1 / 3;
-      }
       .breakdown {
-        grid-column: 1 / 2;
+        grid-area: legend;
         display: flex;
         flex-wrap: wrap;
         gap: 2px 14px;
@@ -188,20 +197,14 @@ export class ColonyJobList extends LitElement {
       @media (max-width: 720px) {
         .row {
           grid-template-columns: repeat(3, minmax(0, 1fr)) auto;
+          grid-template-areas:
+            'title title title title'
+            'pct rate eta action'
+            'bar bar bar bar'
+            'legend legend legend legend';
         }
-        .title,
-        .bar,
-        .breakdown {
-          grid-column: 1 / -1;
-        }
-        .row > .metric {
-          grid-row: auto;
+        .metric {
           text-align: left;
-        }
-        .actions {
-          grid-row: auto;
-          grid-column: 4;
-          align-self: center;
         }
       }
     `,
@@ -228,12 +231,14 @@ export class ColonyJobList extends LitElement {
           (job) => this._row(job),
         )}
       </ul>
-      ${this.hiddenCount > 0
-        ? html`<div class="more muted">
-            and ${formatCount(this.hiddenCount)} older finished
-            ${this.hiddenCount === 1 ? 'job' : 'jobs'}
-          </div>`
-        : nothing}`;
+      ${
+        this.hiddenCount > 0
+          ? html`<div class="more muted">
+              and ${formatCount(this.hiddenCount)} older finished
+              ${this.hiddenCount === 1 ? 'job' : 'jobs'}
+            </div>`
+          : nothing
+      }`;
   }
 
   private _row(job: JobSummary) {
@@ -244,42 +249,52 @@ export class ColonyJobList extends LitElement {
     return html`<li data-job=${job.id}>
       <div class="row">
         <div class="title">
-          <span class="name ellipsis" title=${job.name}>${job.name}</span>
+          <span class="name ellipsis" title=${`${job.name} (job ${job.id})`}
+            >${job.name}</span
+          >
           <span class="badge state-${job.state}"
             ><span class="dot"></span>${job.state}</span
           >
-          ${job.sealed
-            ? nothing
-            : html`<span class="badge" title="more inputs may be appended"
-                >open</span
-              >`}
+          ${
+            job.sealed
+              ? nothing
+              : html`<span class="badge" title="more inputs may be appended"
+                  >open</span
+                >`
+          }
         </div>
-        <div class="metric">
+        <div class="metric pct">
           <div class="v num">${formatPercent(completion(c))}</div>
-          <div class="k num">${formatCount(c.done + c.failed)}/${formatCount(c.total)}</div>
+          <div class="k num">
+            ${formatCount(c.done + c.failed)}/${formatCount(c.total)}
+          </div>
         </div>
-        <div class="metric">
+        <div class="metric rate">
           <div class="v num">${finished ? '—' : formatRate(job.rate)}</div>
           <div class="k">rate</div>
         </div>
-        <div class="metric">
+        <div class="metric eta">
           <div class="v num">
-            ${finished && job.finishedAt !== null
-              ? formatSpan((job.finishedAt - job.createdAt) / 1_000)
-              : formatEta(eta)}
+            ${
+              finished && job.finishedAt !== null
+                ? formatSpan((job.finishedAt - job.createdAt) / 1_000)
+                : formatEta(eta)
+            }
           </div>
           <div class="k">${finished ? 'took' : 'eta'}</div>
         </div>
         <div class="actions">
-          ${finished
-            ? html`<span class="id faint" title="job id">${job.id.slice(0, 8)}</span>`
-            : html`<button
-                class="cancel danger"
-                @click=${() => this._onCancel(job)}
-                aria-label=${`Cancel job ${job.name}`}
-              >
-                Cancel
-              </button>`}
+          ${
+            finished
+              ? nothing
+              : html`<button
+                  class="cancel danger"
+                  @click=${() => this._onCancel(job)}
+                  aria-label=${`Cancel job ${job.name}`}
+                >
+                  Cancel
+                </button>`
+          }
         </div>
         <colony-progress-bar
           class="bar"
@@ -288,33 +303,41 @@ export class ColonyJobList extends LitElement {
         ></colony-progress-bar>
         <div class="breakdown">
           <span class="key done num"><i></i>${formatCount(c.done)} done</span>
-          <span class="key failed num"><i></i>${formatCount(c.failed)} failed</span>
+          <span class="key failed num"
+            ><i></i>${formatCount(c.failed)} failed</span
+          >
           <span class="key running num"
             ><i></i>${formatCount(c.running)} running</span
           >
-          <span class="key queued num"><i></i>${formatCount(c.queued)} queued</span>
-          ${job.errors.length > 0
-            ? html`<button
-                class="link"
-                aria-expanded=${expanded ? 'true' : 'false'}
-                @click=${() => this._toggle(job.id)}
-              >
-                ${expanded ? 'Hide' : 'Show'} errors (${job.errors.length})
-              </button>`
-            : nothing}
+          <span class="key queued num"
+            ><i></i>${formatCount(c.queued)} queued</span
+          >
+          ${
+            job.errors.length > 0
+              ? html`<button
+                  class="link"
+                  aria-expanded=${expanded ? 'true' : 'false'}
+                  @click=${() => this._toggle(job.id)}
+                >
+                  ${expanded ? 'Hide' : 'Show'} errors (${job.errors.length})
+                </button>`
+              : nothing
+          }
         </div>
       </div>
-      ${expanded && job.errors.length > 0
-        ? html`<div class="errors" role="list" aria-label="Error samples">
-            ${job.errors.map(
-              (e) =>
-                html`<div role="listitem">
-                  <span class="faint num">task ${e.index}</span
-                  ><span class="msg">${e.error}</span>
-                </div>`,
-            )}
-          </div>`
-        : nothing}
+      ${
+        expanded && job.errors.length > 0
+          ? html`<div class="errors" role="list" aria-label="Error samples">
+              ${job.errors.map(
+                (e) =>
+                  html`<div role="listitem">
+                    <span class="faint num">task ${e.index}</span
+                    ><span class="msg">${e.error}</span>
+                  </div>`,
+              )}
+            </div>`
+          : nothing
+      }
     </li>`;
   }
 

@@ -1,6 +1,6 @@
 import { LitElement, css, html } from 'lit';
 import { customElement, property } from 'lit/decorators.js';
-import { styleMap } from 'lit/directives/style-map.js';
+import { cssomStyle } from '../cssom-style.js';
 import type { JobCounts } from '../../../shared/protocol.js';
 import { completion, progressParts } from '../job-math.js';
 import { formatCount, formatPercent } from '../format.js';
@@ -86,10 +86,22 @@ export class ColonyProgressBar extends LitElement {
       aria-valuenow=${Math.floor(done * 100)}
       aria-valuetext=${`${formatPercent(done)}: ${formatCount(c.done)} done, ${formatCount(c.failed)} failed, ${formatCount(c.running)} running, ${formatCount(c.queued)} queued`}
     >
-      <div class="seg done" style=${styleMap({ width: pct(parts.done) })}></div>
-      <div class="seg failed" style=${styleMap({ width: pct(parts.failed) })}></div>
-      <div class="seg running" style=${styleMap({ width: pct(parts.running) })}></div>
-      <div class="seg queued" style=${styleMap({ width: pct(parts.queued) })}></div>
+      <div
+        class="seg done"
+        style=${cssomStyle({ width: pct(parts.done) })}
+      ></div>
+      <div
+        class="seg failed"
+        style=${cssomStyle({ width: pct(parts.failed) })}
+      ></div>
+      <div
+        class="seg running"
+        style=${cssomStyle({ width: pct(parts.running) })}
+      ></div>
+      <div
+        class="seg queued"
+        style=${cssomStyle({ width: pct(parts.queued) })}
+      ></div>
     </div>`;
   }
 }

@@ -4,10 +4,12 @@ import uPlot from 'uplot';
 // uPlot's own stylesheet, adopted into this shadow root (a build-time constant).
 import uPlotCss from 'uplot/dist/uPlot.min.css?inline';
 import type { ThroughputPoint } from '../../../shared/protocol.js';
-import { formatCompact, formatRate } from '../format.js';
+import { formatClock, formatCompact, formatRate } from '../format.js';
 
-/** Seconds of history on the x axis. @defaultValue 5 min */
+/** Most seconds of history on the x axis. @defaultValue 5 min */
 const WINDOW_S = 5 * 60;
+/** Fewest seconds on the x axis, so that a young master's line is not a sliver. */
+const MIN_WINDOW_S = 60;
 const HEIGHT = 190;
 
 /**
@@ -41,17 +43,24 @@ export class ColonyThroughputChart extends LitElement {
 
   private _plot: uPlot | null = null;
   private _resize: ResizeObserver | null = null;
+  /** Canvas colours are read once per plot: rebuild it when the colour scheme flips. */
+  private readonly _scheme = window.matchMedia('(prefers-color-scheme: dark)');
 
   override render() {
     const last = this.points[this.points.length - 1];
     return html`<div
       class="plot"
       role="img"
-      aria-label=${`Throughput over the last ${WINDOW_S / 60} minutes; now ${formatRate(last?.rate ?? 0)}`}
+      aria-label=${`Tasks finished per second over the last minutes; now ${formatRate(last?.rate ?? 0)}`}
     ></div>`;
   }
 
   protected override firstUpdated(): void {
+    this._build();
+    this._scheme.addEventListener('change', this._rebuild);
+  }
+
+  private _build(): void {
     const host = this.renderRoot.querySelector('.plot') as HTMLElement;
     this._plot = new uPlot(this._options(host.clientWidth), this._data(), host);
     this._resize = new ResizeObserver(() => {
@@ -71,10 +80,8 @@ export class ColonyThroughputChart extends LitElement {
 
   override disconnectedCallback(): void {
     super.disconnectedCallback();
-    this._resize?.disconnect();
-    this._resize = null;
-    this._plot?.destroy();
-    this._plot = null;
+    this._scheme.removeEventListener('change', this._rebuild);
+    this._teardown();
   }
 
   override connectedCallback(): void {
@@ -82,6 +89,18 @@ export class ColonyThroughputChart extends LitElement {
     // Re-attached after a move: build the plot again.
     if (this.hasUpdated && !this._plot) this.firstUpdated();
   }
+
+  private _teardown(): void {
+    this._resize?.disconnect();
+    this._resize = null;
+    this._plot?.destroy();
+    this._plot = null;
+  }
+
+  private _rebuild = (): void => {
+    this._teardown();
+    this._build();
+  };
 
   private _data(): uPlot.AlignedData {
     const xs = new Float64Array(this.points.length);
@@ -93,9 +112,15 @@ export class ColonyThroughputChart extends LitElement {
     return [xs, ys];
   }
 
-  private _nowSeconds(): number {
+  /** The x range: ends now, spans the history held (1 to 5 minutes). */
+  private _range(): [number, number] {
     const last = this.points[this.points.length - 1];
-    return (this.now || last?.at || Date.now()) / 1_000;
+    const now = (this.now || last?.at || Date.now()) / 1_000;
+    const first = this.points[0];
+    const span = first
+      ? Math.min(WINDOW_S, Math.max(MIN_WINDOW_S, now - first.at / 1_000))
+      : MIN_WINDOW_S;
+    return [now - span, now];
   }
 
   private _options(width: number): uPlot.Options {
@@ -114,27 +139,33 @@ export class ColonyThroughputChart extends LitElement {
     return {
       width: Math.max(200, width),
       height: HEIGHT,
-      padding: [12, 12, 0, 4],
+      // Room on the right for the label of a tick at the very end of the axis.
+      padding: [12, 28, 0, 4],
       legend: { show: false },
       cursor: { y: false, drag: { x: false, y: false } },
       scales: {
         x: {
           time: true,
-          range: () => {
-            const now = this._nowSeconds();
-            return [now - WINDOW_S, now];
-          },
+          range: () => this._range(),
         },
         y: {
-          range: (_u, _min, max) => [0, Math.max(1, (max || 0) * 1.15)],
+          // At least 0..4, so that an idle chart has whole-number ticks.
+          range: (_u, _min, max) => [0, Math.max(4, (max || 0) * 1.15)],
         },
       },
       axes: [
-        { ...axis, space: 70 },
+        {
+          ...axis,
+          space: 80,
+          values: (_u, ticks) => ticks.map((t) => formatClock(t * 1_000)),
+        },
         {
           ...axis,
           size: 46,
-          values: (_u, ticks) => ticks.map((t) => formatCompact(t)),
+          values: (_u, ticks) =>
+            ticks.map((t) =>
+              Number.isInteger(t) ? formatCompact(t) : t.toFixed(1),
+            ),
         },
       ],
       series: [
@@ -155,7 +186,9 @@ export class ColonyThroughputChart extends LitElement {
 function withAlpha(hex: string, alpha: number): string {
   const m = /^#([0-9a-f]{2})([0-9a-f]{2})([0-9a-f]{2})$/i.exec(hex);
   if (!m) return `rgba(48, 86, 211, ${alpha})`;
-  const [r, g, b] = [m[1], m[2], m[3]].map((h) => Number.parseInt(h ?? '0', 16));
+  const [r, g, b] = [m[1], m[2], m[3]].map((h) =>
+    Number.parseInt(h ?? '0', 16),
+  );
   return `rgba(${r}, ${g}, ${b}, ${alpha})`;
 }
 

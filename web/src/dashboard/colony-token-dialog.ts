@@ -127,38 +127,38 @@ export class ColonyTokenDialog extends LitElement {
           Queued and running tasks are dropped; results recorded so far are
           kept.
         </p>
-        ${this.hasToken
-          ? html`<div class="held">
-              <span>Using the token this tab holds.</span>
-              <button
-                type="button"
-                class="link"
-                @click=${this._onForget}
-              >
-                Use another
-              </button>
-            </div>`
-          : html`<label>
-                Master token
-                <input
-                  type="password"
-                  name="token"
-                  autocomplete="off"
-                  spellcheck="false"
-                  required
-                />
-              </label>
-              <label class="check">
-                <input
-                  type="checkbox"
-                  .checked=${this._remember}
-                  @change=${this._onRemember}
-                />
-                Remember for this tab only (sessionStorage)
-              </label>`}
-        ${this.error
-          ? html`<div class="error" role="alert">${this.error}</div>`
-          : nothing}
+        ${
+          this.hasToken
+            ? html`<div class="held">
+                <span>Using the token this tab holds.</span>
+                <button type="button" class="link" @click=${this._onForget}>
+                  Use another
+                </button>
+              </div>`
+            : html`<label>
+                  Master token
+                  <input
+                    type="password"
+                    name="token"
+                    autocomplete="off"
+                    spellcheck="false"
+                    required
+                  />
+                </label>
+                <label class="check">
+                  <input
+                    type="checkbox"
+                    .checked=${this._remember}
+                    @change=${this._onRemember}
+                  />
+                  Remember for this tab only (sessionStorage)
+                </label>`
+        }
+        ${
+          this.error
+            ? html`<div class="error" role="alert">${this.error}</div>`
+            : nothing
+        }
         <div class="buttons">
           <button type="button" @click=${this._dismiss} ?disabled=${this.busy}>
             Keep running

@@ -1,12 +1,8 @@
 import { LitElement, css, html, nothing } from 'lit';
 import { customElement, property, state } from 'lit/decorators.js';
-import { styleMap } from 'lit/directives/style-map.js';
+import { cssomStyle } from '../cssom-style.js';
 import type { WorkerSummary } from '../../../shared/protocol.js';
-import {
-  WorkerSortKey,
-  sortWorkers,
-  visibleRange,
-} from '../job-math.js';
+import { WorkerSortKey, sortWorkers, visibleRange } from '../job-math.js';
 import { formatCount, formatRate, formatSpan } from '../format.js';
 import { baseStyles } from '../ui-styles.js';
 
@@ -37,9 +33,11 @@ export class ColonyWorkerTable extends LitElement {
         display: block;
       }
       .grid {
+        /* rem, not em: the header row has a smaller font than the body rows */
         display: grid;
         grid-template-columns:
-          6.5em minmax(0, 1fr) 4.5em 5.5em 6em 6em 6.5em;
+          6.5rem minmax(0, 1fr)
+          4rem 7rem 6.5rem 6.5rem 7.5rem;
         align-items: center;
         column-gap: 12px;
         padding: 0 16px;
@@ -126,11 +124,12 @@ export class ColonyWorkerTable extends LitElement {
       }
       @media (max-width: 720px) {
         .grid {
-          grid-template-columns: 5.5em minmax(0, 1fr) 4.5em 5em;
+          grid-template-columns: 5.2rem minmax(0, 1fr) 5.5rem;
           column-gap: 8px;
           padding: 0 12px;
         }
         .slotcol,
+        .flight,
         .rate,
         .since {
           display: none;
@@ -180,12 +179,12 @@ export class ColonyWorkerTable extends LitElement {
       <div
         class="viewport"
         role="rowgroup"
-        style=${styleMap({ height: `${viewportHeight}px` })}
+        style=${cssomStyle({ height: `${viewportHeight}px` })}
         @scroll=${this._onScroll}
       >
         <div
           class="spacer"
-          style=${styleMap({ height: `${rows.length * ROW_HEIGHT}px` })}
+          style=${cssomStyle({ height: `${rows.length * ROW_HEIGHT}px` })}
         >
           ${slice.map((w, i) => this._row(w, start + i))}
         </div>
@@ -227,7 +226,7 @@ export class ColonyWorkerTable extends LitElement {
       role="row"
       data-worker=${w.id}
       data-kind=${w.kind}
-      style=${styleMap({ top: `${index * ROW_HEIGHT}px` })}
+      style=${cssomStyle({ top: `${index * ROW_HEIGHT}px` })}
     >
       <span class="kind"
         ><span class="badge kind-${w.kind}">${w.kind}</span></span
@@ -238,9 +237,11 @@ export class ColonyWorkerTable extends LitElement {
       <span class="r num done">${formatCount(w.done)}</span>
       <span class="r num rate">${formatRate(w.rate)}</span>
       <span class="r num since"
-        >${this.now > 0
-          ? formatSpan(Math.max(0, this.now - w.connectedAt) / 1_000)
-          : nothing}</span
+        >${
+          this.now > 0
+            ? formatSpan(Math.max(0, this.now - w.connectedAt) / 1_000)
+            : nothing
+        }</span
       >
     </div>`;
   }

@@ -13,7 +13,8 @@ export function describeBrowser(userAgent: string): string {
   if ((version = pick(/Edg\/(\d+)/))) browser = 'Edge';
   else if ((version = pick(/OPR\/(\d+)/))) browser = 'Opera';
   else if ((version = pick(/Firefox\/(\d+)/))) browser = 'Firefox';
-  else if ((version = pick(/HeadlessChrome\/(\d+)/))) browser = 'Headless Chrome';
+  else if ((version = pick(/HeadlessChrome\/(\d+)/)))
+    browser = 'Headless Chrome';
   else if ((version = pick(/Chrom(?:e|ium)\/(\d+)/))) browser = 'Chrome';
   else if (/Safari\//.test(ua) && (version = pick(/Version\/(\d+)/)))
     browser = 'Safari';

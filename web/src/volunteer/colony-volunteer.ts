@@ -15,6 +15,7 @@ import { windowRate, type CountSample } from '../job-math.js';
 import { baseStyles } from '../ui-styles.js';
 import { spawnTaskThread } from './spawn-task-thread.js';
 import { describeBrowser } from './browser-name.js';
+import { forgetToken } from '../token-store.js';
 
 const RATE_WINDOW_MS = 30_000;
 
@@ -31,10 +32,13 @@ type Phase = (typeof Phase)[keyof typeof Phase];
 const PHASE_LABEL: Record<Phase, string> = {
   stopped: 'Stopped',
   connecting: 'Connecting…',
-  waiting: 'Connected · waiting for work',
+  waiting: 'Waiting for work',
   computing: 'Computing',
   reconnecting: 'Reconnecting…',
 };
+
+/** "Computing" lingers this long after the last task, so the label does not flicker between tasks. */
+const BUSY_LINGER_MS = 3_000;
 
 /**
  * The volunteer page: lends this browser's CPU to the master. Start/stop, a thread
@@ -126,7 +130,7 @@ export class ColonyVolunteer extends LitElement {
       .phase-computing {
         color: var(--c-done);
       }
-      .state span {
+      .state .label {
         color: var(--c-text);
       }
       button.big {
@@ -135,25 +139,46 @@ export class ColonyVolunteer extends LitElement {
         font-size: 15px;
       }
       .threads {
-        display: grid;
-        grid-template-columns: auto 1fr auto;
+        display: flex;
         align-items: center;
         gap: 12px;
+        flex-wrap: wrap;
       }
-      .threads label {
+      .threads .label {
         font-weight: 600;
+        margin-right: 4px;
       }
-      input[type='range'] {
-        width: 100%;
-        accent-color: var(--c-accent);
+      .stepper {
+        display: inline-flex;
+        align-items: center;
+        border: 1px solid var(--c-border);
+        border-radius: 8px;
+        overflow: hidden;
       }
-      .threads output {
-        min-width: 5.5em;
-        text-align: right;
+      .stepper button {
+        border: none;
+        border-radius: 0;
+        width: 36px;
+        height: 34px;
+        padding: 0;
+        font-size: 18px;
+        line-height: 1;
+      }
+      .stepper output {
+        min-width: 3em;
+        text-align: center;
+        font-weight: 600;
+        font-size: 16px;
+        border-left: 1px solid var(--c-border);
+        border-right: 1px solid var(--c-border);
+        line-height: 34px;
+      }
+      .threads .hint {
+        font-size: 13px;
       }
       .stats {
         display: grid;
-        grid-template-columns: repeat(4, minmax(0, 1fr));
+        grid-template-columns: minmax(0, 1.7fr) repeat(3, minmax(0, 1fr));
         border-top: 1px solid var(--c-border);
       }
       .stat {
@@ -164,6 +189,7 @@ export class ColonyVolunteer extends LitElement {
         border-left: 1px solid var(--c-border);
       }
       .stat .label {
+        white-space: nowrap;
         font-size: 12px;
         color: var(--c-muted);
         text-transform: uppercase;
@@ -201,20 +227,32 @@ export class ColonyVolunteer extends LitElement {
       }
       @media (max-width: 640px) {
         .stats {
-          grid-template-columns: repeat(2, minmax(0, 1fr));
+          grid-template-columns: repeat(3, minmax(0, 1fr));
         }
-        .stat:nth-child(3) {
+        .hero {
+          padding: 16px;
+        }
+        .detail {
+          padding: 10px 16px;
+        }
+        .about {
+          padding: 14px 16px;
+        }
+        .stat {
+          padding: 12px 16px;
+        }
+        .stat .label {
+          letter-spacing: 0.01em;
+        }
+        .stat.job {
+          grid-column: 1 / -1;
+          border-bottom: 1px solid var(--c-border);
+        }
+        .stat.job + .stat {
           border-left: none;
         }
-        .stat:nth-child(n + 3) {
-          border-top: 1px solid var(--c-border);
-        }
-        .threads {
-          grid-template-columns: 1fr auto;
-        }
-        .threads input {
-          grid-column: 1 / -1;
-          grid-row: 2;
+        .stat:not(.job) .value {
+          font-size: 20px;
         }
         button.big {
           width: 100%;
@@ -241,6 +279,8 @@ export class ColonyVolunteer extends LitElement {
   private _startedAt = 0;
   private _ticker: number | undefined;
   private _samples: CountSample[] = [];
+  /** Last time this tab held a task. */
+  private _busyAt = 0;
 
   override connectedCallback(): void {
     super.connectedCallback();
@@ -249,13 +289,17 @@ export class ColonyVolunteer extends LitElement {
     this._threads = Number.isFinite(asked)
       ? Math.min(this._maxThreads, Math.max(1, asked))
       : Math.max(1, Math.floor(this._maxThreads / 2));
+    // A tab that volunteers holds no admin token, even if it was a dashboard before.
+    forgetToken();
     if (params.get('autostart') === '1') this._start();
     window.addEventListener('pagehide', this._onPageHide);
+    window.addEventListener('pageshow', this._onPageShow);
   }
 
   override disconnectedCallback(): void {
     super.disconnectedCallback();
     window.removeEventListener('pagehide', this._onPageHide);
+    window.removeEventListener('pageshow', this._onPageShow);
     this._stop();
   }
 
@@ -279,35 +323,54 @@ export class ColonyVolunteer extends LitElement {
         <div class="hero">
           <div class="state-row">
             <div class="state phase-${phase}" role="status" data-phase=${phase}>
-              <span class="dot"></span><span>${PHASE_LABEL[phase]}</span>
+              <span class="dot"></span
+              ><span class="label">${PHASE_LABEL[phase]}</span>
             </div>
-            ${this._running
-              ? html`<button class="big" @click=${this._stop}>Stop</button>`
-              : html`<button class="big primary" @click=${this._start}>
-                  Start
-                </button>`}
+            ${
+              this._running
+                ? html`<button class="big" @click=${this._stop}>Stop</button>`
+                : html`<button class="big primary" @click=${this._start}>
+                    Start
+                  </button>`
+            }
           </div>
-          <div class="threads">
-            <label for="threads">Threads</label>
-            <input
-              id="threads"
-              type="range"
-              min="1"
-              max=${this._maxThreads}
-              step="1"
-              .value=${String(this._threads)}
-              @input=${this._onThreadsInput}
-              @change=${this._onThreadsChange}
-            />
-            <output for="threads" class="num"
-              >${this._threads} of ${this._maxThreads}</output
+          <div class="threads" role="group" aria-labelledby="threads-label">
+            <span class="label" id="threads-label">Threads</span>
+            <span class="stepper">
+              <button
+                aria-label="Fewer threads"
+                ?disabled=${this._threads <= 1}
+                @click=${() => this._setThreads(this._threads - 1)}
+              >
+                −
+              </button>
+              <output class="num" aria-live="polite" data-testid="threads"
+                >${this._threads}</output
+              >
+              <button
+                aria-label="More threads"
+                ?disabled=${this._threads >= this._maxThreads}
+                @click=${() => this._setThreads(this._threads + 1)}
+              >
+                +
+              </button>
+            </span>
+            <span class="hint muted"
+              >of ${this._maxThreads}
+              ${this._maxThreads === 1 ? 'core' : 'cores'}${
+                this._running ? ' · a change restarts the session' : ''
+              }</span
             >
           </div>
         </div>
         <div class="stats">
           <div class="stat job">
             <div class="label">Working on</div>
-            <div class="value ellipsis" title=${jobName ?? ''} data-testid="job">
+            <div
+              class="value ellipsis"
+              title=${jobName ?? ''}
+              data-testid="job"
+            >
               ${jobName ?? html`<span class="faint">—</span>`}
             </div>
           </div>
@@ -329,17 +392,21 @@ export class ColonyVolunteer extends LitElement {
         <div class="detail muted">
           <span
             >Connection:
-            <b data-testid="connection">${status && this._running
-              ? status.state
-              : 'stopped'}</b></span
+            <b data-testid="connection"
+              >${status && this._running ? status.state : 'stopped'}</b
+            ></span
           >
           <span class="num"
-            >Tasks here: ${formatCount(status?.inFlight ?? 0)}</span
+            >Tasks held: ${formatCount(status?.inFlight ?? 0)}</span
           >
           <span class="ellipsis">As: ${this._name}</span>
-          ${status?.lastClose && phase === Phase.Reconnecting
-            ? html`<span class="ellipsis">Last close: ${status.lastClose}</span>`
-            : nothing}
+          ${
+            status?.lastClose && phase === Phase.Reconnecting
+              ? html`<span class="ellipsis"
+                  >Last close: ${status.lastClose}</span
+                >`
+              : nothing
+          }
         </div>
       </section>
 
@@ -370,7 +437,9 @@ export class ColonyVolunteer extends LitElement {
       case 'stopped':
         return Phase.Stopped;
       case 'connected':
-        return s.inFlight > 0 ? Phase.Computing : Phase.Waiting;
+        return s.inFlight > 0 || this._now - this._busyAt < BUSY_LINGER_MS
+          ? Phase.Computing
+          : Phase.Waiting;
     }
   }
 
@@ -394,6 +463,7 @@ export class ColonyVolunteer extends LitElement {
       name: this._nameParam() ?? this._name,
       clock,
       onStatus: (status) => {
+        if (status.inFlight > 0) this._busyAt = Date.now();
         this._status = status;
       },
       onLog: (level, message) => {
@@ -423,14 +493,13 @@ export class ColonyVolunteer extends LitElement {
     if (this._samples.length > 120) this._samples.shift();
   };
 
-  private _onThreadsInput(event: Event): void {
-    this._threads = Number((event.target as HTMLInputElement).value);
-  }
-
-  private _onThreadsChange(): void {
-    // A new thread count while running restarts the session with a new pool (once the
-    // slider is released); the master re-queues whatever the old session held.
-    if (this._running && this._executor?.slots !== this._threads) {
+  private _setThreads(threads: number): void {
+    const next = Math.min(this._maxThreads, Math.max(1, threads));
+    if (next === this._threads) return;
+    this._threads = next;
+    // A new thread count while running restarts the session with a new pool; the
+    // master re-queues whatever the old session held.
+    if (this._running) {
       this._stop();
       this._start();
     }
@@ -441,8 +510,17 @@ export class ColonyVolunteer extends LitElement {
     return name ? name.slice(0, LIMITS.maxNameLength) : null;
   }
 
+  /** Set when the page is hidden while running (it may come back from the bfcache). */
+  private _resume = false;
+
   private _onPageHide = (): void => {
+    this._resume = this._running;
     this._stop();
+  };
+
+  private _onPageShow = (event: PageTransitionEvent): void => {
+    if (event.persisted && this._resume) this._start();
+    this._resume = false;
   };
 }
 

@@ -11,10 +11,13 @@ import type { FromThread } from '../../../shared/task-runner.js';
 let spawned = 0;
 
 export const spawnTaskThread: SpawnThread = (events): ThreadHandle => {
-  const worker = new Worker(new URL('../runner/task.worker.ts', import.meta.url), {
-    type: 'module',
-    name: `colony-task-${++spawned}`,
-  });
+  const worker = new Worker(
+    new URL('../runner/task.worker.ts', import.meta.url),
+    {
+      type: 'module',
+      name: `colony-task-${++spawned}`,
+    },
+  );
   worker.onmessage = (event: MessageEvent<FromThread>) => {
     events.onMessage(event.data);
   };

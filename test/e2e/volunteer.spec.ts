@@ -1,0 +1,101 @@
+// Browser tabs as workers: the volunteer page computes real jobs in its Web Workers,
+// and the master hands the work of a closed tab to the others.
+import {
+  expect,
+  expectSquares,
+  openVolunteer,
+  squareInputs,
+  test,
+} from './fixtures.js';
+
+test('two volunteer tabs complete a 500-task job, every result correct and once', async ({
+  context,
+  master,
+}) => {
+  const tabs = [
+    await openVolunteer(context, master, 1, 'tab-a'),
+    await openVolunteer(context, master, 1, 'tab-b'),
+  ];
+  await expect.poll(async () => (await master.workers()).length).toBe(2);
+
+  const id = await master.submit('squares-500', squareInputs(500, 4));
+  await master.waitCompleted(id);
+
+  expectSquares(await master.results(id), 500);
+  const workers = await master.workers();
+  expect(workers.map((w) => w.kind)).toEqual(['browser', 'browser']);
+  for (const worker of workers) expect(worker.done).toBeGreaterThan(0);
+
+  // Each tab shows the job it worked on, and together they report every task once.
+  for (const tab of tabs) {
+    await expect(tab.getByTestId('job')).toHaveText('squares-500');
+  }
+  await expect
+    .poll(async () => {
+      let sum = 0;
+      for (const tab of tabs) {
+        sum += Number(
+          (await tab.getByTestId('done').innerText()).replace(/,/g, ''),
+        );
+      }
+      return sum;
+    })
+    .toBe(500);
+});
+
+test('a tab closed mid-job: the other finishes it, every result exactly once', async ({
+  context,
+  master,
+}) => {
+  const stays = await openVolunteer(context, master, 1, 'stays');
+  const leaves = await openVolunteer(context, master, 1, 'leaves');
+  await expect.poll(async () => (await master.workers()).length).toBe(2);
+
+  const id = await master.submit('squares-close', squareInputs(500, 12));
+  await expect
+    .poll(async () => (await master.job(id)).counts.done, { intervals: [100] })
+    .toBeGreaterThanOrEqual(100);
+  // Both tabs are busy at this point; closing one drops its held tasks mid-flight.
+  await expect(leaves.getByTestId('connection')).toHaveText('connected');
+  await leaves.close();
+
+  await expect.poll(async () => (await master.workers()).length).toBe(1);
+  await master.waitCompleted(id);
+  expectSquares(await master.results(id), 500);
+  const job = await master.job(id);
+  expect(job.counts).toMatchObject({ total: 500, done: 500, failed: 0 });
+  await expect(stays.getByTestId('job')).toHaveText('squares-close');
+});
+
+test('the volunteer page and the dashboard reconnect by themselves after the master restarts', async ({
+  page,
+  context,
+  master,
+  pageErrors,
+}) => {
+  await page.goto(`${master.url}/`);
+  const badge = page.getByTestId('connection');
+  await expect(badge).toHaveAttribute('data-state', 'live');
+  const tab = await openVolunteer(context, master, 1, 'comes-back');
+
+  await master.restart(async () => {
+    // While the master is down, both pages say so and keep trying.
+    await expect(tab.getByTestId('connection')).not.toHaveText('connected');
+    await expect(badge).toHaveAttribute('data-state', 'reconnecting');
+  });
+
+  await expect(tab.getByTestId('connection')).toHaveText('connected');
+  await expect(badge).toHaveAttribute('data-state', 'live');
+  await expect(page.locator('colony-worker-table .row .name')).toHaveText(
+    'comes-back',
+  );
+  const id = await master.submit('after-restart', squareInputs(100, 2));
+  await master.waitCompleted(id);
+  expectSquares(await master.results(id), 100);
+
+  // Failed reconnect attempts are logged by the browser itself; nothing else may be.
+  const unexpected = pageErrors.filter(
+    (e) => !/WebSocket connection to '.*' failed/.test(e),
+  );
+  pageErrors.splice(0, pageErrors.length, ...unexpected);
+});
