@@ -23,7 +23,10 @@ export default tseslint.config(
   ...tseslint.configs.stylistic,
   {
     languageOptions: {
-      parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname },
+      parserOptions: {
+        projectService: true,
+        tsconfigRootDir: import.meta.dirname,
+      },
       globals: { ...globals.node },
     },
     rules: {
@@ -46,10 +49,19 @@ export default tseslint.config(
     rules: {
       'no-restricted-globals': [
         'error',
-        { name: 'setTimeout', message: 'The scheduler is pure: time is an input.' },
-        { name: 'setInterval', message: 'The scheduler is pure: time is an input.' },
+        {
+          name: 'setTimeout',
+          message: 'The scheduler is pure: time is an input.',
+        },
+        {
+          name: 'setInterval',
+          message: 'The scheduler is pure: time is an input.',
+        },
         { name: 'Date', message: 'The scheduler is pure: time is an input.' },
-        { name: 'performance', message: 'The scheduler is pure: time is an input.' },
+        {
+          name: 'performance',
+          message: 'The scheduler is pure: time is an input.',
+        },
       ],
       'no-restricted-properties': [
         'error',

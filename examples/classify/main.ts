@@ -37,14 +37,14 @@ import type { ClassifyInput } from './task.js';
 
 export interface ClassifyOptions extends ClusterOptions {
   /** @defaultValue 10 000 (2 000 with `small`) */
-  images?: number;
+  images?: number | undefined;
   /** Images per task. @defaultValue 100 */
-  batch?: number;
+  batch?: number | undefined;
   /** @defaultValue 11 */
-  seed?: number;
+  seed?: number | undefined;
   /** A weights file from `train`. @defaultValue examples/train/weights.bin */
-  weights?: string;
-  small?: boolean;
+  weights?: string | undefined;
+  small?: boolean | undefined;
   print?: Print;
 }
 
@@ -207,16 +207,12 @@ export function main(argv: readonly string[]): Promise<number> {
       const report = await runClassify({
         url: flags.url,
         token: flags.token,
-        small: flags.small ?? false,
-        threads: intFlag('threads', flags.threads, 0, 1, 64) || undefined,
-        seed: intFlag('seed', flags.seed, 11, 0, 2 ** 32 - 1),
-        ...(flags.images
-          ? { images: intFlag('images', flags.images, 0, 1, 10_000_000) }
-          : {}),
-        ...(flags.batch
-          ? { batch: intFlag('batch', flags.batch, 0, 1, 100_000) }
-          : {}),
-        ...(flags.weights ? { weights: flags.weights } : {}),
+        small: flags.small,
+        threads: intFlag('threads', flags.threads, 1, 64),
+        seed: intFlag('seed', flags.seed, 0, 2 ** 32 - 1),
+        images: intFlag('images', flags.images, 1, 10_000_000),
+        batch: intFlag('batch', flags.batch, 1, 100_000),
+        weights: flags.weights,
       });
       return report.check;
     },

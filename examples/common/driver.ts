@@ -53,15 +53,14 @@ export function parseFlags<T extends NonNullable<ParseArgsConfig['options']>>(
   }
 }
 
-/** A whole number flag in [min, max], or `fallback` when absent. */
+/** A whole number flag in [min, max]; undefined when absent. */
 export function intFlag(
   name: string,
   value: string | boolean | undefined,
-  fallback: number,
   min = 1,
   max = Number.MAX_SAFE_INTEGER,
-): number {
-  if (value === undefined) return fallback;
+): number | undefined {
+  if (value === undefined) return undefined;
   const n = Number(value);
   if (typeof value !== 'string' || !/^\d+$/.test(value) || n < min || n > max)
     throw new UsageError(
@@ -70,13 +69,12 @@ export function intFlag(
   return n;
 }
 
-/** A number flag, or `fallback` when absent. */
+/** A finite number flag; undefined when absent. */
 export function numberFlag(
   name: string,
   value: string | boolean | undefined,
-  fallback: number,
-): number {
-  if (value === undefined) return fallback;
+): number | undefined {
+  if (value === undefined) return undefined;
   const n = Number(value);
   if (typeof value !== 'string' || value.trim() === '' || !Number.isFinite(n))
     throw new UsageError(`--${name} must be a number`);

@@ -10,19 +10,19 @@ export type { TileInput, View };
 
 export interface MandelbrotOptions {
   /** @defaultValue 1536 */
-  width?: number;
+  width?: number | undefined;
   /** @defaultValue 1024 */
-  height?: number;
+  height?: number | undefined;
   /** Tile side in pixels. @defaultValue 64 */
-  tile?: number;
+  tile?: number | undefined;
   /** @defaultValue 1500 */
-  maxIter?: number;
+  maxIter?: number | undefined;
   /** @defaultValue -0.7453 (Seahorse Valley) */
-  centerX?: number;
+  centerX?: number | undefined;
   /** @defaultValue 0.1127 */
-  centerY?: number;
+  centerY?: number | undefined;
   /** Width of the view in the complex plane. @defaultValue 0.0065 */
-  span?: number;
+  span?: number | undefined;
 }
 
 /** The view the options describe, defaults filled in. */

@@ -35,8 +35,9 @@ import {
 export interface MandelbrotRunOptions
   extends ClusterOptions, MandelbrotOptions {
   /** The PNG file. @defaultValue ./mandelbrot.png */
-  out?: string;
-  small?: boolean;
+  out?: string | undefined;
+  /** 384x256, 500 iterations (what the tests run) */
+  small?: boolean | undefined;
   print?: Print;
 }
 
@@ -59,8 +60,16 @@ export async function runMandelbrot(
   options: MandelbrotRunOptions = {},
 ): Promise<MandelbrotReport> {
   const print = options.print ?? printToStdout;
-  const small = options.small ? { width: 384, height: 256, maxIter: 500 } : {};
-  const jobOptions: MandelbrotOptions = { ...small, ...options };
+  const small = options.small ?? false;
+  const jobOptions: MandelbrotOptions = {
+    width: options.width ?? (small ? 384 : undefined),
+    height: options.height ?? (small ? 256 : undefined),
+    maxIter: options.maxIter ?? (small ? 500 : undefined),
+    tile: options.tile,
+    centerX: options.centerX,
+    centerY: options.centerY,
+    span: options.span,
+  };
   const view = viewOf(jobOptions);
   const inputs = mandelbrotInputs(jobOptions);
   const tile = jobOptions.tile ?? 64;
@@ -143,34 +152,22 @@ export function main(argv: readonly string[]): Promise<number> {
         span: { type: 'string' },
         out: { type: 'string' },
       });
-      const span = flags.span ? numberFlag('span', flags.span, 0) : undefined;
+      const span = numberFlag('span', flags.span);
       if (span !== undefined && !(span > 0))
         throw new UsageError('--span must be a positive number');
       const report = await runMandelbrot({
         url: flags.url,
         token: flags.token,
-        small: flags.small ?? false,
-        threads: intFlag('threads', flags.threads, 0, 1, 64) || undefined,
-        ...(flags.width
-          ? { width: intFlag('width', flags.width, 0, 1, 16_384) }
-          : {}),
-        ...(flags.height
-          ? { height: intFlag('height', flags.height, 0, 1, 16_384) }
-          : {}),
-        ...(flags.tile
-          ? { tile: intFlag('tile', flags.tile, 0, 1, 4_096) }
-          : {}),
-        ...(flags['max-iter']
-          ? { maxIter: intFlag('max-iter', flags['max-iter'], 0, 1, 1_000_000) }
-          : {}),
-        ...(flags['center-x']
-          ? { centerX: numberFlag('center-x', flags['center-x'], 0) }
-          : {}),
-        ...(flags['center-y']
-          ? { centerY: numberFlag('center-y', flags['center-y'], 0) }
-          : {}),
-        ...(span !== undefined ? { span } : {}),
-        ...(flags.out ? { out: flags.out } : {}),
+        small: flags.small,
+        threads: intFlag('threads', flags.threads, 1, 64),
+        width: intFlag('width', flags.width, 1, 16_384),
+        height: intFlag('height', flags.height, 1, 16_384),
+        tile: intFlag('tile', flags.tile, 1, 4_096),
+        maxIter: intFlag('max-iter', flags['max-iter'], 1, 1_000_000),
+        centerX: numberFlag('center-x', flags['center-x']),
+        centerY: numberFlag('center-y', flags['center-y']),
+        span,
+        out: flags.out,
       });
       return report.check;
     },

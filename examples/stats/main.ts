@@ -33,12 +33,12 @@ import {
 
 export interface StatsOptions extends ClusterOptions {
   /** @defaultValue 10 000 000 (1 000 000 with `small`) */
-  rows?: number;
+  rows?: number | undefined;
   /** Rows per task. @defaultValue 250 000 (100 000 with `small`) */
-  chunkRows?: number;
+  chunkRows?: number | undefined;
   /** @defaultValue 42 */
-  seed?: number;
-  small?: boolean;
+  seed?: number | undefined;
+  small?: boolean | undefined;
   print?: Print;
 }
 
@@ -205,13 +205,11 @@ export function main(argv: readonly string[]): Promise<number> {
       const report = await runStats({
         url: flags.url,
         token: flags.token,
-        small: flags.small ?? false,
-        threads: intFlag('threads', flags.threads, 0, 1, 64) || undefined,
-        seed: intFlag('seed', flags.seed, 42, 0, 2 ** 32 - 1),
-        ...(flags.rows ? { rows: intFlag('rows', flags.rows, 0, 1) } : {}),
-        ...(flags['chunk-rows']
-          ? { chunkRows: intFlag('chunk-rows', flags['chunk-rows'], 0, 1) }
-          : {}),
+        small: flags.small,
+        threads: intFlag('threads', flags.threads, 1, 64),
+        seed: intFlag('seed', flags.seed, 0, 2 ** 32 - 1),
+        rows: intFlag('rows', flags.rows),
+        chunkRows: intFlag('chunk-rows', flags['chunk-rows']),
       });
       return report.check;
     },

@@ -44,12 +44,14 @@ import {
   type TrainConfig,
 } from './training.js';
 
-export interface TrainOptions extends ClusterOptions, Partial<TrainConfig> {
-  small?: boolean;
+export type TrainOptions = ClusterOptions & {
+  [K in keyof TrainConfig]?: TrainConfig[K] | undefined;
+} & {
+  small?: boolean | undefined;
   /** Where to save the weights. @defaultValue examples/train/weights.bin (none when small) */
-  out?: string;
+  out?: string | undefined;
   print?: Print;
-}
+};
 
 export interface TrainReport {
   rounds: RoundStats[];
@@ -218,44 +220,17 @@ export function main(argv: readonly string[]): Promise<number> {
         'learning-rate': { type: 'string' },
         out: { type: 'string' },
       });
-      const opt = <K extends string>(key: K, value: number | undefined) =>
-        value === undefined ? {} : ({ [key]: value } as Record<K, number>);
       const report = await runTrain({
         url: flags.url,
         token: flags.token,
-        small: flags.small ?? false,
-        threads: intFlag('threads', flags.threads, 0, 1, 64) || undefined,
-        ...opt(
-          'seed',
-          flags.seed
-            ? intFlag('seed', flags.seed, 0, 0, 2 ** 32 - 1)
-            : undefined,
-        ),
-        ...opt(
-          'rounds',
-          flags.rounds
-            ? intFlag('rounds', flags.rounds, 0, 1, 10_000)
-            : undefined,
-        ),
-        ...opt(
-          'shards',
-          flags.shards
-            ? intFlag('shards', flags.shards, 0, 1, 10_000)
-            : undefined,
-        ),
-        ...opt(
-          'shardSize',
-          flags['shard-size']
-            ? intFlag('shard-size', flags['shard-size'], 0, 1)
-            : undefined,
-        ),
-        ...opt(
-          'learningRate',
-          flags['learning-rate']
-            ? numberFlag('learning-rate', flags['learning-rate'], 0)
-            : undefined,
-        ),
-        ...(flags.out ? { out: flags.out } : {}),
+        small: flags.small,
+        threads: intFlag('threads', flags.threads, 1, 64),
+        seed: intFlag('seed', flags.seed, 0, 2 ** 32 - 1),
+        rounds: intFlag('rounds', flags.rounds, 1, 10_000),
+        shards: intFlag('shards', flags.shards, 1, 10_000),
+        shardSize: intFlag('shard-size', flags['shard-size']),
+        learningRate: numberFlag('learning-rate', flags['learning-rate']),
+        out: flags.out,
       });
       return report.check;
     },

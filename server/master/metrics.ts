@@ -1,7 +1,41 @@
 /** Prometheus text exposition of the master's counters and gauges. */
+import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
 import type { DashboardFeed } from './dashboard-feed.js';
 import type { Gateway } from './gateway.js';
 import type { Runtime } from './runtime.js';
+
+/**
+ * Event-loop delay, sampled every 10 ms from the first render on (the bench and a
+ * Prometheus scraper read it). Like prom-client, each render reports the window since
+ * the previous render and starts a new one.
+ */
+let loopDelay: IntervalHistogram | null = null;
+const LAG_RESOLUTION_MS = 10;
+
+function eventLoopLag(): { p50: number; p99: number; max: number } {
+  if (!loopDelay) {
+    loopDelay = monitorEventLoopDelay({ resolution: LAG_RESOLUTION_MS });
+    loopDelay.enable();
+  }
+  // The histogram holds whole timer intervals in ns (resolution + delay): keep the delay.
+  // An empty window reads 0.
+  const seconds = (ns: number) =>
+    Number.isFinite(ns) && ns > 0
+      ? Math.max(0, ns / 1e9 - LAG_RESOLUTION_MS / 1e3)
+      : 0;
+  const lag = {
+    p50: seconds(loopDelay.percentile(50)),
+    p99: seconds(loopDelay.percentile(99)),
+    max: seconds(loopDelay.max),
+  };
+  loopDelay.reset();
+  return lag;
+}
+
+/** Starts sampling the event-loop delay now (else it starts at the first render). */
+export function startEventLoopMonitor(): void {
+  if (!loopDelay) eventLoopLag();
+}
 
 export function renderMetrics(
   runtime: Runtime,
@@ -105,5 +139,24 @@ export function renderMetrics(
   metric('nodejs_heap_used_bytes', 'gauge', 'V8 heap used.', [
     ['', memory.heapUsed],
   ]);
+  const lag = eventLoopLag();
+  metric(
+    'nodejs_eventloop_lag_p50_seconds',
+    'gauge',
+    'Event-loop delay p50 since the previous scrape.',
+    [['', lag.p50]],
+  );
+  metric(
+    'nodejs_eventloop_lag_p99_seconds',
+    'gauge',
+    'Event-loop delay p99 since the previous scrape.',
+    [['', lag.p99]],
+  );
+  metric(
+    'nodejs_eventloop_lag_max_seconds',
+    'gauge',
+    'Event-loop delay max since the previous scrape.',
+    [['', lag.max]],
+  );
   return `${lines.join('\n')}\n`;
 }

@@ -7,6 +7,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { chromium } from 'playwright-core';
 import { PNG } from 'pngjs';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { ColonyClient } from '../../server/client/index.js';
@@ -19,6 +20,7 @@ import {
 import { decodeWeightsFile } from '../../examples/train/model.js';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
+const CHROMIUM = '/usr/bin/chromium';
 const RUN = path.join(ROOT, 'examples/run.mjs');
 
 let master: RunningMaster;
@@ -70,9 +72,12 @@ interface Run {
 }
 
 /** `node examples/run.mjs <args>`, as `npm run example -- <args>` runs it. */
-function runExample(args: string[], useMaster = true): Promise<Run> {
-  const argv = useMaster
-    ? [...args, '--url', master.url, '--token', master.token]
+function runExample(
+  args: string[],
+  target: { url: string; token: string } | null = master,
+): Promise<Run> {
+  const argv = target
+    ? [...args, '--url', target.url, '--token', target.token]
     : args;
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [RUN, ...argv], {
@@ -89,13 +94,13 @@ function runExample(args: string[], useMaster = true): Promise<Run> {
   });
 }
 
-function expectPassed(run: Run): void {
+function expectPassed(run: Run, url = master.url): void {
   if (run.code !== 0)
     throw new Error(`exit ${run.code}\n${run.stdout}\n${run.stderr}`);
   expect(run.stdout).toMatch(/^check: OK/m);
   expect(run.stdout).toMatch(/^distributed: +\d+\.\d\d s/m);
   expect(run.stdout).toMatch(/^single-process: +\d+\.\d\d s/m);
-  expect(run.stdout).toContain(`cluster: master at ${master.url}`);
+  expect(run.stdout).toContain(`cluster: master at ${url}`);
 }
 
 describe('examples, small, on a running master with two Node workers', () => {
@@ -155,7 +160,7 @@ describe('examples, small, on a running master with two Node workers', () => {
   });
 
   test('an unknown example: one line listing the examples, exit 2', async () => {
-    const run = await runExample(['nope'], false);
+    const run = await runExample(['nope'], null);
     expect(run.code).toBe(2);
     expect(run.stderr.trim()).toBe(
       'error: no example "nope"; the examples are: classify, mandelbrot, stats, train',
@@ -167,11 +172,44 @@ describe('an example alone', () => {
   test('starts its own master and two local workers', async () => {
     const run = await runExample(
       ['mandelbrot', '--small', '--out', path.join(dir, 'alone.png')],
-      false,
+      null,
     );
     if (run.code !== 0)
       throw new Error(`exit ${run.code}\n${run.stdout}\n${run.stderr}`);
     expect(run.stdout).toMatch(/cluster: local master \+ 2 Node workers/);
     expect(run.stdout).toMatch(/^check: OK/m);
+  });
+});
+
+describe.skipIf(!existsSync(CHROMIUM))('an example on a browser tab', () => {
+  test('train --small with a volunteer tab as the only worker', async () => {
+    const browserDir = mkdtempSync(path.join(os.tmpdir(), 'colony-tab-'));
+    const tabMaster = await startMaster({
+      port: 0,
+      store: 'memory',
+      dataDir: browserDir,
+      token: 'tab-token',
+      logLevel: 'warn',
+    });
+    const browser = await chromium.launch({ executablePath: CHROMIUM });
+    try {
+      const page = await browser.newPage();
+      await page.goto(`${tabMaster.url}/volunteer?autostart=1&threads=2`);
+      const tabClient = new ColonyClient({ url: tabMaster.url });
+      for (let i = 0; (await tabClient.workers()).length === 0; i++) {
+        if (i > 100) throw new Error('the volunteer tab did not connect');
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      const run = await runExample(['train', '--small'], tabMaster);
+      expectPassed(run, tabMaster.url);
+      const [tab] = await tabClient.workers();
+      // 20 rounds of 4 tasks, all computed in the tab.
+      expect(tab?.kind).toBe('browser');
+      expect(tab?.done).toBeGreaterThanOrEqual(80);
+    } finally {
+      await browser.close();
+      await tabMaster.close();
+      rmSync(browserDir, { recursive: true, force: true });
+    }
   });
 });
