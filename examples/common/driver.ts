@@ -49,7 +49,8 @@ export function parseFlags<T extends NonNullable<ParseArgsConfig['options']>>(
       allowPositionals: false,
     }).values;
   } catch (error) {
-    throw new UsageError((error as Error).message.split('\n')[0]);
+    // One line: parseArgs's hints (e.g. `--center-x=-0.75`) joined.
+    throw new UsageError((error as Error).message.replace(/\n/g, ' '));
   }
 }
 

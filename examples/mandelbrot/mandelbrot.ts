@@ -16,6 +16,8 @@ export interface View {
   pixelSize: number;
   /** Iterations before a point counts as inside the set. */
   maxIter: number;
+  /** Anti-aliasing: `samples x samples` points per pixel, colours averaged. */
+  samples: number;
 }
 
 /** A rectangle of the image: what one task renders. */
@@ -86,36 +88,50 @@ export function escapeTime(cx: number, cy: number, maxIter: number): number {
   return i;
 }
 
-/** The complex coordinate of pixel column `px` (its centre). */
+/** The complex coordinate of column `px` (fractional: a point inside a pixel). */
 export function planeX(view: View, px: number): number {
-  return view.centerX + (px + 0.5 - view.width / 2) * view.pixelSize;
+  return view.centerX + (px - view.width / 2) * view.pixelSize;
 }
 
-/** The complex coordinate of pixel row `py` (its centre; up is +i). */
+/** The complex coordinate of row `py` (fractional; up is +i). */
 export function planeY(view: View, py: number): number {
-  return view.centerY - (py + 0.5 - view.height / 2) * view.pixelSize;
+  return view.centerY - (py - view.height / 2) * view.pixelSize;
 }
 
 /** Renders `tile` of `view` as RGBA, row by row (`tile.w * tile.h * 4` bytes). */
 export function renderTile(view: View, tile: Tile): Uint8Array {
   const out = new Uint8Array(tile.w * tile.h * 4);
-  const last = PALETTE.length / 3 - 1;
+  const k = view.samples;
+  const colours = PALETTE.length / 3;
+  // Sample offsets inside a pixel: (s + 0.5) / k.
+  const offsets = Array.from({ length: k }, (_, s) => (s + 0.5) / k);
   let o = 0;
   for (let row = 0; row < tile.h; row++) {
-    const cy = planeY(view, tile.y + row);
     for (let col = 0; col < tile.w; col++) {
-      const n = escapeTime(planeX(view, tile.x + col), cy, view.maxIter);
-      if (n >= view.maxIter) {
-        out[o] = 0;
-        out[o + 1] = 0;
-        out[o + 2] = 0;
-      } else {
-        // Cycle the palette with a square-root ramp: detail near the set, calm far off.
-        const p = (Math.floor(Math.sqrt(n) * 32) % (last + 1)) * 3;
-        out[o] = PALETTE[p] as number;
-        out[o + 1] = PALETTE[p + 1] as number;
-        out[o + 2] = PALETTE[p + 2] as number;
+      let r = 0;
+      let g = 0;
+      let b = 0;
+      for (const dy of offsets) {
+        const cy = planeY(view, tile.y + row + dy);
+        for (const dx of offsets) {
+          const n = escapeTime(
+            planeX(view, tile.x + col + dx),
+            cy,
+            view.maxIter,
+          );
+          if (n < view.maxIter) {
+            // Cycle the palette on a square-root ramp: detail near the set, calm far off.
+            const p = (Math.floor(Math.sqrt(n) * 32) % colours) * 3;
+            r += PALETTE[p] as number;
+            g += PALETTE[p + 1] as number;
+            b += PALETTE[p + 2] as number;
+          } // inside the set: black
+        }
       }
+      const count = k * k;
+      out[o] = Math.round(r / count);
+      out[o + 1] = Math.round(g / count);
+      out[o + 2] = Math.round(b / count);
       out[o + 3] = 255;
       o += 4;
     }

@@ -53,7 +53,7 @@ export async function runDemo(flags: Flags): Promise<void> {
     path.join(examplesDir(), 'mandelbrot', 'task.ts'),
   );
   // 2400x1600 pixels in 950 tiles: long enough to watch, short enough to finish.
-  const inputs = mandelbrotInputs({ width: 2_400, height: 1_600 });
+  const inputs = mandelbrotInputs({ width: 2_400, height: 1_600, samples: 2 });
   const { id } = await client.submit({
     name: 'demo: Mandelbrot set, 2400x1600',
     module,

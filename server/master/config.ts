@@ -22,6 +22,8 @@ export interface MasterOptions {
   maxPayloadBytes?: number;
   /** @defaultValue 64 MiB */
   maxBodyBytes?: number;
+  /** Unsent bytes a socket may hold before it is dropped as a slow consumer. @defaultValue max(maxPayloadBytes, 64 MiB) */
+  maxBufferedBytes?: number;
   /** Dashboard delta cadence. @defaultValue 250 */
   publishMs?: number;
   /** Extra lease time before the master re-dispatches. @defaultValue 2 000 */

@@ -383,6 +383,13 @@ export class Gateway implements WorkerLink {
 
   #beat(): void {
     for (const peer of this.#peers) {
+      // A peer that does not drain what it was sent is dropped: its tasks go to others.
+      if (peer.socket.bufferedAmount > this.#options.maxBufferedBytes) {
+        this.counters.slowConsumers++;
+        this.#log.warn({ workerId: peer.workerId }, 'slow consumer dropped');
+        peer.socket.terminate();
+        continue;
+      }
       if (!peer.isAlive) {
         this.counters.heartbeatTimeouts++;
         this.#log.info(

@@ -92,7 +92,8 @@ export async function startMaster(
     logger,
     heartbeatMs: options.heartbeatMs ?? 10_000,
     maxPayloadBytes,
-    maxBufferedBytes: Math.max(maxPayloadBytes, 64 * 1024 * 1024),
+    maxBufferedBytes:
+      options.maxBufferedBytes ?? Math.max(maxPayloadBytes, 64 * 1024 * 1024),
     handshakeMs: 10_000,
   });
   const handler = createHttpHandler({
