@@ -108,6 +108,8 @@ export interface WorkerSession {
 
 const MAX_RESULTS_PER_FRAME = 1_000;
 const FLUSH_DELAY_MS = 1;
+/** Shortest interval over which the task rate is measured. */
+const MEASURE_MS = 50;
 
 /** Starts a session that stays connected (reconnecting as needed) until `stop()`. */
 export function runWorkerSession(options: WorkerSessionOptions): WorkerSession {
@@ -134,9 +136,11 @@ export function runWorkerSession(options: WorkerSessionOptions): WorkerSession {
   /** Credit the master believes we have (granted minus tasks received). */
   let creditOut = 0;
   let window = options.fixedWindow ?? executor.slots * 2;
-  /** Smoothed task time in ms, from the spacing of completions. */
-  let avgTaskMs = 0;
-  let lastCompletionAt = 0;
+  /** Smoothed completions per ms while busy (0: not measured yet). */
+  let ratePerMs = 0;
+  /** Start of the current measurement while busy (0: idle). */
+  let busySince = 0;
+  let completedSinceMeasure = 0;
 
   const setStatus = (patch: Partial<SessionStatus>): void => {
     Object.assign(status, patch);
@@ -147,10 +151,22 @@ export function runWorkerSession(options: WorkerSessionOptions): WorkerSession {
     transport?.send(encodeFrame(message));
   };
 
-  const adaptWindow = (): void => {
-    if (options.fixedWindow !== undefined || avgTaskMs <= 0) return;
-    const perSlot = Math.max(2, Math.ceil(targetQueueMs / avgTaskMs));
-    window = Math.min(maxWindow, executor.slots * perSlot);
+  /**
+   * Sizes the window to hold `targetQueueMs` of work at the measured rate (plus one per
+   * slot): tiny tasks ride many to a frame, slow ones stay at two per slot, so a slow
+   * worker never sits on work that idle workers could take.
+   */
+  const measure = (now: number): void => {
+    completedSinceMeasure++;
+    const elapsed = now - busySince;
+    if (busySince === 0 || elapsed < MEASURE_MS) return;
+    const rate = completedSinceMeasure / elapsed;
+    ratePerMs = ratePerMs === 0 ? rate : ratePerMs * 0.7 + rate * 0.3;
+    busySince = now;
+    completedSinceMeasure = 0;
+    if (options.fixedWindow !== undefined) return;
+    const wanted = Math.ceil(ratePerMs * targetQueueMs) + executor.slots;
+    window = Math.min(maxWindow, Math.max(executor.slots * 2, wanted));
   };
 
   /** Tops the master's view of our credit back up to the window. */
@@ -180,14 +196,12 @@ export function runWorkerSession(options: WorkerSessionOptions): WorkerSession {
   };
 
   const onTaskDone = (task: TaskAssignment, outcome: ExecOutcome): void => {
-    const now = clock.now();
-    if (lastCompletionAt > 0) {
-      // Time between completions times the slots approximates one task's time.
-      const sample = (now - lastCompletionAt) * executor.slots;
-      avgTaskMs = avgTaskMs === 0 ? sample : avgTaskMs * 0.9 + sample * 0.1;
-      adaptWindow();
+    measure(clock.now());
+    if (executor.pending === 0) {
+      // Idle time is not task time: measure again from the next batch.
+      busySince = 0;
+      completedSinceMeasure = 0;
     }
-    lastCompletionAt = executor.pending === 0 ? 0 : now;
     outbox.push(
       outcome.ok
         ? { lease: task.lease, ok: true, output: outcome.output }
@@ -233,7 +247,7 @@ export function runWorkerSession(options: WorkerSessionOptions): WorkerSession {
         creditOut = Math.max(0, creditOut - message.tasks.length);
         const last = message.tasks[message.tasks.length - 1];
         const jobName = last ? message.jobNames?.[last.job] : undefined;
-        if (lastCompletionAt === 0) lastCompletionAt = clock.now();
+        if (busySince === 0) busySince = clock.now();
         executor.submit(message.tasks, onTaskDone);
         setStatus({
           inFlight: executor.pending,

@@ -264,13 +264,20 @@ export function createHttpHandler(options: HttpOptions) {
     const type =
       STATIC_TYPES[path.extname(target)] ?? 'application/octet-stream';
     const immutable = target.includes(`${path.sep}assets${path.sep}`);
-    res.writeHead(200, {
+    const headers: Record<string, string> = {
       'content-type': type,
       'cache-control': immutable
         ? 'public, max-age=31536000, immutable'
         : 'no-cache',
       'x-content-type-options': 'nosniff',
-    });
+    };
+    // The Web Worker that runs task code may import task modules and nothing else:
+    // no fetch, XHR or WebSocket of its own (a worker's CSP comes from its script).
+    if (/task\.worker[^/]*\.js$/.test(target)) {
+      headers['content-security-policy'] =
+        "default-src 'none'; script-src 'self'";
+    }
+    res.writeHead(200, headers);
     createReadStream(target)
       .on('error', () => res.destroy())
       .pipe(res);

@@ -115,6 +115,18 @@ export function renderMetrics(
     [['', g.connections]],
   );
   metric(
+    'colony_ws_frames_received_total',
+    'counter',
+    'WebSocket frames received from workers and dashboards.',
+    [['', g.framesIn]],
+  );
+  metric(
+    'colony_ws_frames_sent_total',
+    'counter',
+    'WebSocket frames sent by the gateway (not counting dashboard deltas).',
+    [['', g.framesOut]],
+  );
+  metric(
     'colony_ws_invalid_messages_total',
     'counter',
     'Malformed or refused messages.',

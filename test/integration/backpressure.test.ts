@@ -38,6 +38,8 @@ describe('backpressure', () => {
       expect(line).toEqual({ index: x, ok: true, output: x * x });
     const metrics = await (await fetch(`${master.url}/metrics`)).text();
     expect(metrics).toMatch(/^colony_ws_slow_consumers_total [1-9]/m);
-    expect((await master.client.workers()).map((w) => w.kind)).toEqual(['node']);
+    expect((await master.client.workers()).map((w) => w.kind)).toEqual([
+      'node',
+    ]);
   });
 });

@@ -98,7 +98,9 @@ describe('end to end with Node workers', () => {
     const job = await master.client.job(id);
     expect(job.state).toBe('completed');
     expect(job.counts).toMatchObject({ done: 97, failed: 3 });
-    expect(job.errors.map((e) => e.error)).toContain('refusing 3');
+    expect(job.errors.length).toBeGreaterThan(0);
+    for (const sample of job.errors)
+      expect(sample.error).toMatch(/^refusing (3|50|99)$/);
   });
 
   test('colony demo: master, demo job and a local worker; the job completes', async () => {

@@ -1,7 +1,9 @@
 /** The HTTP API's refusals: token, body shape, content type, size, paths. */
 import { describe, expect, test } from 'vitest';
 import { ErrorCode } from '../../shared/errors.js';
-import { fixtureModule, startTestMaster } from '../helpers/master.js';
+import { readdirSync } from 'node:fs';
+import path from 'node:path';
+import { ROOT, fixtureModule, startTestMaster } from '../helpers/master.js';
 
 async function post(
   url: string,
@@ -95,6 +97,23 @@ describe('HTTP API', () => {
         ((await response.json()) as { error: { code: string } }).error.code,
       ).toBe(ErrorCode.NotFound);
     }
+  });
+
+  test('pages are served; the task worker script may import modules and nothing else', async () => {
+    const master = await startTestMaster();
+    for (const page of ['/', '/volunteer']) {
+      const response = await fetch(`${master.url}${page}`);
+      expect(response.status, page).toBe(200);
+      expect(response.headers.get('content-type')).toMatch(/text\/html/);
+    }
+    const assets = readdirSync(path.join(ROOT, 'dist/web/assets'));
+    const worker = assets.find((file) => /^task\.worker.*\.js$/.test(file));
+    expect(worker).toBeDefined();
+    const response = await fetch(`${master.url}/assets/${worker}`);
+    expect(response.status).toBe(200);
+    expect(response.headers.get('content-security-policy')).toBe(
+      "default-src 'none'; script-src 'self'",
+    );
   });
 
   test('inputs appended as NDJSON, then sealed; the job runs them all', async () => {
