@@ -171,7 +171,9 @@ export class Gateway implements WorkerLink {
     try {
       const bytes = Array.isArray(data)
         ? Buffer.concat(data)
-        : Buffer.from(data as Buffer);
+        : data instanceof ArrayBuffer
+          ? Buffer.from(data)
+          : data; // no copy: the frame is decoded right here
       const frame = isBinary
         ? new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.length)
         : bytes.toString('utf8');

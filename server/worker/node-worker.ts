@@ -80,7 +80,9 @@ export function startNodeWorker(options: NodeWorkerOptions): RunningWorker {
       heard();
       const bytes = Array.isArray(data)
         ? Buffer.concat(data)
-        : Buffer.from(data as Buffer);
+        : data instanceof ArrayBuffer
+          ? Buffer.from(data)
+          : data;
       handlers.onMessage(
         isBinary
           ? new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.length)

@@ -1,0 +1,162 @@
+/** The README's commands, as a user types them: master, workers, submit --wait --out, status, results, cancel. */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { describe, expect, test } from 'vitest';
+import {
+  ROOT,
+  spawnColony,
+  spawnMaster,
+  spawnWorker,
+  tempDir,
+} from '../helpers/master.js';
+
+function countPrimes(from: number, to: number): number {
+  let count = 0;
+  outer: for (let n = Math.max(2, from); n < to; n++) {
+    for (let d = 2; d * d <= n; d++) if (n % d === 0) continue outer;
+    count++;
+  }
+  return count;
+}
+
+describe('command line', () => {
+  test('submit examples/primes.mjs with streamed .jsonl inputs, --wait --out: every result correct', async () => {
+    const dir = tempDir();
+    const master = await spawnMaster(path.join(dir, 'data'));
+    spawnWorker(master.url, 1);
+    spawnWorker(master.url, 1);
+    const out = path.join(dir, 'results.jsonl');
+    const submit = spawnColony([
+      'submit',
+      'examples/primes.mjs',
+      '--inputs',
+      'examples/primes.jsonl',
+      '--url',
+      master.url,
+      '--token',
+      'test-token',
+      '--wait',
+      '--out',
+      out,
+    ]);
+    expect(await submit.exited).toBe(0);
+    expect(submit.stderr()).toMatch(
+      /1000\/1000 \(1000 done, 0 failed\).*completed/,
+    );
+    const inputs = readFileSync(
+      path.join(ROOT, 'examples/primes.jsonl'),
+      'utf8',
+    )
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as { from: number; to: number });
+    const lines = readFileSync(out, 'utf8')
+      .trim()
+      .split('\n')
+      .map(
+        (line) =>
+          JSON.parse(line) as { index: number; ok: boolean; output: number },
+      );
+    expect(lines).toHaveLength(inputs.length);
+    const byIndex = new Map(lines.map((line) => [line.index, line]));
+    expect(byIndex.size).toBe(inputs.length);
+    // Spot-check against our own computation (all of them would take a while in a test).
+    for (const index of [0, 1, 2, 499, 998, 999]) {
+      const { from, to } = inputs[index] as { from: number; to: number };
+      expect(byIndex.get(index)).toEqual({
+        index,
+        ok: true,
+        output: countPrimes(from, to),
+      });
+    }
+    expect(lines.reduce((sum, line) => sum + line.output, 0)).toBe(664_579); // primes below 10^7
+
+    const status = spawnColony(['status', '--url', master.url]);
+    expect(await status.exited).toBe(0);
+    expect(status.stdout()).toMatch(
+      /^1\s+primes\s+completed\s+1000\s+0\s+0\s+0\s+1000/m,
+    );
+    expect(status.stdout()).toMatch(/2 worker\(s\)/);
+
+    const results = spawnColony([
+      'results',
+      '1',
+      '--url',
+      master.url,
+      '--token',
+      'test-token',
+    ]);
+    expect(await results.exited).toBe(0);
+    expect(results.stdout().trim().split('\n')).toHaveLength(1_000);
+  });
+
+  test('cancel stops a running job; bad input exits non-zero with one actionable line', async () => {
+    const dir = tempDir();
+    const master = await spawnMaster(path.join(dir, 'data'));
+    const submit = spawnColony([
+      'submit',
+      'examples/primes.mjs',
+      '--inputs',
+      'examples/primes.jsonl',
+      '--url',
+      master.url,
+      '--token',
+      'test-token',
+    ]);
+    expect(await submit.exited).toBe(0);
+    const id = submit.stdout().trim();
+    expect(id).toBe('1');
+    const cancel = spawnColony([
+      'cancel',
+      id,
+      '--url',
+      master.url,
+      '--token',
+      'test-token',
+    ]);
+    expect(await cancel.exited).toBe(0);
+    expect(cancel.stdout()).toMatch(/^job 1 cancelled/);
+
+    const cases: [string[], RegExp][] = [
+      [
+        [
+          'submit',
+          'examples/primes.mjs',
+          '--inputs',
+          'examples/primes.jsonl',
+          '--url',
+          master.url,
+          '--token',
+          'wrong',
+        ],
+        /Authorization: Bearer.*E_UNAUTHORIZED/,
+      ],
+      [
+        ['submit', 'nope.mjs', '--inputs', 'examples/primes.jsonl'],
+        /no such module file: nope\.mjs/,
+      ],
+      [['submit', 'examples/primes.mjs'], /needs --inputs/],
+      [['worker', '--threads', 'many'], /--threads must be a whole number/],
+      [['master', '--port', '99999'], /--port must be at most 65535/],
+      [['status', '--url', 'http://127.0.0.1:1'], /cannot reach the master/],
+      [['frobnicate'], /unknown command "frobnicate"/],
+      [
+        [
+          'submit',
+          'examples/primes.mjs',
+          '--inputs',
+          'examples/primes.jsonl',
+          '--bogus',
+        ],
+        /Unknown option '--bogus'/,
+      ],
+    ];
+    for (const [args, message] of cases) {
+      const run = spawnColony(args);
+      expect(await run.exited, args.join(' ')).not.toBe(0);
+      const lines = run.stderr().trim().split('\n');
+      expect(lines, args.join(' ')).toHaveLength(1);
+      expect(lines[0], args.join(' ')).toMatch(message);
+    }
+  });
+});
