@@ -23,33 +23,11 @@ function run(command, args) {
   return result.status ?? 1;
 }
 
-if (!existsSync(CHROMIUM)) {
-  console.log(
-    `e2e: ${CHROMIUM} is missing; installing Debian's chromium package.`,
-  );
-  if (typeof process.getuid === 'function' && process.getuid() !== 0) {
-    console.error(
-      `e2e: not root, so cannot install it. Run \`sudo apt-get install -y chromium\` and try again.`,
-    );
-    process.exit(1);
-  }
-  // A fresh image may have no package lists yet: update once, then install.
-  if (run('apt-get', ['install', '-y', 'chromium']) !== 0) {
-    if (
-      run('apt-get', ['update']) !== 0 ||
-      run('apt-get', ['install', '-y', 'chromium']) !== 0
-    ) {
-      console.error('e2e: apt-get could not install chromium.');
-      process.exit(1);
-    }
-  }
-  if (!existsSync(CHROMIUM)) {
-    console.error(
-      `e2e: chromium was installed but ${CHROMIUM} is still missing.`,
-    );
-    process.exit(1);
-  }
-}
+// Chromium itself is ensured by scripts/ensure-chromium.mjs, run first.
+spawnSync(process.execPath, [path.join(root, 'scripts/ensure-chromium.mjs')], {
+  stdio: 'inherit',
+});
+if (!existsSync(CHROMIUM)) process.exit(1);
 
 for (const built of [
   'dist/cli.js',

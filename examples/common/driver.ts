@@ -132,9 +132,13 @@ export async function openCluster(options: ClusterOptions): Promise<Cluster> {
     const slots = async () =>
       (await client.workers()).reduce((sum, worker) => sum + worker.slots, 0);
     const now = await slots();
+    const waiting =
+      now === 0
+        ? `; no workers yet: open ${client.url}/volunteer or run \`npx colony worker ${client.url}\``
+        : '';
     return {
       client,
-      description: `master at ${client.url} (${now} worker slot${now === 1 ? '' : 's'} at start)`,
+      description: `master at ${client.url} (${now} worker slot${now === 1 ? '' : 's'} at start${waiting})`,
       slots,
       close: async () => undefined,
     };

@@ -7,7 +7,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { chromium } from 'playwright-core';
+import { chromium } from '@playwright/test';
 import { PNG } from 'pngjs';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { ColonyClient } from '../../server/client/index.js';
@@ -181,7 +181,7 @@ describe('an example alone', () => {
   });
 });
 
-describe.skipIf(!existsSync(CHROMIUM))('an example on a browser tab', () => {
+describe('an example on a browser tab', () => {
   test('train --small with a volunteer tab as the only worker', async () => {
     const browserDir = mkdtempSync(path.join(os.tmpdir(), 'colony-tab-'));
     const tabMaster = await startMaster({

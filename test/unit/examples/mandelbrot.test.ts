@@ -44,6 +44,10 @@ describe('mandelbrot', () => {
     ).toBe(true);
     // The view is not uniform: it shows the set's edge.
     expect(new Set(image).size).toBeGreaterThan(10);
+    // Anti-aliasing changes the picture (the default is 3x3 samples per pixel).
+    const aliased = renderImage(viewOf({ ...options, samples: 1 }));
+    expect(Buffer.from(aliased).equals(Buffer.from(image))).toBe(false);
+    expect(() => mandelbrotInputs({ samples: 0 })).toThrow(/samples/);
   });
 
   test('assembly refuses tiles of the wrong size or number', () => {
