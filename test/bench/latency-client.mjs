@@ -68,4 +68,9 @@ for (let i = 0; i < 100; i++) {
 }
 socket.close(1000);
 const ms = summarize(samples);
-emit({ ...ms, perSecond: 1000 / ms.mean, state: job.state, done: job.counts.done });
+emit({
+  ...ms,
+  perSecond: 1000 / ms.mean,
+  state: job.state,
+  done: job.counts.done,
+});

@@ -30,7 +30,12 @@ export function tempDir(prefix = 'colony-bench-') {
  * with `exec`, so that the pid is the node process itself).
  */
 export function spawnTracked(command, args, options = {}) {
-  const { nofile, ...rest } = options;
+  const { nofile, cpu, ...rest } = options;
+  if (cpu !== undefined) {
+    // Pinned to one core (taskset execs: the pid stays the program's).
+    args = ['-c', String(cpu), command, ...args];
+    command = 'taskset';
+  }
   let child;
   if (nofile) {
     const quoted = [command, ...args]
@@ -206,9 +211,7 @@ export async function startMaster(options = {}) {
     nodeArgs.push(
       '--cpu-prof',
       '--cpu-prof-dir',
-      options.profileDir,
-      '--cpu-prof-name',
-      `master-${options.label ?? 'run'}-${Date.now()}.cpuprofile`,
+      path.join(options.profileDir, `master-${options.label ?? 'run'}`),
     );
   }
   const args = [
@@ -231,6 +234,7 @@ export async function startMaster(options = {}) {
   const child = spawnTracked(process.execPath, args, {
     cwd: ROOT,
     ...(options.nofile ? { nofile: options.nofile } : {}),
+    ...(options.cpu !== undefined ? { cpu: options.cpu } : {}),
   });
   const stderr = tail(child.stderr);
   let match;
@@ -300,6 +304,17 @@ export async function waitForWorkers(url, count, timeoutMs = 30_000) {
 /** Starts `colony worker` as a child process. */
 export function startWorker(url, options = {}) {
   const args = [CLI, 'worker', url, '--log-level', 'warn'];
+  if (options.profileDir) {
+    // One directory per worker: its main thread and task threads each write one.
+    args.unshift(
+      '--cpu-prof',
+      '--cpu-prof-dir',
+      path.join(
+        options.profileDir,
+        `worker-${options.label ?? 'run'}-${options.name ?? 'w'}`,
+      ),
+    );
+  }
   args.push('--threads', String(options.threads ?? 1));
   if (options.window) args.push('--window', String(options.window));
   if (options.name) args.push('--name', options.name);
@@ -318,13 +333,14 @@ export function startWorker(url, options = {}) {
  * Runs a bench helper script (test/bench/*.mjs) as a child; it prints progress lines
  * and ends with one JSON line: its result.
  */
-export async function runScript(script, args = [], options = {}) {
+export function runScript(script, args = [], options = {}) {
   const child = spawnTracked(
     process.execPath,
     [...(options.nodeArgs ?? []), path.join(BENCH_DIR, script), ...args],
     {
       cwd: ROOT,
       ...(options.nofile ? { nofile: options.nofile } : {}),
+      ...(options.cpu !== undefined ? { cpu: options.cpu } : {}),
       ...(options.stdin ? { stdio: ['pipe', 'pipe', 'pipe'] } : {}),
     },
   );

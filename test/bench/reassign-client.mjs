@@ -46,7 +46,11 @@ const samples = [];
 for (let trial = 0; trial < trials; trial++) {
   const a = await worker();
   a.socket.send('{"type":"ready","credit":1}');
-  const { id } = await client.submit({ name: 'reassign', module, inputs: [trial] });
+  const { id } = await client.submit({
+    name: 'reassign',
+    module,
+    inputs: [trial],
+  });
   const held = await a.next('tasks');
   const b = await worker();
   const bTasks = b.next('tasks');
@@ -55,10 +59,7 @@ for (let trial = 0; trial < trials; trial++) {
   const started = performance.now();
   if (mode === 'close') a.socket.close(1000);
   else a.socket.terminate();
-  const got = await Promise.race([
-    bTasks,
-    sleep(10_000).then(() => null),
-  ]);
+  const got = await Promise.race([bTasks, sleep(10_000).then(() => null)]);
   if (!got) throw new Error(`trial ${trial}: the task never reached B`);
   samples.push(performance.now() - started);
   const task = got.tasks[0];

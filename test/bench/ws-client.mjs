@@ -14,7 +14,9 @@ await new Promise((resolve, reject) => {
 let onReply = () => undefined;
 socket.on('message', () => onReply());
 const request = (n) =>
-  socket.send(`{"type":"results","n":${n},"results":[{"lease":${n},"ok":true,"output":${n + 1}}]}`);
+  socket.send(
+    `{"type":"results","n":${n},"results":[{"lease":${n},"ok":true,"output":${n + 1}}]}`,
+  );
 
 if (mode === 'rtt') {
   const count = Number(a);

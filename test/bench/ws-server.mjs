@@ -25,7 +25,9 @@ wss.on('connection', (socket) => {
     socket.send(
       JSON.stringify({
         type: 'tasks',
-        tasks: [{ job: '1', index: message.n, lease: message.n, input: message.n }],
+        tasks: [
+          { job: '1', index: message.n, lease: message.n, input: message.n },
+        ],
       }),
     );
   });

@@ -1,0 +1,535 @@
+#!/usr/bin/env node
+// `npm run bench`: every performance figure of SPEC §11 and the targets of the issue,
+// against real processes on loopback, with the baselines (a bare `ws` request/response
+// and a piscina pool) measured in the same run. Prints one table, writes
+// test/bench/results.json.
+//
+//   node test/bench/run.mjs [--quick] [--only a,b] [--profile] [--threads N]
+//
+// --quick     reduced counts (100k-task job, 2,000 connections) for iteration
+// --only      run some scenarios: baselines, throughput, latency, reassign, connections,
+//             fdlimit, bigjob, binary
+// --profile   run the masters under --cpu-prof and print their hottest functions
+// --threads   threads per Node worker (default 1: 2 workers x 1 thread on 2 cores)
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { BENCH_DIR, ROOT, killAll, removeTempDirs } from './lib.mjs';
+import { summarizeProfile } from './profile-summary.mjs';
+import * as scenarios from './scenarios.mjs';
+
+const { values: flags } = parseArgs({
+  options: {
+    quick: { type: 'boolean', default: false },
+    only: { type: 'string' },
+    profile: { type: 'boolean', default: false },
+    threads: { type: 'string', default: '1' },
+    connections: { type: 'string' },
+    window: { type: 'string' },
+  },
+});
+const quick = flags.quick;
+const threads = Number(flags.threads);
+const only = flags.only ? new Set(flags.only.split(',')) : null;
+const wanted = (name) => !only || only.has(name);
+const profileDir = flags.profile
+  ? path.join(os.tmpdir(), `colony-bench-profiles-${Date.now()}`)
+  : undefined;
+if (profileDir) mkdirSync(profileDir, { recursive: true });
+
+const P0 = quick
+  ? {
+      rtt: 5_000,
+      pipelineMs: 2_000,
+      piscina: 100_000,
+      batched: 100_000,
+      credit1: 5_000,
+      latency: 3_000,
+      rounds: 3,
+      trials: 15,
+      connections: 2_000,
+      extra: 100,
+      holdMs: 4_000,
+      nofile: 512,
+      fdCount: 700,
+      bigJob: 100_000,
+      binary: 4,
+    }
+  : {
+      rtt: 20_000,
+      pipelineMs: 3_000,
+      piscina: 200_000,
+      batched: 500_000,
+      credit1: 20_000,
+      latency: 5_000,
+      rounds: 5,
+      trials: 50,
+      // The master and this client each hold one descriptor per socket under a limit
+      // of 20,000: 18,900 leaves headroom for the master's own files, the dashboard
+      // and the /metrics requests inside its 19,000-connection cap.
+      connections: 18_900,
+      extra: 500,
+      holdMs: 10_000,
+      nofile: 1_024,
+      fdCount: 1_500,
+      bigJob: 1_000_000,
+      binary: 8,
+    };
+
+const P = {
+  ...P0,
+  ...(flags.connections ? { connections: Number(flags.connections) } : {}),
+};
+
+// ---------------------------------------------------------------- cleanup
+
+let interrupted = false;
+const bail = (signal) => {
+  if (interrupted) return;
+  interrupted = true;
+  process.stderr.write(`\n${signal}: stopping every child process\n`);
+  killAll();
+  removeTempDirs();
+  process.exit(130);
+};
+process.on('SIGINT', () => bail('SIGINT'));
+process.on('SIGTERM', () => bail('SIGTERM'));
+process.on('exit', () => killAll());
+process.on('uncaughtException', (error) => {
+  process.stderr.write(`bench: ${error.stack ?? error}\n`);
+  killAll();
+  removeTempDirs();
+  process.exit(1);
+});
+
+// ---------------------------------------------------------------- running
+
+const git = (args) =>
+  spawnSync('git', args, { cwd: ROOT, encoding: 'utf8' }).stdout?.trim();
+const results = {
+  at: new Date().toISOString(),
+  commit: git(['rev-parse', '--short', 'HEAD']),
+  dirty: Boolean(git(['status', '--porcelain', '--', 'server', 'shared'])),
+  quick,
+  machine: {
+    cpus: os.availableParallelism(),
+    model: os.cpus()[0]?.model,
+    memoryGB: Math.round(os.totalmem() / 2 ** 30),
+    node: process.version,
+    platform: `${os.platform()} ${os.release()}`,
+  },
+  params: { ...P, threadsPerWorker: threads },
+  figures: {},
+  errors: {},
+  profiles: {},
+};
+const started = Date.now();
+
+async function step(name, group, fn) {
+  if (!wanted(group)) return;
+  const t0 = Date.now();
+  process.stderr.write(`bench: ${name}...`);
+  try {
+    results.figures[name] = await fn();
+    process.stderr.write(` ${((Date.now() - t0) / 1000).toFixed(1)} s\n`);
+  } catch (error) {
+    results.errors[name] = String(error.stack ?? error);
+    process.stderr.write(` FAILED: ${error.message}\n`);
+    killAll();
+  }
+}
+
+await step('bareWs', 'baselines', () =>
+  scenarios.bareWs({ rttCount: P.rtt, pipelineMs: P.pipelineMs }),
+);
+await step('piscina', 'baselines', () =>
+  scenarios.piscina({ tasks: P.piscina }),
+);
+const tp = (label, extra) =>
+  scenarios.throughput({
+    label,
+    tasks: P.batched,
+    timeoutMs: 30_000,
+    threads,
+    profileDir,
+    ...(flags.window ? { window: Number(flags.window) } : {}),
+    ...extra,
+  });
+await step('batchedSqlite', 'throughput', () => tp('batched-sqlite', {}));
+await step('batchedMemory', 'throughput', () =>
+  tp('batched-memory', { store: 'memory' }),
+);
+await step('batchedFsyncFull', 'throughput', () =>
+  tp('batched-fsync-full', { fsync: 'full' }),
+);
+await step('batchedWindow4096', 'throughput', () =>
+  tp('batched-window-4096', { window: 4_096 }),
+);
+await step('batchedRawWorkers', 'throughput', () =>
+  tp('batched-raw-workers', { raw: true }),
+);
+await step('credit1', 'throughput', () =>
+  tp('credit-1', { tasks: P.credit1, window: 1, timeoutMs: 30_000 }),
+);
+await step('latency', 'latency', () =>
+  scenarios.latency({ count: P.latency, rounds: P.rounds, profileDir }),
+);
+await step('reassign', 'reassign', () =>
+  scenarios.reassignment({ trials: P.trials }),
+);
+await step('connections', 'connections', () =>
+  scenarios.connections({
+    count: P.connections,
+    extra: P.extra,
+    holdMs: P.holdMs,
+    profileDir,
+  }),
+);
+await step('fdLimit', 'fdlimit', () =>
+  scenarios.descriptorLimit({ nofile: P.nofile, count: P.fdCount }),
+);
+await step('bigJob', 'bigjob', () =>
+  scenarios.bigJob({
+    tasks: P.bigJob,
+    timeoutMs: 240_000,
+    profileDir,
+    ...(flags.window ? { window: Number(flags.window) } : {}),
+  }),
+);
+await step('binary', 'binary', () => scenarios.binary({ tasks: P.binary }));
+
+results.seconds = (Date.now() - started) / 1000;
+
+if (profileDir) {
+  for (const entry of readdirSync(profileDir, { recursive: true })) {
+    if (!String(entry).endsWith('.cpuprofile')) continue;
+    const full = path.join(profileDir, String(entry));
+    results.profiles[String(entry)] = {
+      file: full,
+      ...summarizeProfile(full, 20),
+    };
+  }
+}
+
+// ---------------------------------------------------------------- the table
+
+const f = results.figures;
+const rows = [];
+const fmt = {
+  int: (n) =>
+    Number.isFinite(n) ? Math.round(n).toLocaleString('en-US') : '-',
+  ms: (n) =>
+    Number.isFinite(n) ? `${n < 1 ? n.toFixed(3) : n.toFixed(1)} ms` : '-',
+  mb: (n) => (Number.isFinite(n) ? `${(n / 2 ** 20).toFixed(1)} MB` : '-'),
+  kb: (n) => (Number.isFinite(n) ? `${(n / 1024).toFixed(1)} KB` : '-'),
+  x: (n) => (Number.isFinite(n) ? `${n.toFixed(2)}x` : '-'),
+  s: (n) => (Number.isFinite(n) ? `${n.toFixed(1)} s` : '-'),
+};
+/** ok: true (pass), false (FAIL) or null (information only). */
+const row = (figure, colony, baseline, ratio, target, ok) =>
+  rows.push({ figure, colony, baseline, ratio, target, ok });
+
+const bare = f.bareWs;
+const pis = f.piscina;
+if (f.batchedSqlite) {
+  const b = f.batchedSqlite;
+  row(
+    'tasks/s batched, durable (vs piscina 2 threads)',
+    `${fmt.int(b.tasksPerSecond)}/s`,
+    pis ? `${fmt.int(pis.tasksPerSecond)}/s` : '-',
+    pis ? fmt.x(b.tasksPerSecond / pis.tasksPerSecond) : '-',
+    '>= 200,000/s',
+    b.tasksPerSecond >= 200_000 && !b.timedOut,
+  );
+  row(
+    '  run phase only (after the submit POST)',
+    `${fmt.int(b.runTasksPerSecond)}/s`,
+    bare ? `${fmt.int(bare.pipelined.perSecond)} msg/s ws` : '-',
+    bare ? fmt.x(b.runTasksPerSecond / bare.pipelined.perSecond) : '-',
+    'info',
+    null,
+  );
+  row(
+    '  master CPU / event-loop lag p99',
+    `${(b.masterCpu * 100).toFixed(0)}% / ${fmt.ms(b.lagP99Ms)}`,
+    `workers ${b.workerCpu.map((c) => `${(c * 100).toFixed(0)}%`).join(' ')}`,
+    '',
+    'info',
+    null,
+  );
+  row(
+    '  tasks per frame received / sent by the master',
+    `${(b.done / b.framesIn).toFixed(1)} / ${(b.done / b.framesOut).toFixed(1)}`,
+    '',
+    '',
+    'info',
+    null,
+  );
+}
+if (f.batchedWindow4096) {
+  const w = f.batchedWindow4096;
+  row(
+    '  same, workers with a fixed --window 4096',
+    `${fmt.int(w.tasksPerSecond)}/s`,
+    `run phase ${fmt.int(w.runTasksPerSecond)}/s`,
+    `${(w.done / w.framesIn).toFixed(0)} tasks/frame`,
+    'diagnostic',
+    null,
+  );
+}
+if (f.batchedRawWorkers) {
+  const r = f.batchedRawWorkers;
+  row(
+    '  master ceiling: 2 raw workers answering inline',
+    `${fmt.int(r.tasksPerSecond)}/s`,
+    `run phase ${fmt.int(r.runTasksPerSecond)}/s`,
+    '',
+    'diagnostic',
+    null,
+  );
+}
+if (f.credit1) {
+  const c = f.credit1;
+  row(
+    'tasks/s credit 1, per worker (vs bare ws 1 in flight)',
+    `${fmt.int(c.tasksPerSecond / 2)}/s`,
+    bare ? `${fmt.int(bare.rtt.perSecond)}/s` : '-',
+    bare ? fmt.x(c.tasksPerSecond / 2 / bare.rtt.perSecond) : '-',
+    'info',
+    null,
+  );
+}
+if (f.latency) {
+  const { colony: c, bare: b, rounds } = f.latency;
+  row(
+    `round trip p50, credit 1 (vs bare ws; ${rounds} rounds)`,
+    fmt.ms(c.p50),
+    fmt.ms(b.p50),
+    fmt.x(c.p50 / b.p50),
+    '<= 2x bare ws',
+    c.p50 <= 2 * b.p50,
+  );
+  row(
+    'round trip p99, credit 1 (vs bare ws p99)',
+    fmt.ms(c.p99),
+    fmt.ms(b.p99),
+    fmt.x(c.p99 / b.p99),
+    'info',
+    null,
+  );
+}
+if (f.reassign) {
+  for (const mode of ['terminate', 'close']) {
+    const r = f.reassign[mode];
+    row(
+      `reassignment p50 (${mode === 'close' ? 'clean close' : 'socket dropped'})`,
+      fmt.ms(r.p50),
+      `p99 ${fmt.ms(r.p99)}`,
+      '',
+      '<= 10 ms',
+      r.p50 <= 10,
+    );
+  }
+}
+if (f.connections) {
+  const { colony: c, bare: b } = f.connections;
+  row(
+    'idle connections held (heartbeat 1 s)',
+    fmt.int(c.workers),
+    fmt.int(b.opened.ok),
+    '',
+    `${fmt.int(P.connections)} (~19,000)`,
+    c.workers === P.connections && c.lostDuringHold === 0,
+  );
+  row(
+    'master memory per connection (vs bare ws)',
+    fmt.kb(c.perConnection),
+    fmt.kb(b.perConnection),
+    fmt.x(c.perConnection / b.perConnection),
+    '<= 2x bare ws',
+    c.perConnection <= 2 * b.perConnection,
+  );
+  row(
+    'event-loop lag p99 with them (max)',
+    fmt.ms(c.lagP99Ms),
+    `max ${fmt.ms(c.lagMaxMs)}`,
+    '',
+    '<= 100 ms',
+    c.lagP99Ms <= 100,
+  );
+  row(
+    'dashboard deltas/s with them (bytes/delta)',
+    c.holdFeed.deltasPerSecond.toFixed(1),
+    `${fmt.int(c.holdFeed.bytesPerDelta)} B`,
+    '',
+    'live (> 1/s)',
+    c.holdFeed.deltasPerSecond > 1 && c.holdFeed.open,
+  );
+  row(
+    `${fmt.int(P.extra)} more sockets${quick ? '' : ' (past the 19,000 cap)'}`,
+    `${fmt.int(c.overflow.ok)} in, ${fmt.int(c.overflow.failed)} refused`,
+    `slowest ${fmt.ms(c.overflow.slowestMs)}`,
+    '',
+    'refused, no hang',
+    c.overflow.slowestMs < 15_000 &&
+      !c.overflow.errors.timeout &&
+      c.overflowFeed.deltas > 0 &&
+      c.recovered,
+  );
+}
+if (f.fdLimit) {
+  const d = f.fdLimit;
+  row(
+    `out of descriptors (ulimit -n ${d.nofile}, ${fmt.int(d.attempted)} sockets)`,
+    `${fmt.int(d.opened.ok)} in, ${fmt.int(d.opened.failed)} refused`,
+    `slowest ${fmt.ms(d.opened.slowestMs)}`,
+    '',
+    'fails gracefully',
+    d.alive &&
+      d.reconnected === 10 &&
+      d.metricsAfter &&
+      d.dashboardOpen &&
+      !d.opened.errors.timeout,
+  );
+}
+if (f.bigJob) {
+  const j = f.bigJob;
+  row(
+    `${fmt.int(j.tasks)}-task job from .jsonl: time`,
+    fmt.s(j.seconds),
+    `${fmt.int(j.tasksPerSecond)}/s`,
+    '',
+    'info',
+    null,
+  );
+  row(
+    '  master peak RSS',
+    fmt.mb(j.peakRss),
+    `start ${fmt.mb(j.rssAtStart)}, heap ${fmt.mb(j.peakHeapUsed)}`,
+    '',
+    '<= 256 MB',
+    j.peakRss <= 256 * 2 ** 20,
+  );
+  row(
+    '  result lines streamed out',
+    fmt.int(j.lines),
+    `${j.wrong} wrong`,
+    '',
+    fmt.int(j.tasks),
+    j.lines === j.tasks && j.wrong === 0 && j.exitCode === 0,
+  );
+}
+if (f.batchedSqlite && f.batchedMemory) {
+  const m = f.batchedMemory.tasksPerSecond;
+  row(
+    'durable (sqlite) vs in-memory store',
+    `${fmt.int(f.batchedSqlite.tasksPerSecond)}/s`,
+    `${fmt.int(m)}/s memory`,
+    fmt.x(f.batchedSqlite.tasksPerSecond / m),
+    'info',
+    null,
+  );
+  if (f.batchedFsyncFull) {
+    row(
+      'durable, --fsync full vs in-memory',
+      `${fmt.int(f.batchedFsyncFull.tasksPerSecond)}/s`,
+      `${fmt.int(m)}/s memory`,
+      fmt.x(f.batchedFsyncFull.tasksPerSecond / m),
+      'info',
+      null,
+    );
+  }
+}
+if (f.binary) {
+  const b = f.binary;
+  row(
+    '1 MB Uint8Array: bytes to / from the worker',
+    `${fmt.kb(b.bytesToWorkerPerTask)} / ${fmt.kb(b.bytesFromWorkerPerTask)}`,
+    '1024.0 KB',
+    `${fmt.x(b.ratioIn)} / ${fmt.x(b.ratioOut)}`,
+    '~1x (<= 1.05x)',
+    b.ratioIn <= 1.05 && b.ratioOut <= 1.05 && b.equal === b.tasks,
+  );
+}
+if (f.batchedSqlite && f.credit1) {
+  const hi = f.batchedSqlite.feed;
+  const lo = f.credit1.feed;
+  row(
+    'dashboard bytes/delta: batched vs credit-1 rate',
+    `${fmt.int(hi.bytesPerDelta)} B @ ${hi.deltasPerSecond.toFixed(1)}/s`,
+    `${fmt.int(lo.bytesPerDelta)} B @ ${lo.deltasPerSecond.toFixed(1)}/s`,
+    fmt.x(hi.bytesPerDelta / lo.bytesPerDelta),
+    'flat (<= 2x)',
+    hi.bytesPerDelta <= 2 * lo.bytesPerDelta,
+  );
+}
+if (f.connections) {
+  const c = f.connections.colony;
+  row(
+    `dashboard bytes/s: ${fmt.int(c.workers)} idle workers vs none`,
+    `${fmt.int(c.holdFeed.bytesPerSecond)} B/s`,
+    `${fmt.int(c.idleFeed.bytesPerSecond)} B/s`,
+    fmt.x(c.holdFeed.bytesPerSecond / c.idleFeed.bytesPerSecond),
+    'flat (<= 2x)',
+    c.holdFeed.bytesPerSecond <= 2 * c.idleFeed.bytesPerSecond,
+  );
+  row(
+    '  master CPU: holding them / while they joined',
+    `${(c.holdCpu * 100).toFixed(0)}%`,
+    `${(c.openCpu * 100).toFixed(0)}% (largest delta ${fmt.kb(c.openFeed.maxDeltaBytes)})`,
+    '',
+    'info',
+    null,
+  );
+}
+for (const [name, error] of Object.entries(results.errors)) {
+  row(`${name}: ERROR`, error.split('\n')[0].slice(0, 60), '', '', '', false);
+}
+results.table = rows;
+
+const headers = ['figure', 'colony', 'baseline', 'ratio', 'target', 'ok'];
+const cells = rows.map((r) => [
+  r.figure,
+  r.colony,
+  r.baseline,
+  r.ratio,
+  r.target,
+  r.ok === null ? '' : r.ok ? 'pass' : 'FAIL',
+]);
+const widths = headers.map((h, i) =>
+  Math.max(h.length, ...cells.map((c) => String(c[i]).length)),
+);
+const line = (values) =>
+  values
+    .map((v, i) => String(v).padEnd(widths[i]))
+    .join('  ')
+    .trimEnd();
+console.log(
+  `\ncolony bench${quick ? ' (--quick)' : ''} at ${results.commit}${results.dirty ? '+dirty' : ''}: ${results.machine.cpus} cores, node ${process.version}, ${results.seconds.toFixed(0)} s`,
+);
+console.log(line(headers));
+console.log(widths.map((w) => '-'.repeat(w)).join('  '));
+for (const c of cells) console.log(line(c));
+
+if (profileDir) {
+  for (const [file, summary] of Object.entries(results.profiles)) {
+    console.log(
+      `\nprofile ${summary.file} (busy ${summary.totalMs.toFixed(0)} ms, idle ${summary.idleMs.toFixed(0)} ms)`,
+    );
+    for (const r of summary.top.slice(0, 12)) {
+      console.log(
+        `  ${(r.share * 100).toFixed(1).padStart(5)}%  ${r.fn}  ${r.at}`,
+      );
+    }
+    void file;
+  }
+}
+
+const out = path.join(BENCH_DIR, 'results.json');
+writeFileSync(out, `${JSON.stringify(results, null, 2)}\n`);
+console.log(`\nwrote ${path.relative(process.cwd(), out)}`);
+killAll();
+removeTempDirs();
+process.exit(Object.keys(results.errors).length > 0 ? 1 : 0);
