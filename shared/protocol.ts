@@ -275,25 +275,120 @@ type Decoded<T> = { ok: true; value: T } | { ok: false; error: string };
 
 function decodeWith<T>(
   schema: z.ZodType<T>,
-  frame: string | Uint8Array,
+  json: ReturnType<typeof decodeFrame>,
 ): Decoded<T> {
-  const json = decodeFrame(frame);
   if (!json.ok) return json;
   const parsed = schema.safeParse(json.value);
   if (parsed.success) return { ok: true, value: parsed.data };
   return { ok: false, error: z.prettifyError(parsed.error).slice(0, 500) };
 }
 
+// Hot-path checks for the two messages that carry tasks and results. They accept
+// exactly what the zod schemas accept (a test checks both agree) without copying every
+// object; anything they do not accept goes through zod for its error message.
+
+const isObject = (v: unknown): v is Record<string, unknown> =>
+  typeof v === 'object' && v !== null && !Array.isArray(v);
+const isLease = (v: unknown): v is number =>
+  typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
+const hasOnlyKeys = (v: Record<string, unknown>, count: number): boolean => {
+  let n = 0;
+  for (const key in v) if (Object.hasOwn(v, key)) n++;
+  return n === count;
+};
+
+function isResults(v: Record<string, unknown>): boolean {
+  const results = v.results;
+  if (!hasOnlyKeys(v, 2) || !Array.isArray(results)) return false;
+  if (results.length < 1 || results.length > LIMITS.maxBatch) return false;
+  for (const r of results) {
+    if (!isObject(r) || !isLease(r.lease)) return false;
+    if (r.ok === true) {
+      if (!('output' in r) || !hasOnlyKeys(r, 3)) return false;
+    } else if (r.ok === false) {
+      if (!hasOnlyKeys(r, 4)) return false;
+      if (typeof r.error !== 'string' || r.error.length > LIMITS.maxErrorLength)
+        return false;
+      if (r.kind !== 'error' && r.kind !== 'crash') return false;
+    } else return false;
+  }
+  return true;
+}
+
+const HASH = /^[0-9a-f]{64}$/;
+
+function isTasks(v: Record<string, unknown>): boolean {
+  const tasks = v.tasks;
+  const jobNames = v.jobNames;
+  if (!hasOnlyKeys(v, jobNames === undefined ? 2 : 3) || !Array.isArray(tasks))
+    return false;
+  if (tasks.length < 1 || tasks.length > LIMITS.maxBatch) return false;
+  let lastModule = '';
+  for (const t of tasks) {
+    if (!isObject(t) || !('input' in t) || !hasOnlyKeys(t, 7)) return false;
+    const { job, index, lease, module, attempt, timeoutMs } = t;
+    if (typeof job !== 'string' || job.length < 1 || job.length > 64)
+      return false;
+    if (!isLease(index) || !isLease(lease)) return false;
+    if (
+      typeof attempt !== 'number' ||
+      !Number.isSafeInteger(attempt) ||
+      attempt < 1
+    )
+      return false;
+    if (
+      typeof timeoutMs !== 'number' ||
+      !Number.isSafeInteger(timeoutMs) ||
+      timeoutMs < 1
+    )
+      return false;
+    if (module !== lastModule) {
+      if (typeof module !== 'string' || !HASH.test(module)) return false;
+      lastModule = module;
+    }
+  }
+  if (jobNames !== undefined) {
+    if (!isObject(jobNames)) return false;
+    for (const key in jobNames) {
+      if (
+        key.length < 1 ||
+        key.length > 64 ||
+        typeof jobNames[key] !== 'string'
+      )
+        return false;
+    }
+  }
+  return true;
+}
+
 /** Parses one frame from an untrusted worker or dashboard. Never throws. */
 export function decodeWorkerMessage(
   frame: string | Uint8Array,
 ): Decoded<WorkerMessage> {
-  return decodeWith(WorkerMessage, frame);
+  const json = decodeFrame(frame);
+  if (
+    json.ok &&
+    isObject(json.value) &&
+    json.value.type === 'results' &&
+    isResults(json.value)
+  ) {
+    return { ok: true, value: json.value as Results };
+  }
+  return decodeWith(WorkerMessage, json);
 }
 
 /** Parses one frame from the master (workers validate what they are sent too). */
 export function decodeMasterMessage(
   frame: string | Uint8Array,
 ): Decoded<MasterMessage> {
-  return decodeWith(MasterMessage, frame);
+  const json = decodeFrame(frame);
+  if (
+    json.ok &&
+    isObject(json.value) &&
+    json.value.type === 'tasks' &&
+    isTasks(json.value)
+  ) {
+    return { ok: true, value: json.value as Tasks };
+  }
+  return decodeWith(MasterMessage, json);
 }

@@ -97,7 +97,12 @@ export function createTaskRunner(options: TaskRunnerOptions) {
   const modules = new Map<string, Promise<TaskFunction>>();
   const queue: ThreadTask[] = [];
   const cancelled = new Set<number>();
-  let current: { lease: number; controller: AbortController } | null = null;
+  /** The running task; its AbortController is made only if the task reads `signal`. */
+  let current: {
+    lease: number;
+    controller: AbortController | null;
+    aborted: boolean;
+  } | null = null;
   let outbox: ThreadOutcome[] = [];
   let lastPostAt = 0;
   let running = false;
@@ -128,13 +133,24 @@ export function createTaskRunner(options: TaskRunnerOptions) {
     if (cancelled.delete(task.lease) || options.now() > task.deadline) {
       return { lease: task.lease, skipped: true };
     }
-    const controller = new AbortController();
-    current = { lease: task.lease, controller };
+    const running: NonNullable<typeof current> = {
+      lease: task.lease,
+      controller: null,
+      aborted: false,
+    };
+    current = running;
     try {
       const fn = await load(task.module);
       let lastProgressAt = 0;
       const result = fn(task.input, {
-        signal: controller.signal,
+        get signal(): AbortSignal {
+          // Most tasks never look: an AbortController per task would cost more than they do.
+          if (!running.controller) {
+            running.controller = new AbortController();
+            if (running.aborted) running.controller.abort();
+          }
+          return running.controller.signal;
+        },
         jobId: task.job,
         taskIndex: task.index,
         attempt: task.attempt,
@@ -152,15 +168,13 @@ export function createTaskRunner(options: TaskRunnerOptions) {
         typeof (result as Promise<unknown>)?.then === 'function'
           ? await result
           : result;
-      if (controller.signal.aborted)
-        return { lease: task.lease, skipped: true };
+      if (running.aborted) return { lease: task.lease, skipped: true };
       const problem = checkOutput(output);
       return problem
         ? { lease: task.lease, ok: false, error: problem }
         : { lease: task.lease, ok: true, output };
     } catch (error) {
-      if (controller.signal.aborted)
-        return { lease: task.lease, skipped: true };
+      if (running.aborted) return { lease: task.lease, skipped: true };
       return { lease: task.lease, ok: false, error: errorMessage(error) };
     } finally {
       current = null;
@@ -193,8 +207,10 @@ export function createTaskRunner(options: TaskRunnerOptions) {
           return;
         case 'cancel':
           for (const lease of message.leases) {
-            if (current?.lease === lease) current.controller.abort();
-            else cancelled.add(lease);
+            if (current?.lease === lease) {
+              current.aborted = true;
+              current.controller?.abort();
+            } else cancelled.add(lease);
           }
           return;
         case 'module':

@@ -88,7 +88,7 @@ export interface WorkerSessionOptions {
   /**
    * Work to hold per slot, in milliseconds of measured task time: the prefetch window
    * grows for tiny tasks (many ride in a frame) and stays at ~2 per slot for slow ones.
-   * @defaultValue 20
+   * @defaultValue 100
    */
   targetQueueMs?: number;
   /** Cap on the prefetch window. @defaultValue 4 096 */
@@ -114,7 +114,7 @@ const MEASURE_MS = 50;
 /** Starts a session that stays connected (reconnecting as needed) until `stop()`. */
 export function runWorkerSession(options: WorkerSessionOptions): WorkerSession {
   const { executor, clock } = options;
-  const targetQueueMs = options.targetQueueMs ?? 20;
+  const targetQueueMs = options.targetQueueMs ?? 100;
   const maxWindow = options.maxWindow ?? 4_096;
   const minBackoffMs = options.minBackoffMs ?? 250;
   const maxBackoffMs = options.maxBackoffMs ?? 10_000;
@@ -166,7 +166,11 @@ export function runWorkerSession(options: WorkerSessionOptions): WorkerSession {
     completedSinceMeasure = 0;
     if (options.fixedWindow !== undefined) return;
     const wanted = Math.ceil(ratePerMs * targetQueueMs) + executor.slots;
-    window = Math.min(maxWindow, Math.max(executor.slots * 2, wanted));
+    // Grow at once; shrink only when clearly too big (slow tasks), so that the window
+    // does not flap between this estimate and the doubling below.
+    if (wanted > window || wanted < window / 2) {
+      window = Math.min(maxWindow, Math.max(executor.slots * 2, wanted));
+    }
   };
 
   /** Tops the master's view of our credit back up to the window. */
@@ -192,6 +196,8 @@ export function runWorkerSession(options: WorkerSessionOptions): WorkerSession {
       outbox = outbox.slice(batch.length);
       send({ type: 'results', results: batch });
     }
+    // Status once per flush, not per task: tiny tasks finish by the hundred thousand.
+    setStatus({ inFlight: executor.pending });
     grantCredit();
   };
 
@@ -201,6 +207,11 @@ export function runWorkerSession(options: WorkerSessionOptions): WorkerSession {
       // Idle time is not task time: measure again from the next batch.
       busySince = 0;
       completedSinceMeasure = 0;
+      // Ran dry while the master owed us nothing: the window was too small to cover
+      // the round trip. Grow it; `measure` trims it again for slow tasks.
+      if (creditOut === 0 && options.fixedWindow === undefined) {
+        window = Math.min(maxWindow, window * 2);
+      }
     }
     outbox.push(
       outcome.ok
@@ -212,7 +223,6 @@ export function runWorkerSession(options: WorkerSessionOptions): WorkerSession {
             kind: outcome.kind,
           },
     );
-    setStatus({ inFlight: executor.pending });
     // Send at once when idle (latency), else gather what finishes within a moment.
     if (executor.pending === 0 || outbox.length >= MAX_RESULTS_PER_FRAME)
       flush();

@@ -13,6 +13,7 @@ import { DashboardFeed } from './dashboard-feed.js';
 import { Gateway } from './gateway.js';
 import { createHttpHandler } from './http.js';
 import { JobsService } from './jobs-service.js';
+import { startEventLoopMonitor } from './metrics.js';
 import { Runtime } from './runtime.js';
 import { MemoryStore } from './store/memory-store.js';
 import { SqliteStore } from './store/sqlite-store.js';
@@ -45,6 +46,7 @@ export async function startMaster(
   options: MasterOptions = {},
 ): Promise<RunningMaster> {
   const logger = createLogger('master', options.logLevel);
+  startEventLoopMonitor();
   const dataDir = path.resolve(options.dataDir ?? './colony-data');
   mkdirSync(dataDir, { recursive: true });
   const token = resolveToken(options.token, dataDir);

@@ -63,7 +63,6 @@ export class Runtime extends EventEmitter {
   #timerAt = Infinity;
   #pendingNotify = new Set<JobId>();
   #pendingFinished = new Set<JobId>();
-  #commitScheduled = false;
   #closed = false;
 
   constructor(options: {
@@ -94,6 +93,7 @@ export class Runtime extends EventEmitter {
     this.#markDirty(event);
     const commands = this.scheduler.handle(event);
     for (const command of commands) this.#execute(command);
+    this.#commitAndNotify();
     this.#arm();
   }
 
@@ -156,14 +156,12 @@ export class Runtime extends EventEmitter {
         );
         this.dirtyJobs.add(command.jobId);
         this.#pendingNotify.add(command.jobId);
-        this.#scheduleCommit();
         return;
       }
       case 'job-finished':
         this.store.finishJob(command.jobId, command.state, command.at);
         this.dirtyJobs.add(command.jobId);
         this.#pendingFinished.add(command.jobId);
-        this.#scheduleCommit();
         this.#log.info(
           { jobId: command.jobId, state: command.state },
           'job finished',
@@ -179,12 +177,13 @@ export class Runtime extends EventEmitter {
   }
 
   /**
-   * Group commit: everything recorded in this turn is committed together; readers of
-   * results are woken only after the commit, so nothing unacknowledged is ever read.
+   * Group commit: what this event recorded is committed with everything else queued in
+   * the same turn (the store coalesces); readers of results are woken only after the
+   * commit, so nothing uncommitted is ever read.
    */
-  #scheduleCommit(): void {
-    if (this.#commitScheduled) return;
-    this.#commitScheduled = true;
+  #commitAndNotify(): void {
+    if (this.#pendingNotify.size === 0 && this.#pendingFinished.size === 0)
+      return;
     const notify = this.#pendingNotify;
     const finished = this.#pendingFinished;
     this.#pendingNotify = new Set();
@@ -198,9 +197,6 @@ export class Runtime extends EventEmitter {
         this.#log.error({ err: error }, 'store commit failed');
       },
     );
-    queueMicrotask(() => {
-      this.#commitScheduled = false;
-    });
   }
 
   /** Keeps exactly one timer, armed for the scheduler's next deadline. */

@@ -24,14 +24,20 @@ export function buildTasksFrame(
   jobs: ReadonlyMap<string, JobWireInfo>,
 ): string | Uint8Array {
   if (inputs.every((input) => typeof input === 'string')) {
+    // The per-job part of each task is built once per frame, not once per task.
+    const prefixes = new Map<string, string>();
+    for (const [id, job] of jobs) {
+      prefixes.set(
+        id,
+        `{"job":${JSON.stringify(id)},"module":"${job.moduleHash}","timeoutMs":${job.timeoutMs},"index":`,
+      );
+    }
     const parts: string[] = new Array<string>(tasks.length);
     for (let i = 0; i < tasks.length; i++) {
       const task = tasks[i] as Assignment;
-      const job = jobs.get(task.jobId) as JobWireInfo;
       parts[i] =
-        `{"job":${JSON.stringify(task.jobId)},"index":${task.index},"lease":${task.lease},` +
-        `"module":"${job.moduleHash}","attempt":${task.attempt},"timeoutMs":${job.timeoutMs},` +
-        `"input":${inputs[i] as string}}`;
+        `${prefixes.get(task.jobId) as string}${task.index},"lease":${task.lease},` +
+        `"attempt":${task.attempt},"input":${inputs[i] as string}}`;
     }
     return `{"type":"tasks","tasks":[${parts.join(',')}],"jobNames":${jobNamesJson(jobs)}}`;
   }

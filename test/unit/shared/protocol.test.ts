@@ -3,9 +3,9 @@ import { describe, expect, expectTypeOf, test } from 'vitest';
 import { decodeFrame, encodeFrame } from '../../../shared/codec.js';
 import {
   MasterMessage,
+  WorkerMessage,
   decodeMasterMessage,
   decodeWorkerMessage,
-  type WorkerMessage,
 } from '../../../shared/protocol.js';
 
 describe('protocol', () => {
@@ -124,5 +124,83 @@ describe('codec', () => {
     };
     const decoded = decodeMasterMessage(encodeFrame(tasks));
     expect(decoded.ok && MasterMessage.parse(decoded.value)).toEqual(tasks);
+  });
+});
+
+describe('hot-path decoders agree with the zod schemas', () => {
+  const lease = fc.oneof(
+    fc.nat(),
+    fc.integer(),
+    fc.double(),
+    fc.constant(Number.MAX_SAFE_INTEGER + 2),
+    fc.string(),
+  );
+  const result = fc.oneof(
+    fc.record({ lease, ok: fc.constant(true), output: fc.jsonValue() }),
+    fc.record({ lease, ok: fc.constant(true) }),
+    fc.record({
+      lease,
+      ok: fc.constant(false),
+      error: fc.oneof(fc.string(), fc.constant('x'.repeat(5_000)), fc.nat()),
+      kind: fc.oneof(fc.constant('error'), fc.constant('crash'), fc.string()),
+    }),
+    fc.record({ lease, ok: fc.boolean(), extra: fc.nat() }),
+    fc.jsonValue(),
+  );
+  const task = fc.record(
+    {
+      job: fc.oneof(
+        fc.string(),
+        fc.constant(''),
+        fc.constant('j'.repeat(70)),
+        fc.constant('1'),
+      ),
+      index: lease,
+      lease,
+      module: fc.oneof(
+        fc.constant('a'.repeat(64)),
+        fc.constant('A'.repeat(64)),
+        fc.string(),
+      ),
+      attempt: fc.oneof(fc.integer(), fc.constant(1)),
+      timeoutMs: fc.oneof(fc.integer(), fc.constant(1000)),
+      input: fc.jsonValue(),
+      extra: fc.nat(),
+    },
+    {
+      requiredKeys: ['job', 'index', 'lease', 'module', 'attempt', 'timeoutMs'],
+    },
+  );
+
+  test('results', () => {
+    fc.assert(
+      fc.property(fc.array(result, { maxLength: 4 }), (results) => {
+        const text = JSON.stringify({ type: 'results', results });
+        const fast = decodeWorkerMessage(text);
+        expect(fast.ok).toBe(WorkerMessage.safeParse(JSON.parse(text)).success);
+      }),
+      { numRuns: 2_000 },
+    );
+  });
+
+  test('tasks', () => {
+    fc.assert(
+      fc.property(
+        fc.array(task, { maxLength: 3 }),
+        fc.option(fc.dictionary(fc.string(), fc.oneof(fc.string(), fc.nat()))),
+        (tasks, jobNames) => {
+          const text = JSON.stringify({
+            type: 'tasks',
+            tasks,
+            ...(jobNames ? { jobNames } : {}),
+          });
+          const fast = decodeMasterMessage(text);
+          expect(fast.ok).toBe(
+            MasterMessage.safeParse(JSON.parse(text)).success,
+          );
+        },
+      ),
+      { numRuns: 2_000 },
+    );
   });
 });
