@@ -90,6 +90,17 @@ export interface TaskRunnerOptions {
   importModule(hash: string): Promise<unknown>;
   post(message: FromThread): void;
   now(): number;
+  /**
+   * Told as each task starts (lease, time) and ends (-1): lets a host that can see it
+   * without a message (shared memory) blame exactly the task that killed the thread.
+   */
+  onRunning?(lease: number, at: number): void;
+}
+
+interface RunningTask {
+  lease: number;
+  controller: AbortController | null;
+  aborted: boolean;
 }
 
 /** The thread-side engine: feed it `ToThread` messages. */
@@ -98,14 +109,13 @@ export function createTaskRunner(options: TaskRunnerOptions) {
   const queue: ThreadTask[] = [];
   const cancelled = new Set<number>();
   /** The running task; its AbortController is made only if the task reads `signal`. */
-  let current: {
-    lease: number;
-    controller: AbortController | null;
-    aborted: boolean;
-  } | null = null;
+  let current: RunningTask | null = null;
   let outbox: ThreadOutcome[] = [];
   let lastPostAt = 0;
   let running = false;
+
+  /** Modules already imported: tasks of a loaded module run without a promise hop. */
+  const ready = new Map<string, TaskFunction>();
 
   const load = (hash: string): Promise<TaskFunction> => {
     let loaded = modules.get(hash);
@@ -115,6 +125,7 @@ export function createTaskRunner(options: TaskRunnerOptions) {
         if (typeof fn !== 'function') {
           throw new Error('the task module has no default export function');
         }
+        ready.set(hash, fn as TaskFunction);
         return fn as TaskFunction;
       });
       modules.set(hash, loaded);
@@ -129,20 +140,37 @@ export function createTaskRunner(options: TaskRunnerOptions) {
     lastPostAt = options.now();
   };
 
-  const runOne = async (task: ThreadTask): Promise<ThreadOutcome> => {
-    if (cancelled.delete(task.lease) || options.now() > task.deadline) {
-      return { lease: task.lease, skipped: true };
-    }
-    const running: NonNullable<typeof current> = {
-      lease: task.lease,
-      controller: null,
-      aborted: false,
-    };
-    current = running;
+  const settle = (
+    task: ThreadTask,
+    running: RunningTask,
+    output: unknown,
+  ): ThreadOutcome => {
+    if (running.aborted) return { lease: task.lease, skipped: true };
+    const problem = checkOutput(output);
+    return problem
+      ? { lease: task.lease, ok: false, error: problem }
+      : { lease: task.lease, ok: true, output };
+  };
+
+  const fail = (
+    task: ThreadTask,
+    running: RunningTask,
+    error: unknown,
+  ): ThreadOutcome =>
+    running.aborted
+      ? { lease: task.lease, skipped: true }
+      : { lease: task.lease, ok: false, error: errorMessage(error) };
+
+  /** Calls the task; synchronous tasks of a loaded module return synchronously. */
+  const invoke = (
+    fn: TaskFunction,
+    task: ThreadTask,
+    running: RunningTask,
+  ): ThreadOutcome | Promise<ThreadOutcome> => {
+    let lastProgressAt = 0;
+    let result: unknown;
     try {
-      const fn = await load(task.module);
-      let lastProgressAt = 0;
-      const result = fn(task.input, {
+      result = fn(task.input, {
         get signal(): AbortSignal {
           // Most tasks never look: an AbortController per task would cost more than they do.
           if (!running.controller) {
@@ -162,23 +190,38 @@ export function createTaskRunner(options: TaskRunnerOptions) {
           options.post({ type: 'progress', lease: task.lease, fraction });
         },
       });
-      // Await only real promises: sync tasks stay on the fast path.
-      const output =
-        result !== null &&
-        typeof (result as Promise<unknown>)?.then === 'function'
-          ? await result
-          : result;
-      if (running.aborted) return { lease: task.lease, skipped: true };
-      const problem = checkOutput(output);
-      return problem
-        ? { lease: task.lease, ok: false, error: problem }
-        : { lease: task.lease, ok: true, output };
     } catch (error) {
-      if (running.aborted) return { lease: task.lease, skipped: true };
-      return { lease: task.lease, ok: false, error: errorMessage(error) };
-    } finally {
-      current = null;
+      return fail(task, running, error);
     }
+    if (
+      result !== null &&
+      typeof (result as Promise<unknown>)?.then === 'function'
+    ) {
+      return (result as Promise<unknown>).then(
+        (output) => settle(task, running, output),
+        (error: unknown) => fail(task, running, error),
+      );
+    }
+    return settle(task, running, result);
+  };
+
+  const runOne = (task: ThreadTask): ThreadOutcome | Promise<ThreadOutcome> => {
+    if (cancelled.delete(task.lease) || options.now() > task.deadline) {
+      return { lease: task.lease, skipped: true };
+    }
+    const running: RunningTask = {
+      lease: task.lease,
+      controller: null,
+      aborted: false,
+    };
+    current = running;
+    options.onRunning?.(task.lease, options.now());
+    const fn = ready.get(task.module);
+    if (fn) return invoke(fn, task, running);
+    return load(task.module).then(
+      (loaded) => invoke(loaded, task, running),
+      (error: unknown) => fail(task, running, error),
+    );
   };
 
   const drain = async (): Promise<void> => {
@@ -187,7 +230,11 @@ export function createTaskRunner(options: TaskRunnerOptions) {
     try {
       while (queue.length > 0) {
         const task = queue.shift() as ThreadTask;
-        outbox.push(await runOne(task));
+        let outcome = runOne(task);
+        if (outcome instanceof Promise) outcome = await outcome;
+        current = null;
+        options.onRunning?.(-1, 0);
+        outbox.push(outcome);
         if (queue.length === 0 || options.now() - lastPostAt >= POST_EVERY_MS) {
           postOutcomes();
         }

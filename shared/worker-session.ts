@@ -174,7 +174,8 @@ export function runWorkerSession(options: WorkerSessionOptions): WorkerSession {
   };
 
   /** Tops the master's view of our credit back up to the window. */
-  const grantCredit = (): void => {
+  /** Credit to grant now to top the master's view back up to the window (0: none). */
+  const creditDue = (): number => {
     const want = window - creditOut - executor.pending;
     // Grant in chunks, not one by one, so that credit frames stay rare.
     if (
@@ -182,8 +183,14 @@ export function runWorkerSession(options: WorkerSessionOptions): WorkerSession {
       (want >= Math.max(1, window / 4) || executor.pending === 0)
     ) {
       creditOut += want;
-      send({ type: 'ready', credit: want });
+      return want;
     }
+    return 0;
+  };
+
+  const grantCredit = (): void => {
+    const credit = creditDue();
+    if (credit > 0) send({ type: 'ready', credit });
   };
 
   const flush = (): void => {
@@ -191,14 +198,23 @@ export function runWorkerSession(options: WorkerSessionOptions): WorkerSession {
       clock.clearTimeout(flushTimer);
       flushTimer = null;
     }
+    // Status once per flush, not per task: tiny tasks finish by the hundred thousand.
+    setStatus({ inFlight: executor.pending });
+    if (outbox.length === 0) {
+      grantCredit();
+      return;
+    }
     while (outbox.length > 0) {
       const batch = outbox.slice(0, MAX_RESULTS_PER_FRAME);
       outbox = outbox.slice(batch.length);
-      send({ type: 'results', results: batch });
+      // The last frame of the flush carries the new credit: one frame, not two.
+      const credit = outbox.length === 0 ? creditDue() : 0;
+      send({
+        type: 'results',
+        results: batch,
+        ...(credit > 0 ? { credit } : {}),
+      });
     }
-    // Status once per flush, not per task: tiny tasks finish by the hundred thousand.
-    setStatus({ inFlight: executor.pending });
-    grantCredit();
   };
 
   const onTaskDone = (task: TaskAssignment, outcome: ExecOutcome): void => {

@@ -232,6 +232,14 @@ export class Gateway implements WorkerLink {
         case 'results':
           if (!peer.workerId) return this.#handshakeFirst(peer);
           this.#onResults(peer, peer.workerId, message.results);
+          if (message.credit) {
+            this.#runtime.dispatch({
+              type: 'credit-granted',
+              workerId: peer.workerId,
+              credit: message.credit,
+              at: this.#runtime.now(),
+            });
+          }
           return;
         case 'progress':
           if (!peer.workerId) return this.#handshakeFirst(peer);

@@ -209,7 +209,7 @@ export function createHttpHandler(options: HttpOptions) {
     try {
       for (;;) {
         // Read the state before the page: if it says finished, the page holds the rest.
-        const finished = runtime.scheduler.jobView(jobId)?.state !== 'running';
+        const finished = runtime.isFinishedDurably(jobId);
         const page = runtime.store.readResults(jobId, afterSeq, RESULTS_PAGE);
         if (page.length > 0) {
           afterSeq = page[page.length - 1]?.seq ?? afterSeq;

@@ -64,6 +64,8 @@ export class Runtime extends EventEmitter {
   #pendingNotify = new Set<JobId>();
   #pendingFinished = new Set<JobId>();
   #closed = false;
+  /** Jobs whose end (and so every result before it) is committed. */
+  #finishedDurably = new Set<JobId>();
 
   constructor(options: {
     store: Store;
@@ -87,9 +89,20 @@ export class Runtime extends EventEmitter {
     return this.#clock.now();
   }
 
+  /**
+   * True once the job's end is committed: a reader that then finds no more results in
+   * the store has them all. (The scheduler knows of the end before the commit.)
+   */
+  isFinishedDurably(jobId: JobId): boolean {
+    return this.#finishedDurably.has(jobId);
+  }
+
   /** Feeds one event to the scheduler and carries out what it decides. */
   dispatch(event: SchedulerEvent): void {
     if (this.#closed) return;
+    if (event.type === 'job-restored' && event.state !== 'running') {
+      this.#finishedDurably.add(event.job.id);
+    }
     this.#markDirty(event);
     const commands = this.scheduler.handle(event);
     for (const command of commands) this.#execute(command);
@@ -191,7 +204,10 @@ export class Runtime extends EventEmitter {
     this.store.commit().then(
       () => {
         for (const jobId of notify) this.emit('results', jobId);
-        for (const jobId of finished) this.emit('job-finished', jobId);
+        for (const jobId of finished) {
+          this.#finishedDurably.add(jobId);
+          this.emit('job-finished', jobId);
+        }
       },
       (error: unknown) => {
         this.#log.error({ err: error }, 'store commit failed');

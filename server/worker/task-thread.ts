@@ -3,13 +3,18 @@
  * arrive as source text from the host (fetched once per hash) and are imported from a
  * data: URL, so the thread needs no network access of its own.
  */
-import { parentPort } from 'node:worker_threads';
+import { parentPort, workerData } from 'node:worker_threads';
 import { createTaskRunner, type ToThread } from '../../shared/task-runner.js';
 
 const port = parentPort;
 if (!port) throw new Error('task-thread must run in a worker thread');
 
 const sources = new Map<string, string>();
+// [lease running now (-1: none), when it started]: read by the host when this thread
+// dies or overruns, so the blame falls on the right task without any message.
+const running = new Float64Array(
+  (workerData as { running: SharedArrayBuffer }).running,
+);
 const runner = createTaskRunner({
   importModule: (hash) => {
     const source = sources.get(hash);
@@ -22,6 +27,10 @@ const runner = createTaskRunner({
   },
   post: (message) => port.postMessage(message),
   now: () => Date.now(),
+  onRunning: (lease, at) => {
+    running[1] = at;
+    running[0] = lease;
+  },
 });
 
 port.on('message', (message: ToThread) => {

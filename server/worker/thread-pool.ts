@@ -32,6 +32,8 @@ interface Thread {
   /** When the thread last reported (or was handed work while idle). */
   lastHeardAt: number;
   dead: boolean;
+  /** Written by the thread: [lease running now or -1, its start time]. */
+  running: Float64Array;
 }
 
 export interface ThreadPoolOptions {
@@ -139,7 +141,11 @@ export class ThreadPool implements Executor {
   }
 
   #spawn(): Thread {
+    const shared = new SharedArrayBuffer(16);
+    const running = new Float64Array(shared);
+    running[0] = -1;
     const worker = new Worker(this.#file, {
+      workerData: { running: shared },
       resourceLimits: {
         maxOldGenerationSizeMb: this.#options.threadMemoryMb ?? 1_024,
       },
@@ -150,6 +156,7 @@ export class ThreadPool implements Executor {
       modules: new Set(),
       lastHeardAt: Date.now(),
       dead: false,
+      running,
     };
     worker.on('message', (message: FromThread) =>
       this.#onThreadMessage(thread, message),
@@ -200,7 +207,15 @@ export class ThreadPool implements Executor {
     if (thread.dead) return;
     thread.dead = true;
     void thread.worker.terminate();
-    const [culprit, ...rest] = thread.inflight;
+    // The thread says which task it was running; outcomes it had not posted yet are
+    // lost with it, so every other task goes back to the queue to run again.
+    const runningLease = thread.running[0];
+    const culpritAt = thread.inflight.findIndex(
+      (e) => e.task.lease === runningLease,
+    );
+    const [culprit] =
+      culpritAt >= 0 ? thread.inflight.splice(culpritAt, 1) : [];
+    const rest = thread.inflight;
     thread.inflight = [];
     if (culprit) {
       this.#pending--;
@@ -211,7 +226,6 @@ export class ThreadPool implements Executor {
           kind: 'crash',
         });
     }
-    // The others never ran: back to the front of the queue.
     const survivors = rest.filter((entry) => {
       if (entry.cancelled) this.#pending--;
       return !entry.cancelled;
@@ -228,13 +242,19 @@ export class ThreadPool implements Executor {
   #checkLeases(): void {
     const now = Date.now();
     for (const thread of this.#threads) {
-      const head = thread.inflight[0];
-      if (!head || thread.dead) continue;
-      // The head task started no earlier than the thread's last report.
-      if (now - thread.lastHeardAt > head.task.timeoutMs + KILL_SLACK_MS) {
+      if (thread.dead) continue;
+      const lease = thread.running[0];
+      if (lease === -1) continue;
+      const entry = thread.inflight.find((e) => e.task.lease === lease);
+      if (!entry) continue;
+      // The thread wrote when this task started: kill it once it outlives its lease.
+      if (
+        now - (thread.running[1] as number) >
+        entry.task.timeoutMs + KILL_SLACK_MS
+      ) {
         this.#threadDied(
           thread,
-          `the task ran past its lease of ${head.task.timeoutMs} ms and its thread was terminated`,
+          `the task ran past its lease of ${entry.task.timeoutMs} ms and its thread was terminated`,
         );
       }
     }

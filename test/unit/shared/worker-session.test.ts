@@ -172,6 +172,7 @@ describe('worker session', () => {
     ).toEqual([]);
     s.exec.finish(2, { ok: false, error: 'boom', kind: 'error' });
     const sent = s.conn().sent.slice(2);
+    // One frame: the results, with the credit that tops the window back up.
     expect(sent).toEqual([
       {
         type: 'results',
@@ -179,8 +180,8 @@ describe('worker session', () => {
           { lease: 1, ok: true, output: 1 },
           { lease: 2, ok: false, error: 'boom', kind: 'error' },
         ],
+        credit: 2,
       },
-      { type: 'ready', credit: 2 },
     ]);
     s.conn().handlers.onMessage(
       JSON.stringify({ type: 'ack', leases: [1, 2] }),
@@ -199,6 +200,7 @@ describe('worker session', () => {
     expect(s.conn().sent.slice(2)[0]).toEqual({
       type: 'results',
       results: [{ lease: 1, ok: true, output: 1 }],
+      credit: 1,
     });
   });
 
