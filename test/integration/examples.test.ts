@@ -196,10 +196,15 @@ describe('an example on a browser tab', () => {
       const page = await browser.newPage();
       await page.goto(`${tabMaster.url}/volunteer?autostart=1&threads=2`);
       const tabClient = new ColonyClient({ url: tabMaster.url });
-      for (let i = 0; (await tabClient.workers()).length === 0; i++) {
-        if (i > 100) throw new Error('the volunteer tab did not connect');
-        await new Promise((resolve) => setTimeout(resolve, 100));
-      }
+      // The live feed says when the tab has joined: no polling.
+      await new Promise<void>((resolve) => {
+        const close = tabClient.watch((message) => {
+          if (message.workers.length > 0) {
+            close();
+            resolve();
+          }
+        });
+      });
       const run = await runExample(['train', '--small'], tabMaster);
       expectPassed(run, tabMaster.url);
       const [tab] = await tabClient.workers();
