@@ -40,7 +40,9 @@ export type ThreadOutcome =
 export type ToThread =
   | { type: 'run'; tasks: ThreadTask[] }
   | { type: 'cancel'; leases: number[] }
-  | { type: 'module'; hash: string; source: string };
+  | { type: 'module'; hash: string; source: string }
+  /** Shared memory where the thread writes [lease running now or -1, its start time]. */
+  | { type: 'slot'; buffer: SharedArrayBuffer };
 
 /** Thread -> host messages. */
 export type FromThread =
@@ -261,7 +263,8 @@ export function createTaskRunner(options: TaskRunnerOptions) {
           }
           return;
         case 'module':
-          return; // handled by the host-specific importModule
+        case 'slot':
+          return; // handled by the host-specific thread entry
       }
     },
   };

@@ -271,6 +271,10 @@ export function createHttpHandler(options: HttpOptions) {
         : 'no-cache',
       'x-content-type-options': 'nosniff',
     };
+    // Cross-origin isolation lets the volunteer page share memory with its task
+    // threads, so a thread that dies is blamed on exactly the task it was running.
+    headers['cross-origin-opener-policy'] = 'same-origin';
+    headers['cross-origin-embedder-policy'] = 'require-corp';
     // The Web Worker that runs task code may import task modules and nothing else:
     // no fetch, XHR or WebSocket of its own (a worker's CSP comes from its script).
     if (/task\.worker[^/]*\.js$/.test(target)) {

@@ -17,6 +17,10 @@ test('two volunteer tabs complete a 500-task job, every result correct and once'
     await openVolunteer(context, master, 1, 'tab-b'),
   ];
   await expect.poll(async () => (await master.workers()).length).toBe(2);
+  // Cross-origin isolated: the tab's task threads share their "running" slot with it.
+  for (const tab of tabs) {
+    expect(await tab.evaluate(() => globalThis.crossOriginIsolated)).toBe(true);
+  }
 
   const id = await master.submit('squares-500', squareInputs(500, 4));
   await master.waitCompleted(id);

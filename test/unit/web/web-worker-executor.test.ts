@@ -61,25 +61,40 @@ function fakeClock() {
 function fakeThreads(clock: { now(): number }) {
   const threads: {
     terminated: boolean;
+    /** Outcomes computed but not posted yet (as a real thread batches them). */
+    hold: boolean;
     fail(message: string): void;
     forge(message: FromThread): void;
   }[] = [];
   const spawn: SpawnThread = (events) => {
     const thread = {
       terminated: false,
+      hold: false,
       fail: (message: string) => events.onError(message),
       forge: (message: FromThread) => events.onMessage(message),
     };
+    let running: Float64Array | null = null;
     const runner = createTaskRunner({
       importModule: (hash) => Promise.resolve(modules[hash]),
       post: (message) => {
-        if (!thread.terminated) queueMicrotask(() => events.onMessage(message));
+        if (!thread.terminated && !thread.hold)
+          queueMicrotask(() => events.onMessage(message));
       },
       now: () => clock.now(),
+      onRunning: (lease, at) => {
+        if (!running) return;
+        running[1] = at;
+        running[0] = lease;
+      },
     });
     threads.push(thread);
     return {
-      post: (message) => queueMicrotask(() => runner.handle(message)),
+      post: (message) =>
+        queueMicrotask(() => {
+          if (message.type === 'slot')
+            running = new Float64Array(message.buffer);
+          else runner.handle(message);
+        }),
       terminate: () => {
         thread.terminated = true;
       },
@@ -112,10 +127,15 @@ async function settle(): Promise<void> {
   }
 }
 
-function setup(threads = 2) {
+function setup(threads = 2, sharedSlots = false) {
   const clock = fakeClock();
   const pool = fakeThreads(clock);
-  const executor = new WebWorkerExecutor({ threads, spawn: pool.spawn, clock });
+  const executor = new WebWorkerExecutor({
+    threads,
+    spawn: pool.spawn,
+    clock,
+    sharedSlots,
+  });
   const done = new Map<number, ExecOutcome[]>();
   const onDone = (task: TaskAssignment, outcome: ExecOutcome) => {
     done.set(task.lease, [...(done.get(task.lease) ?? []), outcome]);
@@ -187,6 +207,28 @@ describe('WebWorkerExecutor', () => {
         error: expect.stringContaining('out of memory') as string,
       },
     ]);
+    expect(executor.pending).toBe(0);
+  });
+
+  test('with shared slots, a crash is blamed on the running task, not on a finished one whose outcome was not posted yet', async () => {
+    const { executor, pool, done, onDone } = setup(1, true);
+    executor.submit(tasks(DOUBLE, 1, 1), onDone);
+    await settle();
+    pool.threads[0]!.hold = true;
+    executor.submit([...tasks(DOUBLE, 1, 2), ...tasks(HANG, 1, 3)], onDone);
+    await settle();
+    // Lease 2 finished (outcome held back), lease 3 hangs; then the thread dies.
+    pool.threads[0]?.fail('out of memory');
+    await settle();
+    expect(done.get(3)).toEqual([
+      {
+        ok: false,
+        kind: 'crash',
+        error: expect.stringContaining('out of memory') as string,
+      },
+    ]);
+    // The finished-but-unposted task runs again on the new thread: no blame, a result.
+    expect(done.get(2)).toEqual([{ ok: true, output: 0 }]);
     expect(executor.pending).toBe(0);
   });
 

@@ -12,12 +12,23 @@ import {
 
 declare const self: DedicatedWorkerGlobalScope;
 
+// [lease running now or -1, its start time], shared with the page when it is
+// cross-origin isolated: if this thread dies, the page blames exactly that task.
+let running: Float64Array | null = null;
+
 const runner = createTaskRunner({
   importModule: (hash) => import(/* @vite-ignore */ `/modules/${hash}.js`),
   post: (message: FromThread) => self.postMessage(message),
   now: () => Date.now(),
+  onRunning: (lease, at) => {
+    if (!running) return;
+    running[1] = at;
+    running[0] = lease;
+  },
 });
 
 self.onmessage = (event: MessageEvent<ToThread>) => {
-  runner.handle(event.data);
+  const message = event.data;
+  if (message.type === 'slot') running = new Float64Array(message.buffer);
+  else runner.handle(message);
 };

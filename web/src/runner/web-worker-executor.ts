@@ -44,6 +44,12 @@ export interface WebWorkerExecutorOptions {
   clock: Pick<Clock, 'now' | 'setTimeout' | 'clearTimeout'>;
   /** Most tasks handed to a thread at once. @defaultValue 32 */
   maxBatch?: number;
+  /**
+   * Give each thread a shared slot where it writes the task it is running, so a crash
+   * or overrun is blamed on exactly that task. Needs SharedArrayBuffer, i.e. a
+   * cross-origin isolated page (the master sends COOP/COEP). @defaultValue auto-detect
+   */
+  sharedSlots?: boolean;
 }
 
 type OnDone = (task: TaskAssignment, outcome: ExecOutcome) => void;
@@ -63,6 +69,8 @@ interface Thread {
   batch: Entry[];
   /** When the thread last reported outcomes, or was handed its batch. */
   heardAt: number;
+  /** [lease running now or -1, its start], written by the thread; null without SAB. */
+  running: Float64Array | null;
 }
 
 export class WebWorkerExecutor implements Executor {
@@ -76,14 +84,25 @@ export class WebWorkerExecutor implements Executor {
   #queue: Entry[] = [];
   #watchdog: unknown = null;
   #crashes = 0;
+  readonly #sharedSlots: boolean;
 
   constructor(options: WebWorkerExecutorOptions) {
     this.slots = Math.max(1, Math.floor(options.threads));
     this.#spawn = options.spawn;
     this.#clock = options.clock;
     this.#maxBatch = options.maxBatch ?? 32;
+    this.#sharedSlots =
+      options.sharedSlots ??
+      (typeof SharedArrayBuffer === 'function' &&
+        (globalThis as { crossOriginIsolated?: boolean })
+          .crossOriginIsolated === true);
     for (let i = 0; i < this.slots; i++) {
-      this.#threads.push({ handle: null, batch: [], heardAt: 0 });
+      this.#threads.push({
+        handle: null,
+        batch: [],
+        heardAt: 0,
+        running: null,
+      });
     }
   }
 
@@ -197,6 +216,13 @@ export class WebWorkerExecutor implements Executor {
       },
     });
     thread.handle = handle;
+    thread.running = null;
+    if (this.#sharedSlots) {
+      const buffer = new SharedArrayBuffer(16);
+      thread.running = new Float64Array(buffer);
+      thread.running[0] = -1;
+      handle.post({ type: 'slot', buffer });
+    }
     return handle;
   }
 
@@ -224,8 +250,22 @@ export class WebWorkerExecutor implements Executor {
     );
   }
 
+  /**
+   * The task the thread is running: exact when it shares its slot, else the first
+   * unanswered one (which may have finished with its outcome not yet posted).
+   */
+  #current(thread: Thread): { entry: Entry; startedAt: number } | null {
+    if (thread.running) {
+      const lease = thread.running[0];
+      const entry = thread.batch.find((e) => e.task.lease === lease);
+      return entry ? { entry, startedAt: thread.running[1] as number } : null;
+    }
+    const entry = thread.batch[0];
+    return entry ? { entry, startedAt: thread.heardAt } : null;
+  }
+
   #onError(thread: Thread, message: string): void {
-    const current = thread.batch[0];
+    const current = this.#current(thread)?.entry;
     this.#crash(
       thread,
       current
@@ -239,7 +279,8 @@ export class WebWorkerExecutor implements Executor {
     this.#crashes++;
     thread.handle?.terminate();
     thread.handle = null;
-    const [current, ...rest] = thread.batch;
+    const current = this.#current(thread)?.entry;
+    const rest = thread.batch.filter((e) => e !== current);
     thread.batch = [];
     const again = rest.filter((e) => !e.cancelled);
     for (const entry of again) entry.thread = null;
@@ -262,9 +303,12 @@ export class WebWorkerExecutor implements Executor {
   #nextExpiry(): { at: number; thread: Thread } | null {
     let next: { at: number; thread: Thread } | null = null;
     for (const thread of this.#threads) {
-      const current = thread.batch[0];
-      if (!current) continue;
-      const at = thread.heardAt + current.task.timeoutMs;
+      if (thread.batch.length === 0) continue;
+      const current = this.#current(thread);
+      // Between tasks (or with the slot not yet written): look again shortly.
+      const at = current
+        ? current.startedAt + current.entry.task.timeoutMs
+        : this.#clock.now() + 100;
       if (!next || at < next.at) next = { at, thread };
     }
     return next;
@@ -291,8 +335,10 @@ export class WebWorkerExecutor implements Executor {
   #check(): void {
     const now = this.#clock.now();
     for (const thread of this.#threads) {
-      const current = thread.batch[0];
-      if (!current || now - thread.heardAt <= current.task.timeoutMs) continue;
+      const running = this.#current(thread);
+      if (!running || now - running.startedAt <= running.entry.task.timeoutMs)
+        continue;
+      const current = running.entry;
       this.#crash(
         thread,
         `task ${current.task.index} of job ${current.task.job} exceeded its lease of ${current.task.timeoutMs} ms; its Web Worker was terminated`,
