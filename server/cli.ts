@@ -16,7 +16,7 @@ const HELP = `colony: volunteer computing over WebSocket
 Usage:
   colony master [--host 127.0.0.1] [--port 8080] [--data ./colony-data] [--token T]
                 [--store sqlite|memory] [--fsync normal|full] [--heartbeat-ms 10000]
-  colony worker [URL] [--threads N] [--name NAME] [--window N]
+  colony worker [URL] [--threads N] [--name NAME] [--window N] [--memory-mb MB]
                                             URL defaults to http://127.0.0.1:8080
   colony submit MODULE --inputs FILE [--url URL] [--token T] [--name N]
                 [--timeout MS] [--max-attempts N] [--replicas K] [--priority P]
@@ -30,6 +30,8 @@ Usage:
   colony help
 
 The token comes from --token, else COLONY_TOKEN, else ./colony-data/token.
+Every command takes --log-level (fatal|error|warn|info|debug|trace|silent); logs go to
+stderr as JSON lines (pino).
 `;
 
 const OPTIONS = {
