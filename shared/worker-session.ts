@@ -8,6 +8,7 @@ import { encodeFrame } from './codec.js';
 import {
   PROTOCOL_VERSION,
   decodeMasterMessage,
+  expandTasks,
   type MasterMessage,
   type TaskAssignment,
   type TaskResult,
@@ -272,9 +273,9 @@ export function runWorkerSession(options: WorkerSessionOptions): WorkerSession {
       case 'tasks': {
         creditOut = Math.max(0, creditOut - message.tasks.length);
         const last = message.tasks[message.tasks.length - 1];
-        const jobName = last ? message.jobNames?.[last.job] : undefined;
+        const jobName = last ? message.jobs[last.job]?.name : undefined;
         if (busySince === 0) busySince = clock.now();
-        executor.submit(message.tasks, onTaskDone);
+        executor.submit(expandTasks(message), onTaskDone);
         setStatus({
           inFlight: executor.pending,
           ...(jobName ? { jobName } : {}),

@@ -4,7 +4,7 @@
  * input is decoded and re-encoded as one binary frame.
  */
 import { decodeFrame, encodeFrame } from '../../shared/codec.js';
-import type { Tasks } from '../../shared/protocol.js';
+import type { JobWire, Tasks } from '../../shared/protocol.js';
 import type { Assignment } from './scheduler/types.js';
 import type { EncodedValue } from './store/store.js';
 
@@ -23,15 +23,19 @@ export function buildTasksFrame(
   inputs: readonly EncodedValue[],
   jobs: ReadonlyMap<string, JobWireInfo>,
 ): string | Uint8Array {
+  const jobsWire: Record<string, JobWire> = {};
+  for (const [id, job] of jobs) {
+    jobsWire[id] = {
+      module: job.moduleHash,
+      timeoutMs: job.timeoutMs,
+      name: job.name,
+    };
+  }
   if (inputs.every((input) => typeof input === 'string')) {
-    // The per-job part of each task is built once per frame, not once per task.
+    // What jobs share goes once in `jobs`; each task carries only what differs.
     const prefixes = new Map<string, string>();
-    for (const [id, job] of jobs) {
-      prefixes.set(
-        id,
-        `{"job":${JSON.stringify(id)},"module":"${job.moduleHash}","timeoutMs":${job.timeoutMs},"index":`,
-      );
-    }
+    for (const id of jobs.keys())
+      prefixes.set(id, `{"job":${JSON.stringify(id)},"index":`);
     const parts: string[] = new Array<string>(tasks.length);
     for (let i = 0; i < tasks.length; i++) {
       const task = tasks[i] as Assignment;
@@ -39,31 +43,20 @@ export function buildTasksFrame(
         `${prefixes.get(task.jobId) as string}${task.index},"lease":${task.lease},` +
         `"attempt":${task.attempt},"input":${inputs[i] as string}}`;
     }
-    return `{"type":"tasks","tasks":[${parts.join(',')}],"jobNames":${jobNamesJson(jobs)}}`;
+    return `{"type":"tasks","jobs":${JSON.stringify(jobsWire)},"tasks":[${parts.join(',')}]}`;
   }
   const message: Tasks = {
     type: 'tasks',
-    tasks: tasks.map((task, i) => {
-      const job = jobs.get(task.jobId) as JobWireInfo;
-      return {
-        job: task.jobId,
-        index: task.index,
-        lease: task.lease,
-        module: job.moduleHash,
-        attempt: task.attempt,
-        timeoutMs: job.timeoutMs,
-        input: decodeStored(inputs[i] as EncodedValue),
-      };
-    }),
-    jobNames: Object.fromEntries([...jobs].map(([id, job]) => [id, job.name])),
+    jobs: jobsWire,
+    tasks: tasks.map((task, i) => ({
+      job: task.jobId,
+      index: task.index,
+      lease: task.lease,
+      attempt: task.attempt,
+      input: decodeStored(inputs[i] as EncodedValue),
+    })),
   };
   return encodeFrame(message);
-}
-
-function jobNamesJson(jobs: ReadonlyMap<string, JobWireInfo>): string {
-  const names: Record<string, string> = {};
-  for (const [id, job] of jobs) names[id] = job.name;
-  return JSON.stringify(names);
 }
 
 /** Turns a stored value back into a plain value (JSON text or a binary codec frame). */

@@ -109,21 +109,22 @@ describe('codec', () => {
   test('master messages built by the master parse', () => {
     const tasks = {
       type: 'tasks',
+      jobs: { '1': { module: 'a'.repeat(64), timeoutMs: 1000, name: 'x' } },
       tasks: [
         {
           job: '1',
           index: 0,
           lease: 5,
-          module: 'a'.repeat(64),
           attempt: 1,
-          timeoutMs: 1000,
           input: new Uint8Array([1, 2, 3]),
         },
       ],
-      jobNames: { '1': 'x' },
     };
     const decoded = decodeMasterMessage(encodeFrame(tasks));
     expect(decoded.ok && MasterMessage.parse(decoded.value)).toEqual(tasks);
+    // A task naming a job the frame does not describe is refused.
+    const orphan = { ...tasks, tasks: [{ ...tasks.tasks[0], job: '2' }] };
+    expect(decodeMasterMessage(encodeFrame(orphan)).ok).toBe(false);
   });
 });
 
@@ -157,19 +158,24 @@ describe('hot-path decoders agree with the zod schemas', () => {
       ),
       index: lease,
       lease,
+      attempt: fc.oneof(fc.integer(), fc.constant(1)),
+      input: fc.jsonValue(),
+      extra: fc.nat(),
+    },
+    { requiredKeys: ['job', 'index', 'lease', 'attempt'] },
+  );
+  const jobWire = fc.record(
+    {
       module: fc.oneof(
         fc.constant('a'.repeat(64)),
         fc.constant('A'.repeat(64)),
         fc.string(),
       ),
-      attempt: fc.oneof(fc.integer(), fc.constant(1)),
       timeoutMs: fc.oneof(fc.integer(), fc.constant(1000)),
-      input: fc.jsonValue(),
+      name: fc.oneof(fc.string(), fc.nat()),
       extra: fc.nat(),
     },
-    {
-      requiredKeys: ['job', 'index', 'lease', 'module', 'attempt', 'timeoutMs'],
-    },
+    { requiredKeys: ['module', 'timeoutMs'] },
   );
 
   test('results', () => {
@@ -187,17 +193,23 @@ describe('hot-path decoders agree with the zod schemas', () => {
     fc.assert(
       fc.property(
         fc.array(task, { maxLength: 3 }),
-        fc.option(fc.dictionary(fc.string(), fc.oneof(fc.string(), fc.nat()))),
-        (tasks, jobNames) => {
-          const text = JSON.stringify({
-            type: 'tasks',
-            tasks,
-            ...(jobNames ? { jobNames } : {}),
-          });
+        fc.dictionary(fc.oneof(fc.constant('1'), fc.string()), jobWire, {
+          maxKeys: 3,
+        }),
+        (tasks, jobs) => {
+          const text = JSON.stringify({ type: 'tasks', jobs, tasks });
           const fast = decodeMasterMessage(text);
-          expect(fast.ok).toBe(
-            MasterMessage.safeParse(JSON.parse(text)).success,
-          );
+          const parsed = MasterMessage.safeParse(JSON.parse(text));
+          const valid =
+            parsed.success &&
+            parsed.data.type === 'tasks' &&
+            parsed.data.tasks.every((t) =>
+              Object.hasOwn(
+                parsed.data.type === 'tasks' ? parsed.data.jobs : {},
+                t.job,
+              ),
+            );
+          expect(fast.ok).toBe(valid);
         },
       ),
       { numRuns: 2_000 },

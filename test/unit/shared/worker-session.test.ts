@@ -1,6 +1,6 @@
 /** The shared worker loop with a fake transport, executor and clock: plain calls, no sockets. */
 import { describe, expect, test } from 'vitest';
-import type { TaskAssignment } from '../../../shared/protocol.js';
+import type { TaskAssignment, WireTask } from '../../../shared/protocol.js';
 import {
   runWorkerSession,
   type Clock,
@@ -99,15 +99,21 @@ function fakeConnections() {
   return { opened, connect };
 }
 
-const task = (lease: number, index = lease): TaskAssignment => ({
+const MODULE = 'a'.repeat(64);
+const task = (lease: number, index = lease): WireTask => ({
   job: '1',
   index,
   lease,
-  module: 'a'.repeat(64),
   attempt: 1,
-  timeoutMs: 1_000,
   input: index,
 });
+/** A `tasks` frame as the master sends it. */
+const tasksFrame = (tasks: WireTask[], name = 'squares') =>
+  JSON.stringify({
+    type: 'tasks',
+    jobs: { '1': { module: MODULE, timeoutMs: 1_000, name } },
+    tasks,
+  });
 
 function setup(options: { fixedWindow?: number } = {}) {
   const time = fakeClock();
@@ -156,14 +162,14 @@ describe('worker session', () => {
   test('runs tasks, returns results when idle, and tops credit back up', () => {
     const s = setup({ fixedWindow: 2 });
     s.welcome();
-    s.conn().handlers.onMessage(
-      JSON.stringify({
-        type: 'tasks',
-        tasks: [task(1), task(2)],
-        jobNames: { '1': 'squares' },
-      }),
-    );
+    s.conn().handlers.onMessage(tasksFrame([task(1), task(2)], 'squares'));
     expect(s.exec.running.size).toBe(2);
+    // The executor gets each task with its job's module and timeout filled in.
+    expect(s.exec.running.get(1)?.task).toEqual({
+      ...task(1),
+      module: MODULE,
+      timeoutMs: 1_000,
+    });
     expect(s.session.status.jobName).toBe('squares');
     s.exec.finish(1, { ok: true, output: 1 });
     // Not idle yet: the result waits a moment for company.
@@ -192,9 +198,7 @@ describe('worker session', () => {
   test('a result that finishes while others run is flushed by the timer', () => {
     const s = setup({ fixedWindow: 2 });
     s.welcome();
-    s.conn().handlers.onMessage(
-      JSON.stringify({ type: 'tasks', tasks: [task(1), task(2)] }),
-    );
+    s.conn().handlers.onMessage(tasksFrame([task(1), task(2)]));
     s.exec.finish(1, { ok: true, output: 1 });
     s.time.advance(5);
     expect(s.conn().sent.slice(2)[0]).toEqual({
@@ -207,9 +211,7 @@ describe('worker session', () => {
   test('honours cancel', () => {
     const s = setup();
     s.welcome();
-    s.conn().handlers.onMessage(
-      JSON.stringify({ type: 'tasks', tasks: [task(1), task(2)] }),
-    );
+    s.conn().handlers.onMessage(tasksFrame([task(1), task(2)]));
     s.conn().handlers.onMessage(
       JSON.stringify({ type: 'cancel', leases: [2] }),
     );
@@ -220,9 +222,7 @@ describe('worker session', () => {
   test('on a dropped connection: drops its tasks and reconnects with jittered backoff', () => {
     const s = setup();
     s.welcome();
-    s.conn().handlers.onMessage(
-      JSON.stringify({ type: 'tasks', tasks: [task(1)] }),
-    );
+    s.conn().handlers.onMessage(tasksFrame([task(1)]));
     s.conn().handlers.onClose(1006, '');
     expect(s.exec.cancelled).toEqual([1]);
     expect(s.session.status.state).toBe('disconnected');
