@@ -7,6 +7,7 @@ import { createInterface } from 'node:readline';
 import { build } from 'esbuild';
 import WebSocket from 'ws';
 import { AppError, ErrorCode } from '../../shared/errors.js';
+import { bytesAsBase64, reviveBase64 } from '../base64-json.js';
 import type { JobOptionsInput, ResultLine } from '../../shared/job.js';
 import {
   PROTOCOL_VERSION,
@@ -98,7 +99,7 @@ export class ColonyClient {
           ...(job.options ? { options: job.options } : {}),
           ...(job.sealed !== undefined ? { sealed: job.sealed } : {}),
         },
-        binaryToBase64,
+        bytesAsBase64,
       ),
       contentType: 'application/json',
     });
@@ -109,7 +110,7 @@ export class ColonyClient {
     inputs: readonly unknown[],
   ): Promise<{ total: number }> {
     const body = inputs
-      .map((input) => JSON.stringify(input, binaryToBase64))
+      .map((input) => JSON.stringify(input, bytesAsBase64))
       .join('\n');
     return this.#json('POST', `/api/jobs/${enc(jobId)}/inputs`, {
       body,
@@ -204,7 +205,7 @@ export class ColonyClient {
       while ((newline = buffered.indexOf('\n')) >= 0) {
         const line = buffered.slice(0, newline);
         buffered = buffered.slice(newline + 1);
-        if (line) yield reviveBinary(JSON.parse(line)) as ResultLine;
+        if (line) yield reviveBase64(JSON.parse(line)) as ResultLine;
       }
     }
   }
@@ -296,40 +297,4 @@ export class ColonyClient {
 
 function enc(id: string): string {
   return encodeURIComponent(id);
-}
-
-/**
- * JSON.stringify replacer: a `Uint8Array` (or Buffer) input travels to the master as
- * `{"$base64": "..."}`, which the master stores as bytes; workers get a Uint8Array.
- */
-function binaryToBase64(this: unknown, key: string, value: unknown): unknown {
-  // The holder's own value: a Buffer's toJSON has already run on `value`.
-  const raw = (this as Record<string, unknown>)[key];
-  return raw instanceof Uint8Array
-    ? {
-        $base64: Buffer.from(
-          raw.buffer,
-          raw.byteOffset,
-          raw.byteLength,
-        ).toString('base64'),
-      }
-    : value;
-}
-
-/** Binary outputs arrive as `{"$base64": "..."}` in NDJSON; give them back as bytes. */
-function reviveBinary(value: unknown): unknown {
-  if (value === null || typeof value !== 'object') return value;
-  if (Array.isArray(value)) return value.map(reviveBinary);
-  const record = value as Record<string, unknown>;
-  const keys = Object.keys(record);
-  if (
-    keys.length === 1 &&
-    keys[0] === '$base64' &&
-    typeof record.$base64 === 'string'
-  ) {
-    return new Uint8Array(Buffer.from(record.$base64, 'base64'));
-  }
-  for (const key of keys)
-    if (key !== '__proto__') record[key] = reviveBinary(record[key]);
-  return record;
 }

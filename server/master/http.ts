@@ -24,6 +24,7 @@ import { renderMetrics } from './metrics.js';
 import type { Runtime } from './runtime.js';
 import type { StoredResult } from './store/store.js';
 import { decodeStored } from './task-frames.js';
+import { bytesAsBase64 } from '../base64-json.js';
 
 export interface HttpOptions {
   runtime: Runtime;
@@ -338,11 +339,5 @@ function resultLine(result: StoredResult): string {
 }
 
 function binaryToJson(frame: Uint8Array): unknown {
-  return JSON.parse(
-    JSON.stringify(decodeStored(frame), (_key, value: unknown) =>
-      value instanceof Uint8Array
-        ? { $base64: Buffer.from(value).toString('base64') }
-        : value,
-    ),
-  );
+  return JSON.parse(JSON.stringify(decodeStored(frame), bytesAsBase64));
 }

@@ -11,6 +11,7 @@ import type { Runtime } from './runtime.js';
 import type { JobSpec } from './scheduler/types.js';
 import type { EncodedValue } from './store/store.js';
 import { encodeStored } from './task-frames.js';
+import { reviveBase64 } from '../base64-json.js';
 
 /** Inputs written and announced to the scheduler per chunk. */
 const APPEND_CHUNK = 10_000;
@@ -143,39 +144,14 @@ export function notFound(jobId: string): AppError {
 
 function encodeInput(input: unknown, index: number): EncodedValue {
   try {
-    return encodeStored(reviveBase64(input, 0));
+    // Bytes come over HTTP as {"$base64": ...}: stored, and sent to workers, as bytes.
+    return encodeStored(reviveBase64(input));
   } catch (error) {
     throw new AppError(
       ErrorCode.InvalidMessage,
       `input ${index} cannot be stored: ${(error as Error).message}`,
     );
   }
-}
-
-/**
- * Binary inputs come over HTTP as `{"$base64": "..."}` (as binary outputs go out):
- * stored and sent to workers as bytes, so a task receives a Uint8Array.
- */
-function reviveBase64(value: unknown, depth: number): unknown {
-  if (value === null || typeof value !== 'object') return value;
-  if (depth > 256) throw new Error('nested too deeply');
-  if (Array.isArray(value)) {
-    for (let i = 0; i < value.length; i++)
-      value[i] = reviveBase64(value[i], depth + 1);
-    return value;
-  }
-  const record = value as Record<string, unknown>;
-  const keys = Object.keys(record);
-  if (
-    keys.length === 1 &&
-    keys[0] === '$base64' &&
-    typeof record.$base64 === 'string'
-  ) {
-    return new Uint8Array(Buffer.from(record.$base64, 'base64'));
-  }
-  for (const key of keys)
-    if (key !== '__proto__') record[key] = reviveBase64(record[key], depth + 1);
-  return record;
 }
 
 /**

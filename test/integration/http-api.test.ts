@@ -3,7 +3,13 @@ import { describe, expect, test } from 'vitest';
 import { ErrorCode } from '../../shared/errors.js';
 import { readdirSync } from 'node:fs';
 import path from 'node:path';
-import { ROOT, fixtureModule, startTestMaster } from '../helpers/master.js';
+import {
+  ROOT,
+  collectResults,
+  fixtureModule,
+  spawnWorker,
+  startTestMaster,
+} from '../helpers/master.js';
 
 async function post(
   url: string,
@@ -113,6 +119,27 @@ describe('HTTP API', () => {
     expect(response.status).toBe(200);
     expect(response.headers.get('content-security-policy')).toBe(
       "default-src 'none'; script-src 'self'",
+    );
+  });
+
+  test('bytes over HTTP: a Uint8Array input reaches the task as bytes and comes back as bytes', async () => {
+    const master = await startTestMaster();
+    spawnWorker(master.url, 1);
+    const module = await fixtureModule('bytes.mjs');
+    const data = new Uint8Array(100_000).map((_, i) => i % 256);
+    const { id } = await master.client.submit({
+      name: 'bytes',
+      module,
+      inputs: [{ data }],
+    });
+    const [line] = [...(await collectResults(master.client, id)).values()];
+    expect(line?.ok).toBe(true);
+    const reversed = line?.ok
+      ? (line.output as { reversed: Uint8Array }).reversed
+      : null;
+    expect(reversed instanceof Uint8Array).toBe(true);
+    expect(Buffer.compare(reversed as Uint8Array, data.slice().reverse())).toBe(
+      0,
     );
   });
 
