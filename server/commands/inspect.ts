@@ -3,6 +3,7 @@ import { createWriteStream } from 'node:fs';
 import { once } from 'node:events';
 import type { Flags } from '../cli.js';
 import { clientFrom } from './common.js';
+import { bytesAsBase64 } from '../base64-json.js';
 
 function table(rows: string[][]): string {
   const widths =
@@ -82,7 +83,8 @@ export async function runResults(jobId: string, flags: Flags): Promise<void> {
   const client = clientFrom(flags);
   const sink = flags.out ? createWriteStream(flags.out) : process.stdout;
   for await (const line of client.results(jobId)) {
-    if (!sink.write(`${JSON.stringify(line)}\n`)) await once(sink, 'drain');
+    if (!sink.write(`${JSON.stringify(line, bytesAsBase64)}\n`))
+      await once(sink, 'drain');
   }
   if (flags.out) {
     sink.end();

@@ -3,10 +3,18 @@ import { createWriteStream, existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { once } from 'node:events';
 import { AppError, ErrorCode } from '../../shared/errors.js';
-import { bundleModule, type ColonyClient } from '../client/index.js';
+import {
+  bundleModule,
+  type ColonyClient,
+  type JobDetail,
+} from '../client/index.js';
+import { bytesAsBase64 } from '../base64-json.js';
 import type { Flags } from '../cli.js';
 import { clientFrom } from './common.js';
 import { progressLine, showProgress } from './progress.js';
+
+/** How long `--wait` keeps trying to reach a master that went away. */
+const GIVE_UP_MS = 10 * 60_000;
 
 /** Inputs sent with the job itself; the rest of a big `.json` array is appended. */
 const FIRST_BATCH = 10_000;
@@ -97,22 +105,54 @@ export async function waitAndWrite(
   id: string,
   out: string | undefined,
 ): Promise<void> {
-  const progress = showProgress(client, id);
   const sink = out ? createWriteStream(out) : process.stdout;
+  // Tasks already written: a stream resumed after a master restart starts over.
+  let seen = new Uint8Array(1024);
   let written = 0;
-  try {
-    for await (const line of client.results(id, { follow: true })) {
-      if (!sink.write(`${JSON.stringify(line)}\n`)) await once(sink, 'drain');
-      written++;
+  let delayMs = 250;
+  let unreachableSince = 0;
+  let job: JobDetail | null = null;
+  while (!job) {
+    const progress = showProgress(client, id);
+    try {
+      for await (const line of client.results(id, { follow: true })) {
+        if (line.index >= seen.length) {
+          const grown = new Uint8Array(
+            Math.max(seen.length * 2, line.index + 1),
+          );
+          grown.set(seen);
+          seen = grown;
+        }
+        if (seen[line.index]) continue;
+        seen[line.index] = 1;
+        const text = `${JSON.stringify(line, bytesAsBase64)}\n`;
+        if (!sink.write(text)) await once(sink, 'drain');
+        written++;
+      }
+      // The stream ends when the job does, or when the master goes away: ask which.
+      const state = await client.job(id);
+      if (state.state !== 'running') job = state;
+      unreachableSince = 0;
+      delayMs = 250;
+    } catch (error) {
+      // A master that restarts (crash, upgrade) is waited for; other errors are final.
+      if (error instanceof AppError && error.code !== ErrorCode.Unreachable)
+        throw error;
+      unreachableSince ||= Date.now();
+      if (Date.now() - unreachableSince > GIVE_UP_MS) throw error;
+      process.stderr.write(
+        `colony: lost the master (${(error as Error).message}); retrying in ${delayMs} ms\n`,
+      );
+      await new Promise((resolve) => setTimeout(resolve, delayMs));
+      delayMs = Math.min(delayMs * 2, 5_000);
+    } finally {
+      progress.stop();
     }
-  } finally {
-    progress.stop();
   }
   if (out) {
     sink.end();
     await once(sink, 'finish');
   }
-  const job = await client.job(id);
   process.stderr.write(
     `${progressLine(job)}; ${job.state} in ${(job.elapsedMs / 1000).toFixed(1)}s; ${written} results${out ? ` in ${out}` : ''}\n`,
   );

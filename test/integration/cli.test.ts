@@ -1,14 +1,37 @@
 /** The README's commands, as a user types them: master, workers, submit --wait --out, status, results, cancel. */
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
 import path from 'node:path';
 import { describe, expect, test } from 'vitest';
+import { ColonyClient } from '../../server/client/index.js';
 import {
   ROOT,
   spawnColony,
   spawnMaster,
   spawnWorker,
   tempDir,
+  waitForResults,
 } from '../helpers/master.js';
+
+async function freePort(): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as net.AddressInfo;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+/** Resolves once the job exists and is sealed (the CLI has sent it all), watching the live feed. */
+function waitUntilJob(client: ColonyClient, id: string): Promise<void> {
+  return new Promise((resolve) => {
+    const close = client.watch((message) => {
+      if (message.jobs.some((job) => job.id === id && job.sealed)) {
+        close();
+        resolve();
+      }
+    });
+  });
+}
 
 function countPrimes(from: number, to: number): number {
   let count = 0;
@@ -88,6 +111,52 @@ describe('command line', () => {
     ]);
     expect(await results.exited).toBe(0);
     expect(results.stdout().trim().split('\n')).toHaveLength(1_000);
+  });
+
+  test('submit --wait rides out a master killed with kill -9 and restarted: every result once', async () => {
+    const dir = tempDir();
+    const data = path.join(dir, 'data');
+    const port = await freePort();
+    let master = await spawnMaster(data, ['--port', String(port)]);
+    spawnWorker(master.url, 1);
+    spawnWorker(master.url, 1);
+    const inputs = path.join(dir, 'inputs.jsonl');
+    writeFileSync(
+      inputs,
+      Array.from({ length: 2_000 }, (_, x) =>
+        JSON.stringify({ x, spinMs: 2 }),
+      ).join('\n'),
+    );
+    const out = path.join(dir, 'results.jsonl');
+    const submit = spawnColony([
+      'submit',
+      'test/fixtures/square.mjs',
+      '--inputs',
+      inputs,
+      '--url',
+      master.url,
+      '--token',
+      'test-token',
+      '--wait',
+      '--out',
+      out,
+    ]);
+    // Kill the master once the job is under way.
+    const client = new ColonyClient({ url: master.url, token: 'test-token' });
+    await waitUntilJob(client, '1');
+    await waitForResults(client, '1', 200);
+    master.child.kill('SIGKILL');
+    await master.exited;
+    master = await spawnMaster(data, ['--port', String(port)]);
+    expect(await submit.exited).toBe(0);
+    expect(submit.stderr()).toMatch(/lost the master/);
+    const lines = readFileSync(out, 'utf8')
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as { index: number; output: number });
+    expect(lines).toHaveLength(2_000);
+    expect(new Set(lines.map((line) => line.index)).size).toBe(2_000);
+    for (const line of lines) expect(line.output).toBe(line.index * line.index);
   });
 
   test('cancel stops a running job; bad input exits non-zero with one actionable line', async () => {
