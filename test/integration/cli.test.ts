@@ -1,6 +1,5 @@
 /** The README's commands, as a user types them: master, workers, submit --wait --out, status, results, cancel. */
 import { readFileSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { ColonyClient } from '../../server/client/index.js';
@@ -9,17 +8,10 @@ import {
   spawnColony,
   spawnMaster,
   spawnWorker,
+  freePort,
   tempDir,
   waitForResults,
 } from '../helpers/master.js';
-
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 /** Resolves once the job exists and is sealed (the CLI has sent it all), watching the live feed. */
 function waitUntilJob(client: ColonyClient, id: string): Promise<void> {

@@ -2,7 +2,6 @@
  * Fault injection with real processes (SPEC §4): workers and the master killed, frozen
  * and stopped mid-job. Every test checks every result: 0 lost, 0 twice, 0 wrong.
  */
-import net from 'node:net';
 import { describe, expect, test } from 'vitest';
 import { ColonyClient } from '../../server/client/index.js';
 import type { ResultLine } from '../../shared/job.js';
@@ -12,6 +11,7 @@ import {
   spawnMaster,
   spawnWorker,
   startTestMaster,
+  freePort,
   tempDir,
   type ChildHandle,
 } from '../helpers/master.js';
@@ -24,14 +24,6 @@ function expectSquares(results: Map<number, ResultLine>, n: number): void {
     if (!line?.ok || line.output !== x * x) wrong.push(x);
   }
   expect(wrong).toEqual([]);
-}
-
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
 }
 
 /** Reads committed results as they come, until the stream ends or breaks. */
