@@ -147,7 +147,7 @@ export class DashboardFeed {
   }
 
   #publish(): void {
-    const { runtime } = { runtime: this.#runtime };
+    const runtime = this.#runtime;
     if (this.#subscribers.size === 0) {
       runtime.dirtyJobs.clear();
       runtime.dirtyWorkers.clear();

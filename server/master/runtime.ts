@@ -8,6 +8,7 @@ import { assertNever } from '../../shared/errors.js';
 import type { FeedEvent } from '../../shared/protocol.js';
 import { Scheduler } from './scheduler/scheduler.js';
 import type {
+  Assignment,
   Command,
   JobId,
   SchedulerEvent,
@@ -15,7 +16,6 @@ import type {
   WorkerId,
 } from './scheduler/types.js';
 import type { EncodedValue, Store } from './store/store.js';
-import type { Assignment } from './scheduler/types.js';
 
 /** Where commands that touch sockets go (implemented by the gateway). */
 export interface WorkerLink {
