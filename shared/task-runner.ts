@@ -18,27 +18,43 @@ export interface TaskContext {
 
 export type TaskFunction = (input: unknown, ctx: TaskContext) => unknown;
 
-/** One task as the host hands it to the thread. */
-export interface ThreadTask {
-  lease: number;
+/**
+ * Tasks of one job as the host hands them to the thread, column by column (a structured
+ * clone of one object per task costs more than a trivial task itself).
+ */
+export interface ThreadBatch {
   job: string;
-  index: number;
-  attempt: number;
   module: string;
-  input: unknown;
-  /** Wall-clock deadline (ms since epoch) of the lease; skip the task past it. */
+  leases: number[];
+  indexes: number[];
+  attempts: number[];
+  inputs: unknown[];
+  /** Wall-clock deadline (ms since epoch) of the leases; a task past it is skipped. */
   deadline: number;
 }
 
-export type ThreadOutcome =
-  | { lease: number; ok: true; output: unknown }
-  | { lease: number; ok: false; error: string }
-  /** Not run: its lease was already over or it was cancelled before it started. */
-  | { lease: number; skipped: true };
+/** How a task ended in the thread, in `ThreadOutcomes.status`. */
+export const Status = {
+  /** `values[i]` is the output. */
+  ok: 0,
+  /** `values[i]` is the error message. */
+  error: 1,
+  /** Not run: its lease was over or it was cancelled before it started. */
+  skipped: 2,
+} as const;
+export type Status = (typeof Status)[keyof typeof Status];
+
+/** Outcomes of the next tasks of the thread, in the order it was given them. */
+export interface ThreadOutcomes {
+  type: 'outcomes';
+  leases: number[];
+  status: Status[];
+  values: unknown[];
+}
 
 /** Host -> thread messages. */
 export type ToThread =
-  | { type: 'run'; tasks: ThreadTask[] }
+  | ({ type: 'run' } & ThreadBatch)
   | { type: 'cancel'; leases: number[] }
   | { type: 'module'; hash: string; source: string }
   /** Shared memory where the thread writes [lease running now or -1, its start time]. */
@@ -46,8 +62,7 @@ export type ToThread =
 
 /** Thread -> host messages. */
 export type FromThread =
-  | { type: 'outcomes'; outcomes: ThreadOutcome[] }
-  | { type: 'progress'; lease: number; fraction: number };
+  ThreadOutcomes | { type: 'progress'; lease: number; fraction: number };
 
 const POST_EVERY_MS = 4;
 
@@ -99,22 +114,87 @@ export interface TaskRunnerOptions {
   onRunning?(lease: number, at: number): void;
 }
 
-interface RunningTask {
-  lease: number;
-  controller: AbortController | null;
-  aborted: boolean;
+interface Outcome {
+  status: Status;
+  value: unknown;
+}
+
+const SKIPPED: Outcome = { status: Status.skipped, value: null };
+
+/**
+ * The `ctx` of one task, also the runner's record of it: a class, so that a task costs
+ * one small object (an object literal with a getter and a closure costs several).
+ */
+class RunningTask implements TaskContext {
+  aborted = false;
+  #controller: AbortController | null = null;
+  #progress: ((fraction: number) => void) | null = null;
+  readonly lease: number;
+  readonly jobId: string;
+  readonly taskIndex: number;
+  readonly attempt: number;
+  readonly #options: TaskRunnerOptions;
+
+  constructor(
+    lease: number,
+    jobId: string,
+    taskIndex: number,
+    attempt: number,
+    options: TaskRunnerOptions,
+  ) {
+    this.lease = lease;
+    this.jobId = jobId;
+    this.taskIndex = taskIndex;
+    this.attempt = attempt;
+    this.#options = options;
+  }
+
+  get signal(): AbortSignal {
+    // Most tasks never look: an AbortController per task would cost more than they do.
+    if (!this.#controller) {
+      this.#controller = new AbortController();
+      if (this.aborted) this.#controller.abort();
+    }
+    return this.#controller.signal;
+  }
+
+  /** A bound function, so that `const { progress } = ctx` works too. */
+  get progress(): (fraction: number) => void {
+    if (!this.#progress) {
+      let lastProgressAt = 0;
+      this.#progress = (fraction: number) => {
+        const now = this.#options.now();
+        if (now - lastProgressAt < 250 || !(fraction >= 0 && fraction <= 1))
+          return;
+        lastProgressAt = now;
+        this.#options.post({ type: 'progress', lease: this.lease, fraction });
+      };
+    }
+    return this.#progress;
+  }
+
+  abort(): void {
+    this.aborted = true;
+    this.#controller?.abort();
+  }
 }
 
 /** The thread-side engine: feed it `ToThread` messages. */
 export function createTaskRunner(options: TaskRunnerOptions) {
   const modules = new Map<string, Promise<TaskFunction>>();
-  const queue: ThreadTask[] = [];
+  /** Batches to run; `at` is the next task of the first one. */
+  const queue: ThreadBatch[] = [];
+  let at = 0;
   const cancelled = new Set<number>();
-  /** The running task; its AbortController is made only if the task reads `signal`. */
+  /** The running task. */
   let current: RunningTask | null = null;
-  let outbox: ThreadOutcome[] = [];
+  let out: ThreadOutcomes = fresh();
   let lastPostAt = 0;
   let running = false;
+
+  function fresh(): ThreadOutcomes {
+    return { type: 'outcomes', leases: [], status: [], values: [] };
+  }
 
   /** Modules already imported: tasks of a loaded module run without a promise hop. */
   const ready = new Map<string, TaskFunction>();
@@ -135,94 +215,96 @@ export function createTaskRunner(options: TaskRunnerOptions) {
     return loaded;
   };
 
-  const postOutcomes = (): void => {
-    if (outbox.length === 0) return;
-    options.post({ type: 'outcomes', outcomes: outbox });
-    outbox = [];
-    lastPostAt = options.now();
+  const postOutcomes = (now: number): void => {
+    if (out.leases.length === 0) return;
+    options.post(out);
+    out = fresh();
+    lastPostAt = now;
   };
 
-  const settle = (
-    task: ThreadTask,
-    running: RunningTask,
-    output: unknown,
-  ): ThreadOutcome => {
-    if (running.aborted) return { lease: task.lease, skipped: true };
+  const record = (lease: number, status: Status, value: unknown): void => {
+    out.leases.push(lease);
+    out.status.push(status);
+    out.values.push(value);
+  };
+
+  const settle = (task: RunningTask, output: unknown): Outcome => {
+    if (task.aborted) return SKIPPED;
     const problem = checkOutput(output);
     return problem
-      ? { lease: task.lease, ok: false, error: problem }
-      : { lease: task.lease, ok: true, output };
+      ? { status: Status.error, value: problem }
+      : { status: Status.ok, value: output };
   };
 
-  const fail = (
-    task: ThreadTask,
-    running: RunningTask,
-    error: unknown,
-  ): ThreadOutcome =>
-    running.aborted
-      ? { lease: task.lease, skipped: true }
-      : { lease: task.lease, ok: false, error: errorMessage(error) };
+  const fail = (task: RunningTask, error: unknown): Outcome =>
+    task.aborted
+      ? SKIPPED
+      : { status: Status.error, value: errorMessage(error) };
 
-  /** Calls the task; synchronous tasks of a loaded module return synchronously. */
+  /**
+   * Calls the task. A synchronous task of a loaded module is recorded at once (and
+   * `null` returned); an asynchronous one returns the promise of its outcome.
+   */
   const invoke = (
     fn: TaskFunction,
-    task: ThreadTask,
-    running: RunningTask,
-  ): ThreadOutcome | Promise<ThreadOutcome> => {
-    let lastProgressAt = 0;
+    batch: ThreadBatch,
+    i: number,
+    task: RunningTask,
+  ): Promise<Outcome> | null => {
     let result: unknown;
     try {
-      result = fn(task.input, {
-        get signal(): AbortSignal {
-          // Most tasks never look: an AbortController per task would cost more than they do.
-          if (!running.controller) {
-            running.controller = new AbortController();
-            if (running.aborted) running.controller.abort();
-          }
-          return running.controller.signal;
-        },
-        jobId: task.job,
-        taskIndex: task.index,
-        attempt: task.attempt,
-        progress: (fraction: number) => {
-          const now = options.now();
-          if (now - lastProgressAt < 250 || !(fraction >= 0 && fraction <= 1))
-            return;
-          lastProgressAt = now;
-          options.post({ type: 'progress', lease: task.lease, fraction });
-        },
-      });
+      result = fn(batch.inputs[i], task);
     } catch (error) {
-      return fail(task, running, error);
+      const outcome = fail(task, error);
+      record(task.lease, outcome.status, outcome.value);
+      return null;
     }
     if (
       result !== null &&
       typeof (result as Promise<unknown>)?.then === 'function'
     ) {
       return (result as Promise<unknown>).then(
-        (output) => settle(task, running, output),
-        (error: unknown) => fail(task, running, error),
+        (output) => settle(task, output),
+        (error: unknown) => fail(task, error),
       );
     }
-    return settle(task, running, result);
+    if (task.aborted) record(task.lease, Status.skipped, null);
+    else {
+      const problem = checkOutput(result);
+      if (problem) record(task.lease, Status.error, problem);
+      else record(task.lease, Status.ok, result);
+    }
+    return null;
   };
 
-  const runOne = (task: ThreadTask): ThreadOutcome | Promise<ThreadOutcome> => {
-    if (cancelled.delete(task.lease) || options.now() > task.deadline) {
-      return { lease: task.lease, skipped: true };
+  /** Runs task `i` of the batch: recorded at once, or a promise of its outcome. */
+  const runOne = (
+    batch: ThreadBatch,
+    i: number,
+    now: number,
+  ): Promise<Outcome | null> | null => {
+    const lease = batch.leases[i] as number;
+    if (
+      (cancelled.size > 0 && cancelled.delete(lease)) ||
+      now > batch.deadline
+    ) {
+      record(lease, Status.skipped, null);
+      return null;
     }
-    const running: RunningTask = {
-      lease: task.lease,
-      controller: null,
-      aborted: false,
-    };
-    current = running;
-    options.onRunning?.(task.lease, options.now());
-    const fn = ready.get(task.module);
-    if (fn) return invoke(fn, task, running);
-    return load(task.module).then(
-      (loaded) => invoke(loaded, task, running),
-      (error: unknown) => fail(task, running, error),
+    const task = new RunningTask(
+      lease,
+      batch.job,
+      batch.indexes[i] as number,
+      batch.attempts[i] as number,
+      options,
+    );
+    current = task;
+    options.onRunning?.(lease, now);
+    const fn = ready.get(batch.module);
+    if (fn) return invoke(fn, batch, i, task);
+    return load(batch.module).then(
+      (loaded) => invoke(loaded, batch, i, task),
+      (error: unknown) => fail(task, error),
     );
   };
 
@@ -230,18 +312,29 @@ export function createTaskRunner(options: TaskRunnerOptions) {
     if (running) return;
     running = true;
     try {
+      let now = options.now();
       while (queue.length > 0) {
-        const task = queue.shift() as ThreadTask;
-        let outcome = runOne(task);
-        if (outcome instanceof Promise) outcome = await outcome;
+        const batch = queue[0] as ThreadBatch;
+        const i = at;
+        if (++at === batch.leases.length) {
+          queue.shift();
+          at = 0;
+        }
+        const pending = runOne(batch, i, now);
+        if (pending) {
+          const outcome = await pending;
+          // null: the task turned out synchronous once its module loaded (recorded).
+          if (outcome)
+            record(batch.leases[i] as number, outcome.status, outcome.value);
+        }
         current = null;
         options.onRunning?.(-1, 0);
-        outbox.push(outcome);
-        if (queue.length === 0 || options.now() - lastPostAt >= POST_EVERY_MS) {
-          postOutcomes();
+        now = options.now();
+        if (queue.length === 0 || now - lastPostAt >= POST_EVERY_MS) {
+          postOutcomes(now);
         }
       }
-      postOutcomes();
+      postOutcomes(now);
     } finally {
       running = false;
     }
@@ -251,15 +344,13 @@ export function createTaskRunner(options: TaskRunnerOptions) {
     handle(message: ToThread): void {
       switch (message.type) {
         case 'run':
-          for (const task of message.tasks) queue.push(task);
+          if (message.leases.length > 0) queue.push(message);
           void drain();
           return;
         case 'cancel':
           for (const lease of message.leases) {
-            if (current?.lease === lease) {
-              current.aborted = true;
-              current.controller?.abort();
-            } else cancelled.add(lease);
+            if (current?.lease === lease) current.abort();
+            else cancelled.add(lease);
           }
           return;
         case 'module':

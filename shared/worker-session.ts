@@ -10,8 +10,8 @@ import {
   decodeMasterMessage,
   expandTasks,
   type MasterMessage,
-  type TaskAssignment,
-  type TaskResult,
+  type TaskBatch,
+  type TaskFailure,
   type WorkerKind,
   type WorkerMessage,
 } from './protocol.js';
@@ -32,18 +32,21 @@ export interface TransportHandlers {
 /** Opens a connection to the master's `/ws`; reports through the handlers. */
 export type Connect = (handlers: TransportHandlers) => Transport;
 
-export type ExecOutcome =
-  | { ok: true; output: unknown }
-  | { ok: false; error: string; kind: 'error' | 'crash' };
+/** How some tasks ended: successes column by column (`outputs[i]` of `leases[i]`), failures apart. */
+export interface Outcomes {
+  leases: number[];
+  outputs: unknown[];
+  failures: TaskFailure[];
+}
 
-/** Runs tasks on `slots` threads; each task ends with exactly one `onDone` call (unless cancelled). */
+/**
+ * Runs tasks on `slots` threads. Each task's lease appears in exactly one `onDone`
+ * call (unless cancelled); a call may report any number of tasks of the batch.
+ */
 export interface Executor {
   readonly slots: number;
-  /** Queues tasks; the executor runs them as slots free up. */
-  submit(
-    tasks: readonly TaskAssignment[],
-    onDone: (task: TaskAssignment, outcome: ExecOutcome) => void,
-  ): void;
+  /** Queues a batch; the executor runs its tasks as slots free up. */
+  submit(batch: TaskBatch, onDone: (outcomes: Outcomes) => void): void;
   /** Drops these leases: queued ones are forgotten, running ones stopped. No `onDone` follows. */
   cancel(leases: readonly number[]): void;
   /** Cancels everything (the connection is gone: the master re-queued them). */
@@ -107,8 +110,8 @@ export interface WorkerSession {
   stop(): void;
 }
 
-const MAX_RESULTS_PER_FRAME = 1_000;
-const FLUSH_DELAY_MS = 1;
+const MAX_RESULTS_PER_FRAME = 2_000;
+const FLUSH_DELAY_MS = 4;
 /** Shortest interval over which the task rate is measured. */
 const MEASURE_MS = 50;
 
@@ -133,7 +136,10 @@ export function runWorkerSession(options: WorkerSessionOptions): WorkerSession {
   let failures = 0;
   let reconnectTimer: unknown = null;
   let flushTimer: unknown = null;
-  let outbox: TaskResult[] = [];
+  /** Results not sent yet, in the columns of a `results` frame. */
+  let outbox: Outcomes = { leases: [], outputs: [], failures: [] };
+  const outboxSize = (): number =>
+    outbox.leases.length + outbox.failures.length;
   /** Credit the master believes we have (granted minus tasks received). */
   let creditOut = 0;
   let window = options.fixedWindow ?? executor.slots * 2;
@@ -157,8 +163,8 @@ export function runWorkerSession(options: WorkerSessionOptions): WorkerSession {
    * slot): tiny tasks ride many to a frame, slow ones stay at two per slot, so a slow
    * worker never sits on work that idle workers could take.
    */
-  const measure = (now: number): void => {
-    completedSinceMeasure++;
+  const measure = (now: number, completed: number): void => {
+    completedSinceMeasure += completed;
     const elapsed = now - busySince;
     if (busySince === 0 || elapsed < MEASURE_MS) return;
     const rate = completedSinceMeasure / elapsed;
@@ -201,25 +207,38 @@ export function runWorkerSession(options: WorkerSessionOptions): WorkerSession {
     }
     // Status once per flush, not per task: tiny tasks finish by the hundred thousand.
     setStatus({ inFlight: executor.pending });
-    if (outbox.length === 0) {
+    if (outboxSize() === 0) {
       grantCredit();
       return;
     }
-    while (outbox.length > 0) {
-      const batch = outbox.slice(0, MAX_RESULTS_PER_FRAME);
-      outbox = outbox.slice(batch.length);
+    while (outboxSize() > 0) {
+      let batch = outbox;
+      if (outboxSize() <= MAX_RESULTS_PER_FRAME) {
+        outbox = { leases: [], outputs: [], failures: [] };
+      } else {
+        // Too many for one frame: failures first (they are rare), then successes.
+        const failures = outbox.failures.splice(0, MAX_RESULTS_PER_FRAME);
+        const room = MAX_RESULTS_PER_FRAME - failures.length;
+        batch = {
+          leases: outbox.leases.splice(0, room),
+          outputs: outbox.outputs.splice(0, room),
+          failures,
+        };
+      }
       // The last frame of the flush carries the new credit: one frame, not two.
-      const credit = outbox.length === 0 ? creditDue() : 0;
+      const credit = outboxSize() === 0 ? creditDue() : 0;
       send({
         type: 'results',
-        results: batch,
+        leases: batch.leases,
+        outputs: batch.outputs,
+        ...(batch.failures.length > 0 ? { failures: batch.failures } : {}),
         ...(credit > 0 ? { credit } : {}),
       });
     }
   };
 
-  const onTaskDone = (task: TaskAssignment, outcome: ExecOutcome): void => {
-    measure(clock.now());
+  const onTasksDone = (done: Outcomes): void => {
+    measure(clock.now(), done.leases.length + done.failures.length);
     if (executor.pending === 0) {
       // Idle time is not task time: measure again from the next batch.
       busySince = 0;
@@ -230,18 +249,13 @@ export function runWorkerSession(options: WorkerSessionOptions): WorkerSession {
         window = Math.min(maxWindow, window * 2);
       }
     }
-    outbox.push(
-      outcome.ok
-        ? { lease: task.lease, ok: true, output: outcome.output }
-        : {
-            lease: task.lease,
-            ok: false,
-            error: outcome.error,
-            kind: outcome.kind,
-          },
-    );
+    for (let i = 0; i < done.leases.length; i++) {
+      outbox.leases.push(done.leases[i] as number);
+      outbox.outputs.push(done.outputs[i]);
+    }
+    for (const failure of done.failures) outbox.failures.push(failure);
     // Send at once when idle (latency), else gather what finishes within a moment.
-    if (executor.pending === 0 || outbox.length >= MAX_RESULTS_PER_FRAME)
+    if (executor.pending === 0 || outboxSize() >= MAX_RESULTS_PER_FRAME)
       flush();
     else flushTimer ??= clock.setTimeout(flush, FLUSH_DELAY_MS);
   };
@@ -271,11 +285,13 @@ export function runWorkerSession(options: WorkerSessionOptions): WorkerSession {
         grantCredit();
         return;
       case 'tasks': {
-        creditOut = Math.max(0, creditOut - message.tasks.length);
-        const last = message.tasks[message.tasks.length - 1];
-        const jobName = last ? message.jobs[last.job]?.name : undefined;
-        if (busySince === 0) busySince = clock.now();
-        executor.submit(expandTasks(message), onTaskDone);
+        let jobName: string | undefined;
+        for (const batch of expandTasks(message)) {
+          creditOut = Math.max(0, creditOut - batch.leases.length);
+          jobName = batch.name;
+          if (busySince === 0) busySince = clock.now();
+          executor.submit(batch, onTasksDone);
+        }
         setStatus({
           inFlight: executor.pending,
           ...(jobName ? { jobName } : {}),
@@ -288,7 +304,7 @@ export function runWorkerSession(options: WorkerSessionOptions): WorkerSession {
         grantCredit();
         return;
       case 'ack':
-        setStatus({ done: status.done + message.leases.length });
+        setStatus({ done: status.done + message.count });
         return;
       case 'error':
         options.onLog?.('warn', `master: ${message.code}: ${message.message}`);
@@ -320,7 +336,7 @@ export function runWorkerSession(options: WorkerSessionOptions): WorkerSession {
         transport = null;
         // The master re-queued whatever we held: drop it rather than finish it twice.
         executor.cancelAll();
-        outbox = [];
+        outbox = { leases: [], outputs: [], failures: [] };
         creditOut = 0;
         if (flushTimer !== null) {
           clock.clearTimeout(flushTimer);

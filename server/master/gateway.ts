@@ -14,7 +14,7 @@ import {
   PROTOCOL_VERSION,
   decodeWorkerMessage,
   type MasterMessage,
-  type TaskResult,
+  type Results,
 } from '../../shared/protocol.js';
 import type { Logger } from '../log.js';
 import type { DashboardFeed } from './dashboard-feed.js';
@@ -53,6 +53,8 @@ interface Peer {
   isAlive: boolean;
   invalid: number;
   handshakeTimer: NodeJS.Timeout | null;
+  /** Results waiting for the commit in flight, acked together in one frame. */
+  unacked: { commit: Promise<void>; count: number } | null;
 }
 
 /** Malformed messages tolerated (each answered with an error frame) before closing. */
@@ -141,6 +143,7 @@ export class Gateway implements WorkerLink {
       isAlive: true,
       invalid: 0,
       handshakeTimer: null,
+      unacked: null,
     };
     this.#peers.add(peer);
     peer.handshakeTimer = setTimeout(() => {
@@ -231,7 +234,7 @@ export class Gateway implements WorkerLink {
           return;
         case 'results':
           if (!peer.workerId) return this.#handshakeFirst(peer);
-          this.#onResults(peer, peer.workerId, message.results);
+          this.#onResults(peer, peer.workerId, message);
           if (message.credit) {
             this.#runtime.dispatch({
               type: 'credit-granted',
@@ -285,42 +288,44 @@ export class Gateway implements WorkerLink {
     });
   }
 
-  #onResults(
-    peer: Peer,
-    workerId: WorkerId,
-    results: readonly TaskResult[],
-  ): void {
-    const received: ReceivedResult[] = results.map((result) => {
-      if (!result.ok) return result;
+  #onResults(peer: Peer, workerId: WorkerId, message: Results): void {
+    const { leases, outputs, failures = [] } = message;
+    const received: ReceivedResult[] = [];
+    for (let i = 0; i < leases.length; i++) {
+      const lease = leases[i] as number;
       try {
-        const output = encodeStored(result.output);
-        return {
-          lease: result.lease,
-          ok: true,
-          output,
-          digest: digestOf(output),
-        };
+        const output = encodeStored(outputs[i]);
+        received.push({ lease, ok: true, output, digest: digestOf(output) });
       } catch (error) {
-        return {
-          lease: result.lease,
+        received.push({
+          lease,
           ok: false,
           kind: 'error',
           error: `the output could not be stored: ${(error as Error).message}`,
-        };
+        });
       }
-    });
+    }
+    for (const failure of failures) received.push({ ...failure, ok: false });
     this.#runtime.dispatch({
       type: 'results-received',
       workerId,
       results: received,
       at: this.#runtime.now(),
     });
-    // The ack promises durability: send it only once the store has committed.
-    const leases = results.map((result) => result.lease);
-    this.#runtime.store.commit().then(
+    // The ack promises durability: send it only once the store has committed. Frames
+    // that share a commit share one ack.
+    const commit = this.#runtime.store.commit();
+    if (peer.unacked?.commit === commit) {
+      peer.unacked.count += received.length;
+      return;
+    }
+    const batch = { commit, count: received.length };
+    peer.unacked = batch;
+    commit.then(
       () => {
+        if (peer.unacked === batch) peer.unacked = null;
         if (peer.socket.readyState === peer.socket.OPEN)
-          this.#send(peer, { type: 'ack', leases });
+          this.#send(peer, { type: 'ack', count: batch.count });
       },
       (error: unknown) =>
         this.#log.error({ err: error }, 'commit failed; results not acked'),

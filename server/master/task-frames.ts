@@ -1,6 +1,6 @@
 /**
- * Builds `tasks` frames without parsing inputs: stored inputs are JSON text, spliced
- * straight into the frame (the hot path of dispatch). Only a batch holding a binary
+ * Builds `tasks` frames (one column group per job) without parsing inputs: stored inputs
+ * are JSON text, spliced straight into the frame (the hot path of dispatch). Only a batch holding a binary
  * input is decoded and re-encoded as one binary frame.
  */
 import { decodeFrame, encodeFrame } from '../../shared/codec.js';
@@ -31,29 +31,48 @@ export function buildTasksFrame(
       name: job.name,
     };
   }
+  // One group per job, in the order the tasks came.
+  const groups = new Map<string, number[]>();
+  for (let i = 0; i < tasks.length; i++) {
+    const jobId = (tasks[i] as Assignment).jobId;
+    let members = groups.get(jobId);
+    if (!members) groups.set(jobId, (members = []));
+    members.push(i);
+  }
   if (inputs.every((input) => typeof input === 'string')) {
-    // What jobs share goes once in `jobs`; each task carries only what differs.
-    const prefixes = new Map<string, string>();
-    for (const id of jobs.keys())
-      prefixes.set(id, `{"job":${JSON.stringify(id)},"index":`);
-    const parts: string[] = new Array<string>(tasks.length);
-    for (let i = 0; i < tasks.length; i++) {
-      const task = tasks[i] as Assignment;
-      parts[i] =
-        `${prefixes.get(task.jobId) as string}${task.index},"lease":${task.lease},` +
-        `"attempt":${task.attempt},"input":${inputs[i] as string}}`;
+    let frame = `{"type":"tasks","jobs":${JSON.stringify(jobsWire)},"groups":[`;
+    let first = true;
+    for (const [jobId, members] of groups) {
+      // Four columns built side by side in one pass (the hot path of dispatch).
+      let leases = '';
+      let indexes = '';
+      let attempts = '';
+      let texts = '';
+      for (let k = 0; k < members.length; k++) {
+        const i = members[k] as number;
+        const task = tasks[i] as Assignment;
+        const comma = k === 0 ? '' : ',';
+        leases += comma + task.lease;
+        indexes += comma + task.index;
+        attempts += comma + task.attempt;
+        texts += comma + (inputs[i] as string);
+      }
+      frame +=
+        `${first ? '' : ','}{"job":${JSON.stringify(jobId)},"leases":[${leases}],` +
+        `"indexes":[${indexes}],"attempts":[${attempts}],"inputs":[${texts}]}`;
+      first = false;
     }
-    return `{"type":"tasks","jobs":${JSON.stringify(jobsWire)},"tasks":[${parts.join(',')}]}`;
+    return `${frame}]}`;
   }
   const message: Tasks = {
     type: 'tasks',
     jobs: jobsWire,
-    tasks: tasks.map((task, i) => ({
-      job: task.jobId,
-      index: task.index,
-      lease: task.lease,
-      attempt: task.attempt,
-      input: decodeStored(inputs[i] as EncodedValue),
+    groups: [...groups].map(([jobId, members]) => ({
+      job: jobId,
+      leases: members.map((i) => (tasks[i] as Assignment).lease),
+      indexes: members.map((i) => (tasks[i] as Assignment).index),
+      attempts: members.map((i) => (tasks[i] as Assignment).attempt),
+      inputs: members.map((i) => decodeStored(inputs[i] as EncodedValue)),
     })),
   };
   return encodeFrame(message);

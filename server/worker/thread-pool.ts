@@ -3,31 +3,43 @@
  * thread hop per task would cap throughput), with a watchdog that terminates a thread
  * whose task outlives its lease and a replacement for any thread that dies. The task
  * that killed a thread is reported as a `crash`; the rest of its batch runs elsewhere.
+ *
+ * Tasks stay in columns from the wire to the thread and back (slices of the frame's
+ * task groups): no object per task, and a structured clone of a few arrays per batch.
  */
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import type { TaskAssignment } from '../../shared/protocol.js';
-import type { ExecOutcome, Executor } from '../../shared/worker-session.js';
-import type {
-  FromThread,
-  ThreadTask,
-  ToThread,
+import type { TaskBatch } from '../../shared/protocol.js';
+import type { Executor, Outcomes } from '../../shared/worker-session.js';
+import {
+  Status,
+  type FromThread,
+  type ThreadOutcomes,
+  type ToThread,
 } from '../../shared/task-runner.js';
 
-type OnDone = (task: TaskAssignment, outcome: ExecOutcome) => void;
+type OnDone = (outcomes: Outcomes) => void;
 
-interface Entry {
-  task: TaskAssignment;
-  onDone: OnDone;
+/** Tasks `from` .. `to - 1` of a batch. */
+interface Slice {
+  batch: TaskBatch;
+  from: number;
+  to: number;
+  /** Wall-clock end of the leases as seen here: received + timeoutMs. */
   deadline: number;
-  cancelled: boolean;
+  onDone: OnDone;
 }
 
 interface Thread {
   worker: Worker;
-  inflight: Entry[];
+  /** Slices handed to the thread, in the order it runs them. */
+  inflight: Slice[];
+  /** Next task of `inflight[0]` whose outcome the thread has not reported. */
+  cursor: number;
+  /** Tasks handed to the thread and not reported yet. */
+  unreported: number;
   modules: Set<string>;
   /** When the thread last reported (or was handed work while idle). */
   lastHeardAt: number;
@@ -63,13 +75,46 @@ function threadFile(): string {
   );
 }
 
+const emptyOutcomes = (): Outcomes => ({
+  leases: [],
+  outputs: [],
+  failures: [],
+});
+
+/** A batch holding only the given tasks of `slice` (to re-queue or drop a few). */
+function subBatch(
+  slice: Slice,
+  keep: (lease: number) => boolean,
+): Slice | null {
+  const { batch } = slice;
+  const picked: number[] = [];
+  for (let i = slice.from; i < slice.to; i++)
+    if (keep(batch.leases[i] as number)) picked.push(i);
+  if (picked.length === 0) return null;
+  const column = <T>(values: T[]): T[] => picked.map((i) => values[i] as T);
+  return {
+    ...slice,
+    batch: {
+      ...batch,
+      leases: column(batch.leases),
+      indexes: column(batch.indexes),
+      attempts: column(batch.attempts),
+      inputs: column(batch.inputs),
+    },
+    from: 0,
+    to: picked.length,
+  };
+}
+
 export class ThreadPool implements Executor {
   readonly slots: number;
   #options: ThreadPoolOptions;
-  #queue: Entry[] = [];
+  #queue: Slice[] = [];
   #threads: Thread[] = [];
   #sources = new Map<string, Promise<string>>();
   #ready = new Map<string, string>();
+  /** Leases cancelled while in a thread: their outcomes are dropped. */
+  #cancelled = new Set<number>();
   #pending = 0;
   #avgTaskMs = 0;
   #watchdog: NodeJS.Timeout;
@@ -88,49 +133,38 @@ export class ThreadPool implements Executor {
     return this.#pending;
   }
 
-  submit(tasks: readonly TaskAssignment[], onDone: OnDone): void {
-    const now = Date.now();
-    for (const task of tasks) {
-      this.#queue.push({
-        task,
-        onDone,
-        deadline: now + task.timeoutMs,
-        cancelled: false,
-      });
-      this.#pending++;
-    }
+  submit(batch: TaskBatch, onDone: OnDone): void {
+    const count = batch.leases.length;
+    if (count === 0) return;
+    this.#queue.push({
+      batch,
+      from: 0,
+      to: count,
+      deadline: Date.now() + batch.timeoutMs,
+      onDone,
+    });
+    this.#pending += count;
     this.#pump();
   }
 
   cancel(leases: readonly number[]): void {
     const wanted = new Set(leases);
-    this.#queue = this.#queue.filter((entry) => {
-      if (!wanted.has(entry.task.lease)) return true;
-      this.#pending--;
-      return false;
-    });
-    for (const thread of this.#threads) {
-      const hit: number[] = [];
-      for (const entry of thread.inflight) {
-        if (wanted.has(entry.task.lease) && !entry.cancelled) {
-          entry.cancelled = true;
-          hit.push(entry.task.lease);
-        }
-      }
-      if (hit.length > 0) this.#post(thread, { type: 'cancel', leases: hit });
+    const keep = (lease: number) => !wanted.has(lease);
+    const queue: Slice[] = [];
+    for (const slice of this.#queue) {
+      const kept = subBatch(slice, keep);
+      const before = slice.to - slice.from;
+      this.#pending -= before - (kept ? kept.to : 0);
+      if (kept) queue.push(kept.to === before ? slice : kept);
     }
+    this.#queue = queue;
+    for (const thread of this.#threads) this.#cancelInThread(thread, wanted);
   }
 
   cancelAll(): void {
-    this.#pending -= this.#queue.length;
+    for (const slice of this.#queue) this.#pending -= slice.to - slice.from;
     this.#queue = [];
-    for (const thread of this.#threads) {
-      const hit = thread.inflight
-        .filter((e) => !e.cancelled)
-        .map((e) => e.task.lease);
-      for (const entry of thread.inflight) entry.cancelled = true;
-      if (hit.length > 0) this.#post(thread, { type: 'cancel', leases: hit });
-    }
+    for (const thread of this.#threads) this.#cancelInThread(thread, null);
   }
 
   /** Terminates every thread. */
@@ -138,6 +172,33 @@ export class ThreadPool implements Executor {
     this.#closed = true;
     clearInterval(this.#watchdog);
     await Promise.all(this.#threads.map((thread) => thread.worker.terminate()));
+  }
+
+  /** Calls `visit` with every task handed to the thread and not reported yet. */
+  #eachUnreported(
+    thread: Thread,
+    visit: (slice: Slice, i: number) => void,
+  ): void {
+    thread.inflight.forEach((slice, n) => {
+      for (let i = n === 0 ? thread.cursor : slice.from; i < slice.to; i++)
+        visit(slice, i);
+    });
+  }
+
+  /** Marks the thread's unreported tasks in `wanted` (all if null) cancelled. */
+  #cancelInThread(thread: Thread, wanted: Set<number> | null): void {
+    const hit: number[] = [];
+    this.#eachUnreported(thread, (slice, i) => {
+      const lease = slice.batch.leases[i] as number;
+      if (
+        (wanted === null || wanted.has(lease)) &&
+        !this.#cancelled.has(lease)
+      ) {
+        this.#cancelled.add(lease);
+        hit.push(lease);
+      }
+    });
+    if (hit.length > 0) this.#post(thread, { type: 'cancel', leases: hit });
   }
 
   #spawn(): Thread {
@@ -153,6 +214,8 @@ export class ThreadPool implements Executor {
     const thread: Thread = {
       worker,
       inflight: [],
+      cursor: 0,
+      unreported: 0,
       modules: new Set(),
       lastHeardAt: Date.now(),
       dead: false,
@@ -177,30 +240,53 @@ export class ThreadPool implements Executor {
   #onThreadMessage(thread: Thread, message: FromThread): void {
     if (thread.dead || message.type !== 'outcomes') return;
     const now = Date.now();
-    const count = message.outcomes.length;
+    const count = message.leases.length;
     if (count > 0) {
       const sample = (now - thread.lastHeardAt) / count;
       this.#avgTaskMs =
         this.#avgTaskMs === 0 ? sample : this.#avgTaskMs * 0.8 + sample * 0.2;
     }
     thread.lastHeardAt = now;
-    for (const outcome of message.outcomes) {
-      // Outcomes come back in the order the thread was given them.
-      const index = thread.inflight.findIndex(
-        (e) => e.task.lease === outcome.lease,
-      );
-      if (index < 0) continue;
-      const [entry] = thread.inflight.splice(index, 1) as [Entry];
-      this.#pending--;
-      if (entry.cancelled || 'skipped' in outcome) continue;
-      entry.onDone(
-        entry.task,
-        outcome.ok
-          ? { ok: true, output: outcome.output }
-          : { ok: false, error: outcome.error, kind: 'error' },
-      );
-    }
+    this.#settle(thread, message);
     this.#pump();
+  }
+
+  /**
+   * Outcomes come back in the order the thread was given the tasks: walk the thread's
+   * slices alongside them. A message that does not follow that order (task code can
+   * post on the thread's port) is ignored from the first mismatch on.
+   */
+  #settle(thread: Thread, message: ThreadOutcomes): void {
+    const { leases, status, values } = message;
+    let done = emptyOutcomes();
+    for (let k = 0; k < leases.length; k++) {
+      const slice = thread.inflight[0];
+      const lease = leases[k] as number;
+      if (!slice || slice.batch.leases[thread.cursor] !== lease) {
+        this.#options.onLog?.('ignored outcomes out of order from a thread');
+        break;
+      }
+      thread.cursor++;
+      thread.unreported--;
+      this.#pending--;
+      if (this.#cancelled.size > 0 && this.#cancelled.delete(lease)) {
+        // cancelled: no result
+      } else if (status[k] === Status.ok) {
+        done.leases.push(lease);
+        done.outputs.push(values[k]);
+      } else if (status[k] === Status.error) {
+        done.failures.push({ lease, error: String(values[k]), kind: 'error' });
+      }
+      if (thread.cursor === slice.to) {
+        thread.inflight.shift();
+        thread.cursor = thread.inflight[0]?.from ?? 0;
+        if (done.leases.length + done.failures.length > 0) slice.onDone(done);
+        done = emptyOutcomes();
+      }
+    }
+    const slice = thread.inflight[0];
+    if (slice && done.leases.length + done.failures.length > 0)
+      slice.onDone(done);
   }
 
   #threadDied(thread: Thread, reason: string): void {
@@ -209,28 +295,36 @@ export class ThreadPool implements Executor {
     void thread.worker.terminate();
     // The thread says which task it was running; outcomes it had not posted yet are
     // lost with it, so every other task goes back to the queue to run again.
-    const runningLease = thread.running[0];
-    const culpritAt = thread.inflight.findIndex(
-      (e) => e.task.lease === runningLease,
-    );
-    const [culprit] =
-      culpritAt >= 0 ? thread.inflight.splice(culpritAt, 1) : [];
-    const rest = thread.inflight;
+    const culprit = thread.running[0] as number;
+    let blamed: Slice | null = null;
+    const again: Slice[] = [];
+    const { inflight, cursor } = thread;
     thread.inflight = [];
-    if (culprit) {
+    thread.unreported = 0;
+    for (const [n, slice] of inflight.entries()) {
+      const from = n === 0 ? cursor : slice.from;
+      for (let i = from; i < slice.to; i++)
+        if (slice.batch.leases[i] === culprit) blamed = slice;
+      const kept = subBatch({ ...slice, from }, (lease) => lease !== culprit);
+      if (kept) again.push(kept);
+    }
+    if (blamed) {
       this.#pending--;
-      if (!culprit.cancelled)
-        culprit.onDone(culprit.task, {
-          ok: false,
-          error: reason,
-          kind: 'crash',
+      if (!this.#cancelled.delete(culprit))
+        blamed.onDone({
+          leases: [],
+          outputs: [],
+          failures: [{ lease: culprit, error: reason, kind: 'crash' }],
         });
     }
-    const survivors = rest.filter((entry) => {
-      if (entry.cancelled) this.#pending--;
-      return !entry.cancelled;
-    });
-    this.#queue.unshift(...survivors);
+    // Cancelled tasks are dropped here rather than run again.
+    const survivors: Slice[] = [];
+    for (const slice of again) {
+      const kept = subBatch(slice, (lease) => !this.#cancelled.delete(lease));
+      this.#pending -= slice.to - (kept ? kept.to : 0);
+      if (kept) survivors.push(kept);
+    }
+    this.#queue = survivors.concat(this.#queue);
     const at = this.#threads.indexOf(thread);
     if (!this.#closed && at >= 0) {
       this.#options.onLog?.(`thread replaced: ${reason}`);
@@ -245,16 +339,16 @@ export class ThreadPool implements Executor {
       if (thread.dead) continue;
       const lease = thread.running[0];
       if (lease === -1) continue;
-      const entry = thread.inflight.find((e) => e.task.lease === lease);
-      if (!entry) continue;
+      let timeoutMs = -1;
+      this.#eachUnreported(thread, (slice, i) => {
+        if (slice.batch.leases[i] === lease) timeoutMs = slice.batch.timeoutMs;
+      });
+      if (timeoutMs < 0) continue;
       // The thread wrote when this task started: kill it once it outlives its lease.
-      if (
-        now - (thread.running[1] as number) >
-        entry.task.timeoutMs + KILL_SLACK_MS
-      ) {
+      if (now - (thread.running[1] as number) > timeoutMs + KILL_SLACK_MS) {
         this.#threadDied(
           thread,
-          `the task ran past its lease of ${entry.task.timeoutMs} ms and its thread was terminated`,
+          `the task ran past its lease of ${timeoutMs} ms and its thread was terminated`,
         );
       }
     }
@@ -273,39 +367,55 @@ export class ThreadPool implements Executor {
     if (this.#closed) return;
     const size = this.#batchSize();
     for (const thread of this.#threads) {
-      if (thread.dead || this.#queue.length === 0) continue;
+      if (thread.dead) continue;
       // Keep up to two batches per thread: one running, one waiting, no idle gap.
-      const room = 2 * size - thread.inflight.length;
-      if (room < size && thread.inflight.length > 0) continue;
-      const batch: ThreadTask[] = [];
-      while (batch.length < room && this.#queue.length > 0) {
-        const entry = this.#queue[0] as Entry;
-        const hash = entry.task.module;
+      let room = 2 * size - thread.unreported;
+      if (room < size && thread.unreported > 0) continue;
+      while (room > 0 && this.#queue.length > 0) {
+        const head = this.#queue[0] as Slice;
+        const hash = head.batch.module;
         const source = this.#ready.get(hash);
         if (source === undefined) {
           this.#fetchModule(hash);
-          break;
+          return;
         }
         if (!thread.modules.has(hash)) {
           thread.modules.add(hash);
           this.#post(thread, { type: 'module', hash, source });
         }
-        this.#queue.shift();
-        if (thread.inflight.length === 0) thread.lastHeardAt = Date.now();
-        thread.inflight.push(entry);
-        const { task } = entry;
-        batch.push({
-          lease: task.lease,
-          job: task.job,
-          index: task.index,
-          attempt: task.attempt,
-          module: hash,
-          input: task.input,
-          deadline: entry.deadline,
-        });
+        let slice = head;
+        if (head.to - head.from <= room) this.#queue.shift();
+        else {
+          slice = { ...head, to: head.from + room };
+          head.from += room;
+        }
+        this.#hand(thread, slice);
+        room -= slice.to - slice.from;
       }
-      if (batch.length > 0) this.#post(thread, { type: 'run', tasks: batch });
     }
+  }
+
+  #hand(thread: Thread, slice: Slice): void {
+    if (thread.unreported === 0) {
+      thread.lastHeardAt = Date.now();
+      thread.cursor = slice.from;
+    }
+    thread.inflight.push(slice);
+    thread.unreported += slice.to - slice.from;
+    const { batch, from, to } = slice;
+    const whole = from === 0 && to === batch.leases.length;
+    const column = <T>(values: T[]): T[] =>
+      whole ? values : values.slice(from, to);
+    this.#post(thread, {
+      type: 'run',
+      job: batch.job,
+      module: batch.module,
+      leases: column(batch.leases),
+      indexes: column(batch.indexes),
+      attempts: column(batch.attempts),
+      inputs: column(batch.inputs),
+      deadline: slice.deadline,
+    });
   }
 
   #fetchModule(hash: string): void {
@@ -321,14 +431,17 @@ export class ThreadPool implements Executor {
         this.#sources.delete(hash);
         // Tasks of a module we cannot load fail (and are retried on other workers).
         const message = `could not load the task module: ${(error as Error).message}`;
-        this.#queue = this.#queue.filter((entry) => {
-          if (entry.task.module !== hash) return true;
-          this.#pending--;
-          entry.onDone(entry.task, {
-            ok: false,
-            error: message,
-            kind: 'error',
-          });
+        this.#queue = this.#queue.filter((slice) => {
+          if (slice.batch.module !== hash) return true;
+          const failures = slice.batch.leases
+            .slice(slice.from, slice.to)
+            .map((lease) => ({
+              lease,
+              error: message,
+              kind: 'error' as const,
+            }));
+          this.#pending -= failures.length;
+          slice.onDone({ leases: [], outputs: [], failures });
           return false;
         });
         this.#pump();

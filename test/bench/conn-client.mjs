@@ -13,7 +13,7 @@ const count = Number(countText);
 const concurrency = Number(concurrencyText);
 const HELLO = JSON.stringify({
   type: 'hello',
-  protocol: 1,
+  protocol: 2,
   kind: 'node',
   slots: 1,
 });

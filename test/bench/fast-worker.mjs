@@ -1,6 +1,6 @@
 // Diagnostic: a raw worker that answers every task inline (no threads, no zod), to
 // measure the master's own ceiling. It keeps WINDOW tasks of credit out, answers each
-// `tasks` frame with one `results` frame and tops its credit up in the same turn.
+// task group with one `results` frame that also tops its credit up.
 // Usage: node fast-worker.mjs WS_URL WINDOW; runs until SIGTERM, then prints its counts.
 import WebSocket from 'ws';
 import { emit } from './lib.mjs';
@@ -11,7 +11,7 @@ const socket = new WebSocket(url, { perMessageDeflate: false });
 const counts = { framesIn: 0, tasks: 0, framesOut: 0 };
 socket.on('open', () => {
   socket.send(
-    JSON.stringify({ type: 'hello', protocol: 1, kind: 'node', slots: 1 }),
+    JSON.stringify({ type: 'hello', protocol: 2, kind: 'node', slots: 1 }),
   );
 });
 socket.on('message', (data, isBinary) => {
@@ -23,16 +23,16 @@ socket.on('message', (data, isBinary) => {
     return;
   }
   if (!text.startsWith('{"type":"tasks"')) return;
-  const { tasks } = JSON.parse(text);
+  const { groups } = JSON.parse(text);
   counts.framesIn++;
-  counts.tasks += tasks.length;
-  const results = tasks.map(
-    (t) =>
-      `{"lease":${t.lease},"ok":true,"output":${JSON.stringify(t.input + 1)}}`,
-  );
-  socket.send(`{"type":"results","results":[${results.join(',')}]}`);
-  socket.send(`{"type":"ready","credit":${tasks.length}}`);
-  counts.framesOut += 2;
+  for (const { leases, inputs } of groups) {
+    counts.tasks += leases.length;
+    const outputs = inputs.map((input) => input + 1);
+    socket.send(
+      `{"type":"results","leases":[${leases.join(',')}],"outputs":${JSON.stringify(outputs)},"credit":${leases.length}}`,
+    );
+    counts.framesOut++;
+  }
 });
 socket.on('error', () => undefined);
 process.on('SIGTERM', () => {

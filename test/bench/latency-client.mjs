@@ -36,7 +36,7 @@ const nextTasks = () =>
     waiter = resolve;
   });
 socket.send(
-  JSON.stringify({ type: 'hello', protocol: 1, kind: 'node', slots: 1 }),
+  JSON.stringify({ type: 'hello', protocol: 2, kind: 'node', slots: 1 }),
 );
 const { id } = await client.submit({
   name: 'latency',
@@ -51,11 +51,11 @@ for (let n = 0; n < count; n++) {
   const text = await pending;
   const receivedAt = performance.now();
   if (n > warmup) samples.push(receivedAt - sentAt);
-  const task = JSON.parse(text).tasks[0];
+  const [group] = JSON.parse(text).groups;
   pending = n + 1 < count ? nextTasks() : null;
   sentAt = performance.now();
   socket.send(
-    `{"type":"results","results":[{"lease":${task.lease},"ok":true,"output":${task.input + 1}}]}`,
+    `{"type":"results","leases":[${group.leases[0]}],"outputs":[${group.inputs[0] + 1}]}`,
   );
   socket.send('{"type":"ready","credit":1}');
 }

@@ -470,7 +470,7 @@ export async function watchFeed(WebSocket, wsUrl) {
     socket.once('open', resolve);
     socket.once('error', reject);
   });
-  socket.send(JSON.stringify({ type: 'watch', protocol: 1 }));
+  socket.send(JSON.stringify({ type: 'watch', protocol: 2 }));
   return {
     reset() {
       Object.assign(stats, {

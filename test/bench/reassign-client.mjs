@@ -36,7 +36,7 @@ async function worker() {
     socket.once('error', reject);
   });
   socket.send(
-    JSON.stringify({ type: 'hello', protocol: 1, kind: 'node', slots: 1 }),
+    JSON.stringify({ type: 'hello', protocol: 2, kind: 'node', slots: 1 }),
   );
   await next('welcome');
   return { socket, next, closed };
@@ -62,13 +62,14 @@ for (let trial = 0; trial < trials; trial++) {
   const got = await Promise.race([bTasks, sleep(10_000).then(() => null)]);
   if (!got) throw new Error(`trial ${trial}: the task never reached B`);
   samples.push(performance.now() - started);
-  const task = got.tasks[0];
-  if (task.index !== held.tasks[0].index || task.job !== id)
+  const [task] = got.groups;
+  if (task.indexes[0] !== held.groups[0].indexes[0] || task.job !== id)
     throw new Error(`trial ${trial}: B got another task`);
   b.socket.send(
     JSON.stringify({
       type: 'results',
-      results: [{ lease: task.lease, ok: true, output: task.input + 1 }],
+      leases: [task.leases[0]],
+      outputs: [task.inputs[0] + 1],
     }),
   );
   await b.next('ack');

@@ -15,7 +15,7 @@ let onReply = () => undefined;
 socket.on('message', () => onReply());
 const request = (n) =>
   socket.send(
-    `{"type":"results","n":${n},"results":[{"lease":${n},"ok":true,"output":${n + 1}}]}`,
+    `{"type":"results","n":${n},"leases":[${n}],"outputs":[${n + 1}]}`,
   );
 
 if (mode === 'rtt') {

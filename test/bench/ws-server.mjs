@@ -25,8 +25,14 @@ wss.on('connection', (socket) => {
     socket.send(
       JSON.stringify({
         type: 'tasks',
-        tasks: [
-          { job: '1', index: message.n, lease: message.n, input: message.n },
+        groups: [
+          {
+            job: '1',
+            leases: [message.n],
+            indexes: [message.n],
+            attempts: [1],
+            inputs: [message.n],
+          },
         ],
       }),
     );

@@ -190,7 +190,7 @@ test('a thousand workers and a 100,000-task job: counted in full, only visible r
         socket.send(
           JSON.stringify({
             type: 'hello',
-            protocol: 1,
+            protocol: 2,
             kind: i % 3 === 0 ? 'node' : 'browser',
             slots: 1 + (i % 4),
             name: `fake-${String(i).padStart(4, '0')}`,

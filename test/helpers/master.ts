@@ -86,19 +86,22 @@ export function spawnWorker(
   return spawnColony(['worker', url, '--threads', String(threads), ...extra]);
 }
 
-/** Resolves when `predicate(stdout)` holds, or rejects when the process exits first. */
+/** Resolves when `predicate(stdout)` (or stderr) holds, or rejects when the process exits first. */
 export function waitForOutput(
   handle: ChildHandle,
   predicate: (text: string) => boolean,
+  stream: 'stdout' | 'stderr' = 'stdout',
 ): Promise<string> {
+  const text = stream === 'stdout' ? handle.stdout : handle.stderr;
+  const source = handle.child[stream];
   return new Promise((resolve, reject) => {
     const check = () => {
-      if (predicate(handle.stdout())) {
-        handle.child.stdout?.off('data', check);
-        resolve(handle.stdout());
+      if (predicate(text())) {
+        source?.off('data', check);
+        resolve(text());
       }
     };
-    handle.child.stdout?.on('data', check);
+    source?.on('data', check);
     void handle.exited.then((code) =>
       reject(
         new Error(

@@ -1,6 +1,7 @@
 /** A hand-driven WebSocket peer for protocol tests: send anything, await replies or the close. */
 import WebSocket from 'ws';
 import { onTestFinished } from 'vitest';
+import { Tasks, type TaskFailure } from '../../shared/protocol.js';
 
 export interface RawPeer {
   socket: WebSocket;
@@ -47,8 +48,18 @@ export async function connectRaw(url: string): Promise<RawPeer> {
 export const hello = (extra: Record<string, unknown> = {}) =>
   JSON.stringify({
     type: 'hello',
-    protocol: 1,
+    protocol: 2,
     kind: 'node',
     slots: 1,
     ...extra,
   });
+
+/** A `results` frame (protocol 2): successes in columns, failures apart. */
+export const results = (
+  leases: number[],
+  outputs: unknown[],
+  extra: { failures?: TaskFailure[]; credit?: number } = {},
+) => JSON.stringify({ type: 'results', leases, outputs, ...extra });
+
+/** Checks that a frame from the master is a valid `tasks` frame and returns it typed. */
+export const asTasks = (message: unknown): Tasks => Tasks.parse(message);

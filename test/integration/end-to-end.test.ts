@@ -17,8 +17,21 @@ import {
 describe('end to end with Node workers', () => {
   test('two workers, 1,000 tasks: every result present once and correct', async () => {
     const master = await startTestMaster();
-    spawnWorker(master.url, 1);
-    spawnWorker(master.url, 1);
+    const spawnLogged = () =>
+      spawnColony(['worker', master.url, '--threads', '1'], {
+        COLONY_LOG_LEVEL: 'info',
+      });
+    const pair = [spawnLogged(), spawnLogged()];
+    // Both connected before the job exists, so that both take part in it.
+    await Promise.all(
+      pair.map((worker) =>
+        waitForOutput(
+          worker,
+          (text) => text.includes('"worker connected"'),
+          'stderr',
+        ),
+      ),
+    );
     const module = await fixtureModule('square.mjs');
     const inputs = Array.from({ length: 1_000 }, (_, x) => ({ x }));
     const { id } = await master.client.submit({

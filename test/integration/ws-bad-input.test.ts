@@ -12,7 +12,12 @@ import {
   spawnWorker,
   startTestMaster,
 } from '../helpers/master.js';
-import { connectRaw, hello } from '../helpers/raw-socket.js';
+import {
+  asTasks,
+  connectRaw,
+  hello,
+  results as resultsFrame,
+} from '../helpers/raw-socket.js';
 
 type Master = Awaited<ReturnType<typeof startTestMaster>>;
 
@@ -54,7 +59,7 @@ describe('bad WebSocket input', () => {
     const master = await startTestMaster({ maxPayloadBytes: 64 * 1024 });
     const invalid = ErrorCode.InvalidMessage;
 
-    // 1-12: malformed messages after a valid handshake get an error frame.
+    // 1-15: malformed messages after a valid handshake get an error frame.
     await expectErrorAfterHello(master, 'this is not json', invalid);
     await expectErrorAfterHello(master, '42', invalid);
     await expectErrorAfterHello(master, '{"type":"launch-missiles"}', invalid);
@@ -78,24 +83,21 @@ describe('bad WebSocket input', () => {
       '{"type":"ready","credit":1,"extra":true}',
       invalid,
     );
+    // Results: none at all, columns of unequal length, a bad lease, an oversized
+    // error, the object-per-result shape of protocol 1.
+    await expectErrorAfterHello(master, resultsFrame([], []), invalid);
+    await expectErrorAfterHello(master, resultsFrame([1, 2], [1]), invalid);
+    await expectErrorAfterHello(master, resultsFrame([-1], [1]), invalid);
     await expectErrorAfterHello(
       master,
-      '{"type":"results","results":[]}',
-      invalid,
-    );
-    await expectErrorAfterHello(
-      master,
-      '{"type":"results","results":[{"lease":-1,"ok":true,"output":1}]}',
-      invalid,
-    );
-    await expectErrorAfterHello(
-      master,
-      JSON.stringify({
-        type: 'results',
-        results: [
-          { lease: 1, ok: false, error: 'x'.repeat(10_000), kind: 'error' },
-        ],
+      resultsFrame([], [], {
+        failures: [{ lease: 1, error: 'x'.repeat(10_000), kind: 'error' }],
       }),
+      invalid,
+    );
+    await expectErrorAfterHello(
+      master,
+      '{"type":"results","results":[{"lease":1,"ok":true,"output":1}]}',
       invalid,
     );
     await expectErrorAfterHello(
@@ -104,18 +106,18 @@ describe('bad WebSocket input', () => {
       invalid,
     );
     await expectErrorAfterHello(master, hello(), invalid); // hello twice
-    // 13: binary garbage where a message is expected.
+    // 16: binary garbage where a message is expected.
     await expectErrorAfterHello(
       master,
       Buffer.from([0xff, 0x00, 0x13, 0x37, 0x01]),
       invalid,
     );
-    // 14: a binary frame whose header lies about its blobs.
+    // 17: a binary frame whose header lies about its blobs.
     const header = Buffer.from('{"m":{"type":"ready","credit":1},"b":[999]}');
     const lying = Buffer.concat([Buffer.alloc(4), header]);
     lying.writeUInt32LE(header.length, 0);
     await expectErrorAfterHello(master, lying, invalid);
-    // 15: __proto__ keys: refused by the strict schema, and nothing is polluted.
+    // 18: __proto__ keys: refused by the strict schema, and nothing is polluted.
     await expectErrorAfterHello(
       master,
       '{"type":"ready","credit":1,"__proto__":{"polluted":true}}',
@@ -127,19 +129,23 @@ describe('bad WebSocket input', () => {
       invalid,
     );
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();
-    // 16: a message naming another worker (a worker has no say in its id): refused.
+    // 19: a message naming another worker (a worker has no say in its id): refused.
     await expectErrorFirst(master, hello({ workerId: 'w1' }), invalid);
-    // 17: a result for a lease nobody was given.
+    // 20: a result for a lease nobody was given.
     await expectErrorAfterHello(
       master,
-      JSON.stringify({
-        type: 'results',
-        results: [{ lease: 123_456, ok: true, output: 1 }],
+      resultsFrame([123_456], [1]),
+      ErrorCode.UnknownLease,
+    );
+    await expectErrorAfterHello(
+      master,
+      resultsFrame([], [], {
+        failures: [{ lease: 123_457, error: 'boom', kind: 'error' }],
       }),
       ErrorCode.UnknownLease,
     );
 
-    // 18-19: before the handshake: refused and closed.
+    // 21-22: before the handshake: refused and closed.
     await expectCloseFirst(
       master,
       '{"type":"ready","credit":5}',
@@ -147,25 +153,22 @@ describe('bad WebSocket input', () => {
     );
     await expectCloseFirst(
       master,
-      JSON.stringify({
-        type: 'results',
-        results: [{ lease: 1, ok: true, output: 1 }],
-      }),
+      resultsFrame([1], [1]),
       CloseCode.HandshakeRequired,
     );
-    // 20: a protocol version this master does not speak.
+    // 23: a protocol version this master does not speak.
     await expectCloseFirst(
       master,
       hello({ protocol: 99 }),
       CloseCode.ProtocolMismatch,
     );
-    // 21: oversized frame: ws closes with 1009.
+    // 24: oversized frame: ws closes with 1009.
     await expectCloseFirst(
       master,
       'x'.repeat(100 * 1024),
       CloseCode.MessageTooBig,
     );
-    // 22: invalid UTF-8 in a text frame: 1007.
+    // 25: invalid UTF-8 in a text frame: 1007.
     {
       const peer = await connectRaw(master.url);
       peer.socket.send(Buffer.from([0x7b, 0xc3, 0x28, 0x7d]), {
@@ -173,14 +176,14 @@ describe('bad WebSocket input', () => {
       });
       expect((await peer.closed).code).toBe(1007);
     }
-    // 23: persistent garbage: after 20 invalid messages the socket is closed with 4400.
+    // 26: persistent garbage: after 20 invalid messages the socket is closed with 4400.
     {
       const peer = await connectRaw(master.url);
       peer.send(hello());
       for (let i = 0; i < 25; i++) peer.send('nope');
       expect((await peer.closed).code).toBe(CloseCode.InvalidMessage);
     }
-    // 24: an unmasked client frame (raw TCP): a protocol error, 1002.
+    // 27: an unmasked client frame (raw TCP): a protocol error, 1002.
     {
       const { port } = new URL(master.url);
       const socket = net.connect(Number(port), '127.0.0.1');
@@ -206,7 +209,7 @@ describe('bad WebSocket input', () => {
       expect(closeAt).toBeGreaterThan(0);
       expect(reply.readUInt16BE(closeAt + 2)).toBe(1002);
     }
-    // 25: a WebSocket upgrade on another path: 404.
+    // 28: a WebSocket upgrade on another path: 404.
     {
       const stray = new WebSocket(`${master.url.replace('http', 'ws')}/not-ws`);
       const status = await new Promise<number>((resolve) => {
@@ -247,38 +250,92 @@ describe('bad WebSocket input', () => {
       inputs: [{ x: 7 }],
     });
     holder.send('{"type":"ready","credit":1}');
-    const tasks = (await holder.next()) as unknown as {
-      type: string;
-      tasks: { lease: number; input: unknown }[];
-    };
-    expect(tasks.type).toBe('tasks');
-    const lease = tasks.tasks[0]?.lease as number;
-    expect(tasks.tasks[0]?.input).toEqual({ x: 7 });
-    thief.send(
-      JSON.stringify({
-        type: 'results',
-        results: [{ lease, ok: true, output: 666 }],
-      }),
-    );
+    const tasks = asTasks(await holder.next());
+    expect(tasks.groups).toHaveLength(1);
+    const [group] = tasks.groups;
+    expect(group).toMatchObject({ job: id, indexes: [0], inputs: [{ x: 7 }] });
+    expect(tasks.jobs[id]?.name).toBe('one task');
+    const lease = group?.leases[0] as number;
+    thief.send(resultsFrame([lease], [666]));
     expect(await thief.next()).toMatchObject({
       type: 'error',
       code: ErrorCode.UnknownLease,
     });
-    holder.send(
-      JSON.stringify({
-        type: 'results',
-        results: [{ lease, ok: true, output: 49 }],
-      }),
-    );
-    expect(await holder.next()).toEqual({ type: 'ack', leases: [lease] });
+    holder.send(resultsFrame([lease], [49]));
+    expect(await holder.next()).toEqual({ type: 'ack', count: 1 });
     // A second result for the same lease is not recorded again.
-    holder.send(
-      JSON.stringify({
-        type: 'results',
-        results: [{ lease, ok: true, output: 50 }],
-      }),
-    );
+    holder.send(resultsFrame([lease], [50]));
     const results = await collectResults(master.client, id);
     expect([...results.values()]).toEqual([{ index: 0, ok: true, output: 49 }]);
+  });
+
+  test('results frames in columns: acks count the results committed, failures included', async () => {
+    const master = await startTestMaster();
+    const worker = await connectRaw(master.url);
+    worker.send(hello());
+    expect((await worker.next()).type).toBe('welcome');
+    const module = await fixtureModule('square.mjs');
+    const n = 5;
+    const { id } = await master.client.submit({
+      name: 'five',
+      module,
+      inputs: Array.from({ length: n }, (_, x) => ({ x })),
+    });
+    worker.send(JSON.stringify({ type: 'ready', credit: n }));
+    // The tasks come in columns (a frame or more); index i has input {x: i}.
+    const byIndex = new Map<number, number>();
+    while (byIndex.size < n) {
+      const tasks = asTasks(await worker.next());
+      for (const group of tasks.groups) {
+        expect(group.job).toBe(id);
+        expect(group.attempts.every((a) => a === 1)).toBe(true);
+        group.indexes.forEach((index, i) => {
+          expect(group.inputs[i]).toEqual({ x: index });
+          byIndex.set(index, group.leases[i] as number);
+        });
+      }
+    }
+    const lease = (index: number) => byIndex.get(index) as number;
+    // Three frames back to back: two successes; one success and one failure; one success.
+    worker.send(resultsFrame([lease(0), lease(1)], [0, 1]));
+    worker.send(
+      resultsFrame([lease(2)], [4], {
+        failures: [{ lease: lease(3), error: 'try again', kind: 'error' }],
+      }),
+    );
+    worker.send(resultsFrame([lease(4)], [16]));
+    // Frames that share a commit share an ack: 1 to 3 acks, counting 5 in all.
+    const acks: number[] = [];
+    while (acks.reduce((a, b) => a + b, 0) < n) {
+      const ack = await worker.next();
+      expect(ack).toEqual({ type: 'ack', count: expect.any(Number) as number });
+      acks.push(ack.count as number);
+    }
+    expect(acks.reduce((a, b) => a + b, 0)).toBe(n);
+    expect(acks.length).toBeLessThanOrEqual(3);
+    // The failed task comes back for a second attempt; its result completes the job.
+    worker.send(JSON.stringify({ type: 'ready', credit: 1 }));
+    const retry = asTasks(await worker.next());
+    expect(retry.groups).toEqual([
+      {
+        job: id,
+        leases: [expect.any(Number)],
+        indexes: [3],
+        attempts: [2],
+        inputs: [{ x: 3 }],
+      },
+    ]);
+    const retryLease = retry.groups[0]?.leases[0] as number;
+    expect(retryLease).toBeGreaterThan(lease(3));
+    worker.send(resultsFrame([retryLease], [9]));
+    expect(await worker.next()).toEqual({ type: 'ack', count: 1 });
+    const results = await collectResults(master.client, id);
+    expect([...results.values()].sort((a, b) => a.index - b.index)).toEqual(
+      Array.from({ length: n }, (_, x) => ({
+        index: x,
+        ok: true,
+        output: x * x,
+      })),
+    );
   });
 });

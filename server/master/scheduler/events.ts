@@ -139,8 +139,8 @@ export function workerLeft(s: State, e: EventOf<'worker-left'>): void {
   if (worker === undefined) return;
   s.workers.delete(worker.id);
   s.hungry.delete(worker);
-  for (const rec of [...worker.expired]) dropLease(s, rec);
-  const active = [...worker.active];
+  for (const rec of worker.expired.toArray()) dropLease(s, rec);
+  const active = worker.active.toArray();
   for (const rec of active) dropLease(s, rec);
   const suspects = e.clean ? 0 : Math.min(worker.slots, active.length);
   let requeued = 0;

@@ -38,7 +38,7 @@ export function checkInvariants(s: State): void {
   }
 
   let active = 0;
-  for (const [lease, rec] of s.leases) {
+  for (const [lease, rec] of s.leases.entries()) {
     const where = `lease ${lease}`;
     if (rec.lease !== lease || rec.settled) fail(`${where}: stale record`);
     if (lease > s.leaseSeq) fail(`${where}: beyond the lease counter`);

@@ -15,6 +15,10 @@ export class LeaseRecord {
   settled = false;
   /** The task's other outstanding leases (a short linked list, newest first). */
   nextOfTask: LeaseRecord | undefined = undefined;
+  /** The worker's list (active or expired) this lease is linked into, and its neighbours there. */
+  list: LeaseList | undefined = undefined;
+  prevInList: LeaseRecord | undefined = undefined;
+  nextInList: LeaseRecord | undefined = undefined;
 
   readonly lease: Lease;
   readonly job: JobRecord;
@@ -42,6 +46,64 @@ export class LeaseRecord {
   }
 }
 
+/**
+ * A worker's active or expired leases, in the order they were added: an intrusive doubly
+ * linked list through the records, so that adding and removing a lease (once each per
+ * task) touches no hash table and allocates nothing. A record is in at most one list.
+ */
+export class LeaseList {
+  #head: LeaseRecord | undefined = undefined;
+  #tail: LeaseRecord | undefined = undefined;
+  #size = 0;
+
+  get size(): number {
+    return this.#size;
+  }
+
+  has(rec: LeaseRecord): boolean {
+    return rec.list === this;
+  }
+
+  /** Appends `rec` (which must be in no list). */
+  add(rec: LeaseRecord): void {
+    if (rec.list !== undefined)
+      throw new Error(`lease ${rec.lease} listed twice`);
+    rec.list = this;
+    rec.prevInList = this.#tail;
+    rec.nextInList = undefined;
+    if (this.#tail) this.#tail.nextInList = rec;
+    else this.#head = rec;
+    this.#tail = rec;
+    this.#size++;
+  }
+
+  /** Unlinks `rec`; false if it was not in this list. */
+  delete(rec: LeaseRecord): boolean {
+    if (rec.list !== this) return false;
+    const { prevInList: prev, nextInList: next } = rec;
+    if (prev) prev.nextInList = next;
+    else this.#head = next;
+    if (next) next.prevInList = prev;
+    else this.#tail = prev;
+    rec.list = undefined;
+    rec.prevInList = undefined;
+    rec.nextInList = undefined;
+    this.#size--;
+    return true;
+  }
+
+  /** A copy in list order: callers may then change the list while they walk it. */
+  toArray(): LeaseRecord[] {
+    const out: LeaseRecord[] = [];
+    for (let rec = this.#head; rec; rec = rec.nextInList) out.push(rec);
+    return out;
+  }
+
+  [Symbol.iterator](): IterableIterator<LeaseRecord> {
+    return this.toArray()[Symbol.iterator]();
+  }
+}
+
 /** Past these many dead entries, and more dead than live, a FIFO is compacted. */
 const COMPACT_MIN = 64;
 
@@ -49,6 +111,11 @@ class Fifo {
   items: LeaseRecord[] = [];
   head = 0;
   stale = 0;
+  readonly leaseMs: number;
+
+  constructor(leaseMs: number) {
+    this.leaseMs = leaseMs;
+  }
 
   get live(): number {
     return this.items.length - this.head - this.stale;
@@ -88,6 +155,9 @@ class Fifo {
 export class ExpiryQueue {
   readonly #fifos = new Map<number, Fifo>();
   #live = 0;
+  /** The FIFO used last, and its lease length: jobs mostly share one length. */
+  #lastMs = NaN;
+  #lastFifo: Fifo | undefined = undefined;
 
   /** Active leases held in the queue. */
   get size(): number {
@@ -96,10 +166,12 @@ export class ExpiryQueue {
 
   /** `leaseMs` groups leases whose expiries are issued in order. */
   add(rec: LeaseRecord, leaseMs: number): void {
-    let fifo = this.#fifos.get(leaseMs);
+    let fifo = this.#fifo(leaseMs);
     if (fifo === undefined) {
-      fifo = new Fifo();
+      fifo = new Fifo(leaseMs);
       this.#fifos.set(leaseMs, fifo);
+      this.#lastMs = leaseMs;
+      this.#lastFifo = fifo;
     }
     const last = fifo.items[fifo.items.length - 1];
     if (last !== undefined && last.expiresAt > rec.expiresAt) {
@@ -111,13 +183,31 @@ export class ExpiryQueue {
 
   /** Forgets an active lease that was just settled (call after setting `settled`). */
   remove(rec: LeaseRecord, leaseMs: number): void {
-    const fifo = this.#fifos.get(leaseMs);
+    const fifo = this.#fifo(leaseMs);
     if (fifo === undefined) throw new Error(`lease ${rec.lease} not queued`);
     fifo.stale++;
     this.#live--;
     fifo.trim();
     if (fifo.stale > COMPACT_MIN && fifo.stale > fifo.live) fifo.compact();
-    if (fifo.items.length === 0) this.#fifos.delete(leaseMs);
+    if (fifo.items.length === 0) this.#drop(leaseMs, fifo);
+  }
+
+  #fifo(leaseMs: number): Fifo | undefined {
+    if (leaseMs === this.#lastMs) return this.#lastFifo;
+    const fifo = this.#fifos.get(leaseMs);
+    if (fifo !== undefined) {
+      this.#lastMs = leaseMs;
+      this.#lastFifo = fifo;
+    }
+    return fifo;
+  }
+
+  #drop(leaseMs: number, fifo: Fifo): void {
+    this.#fifos.delete(leaseMs);
+    if (this.#lastFifo === fifo) {
+      this.#lastMs = NaN;
+      this.#lastFifo = undefined;
+    }
   }
 
   /** The earliest expiry of an active lease. */
@@ -137,23 +227,22 @@ export class ExpiryQueue {
 
   /** Removes and returns one lease with `expiresAt <= now`, earliest first. */
   popDue(now: number): LeaseRecord | undefined {
-    let best: [number, Fifo] | undefined;
-    for (const entry of this.#fifos) {
-      const front = entry[1].items[entry[1].head];
+    let fifo: Fifo | undefined;
+    let best: LeaseRecord | undefined;
+    for (const candidate of this.#fifos.values()) {
+      const front = candidate.items[candidate.head];
       if (front === undefined || front.expiresAt > now) continue;
-      const bestFront = best?.[1].items[best[1].head];
-      if (bestFront === undefined || front.expiresAt < bestFront.expiresAt) {
-        best = entry;
+      if (best === undefined || front.expiresAt < best.expiresAt) {
+        best = front;
+        fifo = candidate;
       }
     }
-    if (best === undefined) return undefined;
-    const [leaseMs, fifo] = best;
-    const rec = fifo.items[fifo.head];
+    if (fifo === undefined) return undefined;
     fifo.head++;
     this.#live--;
     fifo.trim();
-    if (fifo.items.length === 0) this.#fifos.delete(leaseMs);
-    return rec;
+    if (fifo.items.length === 0) this.#drop(fifo.leaseMs, fifo);
+    return best;
   }
 
   /** Every active lease in the queue; for invariant checks. */

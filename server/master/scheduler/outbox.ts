@@ -8,7 +8,7 @@ import type { Command, Lease, WorkerId } from './types.js';
 /** The commands of the `handle()` call in progress. */
 export class Outbox {
   #commands: Command[] = [];
-  #cancels = new Map<WorkerId, Lease[]>();
+  readonly #cancels = new Map<WorkerId, Lease[]>();
 
   push(command: Command): void {
     this.#commands.push(command);
@@ -33,7 +33,8 @@ export class Outbox {
   take(): Command[] {
     const commands = this.#commands;
     this.#commands = [];
-    this.#cancels = new Map();
+    // The lease arrays went out with their commands; the map itself is reused.
+    if (this.#cancels.size > 0) this.#cancels.clear();
     return commands;
   }
 }

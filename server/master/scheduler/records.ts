@@ -3,9 +3,10 @@
  * scheduler's modules touch them, and only from inside `Scheduler.handle()`.
  */
 import type { JobState, WorkerKind } from '../../../shared/protocol.js';
-import type { LeaseRecord } from './leases.js';
+import { LeaseList, type LeaseRecord } from './leases.js';
 import type { TaskTable } from './task-table.js';
 import type { JobSpec, Lease, WorkerId } from './types.js';
+import { WindowMap } from './window-map.js';
 
 /** Errors kept per job for the dashboard. */
 export const ERRORS_KEPT = 5;
@@ -16,10 +17,10 @@ export class WorkerRecord {
   credit = 0;
   /** Its results that were recorded. */
   done = 0;
-  /** Active leases, in lease order (a Set keeps insertion order; leases increase). */
-  readonly active = new Set<LeaseRecord>();
+  /** Active leases, in lease order (added as issued; leases increase). */
+  readonly active = new LeaseList();
   /** Expired leases still attributable to it, to fence a late result. */
-  readonly expired = new Set<LeaseRecord>();
+  readonly expired = new LeaseList();
   /**
    * Leases it was told to cancel. A result for one is a normal race, ignored rather
    * than rejected; bounded, oldest forgotten first.
@@ -83,8 +84,8 @@ export class JobRecord {
   finishedAt: number | null = null;
   /** Recent task errors, newest last. */
   readonly errors: { index: number; error: string }[] = [];
-  /** Head of each task's list of outstanding leases (active or expired). */
-  readonly outstanding = new Map<number, LeaseRecord>();
+  /** Head of each task's list of outstanding leases (active or expired), by task. */
+  readonly outstanding = new WindowMap<LeaseRecord>();
   /** Re-queued tasks that should avoid the worker they last failed on. */
   readonly avoid = new Map<number, WorkerId>();
   /** Replicated jobs only: tasks dispatched and not yet terminal. */

@@ -8,7 +8,8 @@ import { ExpiryQueue, type LeaseRecord } from './leases.js';
 import { Outbox } from './outbox.js';
 import type { JobRecord, WorkerRecord } from './records.js';
 import { MAX_SMALL_COUNT } from './task-table.js';
-import type { JobId, Lease, SchedulerOptions, WorkerId } from './types.js';
+import type { JobId, SchedulerOptions, WorkerId } from './types.js';
+import { WindowMap } from './window-map.js';
 
 /** {@link SchedulerOptions} with defaults applied. */
 export interface ResolvedOptions {
@@ -64,7 +65,7 @@ export class State {
   readonly jobs = new Map<JobId, JobRecord>();
   readonly workers = new Map<WorkerId, WorkerRecord>();
   /** Outstanding leases: active and expired ones (the latter still fence late results). */
-  readonly leases = new Map<Lease, LeaseRecord>();
+  readonly leases = new WindowMap<LeaseRecord>();
   /** Workers with credit, in the order they are served next. */
   readonly hungry = new Set<WorkerRecord>();
   readonly expiry = new ExpiryQueue();

@@ -27,13 +27,15 @@ export function issueLease(
     worker,
     s.now + job.limits.leaseMs,
   );
-  rec.nextOfTask = job.outstanding.get(i);
+  // A first dispatch has no other lease out (every lease counted one dispatch): the
+  // common case skips a map look-up.
+  if (attempt > 1) rec.nextOfTask = job.outstanding.get(i);
   job.outstanding.set(i, rec);
   s.leases.set(lease, rec);
   worker.active.add(rec);
   s.expiry.add(rec, job.limits.leaseMs);
   worker.credit--;
-  job.avoid.delete(i);
+  if (job.avoid.size > 0) job.avoid.delete(i);
   if (job.replicaStates) syncReplica(s, job, i, true, false);
   else job.table.setState(i, TaskState.Running);
   return { jobId: job.spec.id, index: i, lease, attempt };
@@ -189,8 +191,8 @@ export function finishTask(
     throw new Error(`task ${i} of ${job.spec.id} recorded twice`);
   t.setState(i, outcome.ok ? TaskState.Done : TaskState.Failed);
   s.out.push({ type: 'record', jobId: job.spec.id, index: i, outcome });
-  revokeAll(s, job.outstanding.get(i));
-  job.avoid.delete(i);
+  if (job.outstanding.size > 0) revokeAll(s, job.outstanding.get(i));
+  if (job.avoid.size > 0) job.avoid.delete(i);
   job.replicaStates?.delete(i);
   if (!outcome.ok) {
     job.addError(i, outcome.error);

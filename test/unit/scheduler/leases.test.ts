@@ -15,6 +15,15 @@ import {
   thrown,
   tick,
 } from '../../helpers/scheduler.js';
+import {
+  LeaseList,
+  LeaseRecord,
+} from '../../../server/master/scheduler/leases.js';
+import type {
+  JobRecord,
+  WorkerRecord,
+} from '../../../server/master/scheduler/records.js';
+import { WindowMap } from '../../../server/master/scheduler/window-map.js';
 
 describe('lease expiry', () => {
   test('a lease expires at dispatch + timeoutMs + leaseGraceMs, not before', () => {
@@ -237,6 +246,167 @@ describe('late and forged results', () => {
     const commands = send(s, 'w1', [ok(1), ok(1)]);
     expect(records(commands)).toHaveLength(1);
     expect(ofType(commands, 'reject-result')).toHaveLength(1);
+  });
+});
+
+describe('lease table', () => {
+  test('a lease held long, while thousands of others come and go, still fences its result', () => {
+    // Leases seeded from the clock, as the master does: far past small integers.
+    const first = 1_700_000_000_000_000;
+    const s = makeScheduler({ firstLease: first, leaseGraceMs: 0 });
+    join(s, 'slow');
+    join(s, 'fast');
+    submit(s, 'j', 6_001, { timeoutMs: 1_000 });
+    const held = assigned(credit(s, 'slow', 1, 0));
+    expect(held).toEqual([{ jobId: 'j', index: 0, lease: first, attempt: 1 }]);
+    // Another lease that expires and stays on record (for a late result) meanwhile.
+    const late = assigned(credit(s, 'fast', 1, 0));
+    expect(late).toHaveLength(1);
+    tick(s, 1_000); // both expire; their tasks go back to the queue
+    let done = 0;
+    for (let round = 0; round < 30; round++) {
+      const tasks = assigned(credit(s, 'fast', 200, 1_000 + round));
+      const answered = send(
+        s,
+        'fast',
+        tasks.filter((t) => t.index > 1).map((t) => ok(t.lease, t.index)),
+        1_000 + round,
+      );
+      done += records(answered).length;
+      s.checkInvariants();
+    }
+    expect(done).toBe(5_998);
+    // The expired leases are still known: their late results are recorded once...
+    expect(records(send(s, 'slow', [ok(first, 'late')], 2_000))).toHaveLength(
+      1,
+    );
+    expect(records(send(s, 'fast', [ok(late[0]!.lease)], 2_000))).toHaveLength(
+      1,
+    );
+    // ...and only once; a lease never issued is refused.
+    expect(records(send(s, 'slow', [ok(first, 'again')], 2_000))).toEqual([]);
+    expect(
+      ofType(send(s, 'slow', [ok(first + 1_000_000)], 2_000), 'reject-result'),
+    ).toHaveLength(1);
+    expect(s.jobView('j')?.counts).toMatchObject({ done: 6_000, queued: 1 });
+  });
+});
+
+describe('WindowMap and LeaseList', () => {
+  // A small deterministic generator, so that a failure replays.
+  function random(seed: number): () => number {
+    let x = seed;
+    return () => {
+      x = (x * 1_103_515_245 + 12_345) % 2_147_483_648;
+      return x / 2_147_483_648;
+    };
+  }
+
+  function record(lease: number): LeaseRecord {
+    return new LeaseRecord(
+      lease,
+      undefined as unknown as JobRecord,
+      0,
+      undefined as unknown as WorkerRecord,
+      0,
+    );
+  }
+
+  test('behave as a Map and an ordered Set would, whatever the order of keys and deletes', () => {
+    // Plain checks in the loop (expect() is slow); expects per trial at the end.
+    const mismatches: string[] = [];
+    for (let trial = 0; trial < 16; trial++) {
+      const rnd = random(trial + 1);
+      const map = new WindowMap<LeaseRecord>();
+      const list = new LeaseList();
+      const model = new Map<number, LeaseRecord>();
+      const listed: LeaseRecord[] = [];
+      const live: number[] = [];
+      // Keys mostly increase (leases, fresh tasks), with some below the window
+      // (re-queued tasks), gaps, far jumps and values replaced. Some keys stay for
+      // long: they pin the front of the window, which must then move them aside.
+      let next = (trial % 2 === 0 ? 1_700_000_000_000_000 : 0) + trial;
+      const pinned = new Set<number>([next]);
+      for (let op = 0; op < 20_000; op++) {
+        const r = rnd();
+        if (r < 0.5 || live.length === 0) {
+          let key = next;
+          const jump = rnd();
+          if (jump < 0.03 && live.length > 0) {
+            key = live[0]! - 1 - Math.floor(rnd() * 100); // below the window
+          } else if (jump < 0.06) {
+            key = next - 1 - Math.floor(rnd() * 200); // a recent key skipped
+          } else if (jump < 0.07) {
+            key = next + Math.floor(rnd() * 60); // a small gap
+          } else if (jump < 0.073) {
+            key = next + 100 + Math.floor(rnd() * 3_000); // a far jump
+          }
+          if (model.has(key)) continue;
+          next = Math.max(next, key + 1);
+          const rec = record(key);
+          map.set(key, rec);
+          model.set(key, rec);
+          live.push(key);
+          if (rnd() < 0.5) {
+            list.add(rec);
+            listed.push(rec);
+          }
+          continue;
+        }
+        const k =
+          rnd() < 0.8
+            ? Math.floor(rnd() * Math.min(live.length, 50))
+            : Math.floor(rnd() * live.length);
+        const key = live[k]!;
+        if (r < 0.55) {
+          // Replace the value of a key held.
+          const rec = record(key);
+          map.set(key, rec);
+          const old = model.get(key)!;
+          model.set(key, rec);
+          if (list.has(old)) {
+            list.delete(old);
+            listed.splice(listed.indexOf(old), 1);
+          }
+          continue;
+        }
+        if (rnd() < 0.005) pinned.add(key);
+        if (pinned.has(key) && (key === live[0] || rnd() < 0.999)) continue;
+        live.splice(k, 1);
+        const rec = model.get(key)!;
+        if (!map.delete(key)) mismatches.push(`delete ${key}`);
+        if (map.delete(key)) mismatches.push(`deleted twice ${key}`);
+        model.delete(key);
+        if (list.has(rec)) {
+          if (!list.delete(rec)) mismatches.push(`list delete ${key}`);
+          listed.splice(listed.indexOf(rec), 1);
+        }
+        if (list.delete(rec)) mismatches.push(`list deleted twice ${key}`);
+        if (op % 101 === 0) {
+          for (let q = 0; q < 20; q++) {
+            const probe = next - 1 - Math.floor(rnd() * 3_000);
+            if (map.get(probe) !== model.get(probe))
+              mismatches.push(`get ${probe}`);
+          }
+          if (map.get(next) !== undefined) mismatches.push(`get ${next}`);
+          if (map.size !== model.size) mismatches.push(`size at ${op}`);
+        }
+      }
+      expect(mismatches).toEqual([]);
+      expect(map.size).toBe(model.size);
+      expect(new Map(map.entries())).toEqual(model);
+      expect(map.entries()).toHaveLength(model.size);
+      expect(new Set(map.keys())).toEqual(new Set(model.keys()));
+      expect(new Set(map.values())).toEqual(new Set(model.values()));
+      for (const [key, rec] of model) {
+        if (map.get(key) !== rec || !map.has(key))
+          mismatches.push(`final get ${key}`);
+      }
+      expect(mismatches).toEqual([]);
+      expect(list.size).toBe(listed.length);
+      expect(list.toArray()).toEqual(listed);
+      expect([...list]).toEqual(listed);
+    }
   });
 });
 

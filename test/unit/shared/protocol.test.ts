@@ -1,12 +1,22 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import fc from 'fast-check';
-import { describe, expect, expectTypeOf, test } from 'vitest';
+import { afterEach, describe, expect, expectTypeOf, test, vi } from 'vitest';
 import { decodeFrame, encodeFrame } from '../../../shared/codec.js';
 import {
+  LIMITS,
   MasterMessage,
+  PROTOCOL_VERSION,
+  Results,
+  Tasks,
   WorkerMessage,
   decodeMasterMessage,
   decodeWorkerMessage,
+  expandTasks,
 } from '../../../shared/protocol.js';
+import { buildTasksFrame } from '../../../server/master/task-frames.js';
+
+const MODULE = 'a'.repeat(64);
 
 describe('protocol', () => {
   test('the worker message types are exactly these', () => {
@@ -17,14 +27,14 @@ describe('protocol', () => {
 
   test('decodes a valid hello and refuses unknown keys', () => {
     const ok = decodeWorkerMessage(
-      '{"type":"hello","protocol":1,"kind":"browser","slots":4}',
+      '{"type":"hello","protocol":2,"kind":"browser","slots":4}',
     );
     expect(ok).toEqual({
       ok: true,
-      value: { type: 'hello', protocol: 1, kind: 'browser', slots: 4 },
+      value: { type: 'hello', protocol: 2, kind: 'browser', slots: 4 },
     });
     const extra = decodeWorkerMessage(
-      '{"type":"hello","protocol":1,"kind":"node","slots":1,"admin":true}',
+      '{"type":"hello","protocol":2,"kind":"node","slots":1,"admin":true}',
     );
     expect(extra.ok).toBe(false);
   });
@@ -48,10 +58,221 @@ describe('protocol', () => {
 
   test('error messages are bounded', () => {
     const result = decodeWorkerMessage(
-      JSON.stringify({ type: 'results', results: Array(20_000).fill({}) }),
+      JSON.stringify({
+        type: 'results',
+        leases: Array(20_000).fill({}),
+        outputs: [],
+      }),
     );
     expect(result.ok).toBe(false);
     if (!result.ok) expect(result.error.length).toBeLessThanOrEqual(500);
+  });
+});
+
+describe('docs/protocol.md', () => {
+  const doc = readFileSync(
+    path.resolve(import.meta.dirname, '../../../docs/protocol.md'),
+    'utf8',
+  );
+  /** The JSON examples of the page, placeholders filled in. */
+  const examples = [...doc.matchAll(/```json\n([\s\S]*?)```/g)].map(
+    (m) =>
+      JSON.parse((m[1] as string).replaceAll('<64 hex>', MODULE)) as {
+        type: string;
+      },
+  );
+
+  test('every example is a valid message of this protocol version', () => {
+    const types = examples.map((e) => e.type);
+    for (const type of ['hello', 'welcome', 'ready', 'tasks', 'results', 'ack'])
+      expect(types).toContain(type);
+    for (const example of examples) {
+      const text = JSON.stringify(example);
+      const fromWorker = WorkerMessage.options.some(
+        (o) => o.shape.type.value === example.type,
+      );
+      const decoded = fromWorker
+        ? decodeWorkerMessage(text)
+        : decodeMasterMessage(text);
+      expect(decoded, text).toMatchObject({ ok: true });
+      if ('protocol' in example)
+        expect(example.protocol).toBe(PROTOCOL_VERSION);
+    }
+  });
+});
+
+describe('results and tasks frames, case by case', () => {
+  const results = (fields: Record<string, unknown>) =>
+    decodeWorkerMessage(JSON.stringify({ type: 'results', ...fields })).ok;
+
+  test('results: columns of equal length, 1..maxBatch results in all', () => {
+    expect(results({ leases: [1, 2], outputs: [1, { a: null }] })).toBe(true);
+    // Only failures: fine; a success's output may be null.
+    expect(
+      results({
+        leases: [],
+        outputs: [],
+        failures: [{ lease: 3, error: 'boom', kind: 'crash' }],
+      }),
+    ).toBe(true);
+    expect(results({ leases: [1], outputs: [null], credit: 4 })).toBe(true);
+    // Nothing at all, unequal columns, a bad lease, a malformed failure.
+    expect(results({ leases: [], outputs: [] })).toBe(false);
+    expect(results({ leases: [], outputs: [], failures: [] })).toBe(false);
+    expect(results({ leases: [1, 2], outputs: [1] })).toBe(false);
+    expect(results({ leases: [1], outputs: [1, 2] })).toBe(false);
+    expect(results({ leases: [-1], outputs: [1] })).toBe(false);
+    expect(results({ leases: [1.5], outputs: [1] })).toBe(false);
+    expect(results({ leases: ['1'], outputs: [1] })).toBe(false);
+    expect(
+      results({ leases: [Number.MAX_SAFE_INTEGER + 2], outputs: [1] }),
+    ).toBe(false);
+    expect(
+      results({
+        leases: [],
+        outputs: [],
+        failures: [{ lease: 3, error: 'boom', kind: 'oops' }],
+      }),
+    ).toBe(false);
+    expect(
+      results({
+        leases: [],
+        outputs: [],
+        failures: [{ lease: 3, error: 'boom', kind: 'error', ok: false }],
+      }),
+    ).toBe(false);
+    expect(
+      results({
+        leases: [],
+        outputs: [],
+        failures: [{ lease: 3, error: 'x'.repeat(5_000), kind: 'error' }],
+      }),
+    ).toBe(false);
+    // The v1 shape is refused.
+    expect(results({ results: [{ lease: 1, ok: true, output: 1 }] })).toBe(
+      false,
+    );
+    // Exactly maxBatch in all is fine; one more is not, however it is split.
+    const n = LIMITS.maxBatch;
+    const leases = Array.from({ length: n }, (_, i) => i);
+    expect(results({ leases, outputs: leases })).toBe(true);
+    expect(results({ leases: [...leases, n], outputs: [...leases, n] })).toBe(
+      false,
+    );
+    expect(
+      results({
+        leases: leases.slice(1),
+        outputs: leases.slice(1),
+        failures: [{ lease: 0, error: 'x', kind: 'error' }],
+      }),
+    ).toBe(true);
+    expect(
+      results({
+        leases,
+        outputs: leases,
+        failures: [{ lease: n, error: 'x', kind: 'error' }],
+      }),
+    ).toBe(false);
+  });
+
+  const job = { module: MODULE, timeoutMs: 1000, name: 'x' };
+  const group = (jobId: string, leases: number[]) => ({
+    job: jobId,
+    leases,
+    indexes: leases.map((l) => l * 10),
+    attempts: leases.map(() => 1),
+    inputs: leases.map((l) => ({ l })),
+  });
+  const tasks = (fields: Record<string, unknown>) =>
+    decodeMasterMessage(JSON.stringify({ type: 'tasks', ...fields })).ok;
+
+  test('tasks: every group names a described job, columns of equal length, at most maxBatch tasks', () => {
+    expect(tasks({ jobs: { '1': job }, groups: [group('1', [1, 2])] })).toBe(
+      true,
+    );
+    expect(
+      tasks({
+        jobs: { '1': job, '2': job },
+        groups: [group('1', [1]), group('2', [2]), group('1', [3])],
+      }),
+    ).toBe(true);
+    // A group of a job the frame does not describe.
+    expect(tasks({ jobs: { '1': job }, groups: [group('2', [1])] })).toBe(
+      false,
+    );
+    expect(tasks({ jobs: {}, groups: [group('1', [1])] })).toBe(false);
+    // No groups, an empty group.
+    expect(tasks({ jobs: { '1': job }, groups: [] })).toBe(false);
+    expect(tasks({ jobs: { '1': job }, groups: [group('1', [])] })).toBe(false);
+    // Each column shorter or longer than the leases.
+    for (const column of ['indexes', 'attempts', 'inputs'] as const) {
+      const short = group('1', [1, 2]);
+      short[column].pop();
+      expect(tasks({ jobs: { '1': job }, groups: [short] })).toBe(false);
+      const long = group('1', [1, 2]);
+      (long[column] as unknown[]).push(long[column][0]);
+      expect(tasks({ jobs: { '1': job }, groups: [long] })).toBe(false);
+    }
+    // Bad leases, indexes, attempts.
+    expect(tasks({ jobs: { '1': job }, groups: [group('1', [-1])] })).toBe(
+      false,
+    );
+    expect(
+      tasks({
+        jobs: { '1': job },
+        groups: [{ ...group('1', [1]), attempts: [0] }],
+      }),
+    ).toBe(false);
+    expect(
+      tasks({
+        jobs: { '1': job },
+        groups: [{ ...group('1', [1]), indexes: [0.5] }],
+      }),
+    ).toBe(false);
+    // A bad job description, even of a job no group names.
+    expect(
+      tasks({
+        jobs: { '1': job, '2': { ...job, module: 'A'.repeat(64) } },
+        groups: [group('1', [1])],
+      }),
+    ).toBe(false);
+    // The v1 shape is refused.
+    expect(
+      tasks({
+        jobs: { '1': job },
+        tasks: [{ job: '1', index: 0, lease: 1, attempt: 1, input: 0 }],
+      }),
+    ).toBe(false);
+    // Exactly maxBatch tasks is fine; one more is not, however it is split.
+    const n = LIMITS.maxBatch;
+    const leases = Array.from({ length: n }, (_, i) => i);
+    expect(tasks({ jobs: { '1': job }, groups: [group('1', leases)] })).toBe(
+      true,
+    );
+    expect(
+      tasks({ jobs: { '1': job }, groups: [group('1', [...leases, n])] }),
+    ).toBe(false);
+    expect(
+      tasks({
+        jobs: { '1': job, '2': job },
+        groups: [
+          group('1', leases.slice(0, n / 2 + 1)),
+          group('2', leases.slice(n / 2)),
+        ],
+      }),
+    ).toBe(false);
+  });
+
+  test('expandTasks gives each group its job facts', () => {
+    const message = Tasks.parse({
+      type: 'tasks',
+      jobs: { '1': job, '2': { ...job, name: 'y', timeoutMs: 5 } },
+      groups: [group('2', [7]), group('1', [8, 9])],
+    });
+    expect(expandTasks(message)).toEqual([
+      { ...group('2', [7]), ...job, name: 'y', timeoutMs: 5 },
+      { ...group('1', [8, 9]), ...job },
+    ]);
   });
 });
 
@@ -66,21 +287,20 @@ describe('codec', () => {
     const blob = new Uint8Array(1_000_000).map((_, i) => i % 251);
     const frame = encodeFrame({
       type: 'results',
-      results: [{ lease: 1, ok: true, output: { pixels: blob } }],
+      leases: [1],
+      outputs: [{ pixels: blob }],
     });
     expect(frame instanceof Uint8Array).toBe(true);
     expect((frame as Uint8Array).byteLength).toBeLessThan(1_000_200);
     const decoded = decodeWorkerMessage(frame);
     expect(decoded.ok).toBe(true);
     if (decoded.ok && decoded.value.type === 'results') {
-      const result = decoded.value.results[0];
-      const pixels = result?.ok
-        ? (result.output as { pixels: Uint8Array }).pixels
-        : null;
+      const pixels = (decoded.value.outputs[0] as { pixels: Uint8Array })
+        .pixels;
       expect(pixels instanceof Uint8Array).toBe(true);
       // Compared as buffers: a deep equal of a million elements is needlessly slow.
-      expect(Buffer.compare(pixels as Uint8Array, blob)).toBe(0);
-    }
+      expect(Buffer.compare(pixels, blob)).toBe(0);
+    } else expect.unreachable('not a results message');
   });
 
   test('round-trips any JSON value with bytes mixed in', () => {
@@ -109,110 +329,384 @@ describe('codec', () => {
   test('master messages built by the master parse', () => {
     const tasks = {
       type: 'tasks',
-      jobs: { '1': { module: 'a'.repeat(64), timeoutMs: 1000, name: 'x' } },
-      tasks: [
+      jobs: { '1': { module: MODULE, timeoutMs: 1000, name: 'x' } },
+      groups: [
         {
           job: '1',
-          index: 0,
-          lease: 5,
-          attempt: 1,
-          input: new Uint8Array([1, 2, 3]),
+          leases: [5],
+          indexes: [0],
+          attempts: [1],
+          inputs: [new Uint8Array([1, 2, 3])],
         },
       ],
     };
     const decoded = decodeMasterMessage(encodeFrame(tasks));
     expect(decoded.ok && MasterMessage.parse(decoded.value)).toEqual(tasks);
-    // A task naming a job the frame does not describe is refused.
-    const orphan = { ...tasks, tasks: [{ ...tasks.tasks[0], job: '2' }] };
+    // A group naming a job the frame does not describe is refused.
+    const orphan = { ...tasks, groups: [{ ...tasks.groups[0], job: '2' }] };
     expect(decodeMasterMessage(encodeFrame(orphan)).ok).toBe(false);
+  });
+
+  test('buildTasksFrame: one group per job in the order the tasks came, text or binary', () => {
+    const jobs = new Map([
+      ['7', { name: 'seven', moduleHash: MODULE, timeoutMs: 1_000 }],
+      [
+        '8',
+        { name: 'eight "quoted"', moduleHash: 'b'.repeat(64), timeoutMs: 2 },
+      ],
+    ]);
+    const assignments = [
+      { jobId: '7', index: 0, lease: 10, attempt: 1 },
+      { jobId: '8', index: 3, lease: 11, attempt: 2 },
+      { jobId: '7', index: 1, lease: 12, attempt: 1 },
+    ];
+    const expected = {
+      type: 'tasks',
+      jobs: {
+        '7': { module: MODULE, timeoutMs: 1_000, name: 'seven' },
+        '8': { module: 'b'.repeat(64), timeoutMs: 2, name: 'eight "quoted"' },
+      },
+      groups: [
+        {
+          job: '7',
+          leases: [10, 12],
+          indexes: [0, 1],
+          attempts: [1, 1],
+          inputs: [{ x: 0 }, 'one'],
+        },
+        { job: '8', leases: [11], indexes: [3], attempts: [2], inputs: [null] },
+      ],
+    };
+    // Stored inputs are JSON text, spliced into a text frame as they are.
+    const text = buildTasksFrame(
+      assignments,
+      ['{"x":0}', 'null', '"one"'],
+      jobs,
+    );
+    expect(typeof text).toBe('string');
+    expect(JSON.parse(text as string)).toEqual(expected);
+    expect(decodeMasterMessage(text)).toEqual({ ok: true, value: expected });
+    expect(Tasks.safeParse(JSON.parse(text as string)).success).toBe(true);
+    // A binary input makes the whole frame binary; other inputs are unchanged.
+    const bytes = new Uint8Array([1, 2, 3]);
+    const binary = buildTasksFrame(
+      assignments,
+      ['{"x":0}', encodeFrame(bytes) as Uint8Array, '"one"'],
+      jobs,
+    );
+    expect(binary instanceof Uint8Array).toBe(true);
+    const decoded = decodeMasterMessage(binary);
+    expect(decoded).toEqual({
+      ok: true,
+      value: {
+        ...expected,
+        groups: [
+          expected.groups[0],
+          { ...expected.groups[1], inputs: [bytes] },
+        ],
+      },
+    });
   });
 });
 
+/**
+ * The decoders take a fast path for `results` and `tasks` and fall back to zod for
+ * anything it refuses. Both must accept exactly the same frames: the fast path must
+ * not accept what zod refuses (`decode` would let it through), and should not refuse
+ * what zod accepts (it would cost a zod parse on the hot path). The spy tells which
+ * path answered.
+ */
 describe('hot-path decoders agree with the zod schemas', () => {
-  const lease = fc.oneof(
+  afterEach(() => {
+    vi.restoreAllMocks();
+  });
+
+  /** Decodes `text` and says whether the fast path accepted it (zod never ran). */
+  function decodeBoth(
+    text: string,
+    decode: (frame: string) => { ok: boolean },
+    zodCalls: { mock: { calls: unknown[] }; mockClear(): void },
+  ): { ok: boolean; fast: boolean } {
+    zodCalls.mockClear();
+    const { ok } = decode(text);
+    return { ok, fast: ok && zodCalls.mock.calls.length === 0 };
+  }
+
+  /** Leave a key out of the frame when its arbitrary gives `undefined`. */
+  const defined = (fields: Record<string, unknown>) =>
+    Object.fromEntries(
+      Object.entries(fields).filter(([, v]) => v !== undefined),
+    );
+  /** Mostly `valid`, now and then one of `invalid` (`undefined`: the key is left out). */
+  const mostly = (
+    valid: fc.Arbitrary<unknown>,
+    ...invalid: fc.Arbitrary<unknown>[]
+  ) => weighted(40, valid, invalid);
+  /** Even more often `valid`: for the values in a column, of which there are many. */
+  const nearly = (
+    valid: fc.Arbitrary<unknown>,
+    ...invalid: fc.Arbitrary<unknown>[]
+  ) => weighted(300, valid, invalid);
+  const weighted = (
+    weight: number,
+    valid: fc.Arbitrary<unknown>,
+    invalid: fc.Arbitrary<unknown>[],
+  ): fc.Arbitrary<unknown> =>
+    fc.oneof(
+      { weight, arbitrary: valid },
+      ...invalid.map((arbitrary) => ({ weight: 1, arbitrary })),
+    );
+  /** Mostly absent, now and then one of `values`. */
+  const rarely = (...values: fc.Arbitrary<unknown>[]) =>
+    mostly(fc.constant(undefined), ...values);
+
+  const lease = nearly(
     fc.nat(),
-    fc.integer(),
+    fc.integer({ max: -1 }),
     fc.double(),
+    fc.constant(Number.MAX_SAFE_INTEGER),
     fc.constant(Number.MAX_SAFE_INTEGER + 2),
     fc.string(),
+    fc.constant(null),
   );
-  const result = fc.oneof(
-    fc.record({ lease, ok: fc.constant(true), output: fc.jsonValue() }),
-    fc.record({ lease, ok: fc.constant(true) }),
-    fc.record({
+  /** A column of `n` values, mostly; now and then of another length, or not an array. */
+  const column = (n: number, value: fc.Arbitrary<unknown>) =>
+    mostly(
+      fc.array(value, { minLength: n, maxLength: n }),
+      fc.array(value, { maxLength: 4 }),
+      fc.array(value, { minLength: n + 1, maxLength: n + 1 }),
+      fc.jsonValue(),
+    );
+
+  const failure = fc
+    .record({
       lease,
-      ok: fc.constant(false),
-      error: fc.oneof(fc.string(), fc.constant('x'.repeat(5_000)), fc.nat()),
-      kind: fc.oneof(fc.constant('error'), fc.constant('crash'), fc.string()),
-    }),
-    fc.record({ lease, ok: fc.boolean(), extra: fc.nat() }),
-    fc.jsonValue(),
-  );
-  const task = fc.record(
-    {
-      job: fc.oneof(
+      error: mostly(
         fc.string(),
-        fc.constant(''),
-        fc.constant('j'.repeat(70)),
-        fc.constant('1'),
+        fc.constant('x'.repeat(LIMITS.maxErrorLength)),
+        fc.constant('x'.repeat(LIMITS.maxErrorLength + 1)),
+        fc.nat(),
+        fc.constant(undefined),
       ),
-      index: lease,
-      lease,
-      attempt: fc.oneof(fc.integer(), fc.constant(1)),
-      input: fc.jsonValue(),
-      extra: fc.nat(),
-    },
-    { requiredKeys: ['job', 'index', 'lease', 'attempt'] },
-  );
-  const jobWire = fc.record(
-    {
-      module: fc.oneof(
-        fc.constant('a'.repeat(64)),
-        fc.constant('A'.repeat(64)),
+      kind: mostly(
+        fc.constantFrom('error', 'crash'),
         fc.string(),
+        fc.constant(undefined),
       ),
-      timeoutMs: fc.oneof(fc.integer(), fc.constant(1000)),
-      name: fc.oneof(fc.string(), fc.nat()),
-      extra: fc.nat(),
-    },
-    { requiredKeys: ['module', 'timeoutMs'] },
-  );
+      ok: rarely(fc.constant(false)),
+      extra: rarely(fc.nat()),
+    })
+    .map(defined);
+  const results = fc
+    .nat({ max: 4 })
+    .chain((n) =>
+      fc.record({
+        leases: mostly(column(n, lease), fc.constant(undefined)),
+        outputs: mostly(column(n, fc.jsonValue()), fc.constant(undefined)),
+        // Failures are rare: mostly none.
+        failures: fc.oneof(
+          { weight: 3, arbitrary: fc.constant(undefined) },
+          { weight: 3, arbitrary: fc.array(failure, { maxLength: 3 }) },
+          fc.jsonValue(),
+        ),
+        credit: fc.oneof(
+          { weight: 3, arbitrary: fc.constant(undefined) },
+          {
+            weight: 3,
+            arbitrary: fc.integer({ min: 1, max: LIMITS.maxCredit }),
+          },
+          fc.constantFrom(0, LIMITS.maxCredit + 1, 1.5, '3', null),
+        ),
+        extra: rarely(fc.nat()),
+      }),
+    )
+    .map(defined);
+  const bigResults = (leases: number, failures: number) => ({
+    leases: Array.from({ length: leases }, (_, i) => i),
+    outputs: Array.from({ length: leases }, (_, i) => i),
+    ...(failures > 0
+      ? {
+          failures: Array.from({ length: failures }, (_, i) => ({
+            lease: leases + i,
+            error: 'e',
+            kind: 'error',
+          })),
+        }
+      : {}),
+  });
 
   test('results', () => {
+    const zodCalls = vi.spyOn(WorkerMessage, 'safeParse');
+    const agree = (fields: Record<string, unknown>): boolean => {
+      const text = JSON.stringify({ type: 'results', ...fields });
+      const zod = Results.safeParse(JSON.parse(text)).success;
+      const got = decodeBoth(text, decodeWorkerMessage, zodCalls);
+      expect(got.ok).toBe(zod);
+      expect(got.fast).toBe(zod);
+      return zod;
+    };
+    let accepted = 0;
     fc.assert(
-      fc.property(fc.array(result, { maxLength: 4 }), (results) => {
-        const text = JSON.stringify({ type: 'results', results });
-        const fast = decodeWorkerMessage(text);
-        expect(fast.ok).toBe(WorkerMessage.safeParse(JSON.parse(text)).success);
+      fc.property(results, (fields) => {
+        if (agree(fields)) accepted++;
       }),
       { numRuns: 2_000 },
     );
+    // The arbitraries must make both valid and invalid frames, or they prove little.
+    expect(accepted).toBeGreaterThan(300);
+    expect(accepted).toBeLessThan(1_700);
+    // Around maxBatch in all (too big to generate at random): as many as allowed, and
+    // one too many in either column.
+    expect(agree(bigResults(LIMITS.maxBatch, 0))).toBe(true);
+    expect(agree(bigResults(LIMITS.maxBatch - 1, 1))).toBe(true);
+    expect(agree(bigResults(LIMITS.maxBatch + 1, 0))).toBe(false);
+    expect(agree(bigResults(LIMITS.maxBatch, 1))).toBe(false);
+    expect(agree(bigResults(0, LIMITS.maxBatch + 1))).toBe(false);
+  });
+
+  /** Mostly one of the frame's jobs; now and then an undescribed or invalid id. */
+  const jobId: fc.Arbitrary<string> = fc.oneof(
+    { weight: 40, arbitrary: fc.constantFrom('1', '2') },
+    fc.string(),
+    fc.constant(''),
+    fc.constant('j'.repeat(64)),
+    fc.constant('j'.repeat(65)),
+    // JSON.parse keeps a `__proto__` key that zod's record drops.
+    fc.constant('__proto__'),
+  );
+  const jobWire = fc
+    .record({
+      module: mostly(
+        fc.constant(MODULE),
+        fc.constant('A'.repeat(64)),
+        fc.constant('a'.repeat(63)),
+        fc.string(),
+        fc.constant(undefined),
+      ),
+      timeoutMs: mostly(
+        fc.integer({ min: 1, max: 3_600_000 }),
+        fc.integer({ max: 0 }),
+        fc.double(),
+        fc.constant(undefined),
+      ),
+      name: mostly(fc.string(), fc.nat(), fc.constant(undefined)),
+      extra: rarely(fc.nat()),
+    })
+    .map(defined);
+  /** Job '1' is always described and job '2' often; now and then other ids. */
+  const jobs = mostly(
+    fc
+      .record(
+        {
+          '1': jobWire,
+          '2': jobWire,
+          other: mostly(
+            fc.constant({}),
+            fc.dictionary(jobId, jobWire, { minKeys: 1, maxKeys: 2 }),
+            jobWire.map((job) => ({ ['__proto__']: job })),
+          ),
+        },
+        { requiredKeys: ['1', 'other'] },
+      )
+      .map(({ other, ...described }) => ({
+        ...(other as object),
+        ...described,
+      })),
+    fc.dictionary(jobId, jobWire, { maxKeys: 3 }),
+    fc.jsonValue(),
+    fc.constant(undefined),
+  );
+  const attempt = nearly(
+    fc.integer({ min: 1, max: 5 }),
+    fc.integer({ max: 0 }),
+    fc.double(),
+    fc.string(),
+  );
+  const group = fc
+    .integer({ min: 1, max: 3 })
+    .chain((n) =>
+      fc.record({
+        // Job '2' is not always described: a group of a missing job.
+        job: fc.oneof(
+          { weight: 16, arbitrary: fc.constant('1') },
+          { weight: 2, arbitrary: fc.constant('2') },
+          jobId,
+          fc.constant(undefined),
+        ),
+        leases: column(n, lease),
+        indexes: column(n, lease),
+        attempts: column(n, attempt),
+        inputs: column(n, fc.jsonValue()),
+        extra: rarely(fc.nat()),
+      }),
+    )
+    .map(defined);
+  const tasks = fc
+    .record({
+      jobs,
+      groups: mostly(
+        fc.array(group, { minLength: 1, maxLength: 3 }),
+        fc.constant([]),
+        fc.array(
+          fc.constant({
+            job: '1',
+            leases: [],
+            indexes: [],
+            attempts: [],
+            inputs: [],
+          }),
+          { minLength: 1, maxLength: 2 },
+        ),
+        fc.jsonValue(),
+        fc.constant(undefined),
+      ),
+      extra: rarely(fc.nat()),
+    })
+    .map(defined);
+  /** `groups` groups of `each` valid tasks of job '1'. */
+  const bigTasks = (groups: number, each: number) => ({
+    jobs: { '1': { module: MODULE, timeoutMs: 1000, name: 'big' } },
+    groups: Array.from({ length: groups }, (_, g) => {
+      const leases = Array.from({ length: each }, (_, i) => g * each + i);
+      return {
+        job: '1',
+        leases,
+        indexes: leases,
+        attempts: leases.map(() => 1),
+        inputs: leases,
+      };
+    }),
   });
 
   test('tasks', () => {
+    const zodCalls = vi.spyOn(MasterMessage, 'safeParse');
+    const agree = (fields: Record<string, unknown>): boolean => {
+      const text = JSON.stringify({ type: 'tasks', ...fields });
+      const zod = Tasks.safeParse(JSON.parse(text)).success;
+      const got = decodeBoth(text, decodeMasterMessage, zodCalls);
+      expect(got.ok).toBe(zod);
+      // A `__proto__` job id is left to zod: the fast path may refuse, never accept alone.
+      if (text.includes('"__proto__"')) expect(!got.fast || zod).toBe(true);
+      else expect(got.fast).toBe(zod);
+      return zod;
+    };
+    let accepted = 0;
     fc.assert(
-      fc.property(
-        fc.array(task, { maxLength: 3 }),
-        fc.dictionary(fc.oneof(fc.constant('1'), fc.string()), jobWire, {
-          maxKeys: 3,
-        }),
-        (tasks, jobs) => {
-          const text = JSON.stringify({ type: 'tasks', jobs, tasks });
-          const fast = decodeMasterMessage(text);
-          const parsed = MasterMessage.safeParse(JSON.parse(text));
-          const valid =
-            parsed.success &&
-            parsed.data.type === 'tasks' &&
-            parsed.data.tasks.every((t) =>
-              Object.hasOwn(
-                parsed.data.type === 'tasks' ? parsed.data.jobs : {},
-                t.job,
-              ),
-            );
-          expect(fast.ok).toBe(valid);
-        },
-      ),
+      fc.property(tasks, (fields) => {
+        if (agree(fields)) accepted++;
+      }),
       { numRuns: 2_000 },
     );
+    // The arbitraries must make both valid and invalid frames, or they prove little.
+    expect(accepted).toBeGreaterThan(300);
+    expect(accepted).toBeLessThan(1_700);
+    // Around maxBatch tasks: as many as allowed, one too many, in one group or many.
+    const half = LIMITS.maxBatch / 2;
+    expect(agree(bigTasks(1, LIMITS.maxBatch))).toBe(true);
+    expect(agree(bigTasks(2, half))).toBe(true);
+    expect(agree(bigTasks(LIMITS.maxBatch, 1))).toBe(true);
+    expect(agree(bigTasks(1, LIMITS.maxBatch + 1))).toBe(false);
+    expect(agree(bigTasks(2, half + 1))).toBe(false);
+    expect(agree(bigTasks(LIMITS.maxBatch + 1, 1))).toBe(false);
   });
 });

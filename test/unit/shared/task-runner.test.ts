@@ -1,12 +1,19 @@
 /** The thread-side task engine, driven by plain calls with a fake module loader. */
 import { describe, expect, test } from 'vitest';
 import {
+  Status,
   createTaskRunner,
   type FromThread,
   type TaskFunction,
-  type ThreadOutcome,
-  type ThreadTask,
+  type ThreadBatch,
 } from '../../../shared/task-runner.js';
+
+/** One outcome, read out of the columns of the `outcomes` messages. */
+interface Outcome {
+  lease: number;
+  status: Status;
+  value: unknown;
+}
 
 function harness(
   modules: Record<string, TaskFunction | object>,
@@ -29,10 +36,20 @@ function harness(
     },
     now,
   });
-  const outcomes = () =>
-    posted.flatMap((m) => (m.type === 'outcomes' ? m.outcomes : []));
+  const outcomes = (): Outcome[] =>
+    posted.flatMap((m) => {
+      if (m.type !== 'outcomes') return [];
+      // The columns of one message have the same length.
+      expect(m.status).toHaveLength(m.leases.length);
+      expect(m.values).toHaveLength(m.leases.length);
+      return m.leases.map((lease, i) => ({
+        lease,
+        status: m.status[i] as Status,
+        value: m.values[i],
+      }));
+    });
   /** Resolves once `count` outcomes were posted. */
-  const until = async (count: number): Promise<ThreadOutcome[]> => {
+  const until = async (count: number): Promise<Outcome[]> => {
     while (outcomes().length < count)
       await new Promise<void>((resolve) => (resolveIdle = resolve));
     return outcomes();
@@ -40,19 +57,32 @@ function harness(
   return { runner, posted, imports, outcomes, until };
 }
 
-const task = (
-  lease: number,
-  input: unknown,
+/** A `run` message: tasks of job '1' with these leases (index = lease) and inputs. */
+const run = (
+  leases: number[],
+  inputs: unknown[],
   module = 'm',
   deadline = 10_000,
-): ThreadTask => ({
-  lease,
+): { type: 'run' } & ThreadBatch => ({
+  type: 'run',
   job: '1',
-  index: lease,
-  attempt: 1,
   module,
-  input,
+  leases,
+  indexes: leases,
+  attempts: leases.map(() => 1),
+  inputs,
   deadline,
+});
+
+const ok = (lease: number, value: unknown): Outcome => ({
+  lease,
+  status: Status.ok,
+  value,
+});
+const skipped = (lease: number): Outcome => ({
+  lease,
+  status: Status.skipped,
+  value: null,
 });
 
 describe('task runner', () => {
@@ -61,18 +91,49 @@ describe('task runner', () => {
       m: (x: unknown) => (x as number) * 2,
       a: async (x: unknown) => `${String(x)}!`,
     });
+    // One run message per module: they run in the order they came.
+    h.runner.handle(run([1], [1]));
+    h.runner.handle(run([2], [2], 'a'));
+    h.runner.handle(run([3, 4], [3, 4]));
+    expect(await h.until(4)).toEqual([
+      ok(1, 2),
+      ok(2, '2!'),
+      ok(3, 6),
+      ok(4, 8),
+    ]);
+    h.runner.handle(run([5], [5]));
+    expect((await h.until(5))[4]).toEqual(ok(5, 10));
+    expect(h.imports).toEqual(['m', 'a']);
+  });
+
+  test('each task gets its own input, index, attempt and job in ctx', async () => {
+    const seen: unknown[] = [];
+    const h = harness({
+      m: (x: unknown, ctx) => {
+        seen.push([x, ctx.jobId, ctx.taskIndex, ctx.attempt]);
+        return x;
+      },
+    });
     h.runner.handle({
       type: 'run',
-      tasks: [task(1, 1), task(2, 2, 'a'), task(3, 3)],
+      job: 'j7',
+      module: 'm',
+      leases: [10, 11, 12],
+      indexes: [4, 0, 9],
+      attempts: [1, 3, 2],
+      inputs: ['a', { b: 1 }, null],
+      deadline: 10_000,
     });
     expect(await h.until(3)).toEqual([
-      { lease: 1, ok: true, output: 2 },
-      { lease: 2, ok: true, output: '2!' },
-      { lease: 3, ok: true, output: 6 },
+      ok(10, 'a'),
+      ok(11, { b: 1 }),
+      ok(12, null),
     ]);
-    h.runner.handle({ type: 'run', tasks: [task(4, 4)] });
-    await h.until(4);
-    expect(h.imports).toEqual(['m', 'a']);
+    expect(seen).toEqual([
+      ['a', 'j7', 4, 1],
+      [{ b: 1 }, 'j7', 0, 3],
+      [null, 'j7', 9, 2],
+    ]);
   });
 
   test('reports throws, bad outputs, missing default exports and failed imports as errors', async () => {
@@ -85,19 +146,13 @@ describe('task runner', () => {
       },
       nodefault: { notDefault: 1 },
     });
-    h.runner.handle({
-      type: 'run',
-      tasks: [
-        task(1, 'boom'),
-        task(2, 'reject'),
-        task(3, 'bigint'),
-        task(4, 'undef'),
-        task(5, 0, 'nodefault'),
-        task(6, 0, 'missing'),
-      ],
-    });
+    h.runner.handle(run([1, 2, 3, 4], ['boom', 'reject', 'bigint', 'undef']));
+    h.runner.handle(run([5], [0], 'nodefault'));
+    h.runner.handle(run([6], [0], 'missing'));
     const out = await h.until(6);
-    expect(out.map((o) => ('error' in o ? o.error : o))).toEqual([
+    expect(out.map((o) => o.lease)).toEqual([1, 2, 3, 4, 5, 6]);
+    expect(out.every((o) => o.status === Status.error)).toBe(true);
+    expect(out.map((o) => o.value)).toEqual([
       'boom',
       'rejected',
       expect.stringMatching(/returned a bigint/),
@@ -110,15 +165,9 @@ describe('task runner', () => {
   test('skips tasks whose lease ran out or that were cancelled before they started', async () => {
     const h = harness({ m: (x: unknown) => x }, () => 5_000);
     h.runner.handle({ type: 'cancel', leases: [2] });
-    h.runner.handle({
-      type: 'run',
-      tasks: [task(1, 1, 'm', 4_000), task(2, 2), task(3, 3)],
-    });
-    expect(await h.until(3)).toEqual([
-      { lease: 1, skipped: true },
-      { lease: 2, skipped: true },
-      { lease: 3, ok: true, output: 3 },
-    ]);
+    h.runner.handle(run([1], [1], 'm', 4_000));
+    h.runner.handle(run([2, 3], [2, 3]));
+    expect(await h.until(3)).toEqual([skipped(1), skipped(2), ok(3, 3)]);
   });
 
   test('cancel aborts the running task through ctx.signal; its outcome is skipped', async () => {
@@ -133,9 +182,23 @@ describe('task runner', () => {
         }),
     });
     const running = new Promise<void>((resolve) => (started = resolve));
-    h.runner.handle({ type: 'run', tasks: [task(1, 1)] });
+    h.runner.handle(run([1], [1]));
     await running;
     h.runner.handle({ type: 'cancel', leases: [1] });
-    expect(await h.until(1)).toEqual([{ lease: 1, skipped: true }]);
+    expect(await h.until(1)).toEqual([skipped(1)]);
+  });
+
+  test('outcomes of many tiny tasks ride in few messages', async () => {
+    const h = harness({ m: (x: unknown) => x });
+    const leases = Array.from({ length: 1_000 }, (_, i) => i + 1);
+    h.runner.handle(run(leases, leases));
+    const out = await h.until(1_000);
+    expect(out.map((o) => o.lease)).toEqual(leases);
+    expect(out.map((o) => o.value)).toEqual(leases);
+    // The clock stands still: past the first outcome, nothing is posted until the
+    // batch is done.
+    expect(
+      h.posted.filter((m) => m.type === 'outcomes').length,
+    ).toBeLessThanOrEqual(2);
   });
 });

@@ -1,11 +1,11 @@
 /** The shared worker loop with a fake transport, executor and clock: plain calls, no sockets. */
 import { describe, expect, test } from 'vitest';
-import type { TaskAssignment, WireTask } from '../../../shared/protocol.js';
+import type { TaskBatch } from '../../../shared/protocol.js';
 import {
   runWorkerSession,
   type Clock,
-  type ExecOutcome,
   type Executor,
+  type Outcomes,
   type TransportHandlers,
 } from '../../../shared/worker-session.js';
 
@@ -39,19 +39,24 @@ function fakeClock() {
   return { clock, advance, timers };
 }
 
+/** How the fake executor ends one task. */
+type Ending =
+  | { ok: true; output: unknown }
+  | { ok: false; error: string; kind: 'error' | 'crash' };
+
 function fakeExecutor(slots = 2) {
+  /** Every batch submitted, as the executor got it. */
+  const batches: TaskBatch[] = [];
   const running = new Map<
     number,
-    {
-      task: TaskAssignment;
-      onDone: (t: TaskAssignment, o: ExecOutcome) => void;
-    }
+    { batch: TaskBatch; onDone: (outcomes: Outcomes) => void }
   >();
   const cancelled: number[] = [];
   const executor: Executor = {
     slots,
-    submit: (tasks, onDone) => {
-      for (const task of tasks) running.set(task.lease, { task, onDone });
+    submit: (batch, onDone) => {
+      batches.push(batch);
+      for (const lease of batch.leases) running.set(lease, { batch, onDone });
     },
     cancel: (leases) => {
       for (const lease of leases)
@@ -65,13 +70,31 @@ function fakeExecutor(slots = 2) {
       return running.size;
     },
   };
-  const finish = (lease: number, outcome: ExecOutcome) => {
-    const entry = running.get(lease);
-    if (!entry) throw new Error(`lease ${lease} not running`);
-    running.delete(lease);
-    entry.onDone(entry.task, outcome);
+  /** Ends these tasks (of one batch) and reports them in one `onDone` call. */
+  const finishMany = (endings: [lease: number, ending: Ending][]) => {
+    const outcomes: Outcomes = { leases: [], outputs: [], failures: [] };
+    let onDone: ((outcomes: Outcomes) => void) | null = null;
+    for (const [lease, ending] of endings) {
+      const entry = running.get(lease);
+      if (!entry) throw new Error(`lease ${lease} not running`);
+      running.delete(lease);
+      onDone = entry.onDone;
+      if (ending.ok) {
+        outcomes.leases.push(lease);
+        outcomes.outputs.push(ending.output);
+      } else {
+        outcomes.failures.push({
+          lease,
+          error: ending.error,
+          kind: ending.kind,
+        });
+      }
+    }
+    onDone?.(outcomes);
   };
-  return { executor, running, cancelled, finish };
+  const finish = (lease: number, ending: Ending) =>
+    finishMany([[lease, ending]]);
+  return { executor, batches, running, cancelled, finish, finishMany };
 }
 
 function fakeConnections() {
@@ -100,20 +123,23 @@ function fakeConnections() {
 }
 
 const MODULE = 'a'.repeat(64);
-const task = (lease: number, index = lease): WireTask => ({
-  job: '1',
-  index,
-  lease,
-  attempt: 1,
-  input: index,
-});
-/** A `tasks` frame as the master sends it. */
-const tasksFrame = (tasks: WireTask[], name = 'squares') =>
+/** A `tasks` frame as the master sends it: tasks of job '1' (index = input = lease). */
+const tasksFrame = (leases: number[], name = 'squares') =>
   JSON.stringify({
     type: 'tasks',
     jobs: { '1': { module: MODULE, timeoutMs: 1_000, name } },
-    tasks,
+    groups: [
+      {
+        job: '1',
+        leases,
+        indexes: leases,
+        attempts: leases.map(() => 1),
+        inputs: leases,
+      },
+    ],
   });
+const sentOfType = (sent: unknown[], type: string) =>
+  sent.filter((m) => (m as { type: string }).type === type);
 
 function setup(options: { fixedWindow?: number } = {}) {
   const time = fakeClock();
@@ -150,7 +176,7 @@ describe('worker session', () => {
     const s = setup();
     s.welcome();
     expect(s.conn().sent).toEqual([
-      { type: 'hello', protocol: 1, kind: 'node', slots: 2, name: 'test' },
+      { type: 'hello', protocol: 2, kind: 'node', slots: 2, name: 'test' },
       { type: 'ready', credit: 4 },
     ]);
     expect(s.session.status).toMatchObject({
@@ -162,56 +188,175 @@ describe('worker session', () => {
   test('runs tasks, returns results when idle, and tops credit back up', () => {
     const s = setup({ fixedWindow: 2 });
     s.welcome();
-    s.conn().handlers.onMessage(tasksFrame([task(1), task(2)], 'squares'));
+    s.conn().handlers.onMessage(tasksFrame([1, 2], 'squares'));
     expect(s.exec.running.size).toBe(2);
-    // The executor gets each task with its job's module and timeout filled in.
-    expect(s.exec.running.get(1)?.task).toEqual({
-      ...task(1),
-      module: MODULE,
-      timeoutMs: 1_000,
-    });
+    // The executor gets the tasks in columns, with their job's module and timeout.
+    expect(s.exec.batches).toEqual([
+      {
+        job: '1',
+        leases: [1, 2],
+        indexes: [1, 2],
+        attempts: [1, 1],
+        inputs: [1, 2],
+        module: MODULE,
+        timeoutMs: 1_000,
+        name: 'squares',
+      },
+    ]);
     expect(s.session.status.jobName).toBe('squares');
     s.exec.finish(1, { ok: true, output: 1 });
     // Not idle yet: the result waits a moment for company.
-    expect(
-      s.conn().sent.filter((m) => (m as { type: string }).type === 'results'),
-    ).toEqual([]);
+    expect(sentOfType(s.conn().sent, 'results')).toEqual([]);
     s.exec.finish(2, { ok: false, error: 'boom', kind: 'error' });
     const sent = s.conn().sent.slice(2);
     // One frame: the results, with the credit that tops the window back up.
     expect(sent).toEqual([
       {
         type: 'results',
-        results: [
-          { lease: 1, ok: true, output: 1 },
-          { lease: 2, ok: false, error: 'boom', kind: 'error' },
-        ],
+        leases: [1],
+        outputs: [1],
+        failures: [{ lease: 2, error: 'boom', kind: 'error' }],
         credit: 2,
       },
     ]);
-    s.conn().handlers.onMessage(
-      JSON.stringify({ type: 'ack', leases: [1, 2] }),
-    );
+    // The ack counts the results it commits.
+    s.conn().handlers.onMessage(JSON.stringify({ type: 'ack', count: 2 }));
     expect(s.session.status.done).toBe(2);
   });
 
   test('a result that finishes while others run is flushed by the timer', () => {
     const s = setup({ fixedWindow: 2 });
     s.welcome();
-    s.conn().handlers.onMessage(tasksFrame([task(1), task(2)]));
+    s.conn().handlers.onMessage(tasksFrame([1, 2]));
     s.exec.finish(1, { ok: true, output: 1 });
     s.time.advance(5);
     expect(s.conn().sent.slice(2)[0]).toEqual({
       type: 'results',
-      results: [{ lease: 1, ok: true, output: 1 }],
+      leases: [1],
+      outputs: [1],
       credit: 1,
     });
+  });
+
+  test('acks add up: each counts the results it commits', () => {
+    const s = setup({ fixedWindow: 4 });
+    s.welcome();
+    s.conn().handlers.onMessage(tasksFrame([1, 2, 3]));
+    s.exec.finishMany([
+      [1, { ok: true, output: 1 }],
+      [2, { ok: true, output: 4 }],
+      [3, { ok: false, error: 'x', kind: 'crash' }],
+    ]);
+    expect(sentOfType(s.conn().sent, 'results')).toEqual([
+      {
+        type: 'results',
+        leases: [1, 2],
+        outputs: [1, 4],
+        failures: [{ lease: 3, error: 'x', kind: 'crash' }],
+        credit: 3,
+      },
+    ]);
+    s.conn().handlers.onMessage(JSON.stringify({ type: 'ack', count: 2 }));
+    expect(s.session.status.done).toBe(2);
+    s.conn().handlers.onMessage(JSON.stringify({ type: 'ack', count: 1 }));
+    expect(s.session.status.done).toBe(3);
+    // The v1 ack (a list of leases) is malformed now: ignored, nothing counted.
+    s.conn().handlers.onMessage(JSON.stringify({ type: 'ack', leases: [1] }));
+    expect(s.session.status.done).toBe(3);
+  });
+
+  test('a frame of several jobs: one batch per group, each with its own job facts', () => {
+    const s = setup({ fixedWindow: 8 });
+    s.welcome();
+    const other = 'b'.repeat(64);
+    s.conn().handlers.onMessage(
+      JSON.stringify({
+        type: 'tasks',
+        jobs: {
+          '1': { module: MODULE, timeoutMs: 1_000, name: 'squares' },
+          '2': { module: other, timeoutMs: 5, name: 'cubes' },
+        },
+        groups: [
+          { job: '1', leases: [1], indexes: [0], attempts: [1], inputs: [0] },
+          {
+            job: '2',
+            leases: [2, 3],
+            indexes: [7, 8],
+            attempts: [2, 1],
+            inputs: ['a', null],
+          },
+        ],
+      }),
+    );
+    expect(s.exec.batches).toEqual([
+      {
+        job: '1',
+        leases: [1],
+        indexes: [0],
+        attempts: [1],
+        inputs: [0],
+        module: MODULE,
+        timeoutMs: 1_000,
+        name: 'squares',
+      },
+      {
+        job: '2',
+        leases: [2, 3],
+        indexes: [7, 8],
+        attempts: [2, 1],
+        inputs: ['a', null],
+        module: other,
+        timeoutMs: 5,
+        name: 'cubes',
+      },
+    ]);
+    expect(s.session.status).toMatchObject({ jobName: 'cubes', inFlight: 3 });
+  });
+
+  test('more results than fit in one frame: several frames, failures first, credit on the last', () => {
+    const s = setup({ fixedWindow: 3_000 });
+    s.welcome();
+    const leases = Array.from({ length: 2_500 }, (_, i) => i + 1);
+    s.conn().handlers.onMessage(tasksFrame(leases));
+    s.exec.finishMany(
+      leases.map((lease) => [
+        lease,
+        lease % 100 === 0
+          ? { ok: false, error: `e${lease}`, kind: 'error' }
+          : { ok: true, output: lease * 2 },
+      ]),
+    );
+    const frames = sentOfType(s.conn().sent, 'results') as {
+      leases: number[];
+      outputs: unknown[];
+      failures?: { lease: number }[];
+      credit?: number;
+    }[];
+    expect(frames.length).toBe(2);
+    for (const frame of frames) {
+      expect(frame.outputs).toHaveLength(frame.leases.length);
+      expect(
+        frame.leases.length + (frame.failures?.length ?? 0),
+      ).toBeLessThanOrEqual(2_000);
+      frame.leases.forEach((lease, i) =>
+        expect(frame.outputs[i]).toBe(lease * 2),
+      );
+    }
+    // The 25 failures ride in the first frame; every task is reported once.
+    expect(frames[0]?.failures).toHaveLength(25);
+    const reported = frames.flatMap((f) => [
+      ...f.leases,
+      ...(f.failures ?? []).map((x) => x.lease),
+    ]);
+    expect(reported.sort((a, b) => a - b)).toEqual(leases);
+    expect(frames[0]?.credit).toBeUndefined();
+    expect(frames[1]?.credit).toBeGreaterThan(0);
   });
 
   test('honours cancel', () => {
     const s = setup();
     s.welcome();
-    s.conn().handlers.onMessage(tasksFrame([task(1), task(2)]));
+    s.conn().handlers.onMessage(tasksFrame([1, 2]));
     s.conn().handlers.onMessage(
       JSON.stringify({ type: 'cancel', leases: [2] }),
     );
@@ -222,7 +367,7 @@ describe('worker session', () => {
   test('on a dropped connection: drops its tasks and reconnects with jittered backoff', () => {
     const s = setup();
     s.welcome();
-    s.conn().handlers.onMessage(tasksFrame([task(1)]));
+    s.conn().handlers.onMessage(tasksFrame([1]));
     s.conn().handlers.onClose(1006, '');
     expect(s.exec.cancelled).toEqual([1]);
     expect(s.session.status.state).toBe('disconnected');
@@ -267,8 +412,36 @@ describe('worker session', () => {
       clock: time.clock,
       onLog: (_l, m) => logs.push(m),
     });
-    net.opened[0]?.handlers.onMessage('{"type":"tasks","tasks":"nope"}');
-    expect(logs[0]).toMatch(/malformed/);
+    const conn = net.opened[0];
+    const bad = [
+      '{"type":"tasks","tasks":"nope"}',
+      // The v1 shape: an object per task.
+      JSON.stringify({
+        type: 'tasks',
+        jobs: { '1': { module: MODULE, timeoutMs: 1_000, name: 'x' } },
+        tasks: [{ job: '1', index: 0, lease: 1, attempt: 1, input: 0 }],
+      }),
+      // Columns of unequal length.
+      JSON.stringify({
+        type: 'tasks',
+        jobs: { '1': { module: MODULE, timeoutMs: 1_000, name: 'x' } },
+        groups: [
+          {
+            job: '1',
+            leases: [1, 2],
+            indexes: [0, 1],
+            attempts: [1],
+            inputs: [0, 1],
+          },
+        ],
+      }),
+      // A group of a job the frame does not describe.
+      tasksFrame([1]).replace('"job":"1"', '"job":"2"'),
+    ];
+    for (const frame of bad) conn?.handlers.onMessage(frame);
+    expect(logs).toHaveLength(bad.length);
+    for (const log of logs) expect(log).toMatch(/malformed/);
     expect(exec.running.size).toBe(0);
+    expect(exec.batches).toEqual([]);
   });
 });

@@ -221,6 +221,55 @@ describe.each(factories)('$name', ({ open }) => {
     ]);
   });
 
+  test('big batches: every input and result lands once, in order, whatever the batch size', async () => {
+    const store = open();
+    // Sizes around the multi-row statements' widths (1, 2, 4 .. 64 rows) and past them.
+    const sizes = [1, 2, 3, 63, 64, 65, 127, 200, 1_000, 4_097, 5_000];
+    const total = sizes.reduce((a, b) => a + b, 0);
+    store.createJob(spec('a', sizes[0]!, false), numbered(sizes[0]!));
+    let at = sizes[0]!;
+    for (const size of sizes.slice(1)) {
+      store.appendInputs('a', at, numbered(size, at));
+      at += size;
+    }
+    const indices = [...Array(total).keys()];
+    expect(store.getInputs('a', indices)).toEqual(numbered(total));
+    expect(store.getInputs('a', indices.slice(70, 7_000))).toEqual(
+      numbered(7_000 - 70, 70),
+    );
+    // Results in commits of those sizes, in a shuffled order, with failures, bytes and
+    // repeats (the first result of a task wins) inside and across commits.
+    const order = indices.map((i) => (i * 7_919) % total);
+    expect(new Set(order).size).toBe(total);
+    const expected = new Map<number, StoredResult['outcome']>();
+    let k = 0;
+    for (const size of sizes) {
+      for (const i of order.slice(k, k + size)) {
+        const outcome: StoredResult['outcome'] =
+          i % 11 === 0
+            ? { ok: false, error: `e${i}` }
+            : i % 13 === 0
+              ? { ok: true, output: new Uint8Array([i % 256, 1]) }
+              : { ok: true, output: `"r${i}"` };
+        store.recordResult('a', i, outcome);
+        if (!expected.has(i)) expected.set(i, outcome);
+        // A repeat of an earlier task of this batch or of the one before.
+        const again = order[Math.max(0, k - 3)]!;
+        store.recordResult('a', again, { ok: false, error: 'repeat' });
+        if (!expected.has(again))
+          expected.set(again, { ok: false, error: 'repeat' });
+      }
+      k += size;
+      await store.commit();
+    }
+    const all = readAll(store, 'a', 999);
+    expect(all).toHaveLength(total);
+    expect(new Map(all.map((r) => [r.index, r.outcome]))).toEqual(expected);
+    expect(all.map((r) => r.index)).toEqual([...expected.keys()]);
+    const seqs = all.map((r) => r.seq);
+    expect(seqs).toEqual([...seqs].sort((x, y) => x - y));
+  });
+
   test('refuses results for tasks that do not exist', () => {
     const store = open();
     store.createJob(spec('a', 2, false), numbered(2));

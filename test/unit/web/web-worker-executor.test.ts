@@ -1,10 +1,12 @@
 import { describe, expect, test } from 'vitest';
-import type { TaskAssignment } from '../../../shared/protocol.js';
+import type { TaskBatch } from '../../../shared/protocol.js';
 import {
+  Status,
   createTaskRunner,
   type FromThread,
+  type ToThread,
 } from '../../../shared/task-runner.js';
-import type { ExecOutcome } from '../../../shared/worker-session.js';
+import type { Outcomes } from '../../../shared/worker-session.js';
 import {
   WebWorkerExecutor,
   type SpawnThread,
@@ -61,15 +63,18 @@ function fakeClock() {
 function fakeThreads(clock: { now(): number }) {
   const threads: {
     terminated: boolean;
-    /** Outcomes computed but not posted yet (as a real thread batches them). */
-    hold: boolean;
+    /** Messages the thread computes but does not post (as a real thread batches them). */
+    hold: (message: FromThread) => boolean;
+    /** `run` messages the thread was sent. */
+    runs: Extract<ToThread, { type: 'run' }>[];
     fail(message: string): void;
     forge(message: FromThread): void;
   }[] = [];
   const spawn: SpawnThread = (events) => {
-    const thread = {
+    const thread: (typeof threads)[number] = {
       terminated: false,
-      hold: false,
+      hold: () => false,
+      runs: [],
       fail: (message: string) => events.onError(message),
       forge: (message: FromThread) => events.onMessage(message),
     };
@@ -77,7 +82,7 @@ function fakeThreads(clock: { now(): number }) {
     const runner = createTaskRunner({
       importModule: (hash) => Promise.resolve(modules[hash]),
       post: (message) => {
-        if (!thread.terminated && !thread.hold)
+        if (!thread.terminated && !thread.hold(message))
           queueMicrotask(() => events.onMessage(message));
       },
       now: () => clock.now(),
@@ -93,7 +98,10 @@ function fakeThreads(clock: { now(): number }) {
         queueMicrotask(() => {
           if (message.type === 'slot')
             running = new Float64Array(message.buffer);
-          else runner.handle(message);
+          else {
+            if (message.type === 'run') thread.runs.push(message);
+            runner.handle(message);
+          }
         }),
       terminate: () => {
         thread.terminated = true;
@@ -103,22 +111,30 @@ function fakeThreads(clock: { now(): number }) {
   return { spawn, threads };
 }
 
+/** A batch of `count` tasks of one job: leases from `firstLease`, indexes and inputs 0.. */
 function tasks(
   module: string,
   count: number,
   firstLease = 1,
   timeoutMs = 5_000,
-): TaskAssignment[] {
-  return Array.from({ length: count }, (_, i) => ({
+): TaskBatch {
+  const indexes = Array.from({ length: count }, (_, i) => i);
+  return {
     job: 'job-1',
-    index: i,
-    lease: firstLease + i,
     module,
-    attempt: 1,
     timeoutMs,
-    input: i,
-  }));
+    name: 'test',
+    leases: indexes.map((i) => firstLease + i),
+    indexes,
+    attempts: indexes.map(() => 1),
+    inputs: indexes,
+  };
 }
+
+/** How one task ended, as the tests compare it. */
+type Ending =
+  | { ok: true; output: unknown }
+  | { ok: false; error: string; kind: 'error' | 'crash' };
 
 /** Lets the fake threads run to quiescence (no time passes on the fake clock). */
 async function settle(): Promise<void> {
@@ -136,9 +152,17 @@ function setup(threads = 2, sharedSlots = false) {
     clock,
     sharedSlots,
   });
-  const done = new Map<number, ExecOutcome[]>();
-  const onDone = (task: TaskAssignment, outcome: ExecOutcome) => {
-    done.set(task.lease, [...(done.get(task.lease) ?? []), outcome]);
+  /** Every ending reported for each lease (a lease must be reported at most once). */
+  const done = new Map<number, Ending[]>();
+  const record = (lease: number, ending: Ending) =>
+    done.set(lease, [...(done.get(lease) ?? []), ending]);
+  const onDone = (outcomes: Outcomes) => {
+    expect(outcomes.outputs).toHaveLength(outcomes.leases.length);
+    outcomes.leases.forEach((lease, i) =>
+      record(lease, { ok: true, output: outcomes.outputs[i] }),
+    );
+    for (const { lease, error, kind } of outcomes.failures)
+      record(lease, { ok: false, error, kind });
   };
   return { clock, pool, executor, done, onDone };
 }
@@ -167,17 +191,29 @@ describe('WebWorkerExecutor', () => {
 
   test('the watchdog kills a thread past its lease and re-runs the rest of its batch', async () => {
     const { executor, pool, clock, done, onDone } = setup(1);
-    const hanging = tasks(HANG, 1, 1);
-    const after = tasks(DOUBLE, 3, 10, 60_000).map((t) => ({
-      ...t,
-      index: t.index + 1,
-    }));
-    executor.submit([...hanging, ...after], onDone);
+    // The thread is busy while the next tasks queue up: it then takes them as one
+    // batch of two jobs' tasks, the hanging one first.
+    executor.submit({ ...tasks(GATE, 1, 100), job: 'job-0' }, onDone);
     await settle();
-    expect(done.size).toBe(0);
+    executor.submit(tasks(HANG, 1, 1), onDone);
+    executor.submit(
+      { ...tasks(DOUBLE, 3, 10, 60_000), job: 'job-2', indexes: [1, 2, 3] },
+      onDone,
+    );
+    openGate();
+    await settle();
+    expect(done.get(100)).toEqual([{ ok: true, output: 'through' }]);
+    // One batch: a run message per job, in columns.
+    expect(
+      pool.threads[0]?.runs.slice(1).map((r) => [r.job, r.leases, r.indexes]),
+    ).toEqual([
+      ['job-1', [1], [0]],
+      ['job-2', [10, 11, 12], [1, 2, 3]],
+    ]);
+    expect(done.size).toBe(1);
     clock.advance(4_999);
     await settle();
-    expect(done.size).toBe(0);
+    expect(done.size).toBe(1);
     clock.advance(10);
     await settle();
     const crash = done.get(1)?.[0];
@@ -212,13 +248,19 @@ describe('WebWorkerExecutor', () => {
 
   test('with shared slots, a crash is blamed on the running task, not on a finished one whose outcome was not posted yet', async () => {
     const { executor, pool, done, onDone } = setup(1, true);
-    executor.submit(tasks(DOUBLE, 1, 1), onDone);
+    executor.submit(tasks(GATE, 1, 1), onDone);
     await settle();
-    pool.threads[0]!.hold = true;
-    executor.submit([...tasks(DOUBLE, 1, 2), ...tasks(HANG, 1, 3)], onDone);
+    // Queued behind lease 1, then handed to the thread as one batch.
+    executor.submit(tasks(DOUBLE, 1, 2), onDone);
+    executor.submit(tasks(HANG, 1, 3), onDone);
+    const thread = pool.threads[0]!;
+    thread.hold = (m) => m.type === 'outcomes' && m.leases.includes(2);
+    openGate();
     await settle();
+    expect(done.get(1)).toEqual([{ ok: true, output: 'through' }]);
+    expect(thread.runs.map((r) => r.leases)).toEqual([[1], [2], [3]]);
     // Lease 2 finished (outcome held back), lease 3 hangs; then the thread dies.
-    pool.threads[0]?.fail('out of memory');
+    thread.fail('out of memory');
     await settle();
     expect(done.get(3)).toEqual([
       {
@@ -229,6 +271,7 @@ describe('WebWorkerExecutor', () => {
     ]);
     // The finished-but-unposted task runs again on the new thread: no blame, a result.
     expect(done.get(2)).toEqual([{ ok: true, output: 0 }]);
+    expect(pool.threads).toHaveLength(2);
     expect(executor.pending).toBe(0);
   });
 
@@ -276,7 +319,9 @@ describe('WebWorkerExecutor', () => {
     await settle();
     pool.threads[0]?.forge({
       type: 'outcomes',
-      outcomes: [{ lease: 999, ok: true, output: 1 }],
+      leases: [999],
+      status: [Status.ok],
+      values: [1],
     });
     expect(done.size).toBe(0);
     expect(executor.pending).toBe(1);

@@ -12,16 +12,15 @@
  */
 import type {
   Clock,
-  ExecOutcome,
   Executor,
+  Outcomes,
 } from '../../../shared/worker-session.js';
-import type {
-  FromThread,
-  ThreadOutcome,
-  ThreadTask,
-  ToThread,
+import {
+  Status,
+  type FromThread,
+  type ToThread,
 } from '../../../shared/task-runner.js';
-import type { TaskAssignment } from '../../../shared/protocol.js';
+import type { TaskBatch } from '../../../shared/protocol.js';
 
 /** A running thread, as the executor drives it. */
 export interface ThreadHandle {
@@ -52,10 +51,21 @@ export interface WebWorkerExecutorOptions {
   sharedSlots?: boolean;
 }
 
-type OnDone = (task: TaskAssignment, outcome: ExecOutcome) => void;
+type OnDone = (outcomes: Outcomes) => void;
+
+/** One task of a batch (a browser runs a few per second to thousands: an object each is fine). */
+interface Task {
+  lease: number;
+  job: string;
+  index: number;
+  attempt: number;
+  module: string;
+  timeoutMs: number;
+  input: unknown;
+}
 
 interface Entry {
-  task: TaskAssignment;
+  task: Task;
   onDone: OnDone;
   /** Wall-clock end of the lease as seen here: received + timeoutMs. */
   deadline: number;
@@ -115,9 +125,18 @@ export class WebWorkerExecutor implements Executor {
     return this.#crashes;
   }
 
-  submit(tasks: readonly TaskAssignment[], onDone: OnDone): void {
+  submit(batch: TaskBatch, onDone: OnDone): void {
     const now = this.#clock.now();
-    for (const task of tasks) {
+    for (let i = 0; i < batch.leases.length; i++) {
+      const task: Task = {
+        lease: batch.leases[i] as number,
+        job: batch.job,
+        index: batch.indexes[i] as number,
+        attempt: batch.attempts[i] as number,
+        module: batch.module,
+        timeoutMs: batch.timeoutMs,
+        input: batch.inputs[i],
+      };
       if (this.#live.has(task.lease)) continue; // a lease is unique; ignore a repeat
       const entry: Entry = {
         task,
@@ -188,22 +207,34 @@ export class WebWorkerExecutor implements Executor {
 
   #start(thread: Thread, entries: Entry[]): void {
     const handle = thread.handle ?? this.#open(thread);
-    const tasks: ThreadTask[] = entries.map((entry) => {
-      entry.thread = thread;
-      const t = entry.task;
-      return {
-        lease: t.lease,
-        job: t.job,
-        index: t.index,
-        attempt: t.attempt,
-        module: t.module,
-        input: t.input,
-        deadline: entry.deadline,
-      };
-    });
+    for (const entry of entries) entry.thread = thread;
     thread.batch.push(...entries);
     thread.heardAt = this.#clock.now();
-    handle.post({ type: 'run', tasks });
+    // One run message per stretch of tasks sharing job, module and deadline.
+    let start = 0;
+    for (let i = 1; i <= entries.length; i++) {
+      const first = entries[start] as Entry;
+      const entry = entries[i];
+      if (
+        entry &&
+        entry.task.job === first.task.job &&
+        entry.task.module === first.task.module &&
+        entry.deadline === first.deadline
+      )
+        continue;
+      const run = entries.slice(start, i);
+      handle.post({
+        type: 'run',
+        job: first.task.job,
+        module: first.task.module,
+        leases: run.map((e) => e.task.lease),
+        indexes: run.map((e) => e.task.index),
+        attempts: run.map((e) => e.task.attempt),
+        inputs: run.map((e) => e.task.input),
+        deadline: first.deadline,
+      });
+      start = i;
+    }
   }
 
   #open(thread: Thread): ThreadHandle {
@@ -229,24 +260,34 @@ export class WebWorkerExecutor implements Executor {
   #onMessage(thread: Thread, message: FromThread): void {
     if (message.type !== 'outcomes') return; // progress is not forwarded (yet)
     thread.heardAt = this.#clock.now();
-    for (const outcome of message.outcomes) this.#settle(thread, outcome);
+    for (let i = 0; i < message.leases.length; i++) {
+      this.#settle(
+        thread,
+        message.leases[i] as number,
+        message.status[i] as Status,
+        message.values[i],
+      );
+    }
     this.#pump();
   }
 
-  #settle(thread: Thread, outcome: ThreadOutcome): void {
+  #settle(thread: Thread, lease: number, status: Status, value: unknown): void {
     // Outcomes arrive in batch order, so this is almost always index 0.
-    const at = thread.batch.findIndex((e) => e.task.lease === outcome.lease);
+    const at = thread.batch.findIndex((e) => e.task.lease === lease);
     if (at < 0) return; // not this thread's task: ignore what task code may forge
     const [entry] = thread.batch.splice(at, 1) as [Entry];
     entry.thread = null;
     if (entry.cancelled) return;
-    this.#live.delete(entry.task.lease);
-    if ('skipped' in outcome) return; // past its lease before it started: no result
+    this.#live.delete(lease);
+    if (status === Status.skipped) return; // past its lease before it started: no result
     entry.onDone(
-      entry.task,
-      outcome.ok
-        ? { ok: true, output: outcome.output }
-        : { ok: false, error: outcome.error, kind: 'error' },
+      status === Status.ok
+        ? { leases: [lease], outputs: [value], failures: [] }
+        : {
+            leases: [],
+            outputs: [],
+            failures: [{ lease, error: String(value), kind: 'error' }],
+          },
     );
   }
 
@@ -289,10 +330,16 @@ export class WebWorkerExecutor implements Executor {
       current.thread = null;
       if (!current.cancelled) {
         this.#live.delete(current.task.lease);
-        current.onDone(current.task, {
-          ok: false,
-          error: error.slice(0, 4_000),
-          kind: 'crash',
+        current.onDone({
+          leases: [],
+          outputs: [],
+          failures: [
+            {
+              lease: current.task.lease,
+              error: error.slice(0, 4_000),
+              kind: 'crash',
+            },
+          ],
         });
       }
     }
