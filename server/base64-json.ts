@@ -26,6 +26,39 @@ export function bytesAsBase64(
     : value;
 }
 
+/** True if `value` holds a Uint8Array anywhere (iterative: no depth limit, no recursion). */
+export function holdsBytes(value: unknown): boolean {
+  const stack: unknown[] = [value];
+  while (stack.length > 0) {
+    const item = stack.pop();
+    if (item === null || typeof item !== 'object') continue;
+    if (item instanceof Uint8Array) return true;
+    if (Array.isArray(item)) {
+      for (const element of item)
+        if (element !== null && typeof element === 'object')
+          stack.push(element);
+    } else {
+      for (const key in item) {
+        const element = (item as Record<string, unknown>)[key];
+        if (element !== null && typeof element === 'object')
+          stack.push(element);
+      }
+    }
+  }
+  return false;
+}
+
+/**
+ * JSON text of `value` with bytes as `{"$base64": ...}`. The replacer runs only when
+ * there are bytes: called on every value, it makes a big batch of numbers ten times
+ * slower to write.
+ */
+export function toJsonText(value: unknown): string {
+  return holdsBytes(value)
+    ? JSON.stringify(value, bytesAsBase64)
+    : JSON.stringify(value);
+}
+
 /** Turns every `{"$base64": "..."}` in a parsed JSON value back into a Uint8Array, in place. */
 export function reviveBase64(value: unknown, depth = 0): unknown {
   if (value === null || typeof value !== 'object') return value;

@@ -7,7 +7,7 @@ import { createInterface } from 'node:readline';
 import { build } from 'esbuild';
 import WebSocket from 'ws';
 import { AppError, ErrorCode } from '../../shared/errors.js';
-import { bytesAsBase64, reviveBase64 } from '../base64-json.js';
+import { reviveBase64, toJsonText } from '../base64-json.js';
 import type { JobOptionsInput, ResultLine } from '../../shared/job.js';
 import {
   PROTOCOL_VERSION,
@@ -91,16 +91,13 @@ export class ColonyClient {
 
   async submit(job: SubmitOptions): Promise<{ id: string }> {
     return this.#json('POST', '/api/jobs', {
-      body: JSON.stringify(
-        {
-          name: job.name,
-          module: job.module,
-          ...(job.inputs ? { inputs: job.inputs } : {}),
-          ...(job.options ? { options: job.options } : {}),
-          ...(job.sealed !== undefined ? { sealed: job.sealed } : {}),
-        },
-        bytesAsBase64,
-      ),
+      body: toJsonText({
+        name: job.name,
+        module: job.module,
+        ...(job.inputs ? { inputs: job.inputs } : {}),
+        ...(job.options ? { options: job.options } : {}),
+        ...(job.sealed !== undefined ? { sealed: job.sealed } : {}),
+      }),
       contentType: 'application/json',
     });
   }
@@ -109,9 +106,7 @@ export class ColonyClient {
     jobId: string,
     inputs: readonly unknown[],
   ): Promise<{ total: number }> {
-    const body = inputs
-      .map((input) => JSON.stringify(input, bytesAsBase64))
-      .join('\n');
+    const body = inputs.map((input) => toJsonText(input)).join('\n');
     return this.#json('POST', `/api/jobs/${enc(jobId)}/inputs`, {
       body,
       contentType: 'application/x-ndjson',
