@@ -186,6 +186,19 @@ export class ColonyClient {
     jobId: string,
     options: { follow?: boolean } = {},
   ): AsyncGenerator<ResultLine> {
+    for await (const lines of this.resultLines(jobId, options))
+      for (const line of lines)
+        yield reviveBase64(JSON.parse(line)) as ResultLine;
+  }
+
+  /**
+   * The results NDJSON as it arrives, a batch of raw lines at a time (bytes still as
+   * `{"$base64": ...}`): for writing results out without a parse and a yield per line.
+   */
+  async *resultLines(
+    jobId: string,
+    options: { follow?: boolean } = {},
+  ): AsyncGenerator<string[]> {
     const response = await this.#fetch(
       'GET',
       `/api/jobs/${enc(jobId)}/results${options.follow ? '?follow=1' : ''}`,
@@ -196,12 +209,11 @@ export class ColonyClient {
     let buffered = '';
     for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
       buffered += decoder.decode(chunk, { stream: true });
-      let newline: number;
-      while ((newline = buffered.indexOf('\n')) >= 0) {
-        const line = buffered.slice(0, newline);
-        buffered = buffered.slice(newline + 1);
-        if (line) yield reviveBase64(JSON.parse(line)) as ResultLine;
-      }
+      const end = buffered.lastIndexOf('\n');
+      if (end < 0) continue;
+      const lines = buffered.slice(0, end).split('\n');
+      buffered = buffered.slice(end + 1);
+      yield lines.filter((line) => line.length > 0);
     }
   }
 

@@ -3,7 +3,6 @@ import { createWriteStream } from 'node:fs';
 import { once } from 'node:events';
 import type { Flags } from '../cli.js';
 import { clientFrom } from './common.js';
-import { bytesAsBase64 } from '../base64-json.js';
 
 function table(rows: string[][]): string {
   const widths =
@@ -82,8 +81,9 @@ export async function runStatus(flags: Flags): Promise<void> {
 export async function runResults(jobId: string, flags: Flags): Promise<void> {
   const client = clientFrom(flags);
   const sink = flags.out ? createWriteStream(flags.out) : process.stdout;
-  for await (const line of client.results(jobId)) {
-    if (!sink.write(`${JSON.stringify(line, bytesAsBase64)}\n`))
+  // The master's lines as they are: bytes are already written as $base64.
+  for await (const lines of client.resultLines(jobId)) {
+    if (lines.length > 0 && !sink.write(`${lines.join('\n')}\n`))
       await once(sink, 'drain');
   }
   if (flags.out) {

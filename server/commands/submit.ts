@@ -8,7 +8,7 @@ import {
   type ColonyClient,
   type JobDetail,
 } from '../client/index.js';
-import { bytesAsBase64 } from '../base64-json.js';
+import type { ResultLine } from '../../shared/job.js';
 import type { Flags } from '../cli.js';
 import { clientFrom } from './common.js';
 import { progressLine, showProgress } from './progress.js';
@@ -115,19 +115,23 @@ export async function waitAndWrite(
   while (!job) {
     const progress = showProgress(client, id);
     try {
-      for await (const line of client.results(id, { follow: true })) {
-        if (line.index >= seen.length) {
-          const grown = new Uint8Array(
-            Math.max(seen.length * 2, line.index + 1),
-          );
-          grown.set(seen);
-          seen = grown;
+      for await (const lines of client.resultLines(id, { follow: true })) {
+        // The master's lines are written as they are (bytes already as $base64): only
+        // the index is read, to write each task once.
+        let text = '';
+        for (const line of lines) {
+          const { index } = JSON.parse(line) as ResultLine;
+          if (index >= seen.length) {
+            const grown = new Uint8Array(Math.max(seen.length * 2, index + 1));
+            grown.set(seen);
+            seen = grown;
+          }
+          if (seen[index]) continue;
+          seen[index] = 1;
+          text += `${line}\n`;
+          written++;
         }
-        if (seen[line.index]) continue;
-        seen[line.index] = 1;
-        const text = `${JSON.stringify(line, bytesAsBase64)}\n`;
-        if (!sink.write(text)) await once(sink, 'drain');
-        written++;
+        if (text && !sink.write(text)) await once(sink, 'drain');
       }
       // The stream ends when the job does, or when the master goes away: ask which.
       const state = await client.job(id);
