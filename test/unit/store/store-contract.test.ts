@@ -342,6 +342,170 @@ describe.each(factories)('$name', ({ open }) => {
     );
   });
 
+  // The SQLite store keeps inputs in chunks of up to 256 consecutive texts (and ~256 KB);
+  // bytes and texts with a raw newline go alone. None of that may show from outside.
+  test.each([0, 1, 255, 256, 257, 1_000])(
+    'a job of %i inputs reads back whole, by runs and one by one',
+    (count) => {
+      const store = open();
+      const inputs = numbered(count);
+      store.createJob(spec('a', count), inputs);
+      const all = [...Array(count).keys()];
+      expect(store.getInputs('a', all)).toEqual(inputs);
+      expect(store.getInputs('a', [...all].reverse())).toEqual(
+        [...inputs].reverse(),
+      );
+      for (const i of all)
+        expect(store.getInputs('a', [i])).toEqual([inputs[i]]);
+      // Runs that start and end on every side of the chunk boundaries.
+      for (const from of [0, 1, 254, 255, 256, 257, 511, 512, 513, 999]) {
+        for (const length of [1, 2, 3, 256, 257, 600]) {
+          const to = Math.min(count, from + length);
+          if (from >= to) continue;
+          expect(
+            store.getInputs('a', all.slice(from, to)),
+            `${from}..${to - 1}`,
+          ).toEqual(inputs.slice(from, to));
+        }
+      }
+      expect(() => store.getInputs('a', [count])).toThrow(RangeError);
+      expect(() => store.getInputs('a', [count - 1, count])).toThrow(
+        RangeError,
+      );
+      expect(() => store.getInputs('a', [-1])).toThrow(RangeError);
+      expect(() => store.getInputs('a', [0.5])).toThrow(RangeError);
+    },
+  );
+
+  test('appends of odd sizes continue the tasks, across chunk boundaries', () => {
+    const store = open();
+    const sizes = [3, 1, 255, 2, 0, 257, 256, 1, 300, 513];
+    store.createJob(spec('a', sizes[0]!, false), numbered(sizes[0]!));
+    let at = sizes[0]!;
+    for (const size of sizes.slice(1)) {
+      store.appendInputs('a', at, numbered(size, at));
+      at += size;
+      // Reads between appends: what was split before the append stays right.
+      expect(store.getInputs('a', [at - 1, 0, Math.floor(at / 2)])).toEqual(
+        numbered(1, at - 1).concat(numbered(1, 0), numbered(1, at >> 1)),
+      );
+    }
+    const all = [...Array(at).keys()];
+    expect(store.getInputs('a', all)).toEqual(numbered(at));
+    for (let from = 0; from < at; from += 97) {
+      expect(store.getInputs('a', all.slice(from, from + 150))).toEqual(
+        numbered(Math.min(150, at - from), from),
+      );
+    }
+    expect(() => store.getInputs('a', [at])).toThrow(RangeError);
+  });
+
+  test('bytes mixed with texts, and texts with newlines, keep their places', () => {
+    const store = open();
+    const values: EncodedValue[] = [];
+    for (let i = 0; i < 700; i++) {
+      values.push(
+        i % 97 === 5
+          ? new Uint8Array([i & 255, 10, 13, 0])
+          : i % 101 === 7
+            ? new Uint8Array(0)
+            : i % 89 === 3
+              ? // JSON.stringify escapes the newline: no raw '\n' is stored.
+                JSON.stringify({ text: `line ${i}\nnext line\r\n` })
+              : i % 83 === 1
+                ? // Not JSON, but nothing forbids it: raw newlines.
+                  `raw\n${i}\n`
+                : i % 79 === 2
+                  ? '\n'
+                  : i % 73 === 4
+                    ? ''
+                    : JSON.stringify(`t${i}`),
+      );
+    }
+    expect(values[3]).not.toContain('\n');
+    expect(JSON.parse(values[3] as string)).toEqual({
+      text: 'line 3\nnext line\r\n',
+    });
+    store.createJob(spec('a', 300, false), values.slice(0, 300));
+    store.appendInputs('a', 300, values.slice(300));
+    const all = [...Array(values.length).keys()];
+    const back = store.getInputs('a', all);
+    expect(back).toEqual(values);
+    back.forEach((value, i) => {
+      expect(typeof value, `input ${i}`).toBe(typeof values[i]);
+      if (typeof value !== 'string')
+        expect(Object.getPrototypeOf(value)).toBe(Uint8Array.prototype);
+    });
+    for (const i of [5, 7, 3, 1, 2, 4, 102, 108])
+      expect(store.getInputs('a', [i])).toEqual([values[i]]);
+    expect(store.getInputs('a', all.slice(80, 120))).toEqual(
+      values.slice(80, 120),
+    );
+  });
+
+  test('scattered asks, repeats, and two jobs with the same tasks', () => {
+    const store = open();
+    const n = 2_000;
+    const a = numbered(n);
+    const b = a.map((v) => `"b${v}"`);
+    store.createJob(spec('a', n), a);
+    store.createJob(spec('b', n), b);
+    // A permutation, then runs that overlap it, asked of both jobs in turn.
+    const scattered = [...Array(n).keys()].map((i) => (i * 1_237) % n);
+    expect(new Set(scattered).size).toBe(n);
+    for (let k = 0; k < n; k += 250) {
+      const indices = scattered.slice(k, k + 250);
+      expect(store.getInputs('a', indices)).toEqual(indices.map((i) => a[i]));
+      expect(store.getInputs('b', indices)).toEqual(indices.map((i) => b[i]));
+    }
+    const mixed = [1_999, 0, 1, 2, 255, 256, 256, 1_000, 999, 998, 3, 4, 5, 5];
+    expect(store.getInputs('a', mixed)).toEqual(mixed.map((i) => a[i]));
+    expect(store.getInputs('b', mixed)).toEqual(mixed.map((i) => b[i]));
+    for (let from = 0; from < n; from += 300) {
+      const run = [...Array(Math.min(300, n - from)).keys()].map(
+        (i) => from + i,
+      );
+      expect(store.getInputs('b', run)).toEqual(b.slice(from, from + 300));
+      expect(store.getInputs('a', run)).toEqual(a.slice(from, from + 300));
+    }
+  });
+
+  test('big inputs (over 256 KB) next to small ones', () => {
+    const store = open();
+    const big = (size: number, c: string) => JSON.stringify(c.repeat(size));
+    const bytes = new Uint8Array(300_000).map((_, i) => i % 251);
+    const values: EncodedValue[] = [
+      '1',
+      big(300_000, 'a'),
+      '2',
+      big(200_000, 'b'),
+      big(100_000, 'c'),
+      big(262_140, 'd'),
+      '3',
+      bytes,
+      big(1_000_000, 'é'),
+      ...numbered(300),
+      big(262_144, 'e'),
+    ];
+    store.createJob(spec('a', values.length), values);
+    // Compared as text: a deep compare of big byte arrays, item by item, is slow.
+    const show = (list: EncodedValue[]) =>
+      list.map((v) =>
+        typeof v === 'string'
+          ? v
+          : `${Object.getPrototypeOf(v) === Uint8Array.prototype} ${Buffer.from(v).toString('hex')}`,
+      );
+    const all = [...Array(values.length).keys()];
+    expect(show(store.getInputs('a', all))).toEqual(show(values));
+    expect(show(store.getInputs('a', [...all].reverse()))).toEqual(
+      show([...values].reverse()),
+    );
+    const some = [4, 3, 8, 7, 308, 9];
+    expect(show(store.getInputs('a', some))).toEqual(
+      show(some.map((i) => values[i]!)),
+    );
+  });
+
   test('close writes what is queued; closing twice is fine', () => {
     const store = open();
     store.createJob(spec('a', 2), numbered(2));
