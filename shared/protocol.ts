@@ -322,7 +322,7 @@ function decodeWith<T>(
   return { ok: false, error: z.prettifyError(parsed.error).slice(0, 500) };
 }
 
-// Hot-path checks for the two messages that carry tasks and results. They accept
+// Hot-path checks for the messages that carry tasks, results and acks. They accept
 // exactly what the zod schemas accept (a test checks both agree) without copying every
 // object; anything they do not accept goes through zod for its error message.
 
@@ -429,10 +429,15 @@ function isTasks(v: Record<string, unknown>): boolean {
 
 /** Each group of a `tasks` message with its job's facts (module, timeout, name). */
 export function expandTasks(message: Tasks): TaskBatch[] {
-  return message.groups.map((group) => ({
-    ...(message.jobs[group.job] as JobWire),
-    ...group,
-  }));
+  return message.groups.map(({ job, leases, indexes, attempts, inputs }) => {
+    const { module, timeoutMs, name } = message.jobs[job] as JobWire;
+    return { job, leases, indexes, attempts, inputs, module, timeoutMs, name };
+  });
+}
+
+/** An `ack` (one follows every commit of a worker's results). */
+function isAck(v: Record<string, unknown>): boolean {
+  return hasOnlyKeys(v, 2) && isCount(v.count, 1);
 }
 
 /** Parses one frame from an untrusted worker or dashboard. Never throws. */
@@ -459,10 +464,11 @@ export function decodeMasterMessage(
   if (
     json.ok &&
     isObject(json.value) &&
-    json.value.type === 'tasks' &&
-    isTasks(json.value)
+    (json.value.type === 'tasks'
+      ? isTasks(json.value)
+      : json.value.type === 'ack' && isAck(json.value))
   ) {
-    return { ok: true, value: json.value as Tasks };
+    return { ok: true, value: json.value as Tasks | Ack };
   }
   return decodeWith(MasterMessage, json);
 }

@@ -678,6 +678,36 @@ describe('hot-path decoders agree with the zod schemas', () => {
     }),
   });
 
+  test('ack', () => {
+    const zodCalls = vi.spyOn(MasterMessage, 'safeParse');
+    const ack = fc
+      .record({
+        count: mostly(
+          fc.integer({ min: 1, max: 1_000_000 }),
+          fc.integer({ max: 0 }),
+          fc.double(),
+          fc.string(),
+          fc.constant(Number.MAX_SAFE_INTEGER + 2),
+        ),
+        extra: rarely(fc.nat()),
+      })
+      .map(defined);
+    let accepted = 0;
+    fc.assert(
+      fc.property(ack, (fields) => {
+        const text = JSON.stringify({ type: 'ack', ...fields });
+        const zod = MasterMessage.safeParse(JSON.parse(text)).success;
+        const got = decodeBoth(text, decodeMasterMessage, zodCalls);
+        expect(got.ok).toBe(zod);
+        expect(got.fast).toBe(zod);
+        if (zod) accepted++;
+      }),
+      { numRuns: 500 },
+    );
+    expect(accepted).toBeGreaterThan(100);
+    expect(accepted).toBeLessThan(490);
+  });
+
   test('tasks', () => {
     const zodCalls = vi.spyOn(MasterMessage, 'safeParse');
     const agree = (fields: Record<string, unknown>): boolean => {
