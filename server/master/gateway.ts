@@ -234,7 +234,7 @@ export class Gateway implements WorkerLink {
           return;
         case 'results':
           if (!peer.workerId) return this.#handshakeFirst(peer);
-          this.#onResults(peer, peer.workerId, message);
+          this.#onResults(peer, peer.workerId, message, isBinary);
           if (message.credit) {
             this.#runtime.dispatch({
               type: 'credit-granted',
@@ -288,13 +288,21 @@ export class Gateway implements WorkerLink {
     });
   }
 
-  #onResults(peer: Peer, workerId: WorkerId, message: Results): void {
+  #onResults(
+    peer: Peer,
+    workerId: WorkerId,
+    message: Results,
+    isBinary: boolean,
+  ): void {
     const { leases, outputs, failures = [] } = message;
     const received: ReceivedResult[] = [];
     for (let i = 0; i < leases.length; i++) {
       const lease = leases[i] as number;
       try {
-        const output = encodeStored(outputs[i]);
+        // Only a binary frame can carry bytes: a text frame's outputs are plain JSON.
+        const output =
+          (isBinary ? undefined : JSON.stringify(outputs[i])) ??
+          encodeStored(outputs[i]);
         received.push({ lease, ok: true, output, digest: digestOf(output) });
       } catch (error) {
         received.push({

@@ -145,6 +145,10 @@ export function notFound(jobId: string): AppError {
 function encodeInput(input: unknown, index: number): EncodedValue {
   try {
     // Bytes come over HTTP as {"$base64": ...}: stored, and sent to workers, as bytes.
+    // Parsed JSON holds no bytes yet, so an input whose text never mentions the key is
+    // stored as that text, without walking it twice.
+    const text = JSON.stringify(input) as string | undefined;
+    if (text !== undefined && !text.includes('"$base64"')) return text;
     return encodeStored(reviveBase64(input));
   } catch (error) {
     throw new AppError(
