@@ -167,6 +167,10 @@ await step('batchedFsyncFull', 'throughput', () =>
 await step('batchedWindow4096', 'throughput', () =>
   tp('batched-window-4096', { window: 4_096 }),
 );
+await step('batchedObjects', 'throughput', () =>
+  // 200,000 records make a 30 MB POST (the body limit is 64 MB).
+  tp('batched-objects', { objects: true, tasks: Math.min(P.batched, 200_000) }),
+);
 await step('batchedRawWorkers', 'throughput', () =>
   tp('batched-raw-workers', { raw: true }),
 );
@@ -276,6 +280,17 @@ if (f.batchedWindow4096) {
     `run phase ${fmt.int(w.runTasksPerSecond)}/s`,
     `${(w.done / w.framesIn).toFixed(0)} tasks/frame`,
     'diagnostic',
+    null,
+  );
+}
+if (f.batchedObjects) {
+  const o = f.batchedObjects;
+  row(
+    '  same, ~130-byte records in and out instead of numbers',
+    `${fmt.int(o.tasksPerSecond)}/s`,
+    `run phase ${fmt.int(o.runTasksPerSecond)}/s`,
+    `${fmt.int(o.done)} of ${fmt.int(o.tasks)} done`,
+    'info',
     null,
   );
 }

@@ -31,6 +31,7 @@ import {
 
 const INC = path.join(BENCH_DIR, 'tasks/inc.mjs');
 const ECHO = path.join(BENCH_DIR, 'tasks/echo.mjs');
+const RECORD = path.join(BENCH_DIR, 'tasks/record.mjs');
 const range = (n) => Array.from({ length: n }, (_, i) => i);
 
 /** Runs `body(master, ...)` and always stops what it started. */
@@ -119,17 +120,26 @@ export async function throughput(options) {
       try {
         await waitForWorkers(master.url, 2);
         const client = new ColonyClient({ url: master.url, token: TOKEN });
-        const module = await bundleModule(INC);
+        // `objects`: records of ~130 bytes (JSON) in, small records out, instead of numbers.
+        const module = await bundleModule(options.objects ? RECORD : INC);
+        const makeInputs = (n) =>
+          options.objects
+            ? Array.from({ length: n }, (_, i) => ({
+                id: `task-${i}`,
+                x: i,
+                text: 'lorem ipsum dolor sit amet '.repeat(4),
+              }))
+            : range(n);
         const feed = await watchFeed(WebSocket, master.wsUrl);
         // Warm-up: threads load the module, the JIT settles, the window adapts.
         const warm = await client.submit({
           name: 'warm-up',
           module,
-          inputs: range(Math.min(tasks, window === 1 ? 2_000 : 20_000)),
+          inputs: makeInputs(Math.min(tasks, window === 1 ? 2_000 : 20_000)),
         });
         await waitForJob(client, warm.id, 60_000);
 
-        const inputs = range(tasks);
+        const inputs = makeInputs(tasks);
         const rss = sampleRss(master.pid, 200);
         const cpu0 = master.cpu();
         const workerCpu0 = workers.map((w) => w.cpu());
