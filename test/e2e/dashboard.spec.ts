@@ -204,7 +204,12 @@ test('a thousand workers and a 100,000-task job: counted in full, only visible r
     for (let batch = 0; batch < 1_000; batch += 100) {
       await Promise.all(Array.from({ length: 100 }, (_, k) => join(batch + k)));
     }
-    const id = await master.submit('hundred-thousand', squareInputs(100_000));
+    // 1 ms a task: one worker thread needs 100 s, so the job is still running when
+    // the test cancels it.
+    const id = await master.submit(
+      'hundred-thousand',
+      squareInputs(100_000, 1),
+    );
     master.startNodeWorker(1, 'the-real-one');
 
     await page.goto(`${master.url}/`);
