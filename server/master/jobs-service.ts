@@ -41,8 +41,10 @@ export class JobsService {
       );
     }
     const { name, module, inputs, options, sealed } = parsed.data;
-    await validateModule(module);
     const moduleHash = createHash('sha256').update(module).digest('hex');
+    // A module already stored passed this check when it was first submitted.
+    const { store } = this.#runtime;
+    if (store.getModule(moduleHash) === undefined) await validateModule(module);
     const encoded = (inputs ?? []).map((input, i) => encodeInput(input, i));
     const id = String(this.#nextId++);
     const spec: JobSpec = {
@@ -54,7 +56,6 @@ export class JobsService {
       sealed: sealed ?? inputs !== undefined,
       createdAt: this.#runtime.now(),
     };
-    const { store } = this.#runtime;
     store.putModule(moduleHash, module);
     store.createJob(spec, encoded);
     this.#runtime.dispatch({
