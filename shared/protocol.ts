@@ -231,6 +231,11 @@ export const JobSummary = z.strictObject({
   counts: JobCounts,
   /** Tasks finished per second, smoothed over the last seconds. */
   rate: z.number().nonnegative(),
+  /**
+   * Progress inside the running tasks: the sum of the latest `progress` fractions of the
+   * job's running tasks (0 when none report it), at most `counts.running`.
+   */
+  partial: z.number().nonnegative(),
   createdAt: z.number(),
   finishedAt: z.number().nullable(),
   /** A few recent task errors: `{index, error}`. */

@@ -53,7 +53,16 @@ export interface Executor {
   cancelAll(): void;
   /** Tasks queued or running. */
   readonly pending: number;
+  /**
+   * Set by the session to hear `ctx.progress(fraction)` of running tasks. The executor
+   * calls it only for leases it holds and that are not cancelled, with a fraction in
+   * 0..1; an executor without it never reports progress.
+   */
+  onProgress?: ProgressListener | null;
 }
+
+/** Progress of a running task: its lease and a fraction, 0..1. */
+export type ProgressListener = (lease: number, fraction: number) => void;
 
 export interface Clock {
   now(): number;
@@ -112,6 +121,8 @@ export interface WorkerSession {
 
 const MAX_RESULTS_PER_FRAME = 2_000;
 const FLUSH_DELAY_MS = 4;
+/** At most one `progress` frame per lease in this many ms; later reports coalesce. */
+export const PROGRESS_EVERY_MS = 250;
 /** Shortest interval over which the task rate is measured. */
 const MEASURE_MS = 50;
 
@@ -148,6 +159,15 @@ export function runWorkerSession(options: WorkerSessionOptions): WorkerSession {
   /** Start of the current measurement while busy (0: idle). */
   let busySince = 0;
   let completedSinceMeasure = 0;
+  /**
+   * Progress of held leases: when each last sent a frame, and the latest fraction not
+   * sent yet (coalesced). Only leases whose tasks report progress are here, and each
+   * leaves when its task ends or is cancelled: bounded by the leases held.
+   */
+  const progressSentAt = new Map<number, number>();
+  const progressDue = new Map<number, number>();
+  let progressTimer: unknown = null;
+  let progressTimerAt = Infinity;
 
   const setStatus = (patch: Partial<SessionStatus>): void => {
     Object.assign(status, patch);
@@ -237,7 +257,80 @@ export function runWorkerSession(options: WorkerSessionOptions): WorkerSession {
     }
   };
 
+  /** Forgets the progress of leases that ended here (done or cancelled). */
+  const forgetProgress = (leases: readonly number[]): void => {
+    for (const lease of leases) {
+      progressSentAt.delete(lease);
+      progressDue.delete(lease);
+    }
+  };
+
+  const clearProgress = (): void => {
+    progressSentAt.clear();
+    progressDue.clear();
+    if (progressTimer !== null) {
+      clock.clearTimeout(progressTimer);
+      progressTimer = null;
+    }
+    progressTimerAt = Infinity;
+  };
+
+  /** Arms the progress timer for `at` unless it already fires by then. */
+  const armProgress = (at: number, now: number): void => {
+    if (progressTimer !== null) {
+      if (progressTimerAt <= at) return;
+      clock.clearTimeout(progressTimer);
+    }
+    progressTimerAt = at;
+    progressTimer = clock.setTimeout(sendDueProgress, at - now);
+  };
+
+  /** Sends the coalesced fractions whose lease may send again; re-arms for the rest. */
+  const sendDueProgress = (): void => {
+    progressTimer = null;
+    progressTimerAt = Infinity;
+    const now = clock.now();
+    let next = Infinity;
+    for (const [lease, fraction] of progressDue) {
+      const at = (progressSentAt.get(lease) ?? 0) + PROGRESS_EVERY_MS;
+      if (at <= now) {
+        progressDue.delete(lease);
+        progressSentAt.set(lease, now);
+        send({ type: 'progress', lease, fraction });
+      } else next = Math.min(next, at);
+    }
+    if (next !== Infinity) armProgress(next, now);
+  };
+
+  const onProgress = (lease: number, fraction: number): void => {
+    if (
+      transport === null ||
+      status.state !== 'connected' ||
+      !(fraction >= 0 && fraction <= 1)
+    )
+      return;
+    const now = clock.now();
+    const sentAt = progressSentAt.get(lease);
+    if (sentAt === undefined || now - sentAt >= PROGRESS_EVERY_MS) {
+      progressDue.delete(lease);
+      progressSentAt.set(lease, now);
+      send({ type: 'progress', lease, fraction });
+      return;
+    }
+    progressDue.set(lease, fraction);
+    armProgress(sentAt + PROGRESS_EVERY_MS, now);
+  };
+  executor.onProgress = onProgress;
+
   const onTasksDone = (done: Outcomes): void => {
+    // Only tasks that reported progress have any: nothing to do per task otherwise.
+    if (progressSentAt.size > 0) {
+      forgetProgress(done.leases);
+      for (const { lease } of done.failures) {
+        progressSentAt.delete(lease);
+        progressDue.delete(lease);
+      }
+    }
     measure(clock.now(), done.leases.length + done.failures.length);
     if (executor.pending === 0) {
       // Idle time is not task time: measure again from the next batch.
@@ -300,6 +393,7 @@ export function runWorkerSession(options: WorkerSessionOptions): WorkerSession {
       }
       case 'cancel':
         executor.cancel(message.leases);
+        if (progressSentAt.size > 0) forgetProgress(message.leases);
         setStatus({ inFlight: executor.pending });
         grantCredit();
         return;
@@ -338,6 +432,7 @@ export function runWorkerSession(options: WorkerSessionOptions): WorkerSession {
         executor.cancelAll();
         outbox = { leases: [], outputs: [], failures: [] };
         creditOut = 0;
+        clearProgress();
         if (flushTimer !== null) {
           clock.clearTimeout(flushTimer);
           flushTimer = null;
@@ -379,6 +474,7 @@ export function runWorkerSession(options: WorkerSessionOptions): WorkerSession {
       if (stopped) return;
       stopped = true;
       if (reconnectTimer !== null) clock.clearTimeout(reconnectTimer);
+      clearProgress();
       if (transport) {
         flush();
         transport.close(1000, 'worker stopping');

@@ -24,6 +24,13 @@ const SNAPSHOT_JOBS = 200;
 const LAGGING_BYTES = 1 << 20;
 const DROP_BYTES = 16 << 20;
 
+/** The latest progress of an active lease. */
+interface LeaseProgress {
+  jobId: string;
+  index: number;
+  fraction: number;
+}
+
 interface Subscriber {
   socket: WebSocket;
   needsSnapshot: boolean;
@@ -42,6 +49,17 @@ export class DashboardFeed {
   #rates = new Map<string, number>();
   #workerRates = new Map<string, number>();
   #knownWorkers = new Set<string>();
+  /**
+   * Latest `progress` of active leases. Entries of leases that ended are forgotten at
+   * publish time (and whenever the map outgrows the active leases): bounded by them.
+   */
+  #progress = new Map<number, LeaseProgress>();
+  /**
+   * Sum of the fractions of each job's running tasks; null: to be computed again. Valid
+   * for one synchronous turn (a snapshot, a delta, an API answer): leases end between
+   * turns, and a finished task's fraction must never count next to its result.
+   */
+  #partials: Map<string, number> | null = null;
   #sampleTimer: NodeJS.Timeout;
   #publishTimer: NodeJS.Timeout;
 
@@ -69,6 +87,70 @@ export class DashboardFeed {
     this.#subscribers.delete(socket);
   }
 
+  /**
+   * Records the progress of an active lease (the gateway checked that the sending
+   * worker holds it). Its job is published with the next delta.
+   */
+  progress(
+    lease: number,
+    jobId: string,
+    index: number,
+    fraction: number,
+  ): void {
+    const entry = this.#progress.get(lease);
+    if (entry) {
+      if (entry.fraction === fraction) return;
+      entry.fraction = fraction;
+    } else {
+      this.#progress.set(lease, { jobId, index, fraction });
+      // Many leases that ended since the last publish: forget them now.
+      if (this.#progress.size > 2 * this.#runtime.scheduler.activeLeases + 64)
+        this.#forgetEnded();
+    }
+    this.#partials = null;
+    this.#runtime.dirtyJobs.add(jobId);
+  }
+
+  /** Drops the progress of leases that are no longer active. */
+  #forgetEnded(): void {
+    const { scheduler } = this.#runtime;
+    for (const [lease, entry] of this.#progress) {
+      if (scheduler.leaseInfo(lease) === undefined) {
+        this.#progress.delete(lease);
+        this.#partials = null;
+        this.#runtime.dirtyJobs.add(entry.jobId);
+      }
+    }
+  }
+
+  /** Sum of the latest fractions of the job's running tasks (a task's best replica). */
+  #partial(jobId: string): number {
+    if (this.#progress.size === 0) return 0;
+    if (this.#partials === null) {
+      this.#forgetEnded();
+      const best = new Map<string, Map<number, number>>();
+      for (const { jobId: job, index, fraction } of this.#progress.values()) {
+        let tasks = best.get(job);
+        if (!tasks) {
+          tasks = new Map();
+          best.set(job, tasks);
+        }
+        tasks.set(index, Math.max(fraction, tasks.get(index) ?? 0));
+      }
+      const partials = new Map<string, number>();
+      for (const [job, tasks] of best) {
+        let sum = 0;
+        for (const fraction of tasks.values()) sum += fraction;
+        partials.set(job, sum);
+      }
+      this.#partials = partials;
+      queueMicrotask(() => {
+        if (this.#partials === partials) this.#partials = null;
+      });
+    }
+    return this.#partials.get(jobId) ?? 0;
+  }
+
   jobSummary(view: JobView): JobSummary {
     return {
       id: view.spec.id,
@@ -78,6 +160,7 @@ export class DashboardFeed {
       priority: view.spec.options.priority,
       counts: view.counts,
       rate: this.#rates.get(view.spec.id) ?? 0,
+      partial: Math.min(view.counts.running, this.#partial(view.spec.id)),
       createdAt: view.spec.createdAt,
       finishedAt: view.finishedAt,
       errors: view.errors,
@@ -148,6 +231,10 @@ export class DashboardFeed {
 
   #publish(): void {
     const runtime = this.#runtime;
+    if (this.#progress.size > 0) {
+      // Leases that ended since the last publish no longer count towards `partial`.
+      this.#forgetEnded();
+    }
     if (this.#subscribers.size === 0) {
       runtime.dirtyJobs.clear();
       runtime.dirtyWorkers.clear();

@@ -244,9 +244,20 @@ export class Gateway implements WorkerLink {
             });
           }
           return;
-        case 'progress':
+        case 'progress': {
           if (!peer.workerId) return this.#handshakeFirst(peer);
-          return; // advisory only
+          // Advisory: progress of a lease this worker does not hold (any more) is a
+          // normal race, ignored without an error.
+          const info = this.#runtime.scheduler.leaseInfo(message.lease);
+          if (info?.workerId === peer.workerId)
+            this.#options.feed.progress(
+              message.lease,
+              info.jobId,
+              info.index,
+              message.fraction,
+            );
+          return;
+        }
       }
     } catch (error) {
       this.#log.error(

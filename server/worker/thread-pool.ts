@@ -12,7 +12,11 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { TaskBatch } from '../../shared/protocol.js';
-import type { Executor, Outcomes } from '../../shared/worker-session.js';
+import type {
+  Executor,
+  Outcomes,
+  ProgressListener,
+} from '../../shared/worker-session.js';
 import {
   Status,
   type FromThread,
@@ -108,6 +112,8 @@ function subBatch(
 
 export class ThreadPool implements Executor {
   readonly slots: number;
+  /** Hears `ctx.progress` of the tasks running in the threads (set by the session). */
+  onProgress: ProgressListener | null = null;
   #options: ThreadPoolOptions;
   #queue: Slice[] = [];
   #threads: Thread[] = [];
@@ -238,7 +244,11 @@ export class ThreadPool implements Executor {
   }
 
   #onThreadMessage(thread: Thread, message: FromThread): void {
-    if (thread.dead || message.type !== 'outcomes') return;
+    if (thread.dead) return;
+    if (message.type !== 'outcomes') {
+      if (message.type === 'progress') this.#progress(thread, message);
+      return;
+    }
     const now = Date.now();
     const count = message.leases.length;
     if (count > 0) {
@@ -249,6 +259,37 @@ export class ThreadPool implements Executor {
     thread.lastHeardAt = now;
     this.#settle(thread, message);
     this.#pump();
+  }
+
+  /**
+   * Passes on a task's progress if its lease is one the thread holds, unreported and not
+   * cancelled (task code can post anything on the thread's port). The thread posts it
+   * while the task runs, before its outcome: the lease is at or a little after the
+   * thread's cursor (outcomes of a few tasks before it may be unposted yet).
+   */
+  #progress(
+    thread: Thread,
+    message: { lease: unknown; fraction: unknown },
+  ): void {
+    const listener = this.onProgress;
+    const { lease, fraction } = message;
+    if (
+      listener === null ||
+      typeof lease !== 'number' ||
+      typeof fraction !== 'number' ||
+      !(fraction >= 0 && fraction <= 1) ||
+      this.#cancelled.has(lease)
+    )
+      return;
+    for (const [n, slice] of thread.inflight.entries()) {
+      const { leases } = slice.batch;
+      for (let i = n === 0 ? thread.cursor : slice.from; i < slice.to; i++) {
+        if (leases[i] === lease) {
+          listener(lease, fraction);
+          return;
+        }
+      }
+    }
   }
 
   /**

@@ -5,6 +5,7 @@ import {
   expect,
   expectSquares,
   openVolunteer,
+  PROGRESS_MODULE,
   screenshot,
   squareInputs,
   test,
@@ -68,6 +69,68 @@ test('a Node worker and a tab share a job; the dashboard shows both and progress
   expect(workers.map((w) => w.kind).sort()).toEqual(['browser', 'node']);
   for (const worker of workers) expect(worker.done).toBeGreaterThan(0);
 });
+
+for (const kind of ['node', 'browser'] as const) {
+  test(`progress reported inside long tasks moves the bar before any task is done (${kind} worker)`, async ({
+    page,
+    context,
+    master,
+  }) => {
+    await page.goto(`${master.url}/`);
+    await expect(page.getByTestId('connection')).toHaveAttribute(
+      'data-state',
+      'live',
+    );
+    if (kind === 'node') master.startNodeWorker(2, 'node-progress');
+    else await openVolunteer(context, master, 2, 'tab-progress');
+    await expect(page.getByTestId('worker-count')).toHaveText('1');
+
+    // Two tasks of ~3 s each: without progress the bar would stay at 0 until one of
+    // them ends, then jump to 50.
+    const id = await master.submit(
+      'long-tasks',
+      [0, 1].map((x) => ({ x, spinMs: 3_000 })),
+      { timeoutMs: 60_000 },
+      PROGRESS_MODULE,
+    );
+    const row = page.locator(`colony-job-list li[data-job="${id}"]`);
+    await expect(row.locator('.name')).toHaveText('long-tasks');
+    // Bar value and done count read in one go, from the same render.
+    const read = () =>
+      row.evaluate((li) => {
+        const bar = li
+          .querySelector('colony-progress-bar')
+          ?.shadowRoot?.querySelector('[role="progressbar"]');
+        return {
+          value: Number(bar?.getAttribute('aria-valuenow') ?? 'NaN'),
+          done: li.querySelector('.key.done')?.textContent?.trim() ?? '',
+        };
+      });
+    const seen: { value: number; done: string }[] = [];
+    await expect
+      .poll(
+        async () => {
+          const state = await read();
+          seen.push(state);
+          return state.value > 0 && state.done === '0 done';
+        },
+        { intervals: [100], timeout: 10_000 },
+      )
+      .toBe(true);
+    // It keeps rising while the tasks run, and ends at 100.
+    const first = seen.at(-1)?.value ?? 0;
+    await expect
+      .poll(async () => (await read()).value, { intervals: [100] })
+      .toBeGreaterThan(first);
+    await master.waitCompleted(id);
+    await expect(row.getByRole('progressbar')).toHaveAttribute(
+      'aria-valuenow',
+      '100',
+    );
+    expectSquares(await master.results(id), 2);
+    expect((await master.job(id)).partial).toBe(0);
+  });
+}
 
 test('job and worker names with markup are shown as text and run no script', async ({
   page,

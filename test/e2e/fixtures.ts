@@ -37,6 +37,21 @@ export default function (input) {
 }
 `;
 
+/**
+ * Squares `x` after spinning `spinMs`, calling `ctx.progress` all along (the runner
+ * posts it at most every 250 ms): a long task whose progress shows before it ends.
+ */
+export const PROGRESS_MODULE = `
+export default function (input, ctx) {
+  const { x, spinMs } = input;
+  const start = Date.now();
+  for (let now = start; now < start + spinMs; now = Date.now()) {
+    ctx.progress((now - start) / spinMs);
+  }
+  return x * x;
+}
+`;
+
 export interface SquareInput {
   x: number;
   spinMs?: number;

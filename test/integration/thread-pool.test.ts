@@ -12,14 +12,20 @@ import { ThreadPool } from '../../server/worker/thread-pool.js';
 const HASH = 'a'.repeat(64);
 
 // x + 1, with misbehaviour on demand: `exit` ends the thread, `spin` busy-waits that
-// many ms, `forge` posts a fake outcome on the thread's port.
+// many ms (calling ctx.progress all along if `progress`), `forge` posts a fake outcome
+// on the thread's port, `forgeProgress` fake progress of that lease.
 const MODULE = `
 import { parentPort } from 'node:worker_threads';
-export default function (input) {
+export default function (input, ctx) {
   if (input.exit) process.exit(3);
   if (input.forge) parentPort.postMessage({ type: 'outcomes', leases: [input.forge], status: [0], values: ['forged'] });
-  const until = Date.now() + (input.spin ?? 0);
-  while (Date.now() < until) {}
+  if (input.forgeProgress) parentPort.postMessage({ type: 'progress', lease: input.forgeProgress, fraction: 0.5 });
+  const spin = input.spin ?? 0;
+  const start = Date.now();
+  const until = start + spin;
+  for (let now = start; now < until; now = Date.now()) {
+    if (input.progress) ctx.progress((now - start) / spin);
+  }
   return input.x + 1;
 }`;
 
@@ -39,6 +45,8 @@ interface Input {
   exit?: boolean;
   spin?: number;
   forge?: number;
+  forgeProgress?: number;
+  progress?: boolean;
 }
 
 /** One job's batch: task i has lease 1000 + first + i and input inputs[i]. */
@@ -157,5 +165,70 @@ describe('thread pool (real worker threads)', () => {
     for (let x = 0; x < 100; x++)
       expect(c.outputs.get(1_000 + x)).toEqual([x + 1]);
     expect(c.failures.size).toBe(0);
+  });
+
+  test('ctx.progress of running tasks reaches onProgress, throttled, before their outcome; forged progress is ignored', async () => {
+    const pool = startPool(1);
+    const events: string[] = [];
+    const heard = new Map<number, number[]>();
+    pool.onProgress = (lease, fraction) => {
+      heard.set(lease, [...(heard.get(lease) ?? []), fraction]);
+      events.push(`progress ${lease}`);
+    };
+    const c = collector();
+    const onDone = (done: Outcomes) => {
+      for (const lease of done.leases) events.push(`done ${lease}`);
+      c.onDone(done);
+    };
+    pool.submit(
+      batch(0, [
+        { x: 0, spin: 1_000, progress: true },
+        // Task code posting progress of a lease this pool does not hold.
+        { x: 1, forgeProgress: 9_999 },
+        { x: 2, spin: 1_000, progress: true },
+        { x: 3 },
+      ]),
+      onDone,
+    );
+    await c.until(4);
+    for (const lease of [1_000, 1_002]) {
+      const fractions = heard.get(lease) ?? [];
+      // ~1 s of reports, at most one per 250 ms: 4 or 5 of them, rising.
+      expect(fractions.length).toBeGreaterThanOrEqual(3);
+      expect(fractions.length).toBeLessThanOrEqual(5);
+      expect([...fractions].sort((a, b) => a - b)).toEqual(fractions);
+      for (const f of fractions) expect(f >= 0 && f < 1).toBe(true);
+      // Never after the task's outcome.
+      expect(events.lastIndexOf(`progress ${lease}`)).toBeLessThan(
+        events.indexOf(`done ${lease}`),
+      );
+    }
+    expect(heard.has(1_001)).toBe(false);
+    expect(heard.has(1_003)).toBe(false);
+    expect(heard.has(9_999)).toBe(false);
+    expect(c.outputs.size).toBe(4);
+  });
+
+  test('no progress of a task after its cancel', async () => {
+    const pool = startPool(1);
+    const heard: number[] = [];
+    pool.onProgress = (lease) => heard.push(lease);
+    const c = collector();
+    pool.submit(
+      batch(0, [
+        { x: 0, spin: 1_500, progress: true },
+        { x: 1, spin: 600, progress: true },
+      ]),
+      c.onDone,
+    );
+    await vi.waitFor(() => expect(heard).toContain(1_000), { timeout: 5_000 });
+    pool.cancel([1_000]);
+    const before = heard.filter((lease) => lease === 1_000).length;
+    await c.until(1);
+    await vi.waitFor(() => expect(pool.pending).toBe(0), { timeout: 5_000 });
+    // The cancelled task kept spinning (and reporting) in its thread: none of it passed.
+    expect(heard.filter((lease) => lease === 1_000)).toHaveLength(before);
+    expect(heard).toContain(1_001);
+    expect(c.outputs.has(1_000)).toBe(false);
   });
 });

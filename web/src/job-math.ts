@@ -23,29 +23,47 @@ export function remainingTasks(counts: JobCounts): number {
 }
 
 /**
+ * The part of the running tasks already computed (`JobSummary.partial`), clamped to
+ * 0..running: a bad or stale value never shows more than the running tasks.
+ */
+export function runningDone(counts: JobCounts, partial = 0): number {
+  if (!(partial > 0)) return 0;
+  return Math.min(partial, Math.max(0, counts.running));
+}
+
+/**
  * Fractions of `total` for the stacked progress bar. Each count is clamped so that the
  * parts never overflow the bar, even if a delta briefly reports inconsistent counts.
+ * `partial` (the computed part of the running tasks) moves from running to done, so
+ * that a job of a few long tasks moves smoothly.
  */
-export function progressParts(counts: JobCounts): ProgressParts {
+export function progressParts(counts: JobCounts, partial = 0): ProgressParts {
   const total = counts.total;
   if (!(total > 0)) return { done: 0, failed: 0, running: 0, queued: 0 };
+  const inside = runningDone(counts, partial);
   let left = total;
   const take = (n: number): number => {
     const part = Math.min(Math.max(0, n), left);
     left -= part;
     return part / total;
   };
-  const done = take(counts.done);
+  const done = take(Math.max(0, counts.done) + inside);
   const failed = take(counts.failed);
-  const running = take(counts.running);
+  const running = take(counts.running - inside);
   const queued = take(counts.queued);
   return { done, failed, running, queued };
 }
 
-/** Share of tasks with an outcome (done or failed), 0..1; 0 for an empty job. */
-export function completion(counts: JobCounts): number {
+/**
+ * Share of the job computed, 0..1: tasks with an outcome (done or failed) plus the
+ * `partial` progress of running ones; 0 for an empty job.
+ */
+export function completion(counts: JobCounts, partial = 0): number {
   if (!(counts.total > 0)) return 0;
-  return Math.min(1, (counts.done + counts.failed) / counts.total);
+  return Math.min(
+    1,
+    (counts.done + counts.failed + runningDone(counts, partial)) / counts.total,
+  );
 }
 
 /**

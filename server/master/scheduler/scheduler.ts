@@ -24,6 +24,8 @@ import type {
   JobId,
   JobSpec,
   JobView,
+  Lease,
+  LeaseInfo,
   SchedulerEvent,
   SchedulerOptions,
   WorkerId,
@@ -165,6 +167,20 @@ export class Scheduler {
       if (job.isRunning) n += job.table.counts.queued;
     }
     return n;
+  }
+
+  /**
+   * The task and worker of an active lease; `undefined` for a lease that was never
+   * issued, expired, or ended (answered, cancelled, its worker gone). A pure query.
+   */
+  leaseInfo(lease: Lease): LeaseInfo | undefined {
+    const rec = this.#s.leases.get(lease);
+    if (rec === undefined || !rec.isActive) return undefined;
+    return {
+      jobId: rec.job.spec.id,
+      index: rec.index,
+      workerId: rec.worker.id,
+    };
   }
 
   /** Active leases over all workers. */

@@ -156,3 +156,10 @@ export interface WorkerView {
   done: number;
   connectedAt: number;
 }
+
+/** An active lease: the task it runs and the worker that holds it. */
+export interface LeaseInfo {
+  jobId: JobId;
+  index: number;
+  workerId: WorkerId;
+}

@@ -1,6 +1,9 @@
 /** The shared worker loop with a fake transport, executor and clock: plain calls, no sockets. */
 import { describe, expect, test } from 'vitest';
-import type { TaskBatch } from '../../../shared/protocol.js';
+import {
+  decodeWorkerMessage,
+  type TaskBatch,
+} from '../../../shared/protocol.js';
 import {
   runWorkerSession,
   type Clock,
@@ -443,5 +446,126 @@ describe('worker session', () => {
     for (const log of logs) expect(log).toMatch(/malformed/);
     expect(exec.running.size).toBe(0);
     expect(exec.batches).toEqual([]);
+  });
+
+  describe('progress', () => {
+    /** Reports progress as an executor does (the session installs the listener). */
+    const report = (
+      s: ReturnType<typeof setup>,
+      lease: number,
+      fraction: number,
+    ) => {
+      const listener = s.exec.executor.onProgress;
+      if (!listener) throw new Error('the session set no onProgress');
+      listener(lease, fraction);
+    };
+    const progressFrames = (s: ReturnType<typeof setup>) =>
+      sentOfType(s.conn().sent, 'progress');
+
+    test('sends a progress frame at once, then at most one per lease per 250 ms with the latest fraction', () => {
+      const s = setup();
+      s.welcome();
+      s.conn().handlers.onMessage(tasksFrame([1, 2]));
+      report(s, 1, 0.1);
+      expect(progressFrames(s)).toEqual([
+        { type: 'progress', lease: 1, fraction: 0.1 },
+      ]);
+      s.time.advance(100);
+      report(s, 1, 0.2);
+      report(s, 1, 0.3);
+      // Another lease has its own budget.
+      report(s, 2, 0.5);
+      expect(progressFrames(s)).toEqual([
+        { type: 'progress', lease: 1, fraction: 0.1 },
+        { type: 'progress', lease: 2, fraction: 0.5 },
+      ]);
+      s.time.advance(149);
+      expect(progressFrames(s)).toHaveLength(2);
+      s.time.advance(1);
+      // 250 ms after the first frame: the coalesced latest fraction, once.
+      expect(progressFrames(s)).toEqual([
+        { type: 'progress', lease: 1, fraction: 0.1 },
+        { type: 'progress', lease: 2, fraction: 0.5 },
+        { type: 'progress', lease: 1, fraction: 0.3 },
+      ]);
+      s.time.advance(1_000);
+      expect(progressFrames(s)).toHaveLength(3);
+      report(s, 1, 0.9);
+      expect(progressFrames(s).at(-1)).toEqual({
+        type: 'progress',
+        lease: 1,
+        fraction: 0.9,
+      });
+      // Every frame is a valid protocol message; results and credit are untouched.
+      for (const frame of progressFrames(s))
+        expect(decodeWorkerMessage(JSON.stringify(frame)).ok).toBe(true);
+      expect(sentOfType(s.conn().sent, 'results')).toEqual([]);
+    });
+
+    test('a burst of reports from many tasks stays bounded: one frame per lease per 250 ms', () => {
+      const s = setup();
+      s.welcome();
+      const leases = Array.from({ length: 20 }, (_, i) => i + 1);
+      s.conn().handlers.onMessage(tasksFrame(leases));
+      for (let ms = 0; ms < 1_000; ms += 10) {
+        for (const lease of leases) report(s, lease, ms / 1_000);
+        s.time.advance(10);
+      }
+      s.time.advance(1_000);
+      const frames = progressFrames(s) as { lease: number; fraction: number }[];
+      for (const lease of leases) {
+        const mine = frames.filter((f) => f.lease === lease);
+        // 1 s of reports: at t = 0, 250, 500, 750 and the last one coalesced.
+        expect(mine.length).toBeLessThanOrEqual(5);
+        expect(mine.at(-1)?.fraction).toBe(0.99);
+      }
+    });
+
+    test('nothing for a lease after its result or its cancel, nor after a disconnect', () => {
+      const s = setup();
+      s.welcome();
+      s.conn().handlers.onMessage(tasksFrame([1, 2, 3]));
+      report(s, 1, 0.1);
+      report(s, 2, 0.1);
+      report(s, 3, 0.1);
+      s.time.advance(50);
+      // Coalesced, not sent yet...
+      report(s, 1, 0.5);
+      report(s, 2, 0.5);
+      report(s, 3, 0.5);
+      // ...then task 1 ends and task 2 is cancelled before they could go out.
+      s.exec.finish(1, { ok: true, output: 1 });
+      s.conn().handlers.onMessage(
+        JSON.stringify({ type: 'cancel', leases: [2] }),
+      );
+      s.time.advance(1_000);
+      expect(progressFrames(s)).toEqual([
+        { type: 'progress', lease: 1, fraction: 0.1 },
+        { type: 'progress', lease: 2, fraction: 0.1 },
+        { type: 'progress', lease: 3, fraction: 0.1 },
+        { type: 'progress', lease: 3, fraction: 0.5 },
+      ]);
+      // A dropped connection: what was coalesced is dropped with the tasks.
+      report(s, 3, 0.7);
+      s.time.advance(100);
+      report(s, 3, 0.8);
+      const before = progressFrames(s).length;
+      const old = s.conn();
+      old.handlers.onClose(1006, '');
+      s.time.advance(60_000);
+      expect(sentOfType(old.sent, 'progress')).toHaveLength(before);
+      expect(s.net.opened.length).toBeGreaterThan(1);
+      expect(sentOfType(s.conn().sent, 'progress')).toEqual([]);
+    });
+
+    test('a fraction outside 0..1 is not sent', () => {
+      const s = setup();
+      s.welcome();
+      s.conn().handlers.onMessage(tasksFrame([1]));
+      report(s, 1, 1.5);
+      report(s, 1, -0.1);
+      report(s, 1, Number.NaN);
+      expect(progressFrames(s)).toEqual([]);
+    });
   });
 });

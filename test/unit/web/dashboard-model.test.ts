@@ -19,6 +19,7 @@ const job = (id: string, done: number): JobSummary => ({
   priority: 0,
   counts: { total: 10, queued: 10 - done, running: 0, done, failed: 0 },
   rate: 1,
+  partial: 0,
   createdAt: 0,
   finishedAt: null,
   errors: [],

@@ -10,6 +10,7 @@ import {
   orderJobs,
   progressParts,
   remainingTasks,
+  runningDone,
   sortWorkers,
   visibleRange,
   windowRate,
@@ -34,6 +35,7 @@ function job(id: string, patch: Partial<JobSummary> = {}): JobSummary {
     priority: 0,
     counts: counts({ total: 10, queued: 10 }),
     rate: 0,
+    partial: 0,
     createdAt: 0,
     finishedAt: null,
     errors: [],
@@ -102,6 +104,49 @@ describe('progress fractions', () => {
     expect(completion(counts({ total: 4, done: 4 }))).toBe(1);
     expect(remainingTasks(counts({ total: 4, done: 2, failed: 1 }))).toBe(1);
     expect(remainingTasks(counts({ total: 4, done: 5 }))).toBe(0);
+  });
+});
+
+describe('progress inside running tasks (partial)', () => {
+  test('moves from the running part to the done part; completion includes it', () => {
+    // 2 long tasks, both running, each half done.
+    const c = counts({ total: 2, running: 2 });
+    expect(completion(c)).toBe(0);
+    expect(progressParts(c, 1)).toEqual({
+      done: 0.5,
+      failed: 0,
+      running: 0.5,
+      queued: 0,
+    });
+    expect(completion(c, 1)).toBe(0.5);
+    expect(completion(c, 0.1)).toBeCloseTo(0.05);
+  });
+
+  test('adds to finished tasks, the parts still sum to the counts', () => {
+    const c = counts({ total: 10, done: 4, failed: 1, running: 2, queued: 3 });
+    const parts = progressParts(c, 1.5);
+    expect(parts.done).toBeCloseTo(0.55);
+    expect(parts.failed).toBeCloseTo(0.1);
+    expect(parts.running).toBeCloseTo(0.05);
+    expect(parts.queued).toBeCloseTo(0.3);
+    expect(
+      parts.done + parts.failed + parts.running + parts.queued,
+    ).toBeCloseTo(1);
+    expect(completion(c, 1.5)).toBeCloseTo(0.65);
+  });
+
+  test('never more than the running tasks, never negative or NaN', () => {
+    const c = counts({ total: 4, done: 1, running: 1, queued: 2 });
+    expect(runningDone(c, 3)).toBe(1);
+    expect(runningDone(c, -1)).toBe(0);
+    expect(runningDone(c, Number.NaN)).toBe(0);
+    expect(completion(c, 3)).toBe(0.5);
+    expect(progressParts(c, 3)).toEqual(
+      progressParts(counts({ total: 4, done: 2, queued: 2 })),
+    );
+    expect(progressParts(c, -1)).toEqual(progressParts(c));
+    // A finished job: nothing running, partial ignored.
+    expect(completion(counts({ total: 2, done: 2 }), 0.7)).toBe(1);
   });
 });
 

@@ -16,8 +16,11 @@ const DOUBLE = 'a'.repeat(64);
 const HANG = 'b'.repeat(64);
 const THROW = 'c'.repeat(64);
 const GATE = 'd'.repeat(64);
+const REPORT = 'e'.repeat(64);
 
 let openGate: () => void = () => undefined;
+/** `ctx.progress` of the latest REPORT task. */
+let reportProgress: (fraction: number) => void = () => undefined;
 
 const modules: Record<string, unknown> = {
   [DOUBLE]: { default: (x: number) => x * 2 },
@@ -27,6 +30,13 @@ const modules: Record<string, unknown> = {
       new Promise<string>((resolve) => {
         openGate = () => resolve('through');
       }),
+  },
+  [REPORT]: {
+    default: (_input: unknown, ctx: { progress(fraction: number): void }) => {
+      reportProgress = ctx.progress;
+      ctx.progress(0.25);
+      return new Promise(() => undefined);
+    },
   },
   [THROW]: {
     default: () => {
@@ -325,6 +335,32 @@ describe('WebWorkerExecutor', () => {
     });
     expect(done.size).toBe(0);
     expect(executor.pending).toBe(1);
+    executor.dispose();
+  });
+
+  test('progress of a running task reaches onProgress; none after its cancel, none forged', async () => {
+    const { executor, pool, clock, onDone } = setup(1);
+    const heard: [number, number][] = [];
+    executor.onProgress = (lease, fraction) => heard.push([lease, fraction]);
+    executor.submit(tasks(REPORT, 1, 7), onDone);
+    await settle();
+    expect(heard).toEqual([[7, 0.25]]);
+    clock.advance(300);
+    reportProgress(0.5);
+    await settle();
+    expect(heard).toEqual([
+      [7, 0.25],
+      [7, 0.5],
+    ]);
+    // Task code may post anything: leases it was not given, fractions out of range.
+    pool.threads[0]?.forge({ type: 'progress', lease: 999, fraction: 0.5 });
+    pool.threads[0]?.forge({ type: 'progress', lease: 7, fraction: 2 });
+    expect(heard).toHaveLength(2);
+    executor.cancel([7]);
+    clock.advance(300);
+    reportProgress(0.75);
+    await settle();
+    expect(heard).toHaveLength(2);
     executor.dispose();
   });
 });

@@ -264,7 +264,7 @@ export class ColonyJobList extends LitElement {
           }
         </div>
         <div class="metric pct">
-          <div class="v num">${formatPercent(completion(c))}</div>
+          <div class="v num">${formatPercent(completion(c, job.partial))}</div>
           <div class="k num">
             ${formatCount(c.done + c.failed)}/${formatCount(c.total)}
           </div>
@@ -299,6 +299,7 @@ export class ColonyJobList extends LitElement {
         <colony-progress-bar
           class="bar"
           .counts=${c}
+          .partial=${job.partial}
           .label=${job.name}
         ></colony-progress-bar>
         <div class="breakdown">

@@ -7,7 +7,8 @@ import { formatCount, formatPercent } from '../format.js';
 
 /**
  * A stacked progress bar of one job: done, failed, running, then queued, on a track.
- * Exposes the completion (done + failed) as an ARIA progressbar.
+ * The done part includes the progress reported inside running tasks (`partial`).
+ * Exposes the completion (done + failed + partial) as an ARIA progressbar.
  *
  * @csspart bar - the track
  */
@@ -68,14 +69,17 @@ export class ColonyProgressBar extends LitElement {
     failed: 0,
   };
 
+  /** Computed part of the running tasks (`JobSummary.partial`), counted as done. */
+  @property({ attribute: false }) partial = 0;
+
   /** Accessible name, e.g. the job's name. */
   @property() label = 'progress';
 
   override render() {
     const c = this.counts;
-    const parts = progressParts(c);
+    const parts = progressParts(c, this.partial);
     const pct = (f: number) => `${(f * 100).toFixed(3)}%`;
-    const done = completion(c);
+    const done = completion(c, this.partial);
     return html`<div
       class="track"
       part="bar"

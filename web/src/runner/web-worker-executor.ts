@@ -14,6 +14,7 @@ import type {
   Clock,
   Executor,
   Outcomes,
+  ProgressListener,
 } from '../../../shared/worker-session.js';
 import {
   Status,
@@ -85,6 +86,8 @@ interface Thread {
 
 export class WebWorkerExecutor implements Executor {
   readonly slots: number;
+  /** Hears `ctx.progress` of running tasks (set by the session). */
+  onProgress: ProgressListener | null = null;
   readonly #spawn: SpawnThread;
   readonly #clock: WebWorkerExecutorOptions['clock'];
   readonly #maxBatch: number;
@@ -258,7 +261,10 @@ export class WebWorkerExecutor implements Executor {
   }
 
   #onMessage(thread: Thread, message: FromThread): void {
-    if (message.type !== 'outcomes') return; // progress is not forwarded (yet)
+    if (message.type !== 'outcomes') {
+      if (message.type === 'progress') this.#progress(thread, message);
+      return;
+    }
     thread.heardAt = this.#clock.now();
     for (let i = 0; i < message.leases.length; i++) {
       this.#settle(
@@ -269,6 +275,24 @@ export class WebWorkerExecutor implements Executor {
       );
     }
     this.#pump();
+  }
+
+  /** Passes on progress of a live task of this thread (task code may forge others). */
+  #progress(
+    thread: Thread,
+    message: { lease: unknown; fraction: unknown },
+  ): void {
+    const { lease, fraction } = message;
+    if (
+      this.onProgress === null ||
+      typeof lease !== 'number' ||
+      typeof fraction !== 'number' ||
+      !(fraction >= 0 && fraction <= 1)
+    )
+      return;
+    const entry = this.#live.get(lease);
+    if (entry && entry.thread === thread && !entry.cancelled)
+      this.onProgress(lease, fraction);
   }
 
   #settle(thread: Thread, lease: number, status: Status, value: unknown): void {
