@@ -203,6 +203,9 @@ await step('bigJob', 'bigjob', () =>
   }),
 );
 await step('binary', 'binary', () => scenarios.binary({ tasks: P.binary }));
+await step('binaryBrowser', 'binary', () =>
+  scenarios.binary({ tasks: P.binary, browser: true }),
+);
 
 results.seconds = (Date.now() - started) / 1000;
 
@@ -457,10 +460,13 @@ if (f.batchedSqlite && f.batchedMemory) {
     );
   }
 }
-if (f.binary) {
-  const b = f.binary;
+for (const [b, who] of [
+  [f.binary, 'Node worker'],
+  [f.binaryBrowser, 'browser tab'],
+]) {
+  if (!b) continue;
   row(
-    '1 MB Uint8Array: bytes to / from the worker',
+    `1 MB Uint8Array: bytes to / from a ${who}`,
     `${fmt.kb(b.bytesToWorkerPerTask)} / ${fmt.kb(b.bytesFromWorkerPerTask)}`,
     '1024.0 KB',
     `${fmt.x(b.ratioIn)} / ${fmt.x(b.ratioOut)}`,

@@ -600,14 +600,46 @@ async function countingProxy(port) {
   };
 }
 
-/** 1 MB Uint8Array in, the same out: bytes on the worker's socket per task. */
-export async function binary({ tasks }) {
+/** Debian's Chromium, driven by Playwright (as in the e2e tests). */
+async function launchChromium() {
+  const { chromium } = await import('playwright');
+  return chromium.launch({
+    executablePath: '/usr/bin/chromium',
+    headless: true,
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--no-first-run',
+    ],
+  });
+}
+
+/**
+ * 1 MB Uint8Array in, the same out: bytes on the worker's socket per task. `browser`:
+ * the worker is a volunteer tab in Chromium (page and socket through the proxy).
+ */
+export async function binary({ tasks, browser = false }) {
   const MB = 1024 * 1024;
   return withMaster({ label: 'binary' }, async (master) => {
     const port = Number(new URL(master.url).port);
     const proxy = await countingProxy(port);
-    const worker = startWorker(proxy.url, { threads: 1 });
+    let chromium = null;
+    const worker = browser
+      ? {
+          stop: async () => {
+            await chromium?.close();
+          },
+        }
+      : startWorker(proxy.url, { threads: 1 });
     try {
+      if (browser) {
+        chromium = await launchChromium();
+        const page = await chromium.newPage();
+        await page.goto(`${proxy.url}/volunteer?autostart=1&threads=1`);
+      }
       await waitForWorkers(master.url, 1);
       const client = new ColonyClient({ url: master.url, token: TOKEN });
       const module = await bundleModule(ECHO);
@@ -635,6 +667,7 @@ export async function binary({ tasks }) {
           equal++;
       }
       return {
+        worker: browser ? 'browser' : 'node',
         tasks,
         done: job.counts.done,
         equal,
