@@ -422,7 +422,7 @@ export class SqliteStore implements Store {
       // Integrity of job references is checked in memory before anything is queued,
       // so that one bad call throws at its caller instead of failing a group commit.
       db.pragma('foreign_keys = OFF');
-      db.pragma('cache_size = -32768');
+      db.pragma('cache_size = -16384');
       db.pragma('temp_store = MEMORY');
       // Keeps the WAL file from staying huge after a burst of inputs.
       db.pragma('journal_size_limit = 67108864');
