@@ -4,6 +4,7 @@ import WebSocket from 'ws';
 import {
   expect,
   expectSquares,
+  openDashboard,
   openVolunteer,
   PROGRESS_MODULE,
   screenshot,
@@ -17,11 +18,7 @@ test('a Node worker and a tab share a job; the dashboard shows both and progress
   context,
   master,
 }) => {
-  await page.goto(`${master.url}/`);
-  await expect(page.getByTestId('connection')).toHaveAttribute(
-    'data-state',
-    'live',
-  );
+  await openDashboard(page, master);
   await page.evaluate(() => {
     (window as unknown as { sameDocument: boolean }).sameDocument = true;
   });
@@ -76,11 +73,7 @@ for (const kind of ['node', 'browser'] as const) {
     context,
     master,
   }) => {
-    await page.goto(`${master.url}/`);
-    await expect(page.getByTestId('connection')).toHaveAttribute(
-      'data-state',
-      'live',
-    );
+    await openDashboard(page, master);
     if (kind === 'node') master.startNodeWorker(2, 'node-progress');
     else await openVolunteer(context, master, 2, 'tab-progress');
     await expect(page.getByTestId('worker-count')).toHaveText('1');
@@ -149,11 +142,7 @@ test('job and worker names with markup are shown as text and run no script', asy
     void dialog.dismiss();
   });
 
-  await page.goto(`${master.url}/`);
-  await expect(page.getByTestId('connection')).toHaveAttribute(
-    'data-state',
-    'live',
-  );
+  await openDashboard(page, master);
   const tab = await openVolunteer(context, master, 1, WORKER);
   tab.on('dialog', (dialog) => {
     dialogs.push(dialog.message());
@@ -186,11 +175,7 @@ test('cancelling asks for the token, refuses a wrong one, and keeps it out of UR
   master,
   pageErrors,
 }) => {
-  await page.goto(`${master.url}/`);
-  await expect(page.getByTestId('connection')).toHaveAttribute(
-    'data-state',
-    'live',
-  );
+  await openDashboard(page, master);
   // No workers: both jobs stay queued until cancelled.
   const first = await master.submit('cancel-me', squareInputs(1_000));
   const second = await master.submit('cancel-me-too', squareInputs(10));

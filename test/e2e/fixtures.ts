@@ -260,6 +260,15 @@ export const test = base.extend<{ master: Master; pageErrors: string[] }>({
 export { expect };
 
 /** Opens a volunteer tab that starts at once with `threads` threads. */
+/** Opens the dashboard on `page` and waits until its feed is live. */
+export async function openDashboard(page: Page, master: Master): Promise<void> {
+  await page.goto(`${master.url}/`);
+  await expect(page.getByTestId('connection')).toHaveAttribute(
+    'data-state',
+    'live',
+  );
+}
+
 export async function openVolunteer(
   context: BrowserContext,
   master: Master,
