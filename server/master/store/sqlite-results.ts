@@ -1,0 +1,121 @@
+/**
+ * The results of the SQLite store: queued in memory as flat rows in column order, written
+ * by the store's group commit with multi-row INSERTs, read back in seq order.
+ */
+import type Database from 'better-sqlite3';
+import { TaskMark } from '../scheduler/types.js';
+import type { EncodedValue, StoredOutcome, StoredResult } from './store.js';
+import type { Bindable } from './sqlite-rows.js';
+import { fromSql, insertRows, prepareRowInserts } from './sqlite-rows.js';
+
+/** Values per queued result row: jid, seq, idx, ok, output, error. */
+const RESULT_WIDTH = 6;
+
+type ResultRow = [
+  seq: number,
+  idx: number,
+  ok: number,
+  output: EncodedValue | null,
+  error: string | null,
+];
+
+/**
+ * Reads and writes the `results` table. Invariants: a task has at most one result row
+ * (UNIQUE(jid, idx), the first insert wins); a result's seq is above every seq in the
+ * file before it (gaps are fine).
+ */
+export class SqliteResults {
+  /**
+   * Queued result rows, flat and already in column order (RESULT_WIDTH values each): no
+   * object per result, and nothing to re-encode when they are written.
+   */
+  #queued: Bindable[] = [];
+  /** The last seq given to a result (written or queued); the next one is above it. */
+  #lastSeq = 0;
+
+  readonly #insert;
+  readonly #after;
+  readonly #marksOf;
+  readonly #lastSeqOf;
+
+  constructor(db: Database.Database) {
+    this.#insert = prepareRowInserts(
+      db,
+      'INSERT OR IGNORE INTO results (jid, seq, idx, ok, output, error)',
+      '(?, ?, ?, ?, ?, ?)',
+    );
+    this.#after = db
+      .prepare<[number, number, number], ResultRow>(
+        `SELECT seq, idx, ok, output, error FROM results
+         WHERE jid = ? AND seq > ? ORDER BY seq LIMIT ?`,
+      )
+      .raw();
+    // One number per row (idx * 4 + mark) rather than a row object: restoring a
+    // 1,000,000-task job allocates nothing per task that outlives its iteration.
+    this.#marksOf = db
+      .prepare<[number], number>(
+        `SELECT idx * 4 + (CASE ok WHEN 1 THEN ${TaskMark.Done} ELSE ${TaskMark.Failed} END)
+         FROM results WHERE jid = ?`,
+      )
+      .pluck();
+    // The largest seq per job is the last entry of its (jid, seq) range: one seek each,
+    // where MAX(seq) over the whole table would read all of it.
+    this.#lastSeqOf = db
+      .prepare<[number], number | null>(
+        'SELECT MAX(seq) FROM results WHERE jid = ?',
+      )
+      .pluck();
+  }
+
+  /** On open: the next seq goes above every seq of job `jid` in the file. */
+  seeJob(jid: number): void {
+    this.#lastSeq = Math.max(this.#lastSeq, this.#lastSeqOf.get(jid) ?? 0);
+  }
+
+  /** Queues a result of task `index` of job `jid` (checked by the caller). */
+  queue(jid: number, index: number, outcome: StoredOutcome): void {
+    // A repeat still takes a seq, which is then never written: a gap, which readers
+    // paging by `seq > cursor` do not notice.
+    const seq = ++this.#lastSeq;
+    if (outcome.ok) this.#queued.push(jid, seq, index, 1, outcome.output, null);
+    else this.#queued.push(jid, seq, index, 0, null, outcome.error);
+  }
+
+  /** The queued rows, handed over to be written with {@link insert}; none left queued. */
+  takeQueued(): Bindable[] {
+    const rows = this.#queued;
+    this.#queued = [];
+    return rows;
+  }
+
+  /** Inserts rows taken from the queue (inside the caller's transaction). */
+  insert(rows: readonly Bindable[]): void {
+    insertRows(this.#insert, rows, RESULT_WIDTH);
+  }
+
+  hasQueued(): boolean {
+    return this.#queued.length > 0;
+  }
+
+  /** Results of job `jid` with `seq > afterSeq`, in seq order, at most `limit`. */
+  read(jid: number, afterSeq: number, limit: number): StoredResult[] {
+    return this.#after
+      .all(jid, afterSeq, limit)
+      .map(([seq, index, ok, output, error]) => ({
+        seq,
+        index,
+        outcome:
+          ok === 1
+            ? { ok: true, output: fromSql(output ?? '') }
+            : { ok: false, error: error ?? '' },
+      }));
+  }
+
+  /** One TaskMark per task of job `jid`: done, failed, or open (0) without a result. */
+  marks(jid: number, taskCount: number): Uint8Array {
+    const marks = new Uint8Array(taskCount);
+    for (const packed of this.#marksOf.iterate(jid))
+      marks[Math.floor(packed / 4)] = packed % 4;
+    return marks;
+  }
+}
