@@ -20,6 +20,8 @@ export const ErrorCode = {
   Unauthorized: 'E_UNAUTHORIZED',
   /** No such job, module or route. */
   NotFound: 'E_NOT_FOUND',
+  /** The path exists but not for this method; the reply's `Allow` lists the methods. */
+  MethodNotAllowed: 'E_METHOD_NOT_ALLOWED',
   /** The job's input set is sealed (or the job ended): no more inputs. */
   JobSealed: 'E_JOB_SEALED',
   /** The task module does not parse or has no default export. */

@@ -12,6 +12,7 @@ const STATUS_OF: Partial<Record<ErrorCode, number>> = {
   [ErrorCode.InvalidArgument]: 400,
   [ErrorCode.Unauthorized]: 401,
   [ErrorCode.NotFound]: 404,
+  [ErrorCode.MethodNotAllowed]: 405,
   [ErrorCode.JobSealed]: 409,
   [ErrorCode.PayloadTooLarge]: 413,
   [ErrorCode.UnsupportedMediaType]: 415,
@@ -23,13 +24,16 @@ export function statusOf(code: ErrorCode): number {
   return STATUS_OF[code] ?? 500;
 }
 
+/** Replies `body` as JSON, with `headers` besides the usual ones (e.g. `allow`). */
 export function sendJson(
   res: ServerResponse,
   status: number,
   body: unknown,
+  headers: Readonly<Record<string, string>> = {},
 ): void {
   const text = JSON.stringify(body);
   res.writeHead(status, {
+    ...headers,
     'content-type': 'application/json; charset=utf-8',
     'content-length': Buffer.byteLength(text),
     'cache-control': 'no-store',
@@ -37,14 +41,21 @@ export function sendJson(
   res.end(text);
 }
 
-export function sendError(res: ServerResponse, error: AppError): void {
+export function sendError(
+  res: ServerResponse,
+  error: AppError,
+  headers: Readonly<Record<string, string>> = {},
+): void {
   if (res.headersSent) {
     res.destroy(error);
     return;
   }
-  sendJson(res, statusOf(error.code), {
-    error: { code: error.code, message: error.message },
-  });
+  sendJson(
+    res,
+    statusOf(error.code),
+    { error: { code: error.code, message: error.message } },
+    headers,
+  );
 }
 
 /** Media type without parameters, lower-cased ('' if absent). */

@@ -105,6 +105,44 @@ describe('HTTP API', () => {
     }
   });
 
+  test('a known path with another method: 405 with Allow; an unknown path: 404', async () => {
+    const master = await startTestMaster();
+    const known: [method: string, route: string, allow: string][] = [
+      ['PUT', '/api/jobs', 'GET, POST'],
+      ['POST', '/api/jobs/abc', 'GET, DELETE'],
+      ['GET', '/api/jobs/abc/inputs', 'POST'],
+      ['GET', '/api/jobs/abc/seal', 'POST'],
+      ['DELETE', '/api/jobs/abc/results', 'GET'],
+      ['POST', '/api/workers', 'GET'],
+      ['POST', '/healthz', 'GET, HEAD'],
+      ['DELETE', '/metrics', 'GET, HEAD'],
+      ['POST', '/', 'GET, HEAD'],
+      ['PUT', `/modules/${'0'.repeat(64)}.js`, 'GET, HEAD'],
+    ];
+    for (const [method, route, allow] of known) {
+      const response = await fetch(`${master.url}${route}`, { method });
+      expect(response.status, `${method} ${route}`).toBe(405);
+      expect(response.headers.get('allow'), route).toBe(allow);
+      expect(
+        ((await response.json()) as { error: { code: string } }).error.code,
+      ).toBe(ErrorCode.MethodNotAllowed);
+    }
+    for (const [method, route] of [
+      ['POST', '/api/nope'],
+      ['DELETE', '/api/jobs/abc/nope'],
+      ['POST', '/no-such-page'],
+    ] as const) {
+      const response = await fetch(`${master.url}${route}`, { method });
+      expect(response.status, `${method} ${route}`).toBe(404);
+      expect(response.headers.get('allow')).toBeNull();
+      expect(
+        ((await response.json()) as { error: { code: string } }).error.code,
+      ).toBe(ErrorCode.NotFound);
+    }
+    const head = await fetch(`${master.url}/healthz`, { method: 'HEAD' });
+    expect(head.status).toBe(200);
+  });
+
   test('pages are served; the task worker script may import modules and nothing else', async () => {
     const master = await startTestMaster();
     for (const page of ['/', '/volunteer']) {

@@ -1,0 +1,19 @@
+/** What the HTTP routes are built from (see createHttpHandler in ../http.ts). */
+import type { Logger } from '../../log.js';
+import type { DashboardFeed } from '../dashboard-feed.js';
+import type { Gateway } from '../gateway.js';
+import type { JobsService } from '../jobs-service.js';
+import type { Runtime } from '../runtime.js';
+
+export interface HttpOptions {
+  runtime: Runtime;
+  jobs: JobsService;
+  feed: DashboardFeed;
+  gateway: () => Gateway;
+  logger: Logger;
+  token: string;
+  /** Built pages (dist/web). */
+  webRoot: string;
+  /** Largest accepted request body. @defaultValue 64 MiB */
+  maxBodyBytes: number;
+}

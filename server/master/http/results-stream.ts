@@ -1,0 +1,83 @@
+/**
+ * `GET /api/jobs/:id/results`: a job's results as NDJSON, read from the store in pages
+ * by seq; with `?follow=1` the stream stays open and wakes on new results until the
+ * job has finished durably.
+ */
+import { once } from 'node:events';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { bytesAsBase64 } from '../../base64-json.js';
+import { notFound } from '../jobs-service.js';
+import type { Runtime } from '../runtime.js';
+import type { StoredResult } from '../store/store.js';
+import { decodeStored } from '../task-frames.js';
+
+/** Results read from the store per query. */
+const RESULTS_PAGE = 2_000;
+
+export async function streamResults(
+  runtime: Runtime,
+  req: IncomingMessage,
+  res: ServerResponse,
+  jobId: string,
+  follow: boolean,
+): Promise<void> {
+  if (!runtime.scheduler.jobView(jobId)) throw notFound(jobId);
+  res.writeHead(200, {
+    'content-type': 'application/x-ndjson; charset=utf-8',
+    'cache-control': 'no-store',
+  });
+  let closed = false;
+  req.on('close', () => {
+    closed = true;
+  });
+  let afterSeq = 0;
+  let wake: (() => void) | null = null;
+  const onResults = (id: string) => {
+    if (id === jobId) wake?.();
+  };
+  runtime.on('results', onResults);
+  runtime.on('job-finished', onResults);
+  res.on('close', () => {
+    closed = true;
+    wake?.();
+  });
+  try {
+    for (;;) {
+      // Read the state before the page: if it says finished, the page holds the rest.
+      const finished = runtime.isFinishedDurably(jobId);
+      const page = runtime.store.readResults(jobId, afterSeq, RESULTS_PAGE);
+      if (page.length > 0) {
+        afterSeq = page[page.length - 1]?.seq ?? afterSeq;
+        if (!res.write(page.map(resultLine).join(''))) await once(res, 'drain');
+        if (closed) return;
+        continue;
+      }
+      if (!follow || finished || closed) break;
+      await new Promise<void>((resolve) => {
+        wake = resolve;
+      });
+      wake = null;
+      if (closed) return;
+    }
+    res.end();
+  } finally {
+    runtime.off('results', onResults);
+    runtime.off('job-finished', onResults);
+  }
+}
+
+function resultLine(result: StoredResult): string {
+  const { outcome } = result;
+  if (!outcome.ok) {
+    return `${JSON.stringify({ index: result.index, ok: false, error: outcome.error })}\n`;
+  }
+  if (typeof outcome.output === 'string') {
+    return `{"index":${result.index},"ok":true,"output":${outcome.output}}\n`;
+  }
+  // Binary outputs in NDJSON: bytes as base64 under a `$base64` key.
+  return `${JSON.stringify({ index: result.index, ok: true, output: binaryToJson(outcome.output) })}\n`;
+}
+
+function binaryToJson(frame: Uint8Array): unknown {
+  return JSON.parse(JSON.stringify(decodeStored(frame), bytesAsBase64));
+}
