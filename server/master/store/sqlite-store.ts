@@ -8,6 +8,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
+import { ErrorCode } from '../../../shared/errors.js';
 import type { JobState } from '../../../shared/protocol.js';
 import type { JobId, JobSpec } from '../scheduler/types.js';
 import { TaskMark } from '../scheduler/types.js';
@@ -31,10 +32,10 @@ export interface SqliteStoreOptions {
 }
 
 /**
- * Bumped on any change of the schema below. A file of version 1 is migrated on open (see
- * {@link migrateFrom1}); a file of any other version is refused.
+ * Bumped on any change of the schema below. A file of version 1 or 2 is migrated on open
+ * (see {@link migrate}); a file of any other version is refused.
  */
-const SCHEMA_VERSION = 2;
+const SCHEMA_VERSION = 3;
 
 // Integer job keys (`jid`) keep the per-task rows small: a 1,000,000-task job would
 // otherwise repeat its id string in every input and result row and index entry.
@@ -80,6 +81,7 @@ CREATE TABLE IF NOT EXISTS results (
   ok INTEGER NOT NULL,
   output BLOB,
   error TEXT,
+  code TEXT,
   PRIMARY KEY (jid, seq),
   UNIQUE (jid, idx)
 ) WITHOUT ROWID;
@@ -337,8 +339,8 @@ function chunkKey(jid: number, first: number): number {
   return jid * 2 ** 32 + first;
 }
 
-/** Values per queued result row: jid, seq, idx, ok, output, error. */
-const RESULT_WIDTH = 6;
+/** Values per queued result row: jid, seq, idx, ok, output, error, code. */
+const RESULT_WIDTH = 7;
 
 interface QueuedFinish {
   jid: number;
@@ -369,6 +371,7 @@ type ResultRow = [
   ok: number,
   output: EncodedValue | null,
   error: string | null,
+  code: string | null,
 ];
 
 /**
@@ -445,8 +448,8 @@ export class SqliteStore implements Store {
     this.#insertChunks = prepareChunkInserts(db);
     this.#insertResults = prepareRowInserts(
       db,
-      'INSERT OR IGNORE INTO results (jid, seq, idx, ok, output, error)',
-      '(?, ?, ?, ?, ?, ?)',
+      'INSERT OR IGNORE INTO results (jid, seq, idx, ok, output, error, code)',
+      '(?, ?, ?, ?, ?, ?, ?)',
     );
     this.#setTaskCount = db.prepare<[number, number]>(
       'UPDATE jobs SET task_count = ? WHERE jid = ?',
@@ -470,7 +473,7 @@ export class SqliteStore implements Store {
     );
     this.#resultsAfter = db
       .prepare<[number, number, number], ResultRow>(
-        `SELECT seq, idx, ok, output, error FROM results
+        `SELECT seq, idx, ok, output, error, code FROM results
          WHERE jid = ? AND seq > ? ORDER BY seq LIMIT ?`,
       )
       .raw();
@@ -614,8 +617,25 @@ export class SqliteStore implements Store {
     // paging by `seq > cursor` do not notice.
     const seq = ++this.#lastSeq;
     if (outcome.ok)
-      this.#queuedResults.push(job.jid, seq, index, 1, outcome.output, null);
-    else this.#queuedResults.push(job.jid, seq, index, 0, null, outcome.error);
+      this.#queuedResults.push(
+        job.jid,
+        seq,
+        index,
+        1,
+        outcome.output,
+        null,
+        null,
+      );
+    else
+      this.#queuedResults.push(
+        job.jid,
+        seq,
+        index,
+        0,
+        null,
+        outcome.error,
+        outcome.code,
+      );
   }
 
   finishJob(jobId: JobId, state: 'completed' | 'cancelled', at: number): void {
@@ -647,13 +667,18 @@ export class SqliteStore implements Store {
     if (job === undefined || limit <= 0) return [];
     return this.#resultsAfter
       .all(job.jid, afterSeq, limit)
-      .map(([seq, index, ok, output, error]) => ({
+      .map(([seq, index, ok, output, error, code]) => ({
         seq,
         index,
         outcome:
           ok === 1
             ? { ok: true, output: fromSql(output ?? '') }
-            : { ok: false, error: error ?? '' },
+            : {
+                ok: false,
+                error: error ?? '',
+                // Every failure row has a code since schema 3 (migrated rows too).
+                code: (code ?? ErrorCode.TaskFailed) as ErrorCode,
+              },
       }));
   }
 
@@ -866,18 +891,37 @@ const MIGRATION_PAGE = 4096;
 function migrate(db: Database.Database): void {
   const version = db.pragma('user_version', { simple: true }) as number;
   if (version === SCHEMA_VERSION) return;
-  if (version !== 0 && version !== 1) {
+  if (version !== 0 && version !== 1 && version !== 2) {
     throw new Error(
       `${db.name} has schema version ${version}; this colony expects ${SCHEMA_VERSION}`,
     );
   }
   // One transaction: a migration that fails (or a process killed during it) leaves the
-  // file at version 1, as it was.
+  // file at its old version, as it was.
   db.transaction(() => {
-    if (version === 1) migrateFrom1(db);
-    else db.exec(SCHEMA);
+    if (version === 0) db.exec(SCHEMA);
+    else {
+      if (version === 1) migrateFrom1(db);
+      else db.exec('ALTER TABLE results ADD COLUMN code TEXT');
+      codeOldFailures(db);
+    }
     db.pragma(`user_version = ${SCHEMA_VERSION}`);
   })();
+}
+
+/**
+ * Schema 3 gave failures a code. Older failure rows get theirs from the message the
+ * master wrote for each kind (see the scheduler); any other message was a task's own.
+ */
+function codeOldFailures(db: Database.Database): void {
+  db.exec(`
+    UPDATE results SET code = CASE
+      WHEN error LIKE 'killed its worker % times; last: %' THEN '${ErrorCode.TaskKilledWorkers}'
+      WHEN error LIKE 'dispatched % times without a result' THEN '${ErrorCode.TooManyDispatches}'
+      WHEN error LIKE 'replicas disagree: %' THEN '${ErrorCode.ReplicasDisagree}'
+      ELSE '${ErrorCode.TaskFailed}' END
+    WHERE ok = 0 AND code IS NULL
+  `);
 }
 
 /**
