@@ -13,7 +13,10 @@ import WebSocket from 'ws';
 const CLI = path.resolve(import.meta.dirname, '../../bin/colony.mjs');
 const TOKEN = 'wire-token';
 
-export interface Frame { type: string; [key: string]: unknown }
+export interface Frame {
+  type: string;
+  [key: string]: unknown;
+}
 
 export interface WireMaster {
   url: string;
@@ -26,8 +29,9 @@ export interface WireMaster {
 /** `colony master` on port 0 as a child process, killed when the test ends. */
 export async function startWireMaster(
   extra: string[] = [],
+  dataDir?: string,
 ): Promise<WireMaster> {
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'colony-wire-'));
+  const dir = dataDir ?? mkdtempSync(path.join(os.tmpdir(), 'colony-wire-'));
   const child = spawn(
     process.execPath,
     [CLI, 'master', '--port', '0', '--data', dir, '--token', TOKEN, ...extra],
@@ -92,8 +96,11 @@ export async function connect(
   socket.on('error', () => undefined);
   const queue: Frame[] = [];
   const waiters: ((frame: Frame) => void)[] = [];
-  socket.on('message', (data) => {
-    const frame = JSON.parse(data.toString()) as Frame;
+  socket.on('message', (data, isBinary) => {
+    const bytes = data as Buffer;
+    const frame = isBinary
+      ? unpackBinary(bytes)
+      : (JSON.parse(bytes.toString()) as Frame);
     const waiter = waiters.shift();
     if (waiter) waiter(frame);
     else queue.push(frame);
@@ -142,6 +149,42 @@ export async function connect(
     pending: () => queue.splice(0),
     closed,
   };
+}
+
+/**
+ * A binary frame, as docs/protocol.md lays it out: [u32 LE H][H bytes of JSON header
+ * {"m": message, "b": [blob lengths]}][blobs], each blob standing for `{"$bin": k}` in m.
+ */
+export function unpackBinary(bytes: Buffer): Frame {
+  const length = bytes.readUInt32LE(0);
+  const header = JSON.parse(bytes.subarray(4, 4 + length).toString('utf8')) as {
+    m: Frame;
+    b: number[];
+  };
+  const blobs: Buffer[] = [];
+  let at = 4 + length;
+  for (const size of header.b) {
+    blobs.push(bytes.subarray(at, at + size));
+    at += size;
+  }
+  return JSON.parse(JSON.stringify(header.m), (_key, value: unknown) =>
+    value !== null &&
+    typeof value === 'object' &&
+    Object.keys(value).length === 1 &&
+    '$bin' in value
+      ? blobs[(value as { $bin: number }).$bin]
+      : value,
+  ) as Frame;
+}
+
+/** Packs a message whose byte strings are given as `{"$bin": k}` with their blobs. */
+export function packBinary(message: unknown, blobs: Buffer[]): Buffer {
+  const header = Buffer.from(
+    JSON.stringify({ m: message, b: blobs.map((b) => b.length) }),
+  );
+  const length = Buffer.alloc(4);
+  length.writeUInt32LE(header.length, 0);
+  return Buffer.concat([length, header, ...blobs]);
 }
 
 /** A worker past its handshake: `hello` sent, `welcome` read. */
