@@ -110,4 +110,20 @@ describe('docs/protocol.md: leaving', () => {
       attempt: 4,
     });
   });
+
+  it('"E_TOO_MANY_DISPATCHES (dispatched 2 × (maxAttempts + 3) + 10 times without a result)"', async () => {
+    const { url } = await startWireMaster();
+    const job = await submit(url, [1], { maxAttempts: 1 });
+    const bound = 2 * (1 + 3) + 10;
+    for (let n = 1; n <= bound; n++) {
+      const peer = await worker(url);
+      peer.send({ type: 'ready', credit: 1 });
+      expect((await takeTasks(peer, 1))[0]).toMatchObject({ attempt: n });
+      peer.socket.close(1000); // a clean leave: no death, only a dispatch
+      await peer.closed;
+    }
+    expect(await resultLines(url, job)).toEqual([
+      `{"index":0,"ok":false,"error":"dispatched ${bound} times without a result","code":"E_TOO_MANY_DISPATCHES"}`,
+    ]);
+  });
 });

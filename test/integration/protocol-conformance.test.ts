@@ -286,6 +286,18 @@ describe('docs/protocol.md: errors and closing', () => {
     expect((await frozen.closed).code).toBe(1006);
   });
 
+  it('"only a pong counts, other frames do not"', async () => {
+    const { url } = await startWireMaster(['--heartbeat-ms', '100']);
+    const peer = await connect(url, { autoPong: false });
+    peer.send({ type: 'hello', protocol: 2, kind: 'node', slots: 1 });
+    await peer.expect('welcome');
+    // Busy, but deaf to pings: every ping is answered with a frame that is not a pong.
+    peer.socket.on('ping', () =>
+      peer.send({ type: 'progress', lease: 1, fraction: 0 }),
+    );
+    expect((await peer.closed).code).toBe(1006);
+  });
+
   it('"When the master shuts down it closes every socket with 1001 (going away), without an error frame before it"', async () => {
     const master = await startWireMaster();
     const peer = await worker(master.url);
