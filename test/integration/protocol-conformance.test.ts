@@ -28,7 +28,7 @@ describe('docs/protocol.md: connection and handshake', () => {
     expect((await peer.next()).type).toBe('welcome');
   });
 
-  it('"The master does not agree to compression" and the welcome carries "exactly the keys listed"', async () => {
+  it('"The master\'s messages carry exactly the keys listed on this page": the welcome', async () => {
     const { url } = await startWireMaster();
     const { welcome } = await worker(url);
     expect(keys(welcome)).toEqual([
