@@ -38,7 +38,10 @@ export const SubmitJobBody = z.strictObject({
 });
 export type SubmitJobBody = z.infer<typeof SubmitJobBody>;
 
-/** One line of `GET /api/jobs/:id/results`. */
+/**
+ * One line of `GET /api/jobs/:id/results`. A failure's `code` says its kind:
+ * E_TASK_FAILED, E_TASK_KILLED_WORKERS, E_TOO_MANY_DISPATCHES or E_REPLICAS_DISAGREE.
+ */
 export type ResultLine =
   | { index: number; ok: true; output: unknown }
-  | { index: number; ok: false; error: string };
+  | { index: number; ok: false; error: string; code: string };

@@ -188,7 +188,7 @@ export class ColonyClient {
   ): AsyncGenerator<ResultLine> {
     for await (const lines of this.resultLines(jobId, options))
       for (const line of lines)
-        yield reviveBase64(JSON.parse(line)) as ResultLine;
+        yield withCode(reviveBase64(JSON.parse(line)) as ResultLine);
   }
 
   /**
@@ -300,6 +300,12 @@ export class ColonyClient {
     }
     return response;
   }
+}
+
+/** A failure from a master older than failure codes reads as the commonest kind. */
+function withCode(line: ResultLine): ResultLine {
+  if (line.ok || typeof line.code === 'string') return line;
+  return { ...line, code: ErrorCode.TaskFailed };
 }
 
 function enc(id: string): string {

@@ -165,7 +165,7 @@ export class Runtime extends EventEmitter {
           command.index,
           outcome.ok
             ? { ok: true, output: outcome.output as EncodedValue }
-            : { ok: false, error: outcome.error },
+            : { ok: false, error: outcome.error, code: outcome.code },
         );
         this.dirtyJobs.add(command.jobId);
         this.#pendingNotify.add(command.jobId);

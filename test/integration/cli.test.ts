@@ -105,6 +105,42 @@ describe('command line', () => {
     expect(results.stdout().trim().split('\n')).toHaveLength(1_000);
   });
 
+  test('a failed task is a results line with its machine-readable code', async () => {
+    const dir = tempDir();
+    const master = await spawnMaster(path.join(dir, 'data'));
+    spawnWorker(master.url, 1);
+    const inputs = path.join(dir, 'inputs.json');
+    writeFileSync(
+      inputs,
+      JSON.stringify([
+        { mode: 'ok', x: 1 },
+        { mode: 'throw', x: 2 },
+      ]),
+    );
+    const out = path.join(dir, 'results.jsonl');
+    const submit = spawnColony([
+      'submit',
+      'test/fixtures/poison.mjs',
+      '--inputs',
+      inputs,
+      '--url',
+      master.url,
+      '--token',
+      'test-token',
+      '--max-attempts',
+      '1',
+      '--wait',
+      '--out',
+      out,
+    ]);
+    expect(await submit.exited).toBe(0);
+    const lines = readFileSync(out, 'utf8').trim().split('\n').sort();
+    expect(lines).toEqual([
+      '{"index":0,"ok":true,"output":2}',
+      '{"index":1,"ok":false,"error":"poison 2","code":"E_TASK_FAILED"}',
+    ]);
+  });
+
   test('submit --wait rides out a master killed with kill -9 and restarted: every result once', async () => {
     const dir = tempDir();
     const data = path.join(dir, 'data');

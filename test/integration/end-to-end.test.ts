@@ -103,6 +103,7 @@ describe('end to end with Node workers', () => {
           index: x,
           ok: false,
           error: `refusing ${x}`,
+          code: 'E_TASK_FAILED',
         });
       } else {
         expect(results.get(x)).toEqual({ index: x, ok: true, output: x * x });

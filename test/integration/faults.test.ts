@@ -230,16 +230,23 @@ describe('faults', () => {
       if (mode === 'ok')
         expect(line).toEqual({ index: x, ok: true, output: x + 1 });
       else if (mode === 'throw')
-        expect(line).toEqual({ index: x, ok: false, error: `poison ${x}` });
+        expect(line).toEqual({
+          index: x,
+          ok: false,
+          error: `poison ${x}`,
+          code: 'E_TASK_FAILED',
+        });
       else if (mode === 'exit')
         expect(line).toMatchObject({
           ok: false,
           error: expect.stringMatching(/3 times.*exit code 7/),
+          code: 'E_TASK_KILLED_WORKERS',
         });
       else
         expect(line).toMatchObject({
           ok: false,
           error: expect.stringMatching(/3 times.*lease/),
+          code: 'E_TASK_KILLED_WORKERS',
         });
     }
     const job = await master.client.job(id);

@@ -23,6 +23,7 @@ describe('lifecycle', () => {
         expect(line).toMatchObject({
           ok: false,
           error: expect.stringMatching(/3 times.*out of memory/),
+          code: 'E_TASK_KILLED_WORKERS',
         });
       else expect(line).toEqual({ index: x, ok: true, output: x * 2 });
     }

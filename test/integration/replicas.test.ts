@@ -30,6 +30,7 @@ describe('replicas', () => {
         expect(line).toMatchObject({
           ok: false,
           error: expect.stringMatching(/agree|disagree/i),
+          code: 'E_REPLICAS_DISAGREE',
         });
       else expect(line).toEqual({ index: x, ok: true, output: x * x });
     }

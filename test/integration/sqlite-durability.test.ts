@@ -61,7 +61,11 @@ describe('SqliteStore on disk', () => {
     first.createJob(spec('b', 1), ['"b"']);
     first.recordResult('a', 0, { ok: true, output: '"zero"' });
     first.recordResult('a', 3, { ok: true, output: new Uint8Array([9]) });
-    first.recordResult('a', 2, { ok: false, error: 'bad' });
+    first.recordResult('a', 2, {
+      ok: false,
+      error: 'bad',
+      code: 'E_TASK_KILLED_WORKERS',
+    });
     first.finishJob('b', 'cancelled', 999);
     await first.commit();
     // Queued without a commit: close() must still write it.
@@ -94,7 +98,7 @@ describe('SqliteStore on disk', () => {
     expect(results.map((r) => [r.index, r.outcome])).toEqual([
       [0, { ok: true, output: '"zero"' }],
       [3, { ok: true, output: new Uint8Array([9]) }],
-      [2, { ok: false, error: 'bad' }],
+      [2, { ok: false, error: 'bad', code: 'E_TASK_KILLED_WORKERS' }],
       [1, { ok: true, output: '"one"' }],
     ]);
 

@@ -69,7 +69,8 @@ export async function streamResults(
 function resultLine(result: StoredResult): string {
   const { outcome } = result;
   if (!outcome.ok) {
-    return `${JSON.stringify({ index: result.index, ok: false, error: outcome.error })}\n`;
+    const { error, code } = outcome;
+    return `${JSON.stringify({ index: result.index, ok: false, error, code })}\n`;
   }
   if (typeof outcome.output === 'string') {
     return `{"index":${result.index},"ok":true,"output":${outcome.output}}\n`;

@@ -126,7 +126,7 @@ export class MemoryStore implements Store {
       index,
       outcome: outcome.ok
         ? { ok: true, output: copyValue(outcome.output) }
-        : { ok: false, error: outcome.error },
+        : { ok: false, error: outcome.error, code: outcome.code },
     });
   }
 

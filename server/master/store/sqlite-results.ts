@@ -3,13 +3,14 @@
  * by the store's group commit with multi-row INSERTs, read back in seq order.
  */
 import type Database from 'better-sqlite3';
+import { ErrorCode } from '../../../shared/errors.js';
 import { TaskMark } from '../scheduler/types.js';
 import type { EncodedValue, StoredOutcome, StoredResult } from './store.js';
 import type { Bindable } from './sqlite-rows.js';
 import { fromSql, insertRows, prepareRowInserts } from './sqlite-rows.js';
 
-/** Values per queued result row: jid, seq, idx, ok, output, error. */
-const RESULT_WIDTH = 6;
+/** Values per queued result row: jid, seq, idx, ok, output, error, code. */
+const RESULT_WIDTH = 7;
 
 type ResultRow = [
   seq: number,
@@ -17,6 +18,7 @@ type ResultRow = [
   ok: number,
   output: EncodedValue | null,
   error: string | null,
+  code: string | null,
 ];
 
 /**
@@ -41,12 +43,12 @@ export class SqliteResults {
   constructor(db: Database.Database) {
     this.#insert = prepareRowInserts(
       db,
-      'INSERT OR IGNORE INTO results (jid, seq, idx, ok, output, error)',
-      '(?, ?, ?, ?, ?, ?)',
+      'INSERT OR IGNORE INTO results (jid, seq, idx, ok, output, error, code)',
+      '(?, ?, ?, ?, ?, ?, ?)',
     );
     this.#after = db
       .prepare<[number, number, number], ResultRow>(
-        `SELECT seq, idx, ok, output, error FROM results
+        `SELECT seq, idx, ok, output, error, code FROM results
          WHERE jid = ? AND seq > ? ORDER BY seq LIMIT ?`,
       )
       .raw();
@@ -78,7 +80,8 @@ export class SqliteResults {
     // paging by `seq > cursor` do not notice.
     const seq = ++this.#lastSeq;
     if (outcome.ok) this.#queued.push(jid, seq, index, 1, outcome.output, null);
-    else this.#queued.push(jid, seq, index, 0, null, outcome.error);
+    else
+      this.#queued.push(jid, seq, index, 0, null, outcome.error, outcome.code);
   }
 
   /** The queued rows, handed over to be written with {@link insert}; none left queued. */
@@ -101,13 +104,18 @@ export class SqliteResults {
   read(jid: number, afterSeq: number, limit: number): StoredResult[] {
     return this.#after
       .all(jid, afterSeq, limit)
-      .map(([seq, index, ok, output, error]) => ({
+      .map(([seq, index, ok, output, error, code]) => ({
         seq,
         index,
         outcome:
           ok === 1
             ? { ok: true, output: fromSql(output ?? '') }
-            : { ok: false, error: error ?? '' },
+            : {
+                ok: false,
+                error: error ?? '',
+                // Every failure row has a code since schema 3 (migrated rows too).
+                code: (code ?? ErrorCode.TaskFailed) as ErrorCode,
+              },
       }));
   }
 

@@ -5,14 +5,15 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
+import { ErrorCode } from '../../../shared/errors.js';
 import type { EncodedValue } from './store.js';
 import { ChunkWriter, prepareChunkInserts } from './sqlite-chunk-writer.js';
 
 /**
- * Bumped on any change of the schema below. A file of version 1 is migrated on open (see
- * {@link migrateFrom1}); a file of any other version is refused.
+ * Bumped on any change of the schema below. A file of version 1 or 2 is migrated on open
+ * (see {@link migrate}); a file of any other version is refused.
  */
-export const SCHEMA_VERSION = 2;
+export const SCHEMA_VERSION = 3;
 
 // Integer job keys (`jid`) keep the per-task rows small: a 1,000,000-task job would
 // otherwise repeat its id string in every input and result row and index entry.
@@ -58,6 +59,7 @@ CREATE TABLE IF NOT EXISTS results (
   ok INTEGER NOT NULL,
   output BLOB,
   error TEXT,
+  code TEXT,
   PRIMARY KEY (jid, seq),
   UNIQUE (jid, idx)
 ) WITHOUT ROWID;
@@ -100,18 +102,37 @@ const MIGRATION_PAGE = 4096;
 function migrate(db: Database.Database): void {
   const version = db.pragma('user_version', { simple: true }) as number;
   if (version === SCHEMA_VERSION) return;
-  if (version !== 0 && version !== 1) {
+  if (version !== 0 && version !== 1 && version !== 2) {
     throw new Error(
       `${db.name} has schema version ${version}; this colony expects ${SCHEMA_VERSION}`,
     );
   }
   // One transaction: a migration that fails (or a process killed during it) leaves the
-  // file at version 1, as it was.
+  // file at its old version, as it was.
   db.transaction(() => {
-    if (version === 1) migrateFrom1(db);
-    else db.exec(SCHEMA);
+    if (version === 0) db.exec(SCHEMA);
+    else {
+      if (version === 1) migrateFrom1(db);
+      else db.exec('ALTER TABLE results ADD COLUMN code TEXT');
+      codeOldFailures(db);
+    }
     db.pragma(`user_version = ${SCHEMA_VERSION}`);
   })();
+}
+
+/**
+ * Schema 3 gave failures a code. Older failure rows get theirs from the message the
+ * master wrote for each kind (see the scheduler); any other message was a task's own.
+ */
+function codeOldFailures(db: Database.Database): void {
+  db.exec(`
+    UPDATE results SET code = CASE
+      WHEN error LIKE 'killed its worker % times; last: %' THEN '${ErrorCode.TaskKilledWorkers}'
+      WHEN error LIKE 'dispatched % times without a result' THEN '${ErrorCode.TooManyDispatches}'
+      WHEN error LIKE 'replicas disagree: %' THEN '${ErrorCode.ReplicasDisagree}'
+      ELSE '${ErrorCode.TaskFailed}' END
+    WHERE ok = 0 AND code IS NULL
+  `);
 }
 
 /**

@@ -6,13 +6,19 @@
  * frame `Uint8Array` (shared/codec.ts) when the value carries bytes. The master never
  * needs to parse an input: it splices the stored text into the task frame.
  */
+import type { ErrorCode } from '../../../shared/errors.js';
 import type { JobState } from '../../../shared/protocol.js';
 import type { JobId, JobSpec } from '../scheduler/types.js';
 
 export type EncodedValue = string | Uint8Array;
 
+/**
+ * A failure keeps its kind as a catalogue code (E_TASK_FAILED, E_TASK_KILLED_WORKERS,
+ * E_TOO_MANY_DISPATCHES, E_REPLICAS_DISAGREE), so that readers can tell them apart.
+ */
 export type StoredOutcome =
-  { ok: true; output: EncodedValue } | { ok: false; error: string };
+  | { ok: true; output: EncodedValue }
+  | { ok: false; error: string; code: ErrorCode };
 
 export interface StoredResult {
   /** Increasing per store: a cursor for streaming results as they arrive. */

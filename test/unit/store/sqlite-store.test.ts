@@ -188,7 +188,11 @@ describe('SqliteStore reopened', () => {
     first.recordResult('a', 0, { ok: true, output: '0' });
     first.recordResult('b', 2, { ok: true, output: '2' });
     // Ignored (first result wins): its seq is never written.
-    first.recordResult('a', 0, { ok: false, error: 'again' });
+    first.recordResult('a', 0, {
+      ok: false,
+      error: 'again',
+      code: 'E_TASK_FAILED',
+    });
     await first.commit();
     const before = [...readAll(first, 'a'), ...readAll(first, 'b')];
     expect(before).toHaveLength(4);
@@ -196,7 +200,11 @@ describe('SqliteStore reopened', () => {
     first.close();
 
     const second = openStore(dir);
-    second.recordResult('a', 0, { ok: false, error: 'late repeat' });
+    second.recordResult('a', 0, {
+      ok: false,
+      error: 'late repeat',
+      code: 'E_TASK_FAILED',
+    });
     second.recordResult('a', 5, { ok: true, output: '5' });
     await second.commit();
     const a = readAll(second, 'a');
@@ -343,7 +351,10 @@ describe('SqliteStore on a schema 1 file', () => {
     expect(() => store.getInputs('a', [5_000])).toThrow(RangeError);
 
     const outcome = ([, , , ok, output, error]: V1Result) =>
-      ok === 1 ? { ok: true, output } : { ok: false, error };
+      // A failure of schema 1 had no code: a task's own message reads as E_TASK_FAILED.
+      ok === 1
+        ? { ok: true, output }
+        : { ok: false, error, code: 'E_TASK_FAILED' };
     expect(readAll(store, 'a')).toEqual(
       v1Results
         .filter((r) => r[1] === 1)
@@ -358,7 +369,11 @@ describe('SqliteStore on a schema 1 file', () => {
     expect(store.readResults('a', 7, 10).map((r) => r.seq)).toEqual([8, 15]);
 
     // The store carries on: the first result still wins, seq goes on from the file's.
-    store.recordResult('a', 10, { ok: false, error: 'repeat' });
+    store.recordResult('a', 10, {
+      ok: false,
+      error: 'repeat',
+      code: 'E_TASK_FAILED',
+    });
     store.recordResult('a', 11, { ok: true, output: '"eleven"' });
     store.appendInputs('b', 3, ['"b3"']);
     await store.commit();
@@ -370,7 +385,7 @@ describe('SqliteStore on a schema 1 file', () => {
     expect(store.getInputs('b', [3, 0])).toEqual(['"b3"', '"b0"']);
 
     peek(dir, (db) => {
-      expect(db.pragma('user_version', { simple: true })).toBe(2);
+      expect(db.pragma('user_version', { simple: true })).toBe(3);
       expect(db.pragma('integrity_check', { simple: true })).toBe('ok');
       const tables = db
         .prepare<[], string>(

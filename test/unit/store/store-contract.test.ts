@@ -178,7 +178,11 @@ describe.each(factories)('$name', ({ open }) => {
       store.recordResult('a', i, { ok: true, output: `"a${i}"` });
       store.recordResult('b', i, { ok: true, output: `"b${i}"` });
     }
-    store.recordResult('a', 5, { ok: false, error: 'boom' });
+    store.recordResult('a', 5, {
+      ok: false,
+      error: 'boom',
+      code: 'E_TASK_KILLED_WORKERS',
+    });
     store.recordResult('a', 6, { ok: true, output: new Uint8Array([6]) });
     expect(store.readResults('a', 0, 100)).toEqual([]);
     await store.commit();
@@ -186,7 +190,11 @@ describe.each(factories)('$name', ({ open }) => {
     const all = store.readResults('a', 0, 100);
     expect(all.map((r) => r.index)).toEqual([3, 1, 4, 0, 9, 5, 6]);
     expect(all[0]?.outcome).toEqual({ ok: true, output: '"a3"' });
-    expect(all[5]?.outcome).toEqual({ ok: false, error: 'boom' });
+    expect(all[5]?.outcome).toEqual({
+      ok: false,
+      error: 'boom',
+      code: 'E_TASK_KILLED_WORKERS',
+    });
     expect(all[6]?.outcome).toEqual({ ok: true, output: new Uint8Array([6]) });
     const seqs = all.map((r) => r.seq);
     expect(seqs).toEqual([...seqs].sort((x, y) => x - y));
@@ -207,17 +215,25 @@ describe.each(factories)('$name', ({ open }) => {
     const store = open();
     store.createJob(spec('a', 3), numbered(3));
     store.recordResult('a', 0, { ok: true, output: '"first"' });
-    store.recordResult('a', 0, { ok: false, error: 'second' });
+    store.recordResult('a', 0, {
+      ok: false,
+      error: 'second',
+      code: 'E_TASK_FAILED',
+    });
     await store.commit();
     store.recordResult('a', 0, { ok: true, output: '"third"' });
-    store.recordResult('a', 1, { ok: false, error: 'failed first' });
+    store.recordResult('a', 1, {
+      ok: false,
+      error: 'failed first',
+      code: 'E_REPLICAS_DISAGREE',
+    });
     await store.commit();
     store.recordResult('a', 1, { ok: true, output: '"late"' });
     await store.commit();
     const all = store.readResults('a', 0, 10);
     expect(all.map((r) => [r.index, r.outcome])).toEqual([
       [0, { ok: true, output: '"first"' }],
-      [1, { ok: false, error: 'failed first' }],
+      [1, { ok: false, error: 'failed first', code: 'E_REPLICAS_DISAGREE' }],
     ]);
   });
 
@@ -247,7 +263,7 @@ describe.each(factories)('$name', ({ open }) => {
       for (const i of order.slice(k, k + size)) {
         const outcome: StoredResult['outcome'] =
           i % 11 === 0
-            ? { ok: false, error: `e${i}` }
+            ? { ok: false, error: `e${i}`, code: 'E_TOO_MANY_DISPATCHES' }
             : i % 13 === 0
               ? { ok: true, output: new Uint8Array([i % 256, 1]) }
               : { ok: true, output: `"r${i}"` };
@@ -255,9 +271,17 @@ describe.each(factories)('$name', ({ open }) => {
         if (!expected.has(i)) expected.set(i, outcome);
         // A repeat of an earlier task of this batch or of the one before.
         const again = order[Math.max(0, k - 3)]!;
-        store.recordResult('a', again, { ok: false, error: 'repeat' });
+        store.recordResult('a', again, {
+          ok: false,
+          error: 'repeat',
+          code: 'E_TASK_FAILED',
+        });
         if (!expected.has(again))
-          expected.set(again, { ok: false, error: 'repeat' });
+          expected.set(again, {
+            ok: false,
+            error: 'repeat',
+            code: 'E_TASK_FAILED',
+          });
       }
       k += size;
       await store.commit();
@@ -320,9 +344,17 @@ describe.each(factories)('$name', ({ open }) => {
     store.createJob(spec('b', 2, false), numbered(2));
     store.createJob(spec('c', 0, false), []);
     store.recordResult('a', 1, { ok: true, output: '1' });
-    store.recordResult('a', 4, { ok: false, error: 'x' });
+    store.recordResult('a', 4, {
+      ok: false,
+      error: 'x',
+      code: 'E_TASK_FAILED',
+    });
     store.recordResult('a', 5, { ok: true, output: new Uint8Array([5]) });
-    store.recordResult('b', 0, { ok: false, error: 'y' });
+    store.recordResult('b', 0, {
+      ok: false,
+      error: 'y',
+      code: 'E_TASK_FAILED',
+    });
     await store.commit();
     store.recordResult('a', 2, { ok: true, output: '2' });
     // Queued but not committed: not part of the durable state yet.
