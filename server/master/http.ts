@@ -125,9 +125,10 @@ export function createHttpHandler(options: HttpOptions) {
         return sendJson(
           res,
           200,
-          runtime.scheduler
-            .workerViews()
-            .map((view) => feed.workerSummary(view)),
+          runtime.scheduler.workerViews().map((view) => ({
+            ...feed.workerSummary(view),
+            address: options.gateway().addressOf(view.id) ?? '',
+          })),
         );
       }
       throw new AppError(
