@@ -3,7 +3,8 @@
  * server certificates it signs for localhost, colony.test and 127.0.0.1.
  */
 import { execFileSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
+import https from 'node:https';
 import path from 'node:path';
 
 export interface TestCa {
@@ -100,4 +101,34 @@ export function makeServerCert(ca: TestCa, name: string): ServerCert {
     ext,
   ]);
   return { cert, key };
+}
+
+/** One HTTPS request trusting `ca`; resolves with the status and the whole body. */
+export function httpsRequest(
+  url: string,
+  options: {
+    ca?: string;
+    method?: string;
+    headers?: Record<string, string>;
+    body?: string;
+  } = {},
+): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = https.request(
+      url,
+      {
+        method: options.method ?? 'GET',
+        headers: options.headers ?? {},
+        ...(options.ca ? { ca: readFileSync(options.ca) } : {}),
+      },
+      (res) => {
+        let body = '';
+        res.on('data', (chunk: Buffer) => (body += chunk.toString()));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+        res.on('error', reject);
+      },
+    );
+    req.on('error', reject);
+    req.end(options.body);
+  });
 }

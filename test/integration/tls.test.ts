@@ -4,7 +4,6 @@
  * completes a job, and the certificate files are read again on SIGHUP.
  */
 import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
-import https from 'node:https';
 import path from 'node:path';
 import tls from 'node:tls';
 import { X509Certificate } from 'node:crypto';
@@ -16,22 +15,9 @@ import {
   tempDir,
   waitForOutput,
 } from '../helpers/master.js';
-import { makeCa, makeServerCert } from '../helpers/tls-certs.js';
+import { httpsRequest, makeCa, makeServerCert } from '../helpers/tls-certs.js';
 
-function get(
-  url: string,
-  ca?: string,
-): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    const req = https.get(url, ca ? { ca: readFileSync(ca) } : {}, (res) => {
-      let body = '';
-      res.on('data', (chunk: Buffer) => (body += chunk.toString()));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-      res.on('error', reject);
-    });
-    req.on('error', reject);
-  });
-}
+const get = (url: string, ca?: string) => httpsRequest(url, ca ? { ca } : {});
 
 /** SHA-256 fingerprint of the certificate the server presents. */
 function servedFingerprint(port: number, ca: string): Promise<string> {
