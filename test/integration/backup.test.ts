@@ -3,11 +3,15 @@
  * before the backup began, passes integrity_check, is private (0600), and a master
  * started on it serves the job.
  */
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { mkdirSync, statSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { describe, expect, test } from 'vitest';
 import { ColonyClient } from '../../server/client/index.js';
+import { backupStore } from '../../server/commands/backup.js';
 import type { ResultLine } from '../../shared/job.js';
 import {
   fixtureModule,
@@ -22,6 +26,28 @@ import {
 // 2,000 tasks of 25 ms on 2 threads: at least 25 s of work, so the job is mid-way
 // through the backup by a wide margin.
 const TASKS = 2_000;
+
+/**
+ * A process that commits without pause to `<dir>/colony.db`: each transaction adds one
+ * row to `a` and one to `b`, so any single commit has as many rows in both. Prints
+ * "go" once the file is ~8 MB, then writes until killed.
+ */
+const WRITER = `
+const [modulePath, dir] = process.argv.slice(-2);
+const Database = require(modulePath);
+const db = new Database(dir + '/colony.db');
+db.pragma('journal_mode = WAL');
+db.exec('CREATE TABLE a (n INTEGER, pad BLOB); CREATE TABLE b (n INTEGER, pad BLOB)');
+const pad = Buffer.alloc(2000);
+const insA = db.prepare('INSERT INTO a VALUES (?, ?)');
+const insB = db.prepare('INSERT INTO b VALUES (?, ?)');
+const pair = db.transaction((n) => { insA.run(n, pad); insB.run(n, pad); });
+let n = 0;
+while (n < 2000) pair(n++);
+process.stdout.write('go\\n');
+const more = () => { for (let k = 0; k < 20; k++) pair(n++); setImmediate(more); };
+more();
+`;
 
 async function committed(
   client: ColonyClient,
@@ -110,5 +136,43 @@ describe('colony backup', () => {
     const missing = spawnColony(['backup']);
     expect(await missing.exited).toBe(2);
     expect(missing.stderr()).toMatch(/backup needs a file/);
+  });
+
+  test('a store committed to without pause: the backup ends, and the copy is one commit', async () => {
+    const dir = tempDir();
+    const betterSqlite = createRequire(import.meta.url).resolve(
+      'better-sqlite3',
+    );
+    const writer = spawn(
+      process.execPath,
+      ['-e', WRITER, '--', betterSqlite, dir],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
+    const ended = once(writer, 'exit');
+    try {
+      await new Promise<void>((resolve, reject) => {
+        writer.stdout.on('data', (chunk: Buffer) => {
+          if (chunk.toString().includes('go')) resolve();
+        });
+        writer.once('exit', (code) =>
+          reject(new Error(`the writer exited (${code}) before it was ready`)),
+        );
+      });
+      // Copied in small steps, this would restart at every commit of the writer.
+      const result = await backupStore(dir, path.join(dir, 'copy.db'));
+      expect(result.pages).toBeGreaterThan(1_000);
+    } finally {
+      writer.kill('SIGKILL');
+      await ended;
+    }
+    const copy = new Database(path.join(dir, 'copy.db'), { readonly: true });
+    try {
+      const count = (table: string) =>
+        copy.prepare(`SELECT count(*) FROM ${table}`).pluck().get() as number;
+      expect(count('a')).toBeGreaterThanOrEqual(2_000);
+      expect(count('b')).toBe(count('a'));
+    } finally {
+      copy.close();
+    }
   });
 });
