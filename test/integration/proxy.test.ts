@@ -10,6 +10,7 @@ import WebSocket from 'ws';
 import { beforeEach, describe, expect, test } from 'vitest';
 import { ColonyClient } from '../../server/client/index.js';
 import {
+  FIXTURES,
   fixtureModule,
   freePort,
   spawnColony,
@@ -97,6 +98,23 @@ async function helloFrom(
   return socket;
 }
 
+/** Resolves once workers with all of `names` are connected, watching the live feed. */
+function connected(masterUrl: string, names: string[]): Promise<void> {
+  const byId = new Map<string, string>();
+  return new Promise((resolve) => {
+    const close = new ColonyClient({ url: masterUrl }).watch((message) => {
+      for (const worker of message.workers) byId.set(worker.id, worker.name);
+      if (message.type === 'delta')
+        for (const id of message.removedWorkers) byId.delete(id);
+      const present = new Set(byId.values());
+      if (names.every((name) => present.has(name))) {
+        close();
+        resolve();
+      }
+    });
+  });
+}
+
 async function addresses(masterUrl: string): Promise<Record<string, string>> {
   const workers = await new ColonyClient({ url: masterUrl }).workers();
   return Object.fromEntries(workers.map((w) => [w.name, w.address ?? '']));
@@ -140,16 +158,21 @@ describe('behind nginx with --trust-proxy', () => {
     }
   });
 
-  test('a colony worker over wss through the proxy completes a job submitted through it with a body past 1 MB', async () => {
+  test('two colony workers over wss through the proxy, seen with their own addresses, complete a job submitted through it with a body past 1 MB', async () => {
     const { ca, masterUrl, proxyUrl } = setup;
     const site = siteFromDeployGuide();
     // The heartbeat pings every 10 s by default; the proxy must wait far longer.
     const readTimeout = Number(/proxy_read_timeout (\d+)s;/.exec(site)?.[1]);
     expect(readTimeout).toBeGreaterThanOrEqual(60);
 
-    spawnColony(['worker', proxyUrl, '--threads', '2', '--name', 'proxied'], {
-      NODE_EXTRA_CA_CERTS: ca.caCert,
-    });
+    // Two real workers, leaving from two loopback addresses as if from two machines.
+    for (const from of ['127.0.0.2', '127.0.0.3'])
+      spawnColony(['worker', proxyUrl, '--threads', '1', '--name', from], {
+        NODE_EXTRA_CA_CERTS: ca.caCert,
+        NODE_OPTIONS: `--import ${path.join(FIXTURES, 'bind-from.mjs')}`,
+        BIND_FROM: from,
+      });
+    await connected(masterUrl, ['127.0.0.2', '127.0.0.3']);
     const pad = 'p'.repeat(1_000);
     const inputs = Array.from({ length: 1_500 }, (_, x) => ({ x, pad }));
     const body = JSON.stringify({
@@ -179,7 +202,10 @@ describe('behind nginx with --trust-proxy', () => {
       .map((line) => JSON.parse(line) as { index: number; output: number });
     expect(lines).toHaveLength(inputs.length);
     for (const line of lines) expect(line.output).toBe(line.index ** 2);
-    // nginx connected from 127.0.0.1 and forwarded the worker's own 127.0.0.1.
-    expect((await addresses(masterUrl)).proxied).toBe('127.0.0.1');
+    // nginx connects from 127.0.0.1; the master sees each worker's own address.
+    expect(await addresses(masterUrl)).toEqual({
+      '127.0.0.2': '127.0.0.2',
+      '127.0.0.3': '127.0.0.3',
+    });
   });
 });
