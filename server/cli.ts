@@ -16,6 +16,8 @@ const HELP = `colony: volunteer computing over WebSocket
 Usage:
   colony master [--host 127.0.0.1] [--port 8080] [--data ./colony-data] [--token T]
                 [--store sqlite|memory] [--fsync normal|full] [--heartbeat-ms 10000]
+                [--tls-cert FILE --tls-key FILE] [--trust-proxy ADDR[,ADDR]]
+  colony backup FILE [--data ./colony-data] online copy of the SQLite store (0600)
   colony worker [URL] [--threads N] [--name NAME] [--window N] [--memory-mb MB]
                                             URL defaults to http://127.0.0.1:8080
   colony submit MODULE --inputs FILE [--url URL] [--token T] [--name N]
@@ -42,6 +44,9 @@ const OPTIONS = {
   store: { type: 'string' },
   fsync: { type: 'string' },
   'heartbeat-ms': { type: 'string' },
+  'tls-cert': { type: 'string' },
+  'tls-key': { type: 'string' },
+  'trust-proxy': { type: 'string' },
   'log-level': { type: 'string' },
   threads: { type: 'string' },
   name: { type: 'string' },
@@ -85,6 +90,9 @@ export const Flags = z.object({
     .enum(['normal', 'full'], { error: '--fsync must be normal or full' })
     .optional(),
   'heartbeat-ms': int('heartbeat-ms', 50, 3_600_000).optional(),
+  'tls-cert': z.string().min(1).max(4096).optional(),
+  'tls-key': z.string().min(1).max(4096).optional(),
+  'trust-proxy': z.string().min(1).max(4096).optional(),
   'log-level': z
     .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
     .optional(),
@@ -137,6 +145,10 @@ async function main(argv: string[]): Promise<void> {
       return runMaster(f);
     case 'worker':
       return runWorker(rest[0], f);
+    case 'backup':
+      if (!rest[0])
+        fail('backup needs a file to write: colony backup FILE [--data DIR]');
+      return (await import('./commands/backup.js')).runBackup(rest[0], f);
     case 'submit':
       if (!rest[0])
         fail('submit needs a task module: colony submit MODULE --inputs FILE');

@@ -254,6 +254,8 @@ export const WorkerSummary = z.strictObject({
   done: z.number().int().nonnegative(),
   rate: z.number().nonnegative(),
   connectedAt: z.number(),
+  /** Where it connects from (`GET /api/workers` only; see docs/deploy.md). */
+  address: z.string().optional(),
 });
 export type WorkerSummary = z.infer<typeof WorkerSummary>;
 

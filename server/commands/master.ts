@@ -1,10 +1,30 @@
 /** `colony master`: serve until SIGINT/SIGTERM, then shut down gracefully. */
+import { AppError, ErrorCode } from '../../shared/errors.js';
 import type { Flags } from '../cli.js';
+import { parseTrustedProxies } from '../master/client-address.js';
 import { startMaster } from '../master/main.js';
 import { printMasterBanner } from './common.js';
 
+/** --tls-cert and --tls-key go together; --trust-proxy is a list of IPs or CIDRs. */
+function networkOptions(flags: Flags) {
+  const cert = flags['tls-cert'];
+  const key = flags['tls-key'];
+  if ((cert === undefined) !== (key === undefined))
+    throw new AppError(
+      ErrorCode.InvalidArgument,
+      '--tls-cert and --tls-key must be given together',
+    );
+  return {
+    ...(cert && key ? { tls: { certFile: cert, keyFile: key } } : {}),
+    ...(flags['trust-proxy']
+      ? { trustProxy: parseTrustedProxies(flags['trust-proxy']) }
+      : {}),
+  };
+}
+
 export async function runMaster(flags: Flags): Promise<void> {
   const master = await startMaster({
+    ...networkOptions(flags),
     ...(flags.host ? { host: flags.host } : {}),
     port: flags.port ?? 8080,
     dataDir: flags.data ?? './colony-data',

@@ -2,6 +2,8 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import type { TrustedProxies } from './client-address.js';
+import type { TlsFiles } from './tls.js';
 
 export interface MasterOptions {
   /** @defaultValue '127.0.0.1' */
@@ -32,6 +34,10 @@ export interface MasterOptions {
   maxConnections?: number;
   /** Built pages. @defaultValue dist/web */
   webRoot?: string;
+  /** Serve HTTPS and WSS with these PEM files (re-read on SIGHUP). @defaultValue plain HTTP */
+  tls?: TlsFiles | undefined;
+  /** Proxies whose `X-Forwarded-For` names the client. @defaultValue none */
+  trustProxy?: TrustedProxies | undefined;
   /** pino level. @defaultValue COLONY_LOG_LEVEL or 'info' */
   logLevel?: string;
 }

@@ -17,6 +17,7 @@ import {
   type Results,
 } from '../../shared/protocol.js';
 import type { Logger } from '../log.js';
+import { clientAddress } from './client-address.js';
 import type { DashboardFeed } from './dashboard-feed.js';
 import type { Runtime, WorkerLink } from './runtime.js';
 import type {
@@ -50,6 +51,8 @@ interface Peer {
   socket: WebSocket;
   role: Role;
   workerId: WorkerId | null;
+  /** The client's address (X-Forwarded-For from a trusted proxy, else the TCP peer). */
+  address: string;
   isAlive: boolean;
   invalid: number;
   handshakeTimer: NodeJS.Timeout | null;
@@ -131,15 +134,24 @@ export class Gateway implements WorkerLink {
       );
       return;
     }
-    this.#wss.handleUpgrade(req, socket, head, (ws) => this.#accept(ws));
+    const address = clientAddress(req);
+    this.#wss.handleUpgrade(req, socket, head, (ws) =>
+      this.#accept(ws, address),
+    );
   }
 
-  #accept(socket: WebSocket): void {
+  /** The address a connected worker comes from (see client-address.ts). */
+  addressOf(workerId: WorkerId): string | undefined {
+    return this.#workers.get(workerId)?.address;
+  }
+
+  #accept(socket: WebSocket, address: string): void {
     this.counters.connections++;
     const peer: Peer = {
       socket,
       role: 'pending',
       workerId: null,
+      address,
       isAlive: true,
       invalid: 0,
       handshakeTimer: null,

@@ -3,7 +3,6 @@
  * -> listen. Nothing else lives here.
  */
 import { existsSync, mkdirSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -15,6 +14,7 @@ import { createHttpHandler } from './http.js';
 import { JobsService } from './jobs-service.js';
 import { startEventLoopMonitor } from './metrics.js';
 import { Runtime } from './runtime.js';
+import { createListeningServer, type MasterServer } from './tls.js';
 import { MemoryStore } from './store/memory-store.js';
 import { SqliteStore } from './store/sqlite-store.js';
 import type { Store } from './store/store.js';
@@ -27,7 +27,7 @@ export interface RunningMaster {
   token: string;
   runtime: Runtime;
   gateway: Gateway;
-  server: Server;
+  server: MasterServer;
   logger: Logger;
   /** Graceful: stop accepting, close sockets with 1001, commit, close the store. */
   close(): Promise<void>;
@@ -109,7 +109,14 @@ export async function startMaster(
     maxBodyBytes: options.maxBodyBytes ?? 64 * 1024 * 1024,
   });
 
-  const server = createServer(handler);
+  const server = createListeningServer(
+    {
+      tls: options.tls,
+      trustProxy: options.trustProxy,
+      logger,
+    },
+    handler,
+  );
   server.maxConnections = options.maxConnections ?? 19_000;
   server.on('upgrade', (req, socket, head) =>
     gateway.handleUpgrade(req, socket, head),
@@ -135,7 +142,7 @@ export async function startMaster(
   });
   const { port } = server.address() as AddressInfo;
   const shownHost = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host;
-  const url = `http://${shownHost.includes(':') ? `[${shownHost}]` : shownHost}:${port}`;
+  const url = `${options.tls ? 'https' : 'http'}://${shownHost.includes(':') ? `[${shownHost}]` : shownHost}:${port}`;
   logger.info(
     { url, dataDir, store: options.store ?? 'sqlite' },
     'master listening',

@@ -84,9 +84,10 @@ export function apiRoutes(options: HttpOptions): Route[] {
   };
 
   const listWorkers = ({ res }: RouteContext) => {
-    const workers = runtime.scheduler
-      .workerViews()
-      .map((view) => feed.workerSummary(view));
+    const workers = runtime.scheduler.workerViews().map((view) => ({
+      ...feed.workerSummary(view),
+      address: options.gateway().addressOf(view.id) ?? '',
+    }));
     sendJson(res, 200, workers);
   };
 
