@@ -10,7 +10,13 @@
 // initdb refuses to run as root, so as root the cluster's files belong to the `postgres`
 // user and every server binary runs as that user.
 import { spawn, spawnSync } from 'node:child_process';
-import { chownSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
+import {
+  chownSync,
+  existsSync,
+  mkdtempSync,
+  renameSync,
+  rmSync,
+} from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -104,17 +110,7 @@ export async function startPostgres({ durable = false } = {}) {
   };
   try {
     if (isRoot()) fixOwner(dir);
-    runBin('initdb', [
-      '-D',
-      data,
-      '-A',
-      'trust',
-      '-U',
-      USER,
-      '-N',
-      '-E',
-      'UTF8',
-    ]);
+    copyTemplate(data);
     const settings = [
       `-c listen_addresses=127.0.0.1`,
       `-k ${dir}`,
@@ -156,6 +152,42 @@ export async function startPostgres({ durable = false } = {}) {
   } catch (error) {
     stop();
     throw error;
+  }
+}
+
+/**
+ * initdb is most of a start's time (it runs the bootstrap backend several times), so its
+ * result is made once per machine in a template dir and copied for each cluster.
+ */
+function copyTemplate(data) {
+  const template = path.join(os.tmpdir(), `colony-pg15-template-${USER}`);
+  if (!existsSync(path.join(template, 'PG_VERSION'))) {
+    // Made beside it, then renamed: a concurrent start never copies a half-made one.
+    const staging = mkdtempSync(`${template}-staging-`);
+    if (isRoot()) fixOwner(staging);
+    const made = path.join(staging, 'data');
+    runBin('initdb', [
+      '-D',
+      made,
+      '-A',
+      'trust',
+      '-U',
+      USER,
+      '-N',
+      '-E',
+      'UTF8',
+    ]);
+    try {
+      renameSync(made, template);
+    } catch (error) {
+      // Another start renamed its copy first: use that one.
+      if (!existsSync(path.join(template, 'PG_VERSION'))) throw error;
+    }
+    rmSync(staging, { recursive: true, force: true });
+  }
+  const copy = spawnSync('cp', ['-a', template, data], { encoding: 'utf8' });
+  if (copy.status !== 0) {
+    throw new Error(`cp ${template}: ${copy.stderr || copy.error?.message}`);
   }
 }
 
