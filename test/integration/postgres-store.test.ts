@@ -227,6 +227,7 @@ describe('jobs', () => {
       ids.push(job.id);
     }
     await store.cancelJob(ids[1]!);
+    expect(await store.purgeJob(ids[0]!)).toBe(false); // still running
     const page = await store.listJobs({ limit: 2 });
     expect(page.map((j) => j.spec.id)).toEqual([ids[2], ids[1]]);
     const next = await store.listJobs({ limit: 1, before: ids[1]! });

@@ -19,6 +19,9 @@ export interface Migration {
 // so claim and record updates do not copy them.
 // tasks.state: 0 queued, 1 claimed, 2 done, 3 failed. A claim is valid while its master's
 // presence row is fresh (no per-task expiry to renew); `token` fences its writes.
+// No foreign keys on tasks and results: their per-row trigger doubled the cost of
+// inserting results; rows are only written with a jid just read from jobs, and a purge
+// deletes a job's rows in one transaction.
 // masters.lapsed is set, under the row's lock, by the takeover that requeued a silent
 // master's claims, so that master's next heartbeat learns it lost them.
 // jobs.terminal counts ended tasks under the job row's lock, so that exactly one
@@ -47,7 +50,7 @@ CREATE TABLE jobs (
 );
 CREATE INDEX jobs_running ON jobs (priority DESC, jid) WHERE state = 'running';
 CREATE TABLE tasks (
-  jid bigint NOT NULL REFERENCES jobs (jid) ON DELETE CASCADE,
+  jid bigint NOT NULL,
   idx integer NOT NULL,
   state smallint NOT NULL DEFAULT 0,
   claimed_by text,
@@ -64,7 +67,7 @@ CREATE INDEX tasks_queued ON tasks (jid, idx) WHERE state = 0;
 CREATE INDEX tasks_claimed ON tasks (jid, claimed_by) WHERE state = 1;
 CREATE SEQUENCE claim_token;
 CREATE TABLE results (
-  jid bigint NOT NULL REFERENCES jobs (jid) ON DELETE CASCADE,
+  jid bigint NOT NULL,
   seq bigint NOT NULL,
   idx integer NOT NULL,
   ok boolean NOT NULL,

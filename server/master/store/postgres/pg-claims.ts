@@ -7,7 +7,7 @@
 import type pg from 'pg';
 import type { JobId } from '../../scheduler/types.js';
 import type { ClaimedTask, ClaimRef, ReplicaVotes } from './cluster-store.js';
-import { inTransaction, joinValue } from './sql-util.js';
+import { inTransaction, jobKeys, joinValue } from './sql-util.js';
 
 interface ClaimRow {
   id: string;
@@ -79,30 +79,30 @@ export async function claim(
   return claimed;
 }
 
-/** The claims as three parallel arrays for `unnest`. */
-function refArrays(refs: readonly ClaimRef[]): [string[], number[], number[]] {
-  return [
-    refs.map((r) => r.jobId),
-    refs.map((r) => r.index),
-    refs.map((r) => r.token),
-  ];
-}
-
 export async function release(
   pool: pg.Pool,
   master: string,
   refs: readonly ClaimRef[],
 ): Promise<number> {
   if (refs.length === 0) return 0;
-  const { rowCount } = await pool.query(
-    `UPDATE tasks t SET state = 0, claimed_by = NULL, token = NULL, claimed_at = NULL
-     FROM unnest($2::text[], $3::int[], $4::bigint[]) AS u(id, idx, token)
-     JOIN jobs j ON j.id = u.id
-     WHERE t.jid = j.jid AND t.idx = u.idx AND t.token = u.token
-       AND t.state = 1 AND t.claimed_by = $1`,
-    [master, ...refArrays(refs)],
+  const jids = await jobKeys(
+    pool,
+    refs.map((r) => r.jobId),
   );
-  return rowCount ?? 0;
+  let released = 0;
+  for (const [jobId, jid] of jids) {
+    const mine = refs.filter((r) => r.jobId === jobId);
+    // Per job, `idx = ANY(..)` scans the primary key; each row must still hold the
+    // token quoted for its index.
+    const { rowCount } = await pool.query(
+      `UPDATE tasks SET state = 0, claimed_by = NULL, token = NULL, claimed_at = NULL
+       WHERE jid = $1 AND idx = ANY($2::int[]) AND state = 1 AND claimed_by = $4
+         AND token = ($3::bigint[])[array_position($2::int[], idx)]`,
+      [jid, mine.map((r) => r.index), mine.map((r) => r.token), master],
+    );
+    released += rowCount ?? 0;
+  }
+  return released;
 }
 
 export async function releaseAll(

@@ -20,6 +20,9 @@ import {
 export const CHANNEL_INPUTS = 'colony_inputs';
 export const CHANNEL_CANCEL = 'colony_cancel';
 
+/** Inserted tasks past which `analyzeAfter` refreshes statistics. */
+const ANALYZE_AFTER = 2_000;
+
 export async function putModule(
   pool: pg.Pool,
   hash: string,
@@ -97,6 +100,7 @@ export async function createJob(
       await client.query('SELECT pg_notify($1, $2)', [CHANNEL_INPUTS, spec.id]);
     }
   });
+  await analyzeAfter(pool, inputs.length);
 }
 
 export async function appendInputs(
@@ -133,6 +137,7 @@ export async function appendInputs(
     await insertTasks(client, Number(job.jid), firstIndex, inputs);
     await client.query('SELECT pg_notify($1, $2)', [CHANNEL_INPUTS, jobId]);
   });
+  await analyzeAfter(pool, inputs.length);
 }
 
 export async function sealJob(pool: pg.Pool, jobId: JobId): Promise<boolean> {
@@ -173,11 +178,27 @@ export async function cancelJob(pool: pg.Pool, jobId: JobId): Promise<boolean> {
 }
 
 export async function purgeJob(pool: pg.Pool, jobId: JobId): Promise<boolean> {
-  const { rowCount } = await pool.query(
-    "DELETE FROM jobs WHERE id = $1 AND state <> 'running'",
-    [jobId],
-  );
-  return rowCount === 1;
+  return inTransaction(pool, async (client) => {
+    const { rows } = await client.query<{ jid: string }>(
+      "DELETE FROM jobs WHERE id = $1 AND state <> 'running' RETURNING jid",
+      [jobId],
+    );
+    const jid = rows[0]?.jid;
+    if (jid === undefined) return false;
+    await client.query('DELETE FROM tasks WHERE jid = $1', [jid]);
+    await client.query('DELETE FROM results WHERE jid = $1', [jid]);
+    return true;
+  });
+}
+
+/**
+ * Statistics after a bulk insert: without them the planner takes a fresh 100,000-task
+ * job for a few rows and scans all of them on every claim and record (measured: 100-200
+ * ms a batch of 500, against a few ms). Best effort, outside the writing transaction.
+ */
+async function analyzeAfter(pool: pg.Pool, inserted: number): Promise<void> {
+  if (inserted < ANALYZE_AFTER) return;
+  await pool.query('ANALYZE tasks').catch(() => undefined);
 }
 
 interface JobDbRow {

@@ -13,6 +13,7 @@ import type { StoredResult } from '../store.js';
 import type { RecordBatchResult, RecordEntry } from './cluster-store.js';
 import {
   inTransaction,
+  jobKeys,
   joinValue,
   NOW_MS,
   splitValue,
@@ -22,34 +23,36 @@ import {
 type Outcome = Extract<RecordEntry, { kind: 'outcome' }>;
 type Progress = Extract<RecordEntry, { kind: 'progress' }>;
 
-/** Locks the entries' task rows whose claim still holds; returns their keys `jid:idx`. */
+/**
+ * Locks the entries' task rows whose claim still holds; returns their keys `job:idx` and
+ * the jobs' keys. Per job, `idx = ANY(..)` is an index scan of the primary key (a join
+ * with `unnest` was planned as a scan of the whole table).
+ */
 async function lockValid(
   client: pg.PoolClient,
   master: string,
   entries: readonly RecordEntry[],
 ): Promise<{ valid: Set<string>; jids: Map<JobId, number> }> {
-  // FOR UPDATE re-checks the row after waiting on a concurrent writer (a takeover):
-  // a claim taken over meanwhile no longer matches its token and is left out.
-  const { rows } = await client.query<{ id: string; jid: string; idx: number }>(
-    `SELECT j.id, t.jid, t.idx
-     FROM unnest($2::text[], $3::int[], $4::bigint[]) AS u(id, idx, token)
-     JOIN jobs j ON j.id = u.id
-     JOIN tasks t ON t.jid = j.jid AND t.idx = u.idx
-     WHERE t.state = 1 AND t.token = u.token AND t.claimed_by = $1
-     ORDER BY t.jid, t.idx
-     FOR UPDATE OF t`,
-    [
-      master,
-      entries.map((e) => e.jobId),
-      entries.map((e) => e.index),
-      entries.map((e) => e.token),
-    ],
+  const jids = await jobKeys(
+    client,
+    entries.map((e) => e.jobId),
   );
   const valid = new Set<string>();
-  const jids = new Map<JobId, number>();
-  for (const row of rows) {
-    valid.add(`${row.id}:${row.idx}`);
-    jids.set(row.id, Number(row.jid));
+  for (const [jobId, jid] of jids) {
+    const mine = entries.filter((e) => e.jobId === jobId);
+    // FOR UPDATE re-checks state and owner after waiting on a concurrent writer (a
+    // takeover); the token is compared on the row as locked, so a claim taken over
+    // meanwhile is left out.
+    const { rows } = await client.query<{ idx: number; token: string }>(
+      `SELECT idx, token FROM tasks
+       WHERE jid = $1 AND idx = ANY($2::int[]) AND state = 1 AND claimed_by = $3
+       ORDER BY idx FOR UPDATE`,
+      [jid, mine.map((e) => e.index), master],
+    );
+    const tokens = new Map(rows.map((r) => [r.idx, Number(r.token)]));
+    for (const e of mine) {
+      if (tokens.get(e.index) === e.token) valid.add(`${jobId}:${e.index}`);
+    }
   }
   return { valid, jids };
 }
@@ -59,40 +62,32 @@ async function saveProgress(
   jids: Map<JobId, number>,
   entries: readonly Progress[],
 ): Promise<void> {
-  if (entries.length === 0) return;
-  await client.query(
-    `UPDATE tasks t SET attempts = u.attempts, deaths = u.deaths, votes = u.votes
-     FROM unnest($1::bigint[], $2::int[], $3::smallint[], $4::smallint[], $5::jsonb[])
-       AS u(jid, idx, attempts, deaths, votes)
-     WHERE t.jid = u.jid AND t.idx = u.idx`,
-    [
-      entries.map((e) => jids.get(e.jobId)),
-      entries.map((e) => e.index),
-      entries.map((e) => e.attempts),
-      entries.map((e) => e.deaths),
-      entries.map((e) => (e.votes === null ? null : JSON.stringify(e.votes))),
-    ],
-  );
+  for (const [jobId, jid] of jids) {
+    const mine = entries.filter((e) => e.jobId === jobId);
+    if (mine.length === 0) continue;
+    await client.query(
+      `UPDATE tasks t SET attempts = u.attempts, deaths = u.deaths, votes = u.votes
+       FROM unnest($2::int[], $3::smallint[], $4::smallint[], $5::jsonb[])
+         AS u(idx, attempts, deaths, votes)
+       WHERE t.jid = $1 AND t.idx = ANY($2::int[]) AND t.idx = u.idx`,
+      [
+        jid,
+        mine.map((e) => e.index),
+        mine.map((e) => e.attempts),
+        mine.map((e) => e.deaths),
+        mine.map((e) => (e.votes === null ? null : JSON.stringify(e.votes))),
+      ],
+    );
+  }
 }
 
-/** Ends the tasks, bumps each job's counters and writes the results in seq order. */
+/** Ends the tasks, bumps each job's counters and writes the results, job by job. */
 async function saveOutcomes(
   client: pg.PoolClient,
   jids: Map<JobId, number>,
   entries: readonly Outcome[],
 ): Promise<JobId[]> {
   if (entries.length === 0) return [];
-  await client.query(
-    `UPDATE tasks t SET state = CASE WHEN u.ok THEN 2 ELSE 3 END,
-       claimed_by = NULL, claimed_at = NULL
-     FROM unnest($1::bigint[], $2::int[], $3::bool[]) AS u(jid, idx, ok)
-     WHERE t.jid = u.jid AND t.idx = u.idx`,
-    [
-      entries.map((e) => jids.get(e.jobId)),
-      entries.map((e) => e.index),
-      entries.map((e) => e.outcome.ok),
-    ],
-  );
   const byJob = new Map<JobId, Outcome[]>();
   for (const e of entries) {
     const list = byJob.get(e.jobId);
@@ -109,13 +104,23 @@ async function saveOutcomes(
   return completed;
 }
 
-/** One job's share of a batch; true if this completed the job. */
+/** One job's share of a batch: tasks, counters, results; true if it completed the job. */
 async function saveJobOutcomes(
   client: pg.PoolClient,
   jid: number,
   entries: readonly Outcome[],
 ): Promise<boolean> {
   const done = entries.filter((e) => e.outcome.ok).length;
+  await client.query(
+    `UPDATE tasks SET state = CASE WHEN idx = ANY($3::int[]) THEN 2 ELSE 3 END,
+       claimed_by = NULL, claimed_at = NULL
+     WHERE jid = $1 AND idx = ANY($2::int[])`,
+    [
+      jid,
+      entries.map((e) => e.index),
+      entries.filter((e) => e.outcome.ok).map((e) => e.index),
+    ],
+  );
   // The row lock taken here is held to commit: seqs of a job are handed out in commit
   // order, and the one batch that ends the last task sees the full count.
   const { rows } = await client.query<{ first: string; complete: boolean }>(

@@ -69,3 +69,15 @@ export function joinValue(
 export function toNumber(value: string | number | null): number | null {
   return value === null ? null : Number(value);
 }
+
+/** The integer keys of the given jobs (those that exist), in key order: lock order. */
+export async function jobKeys(
+  client: pg.PoolClient | pg.Pool,
+  ids: readonly string[],
+): Promise<Map<string, number>> {
+  const { rows } = await client.query<{ id: string; jid: string }>(
+    'SELECT id, jid FROM jobs WHERE id = ANY($1::text[]) ORDER BY jid',
+    [[...new Set(ids)]],
+  );
+  return new Map(rows.map((r) => [r.id, Number(r.jid)]));
+}
