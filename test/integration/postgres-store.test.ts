@@ -74,6 +74,7 @@ describe('jobs', () => {
     await expect(ctx.store.appendInputs(job.id, 3, ['1'])).rejects.toThrow(
       /start at 5/,
     );
+    expect(await ctx.store.claim('m', 10, job.id)).toEqual([]); // no presence yet
     await ctx.store.heartbeat('m', 'a', [], TTL);
     const claimed = await ctx.store.claim('m', 10, job.id);
     expect(claimed.map((t) => t.index)).toEqual([0, 1, 2, 3, 4]);
@@ -183,7 +184,10 @@ describe('claims and fencing', () => {
     const fresh = await ctx.store.claim('new', 4, job.id);
     expect(fresh.map((t) => t.index)).toEqual([0, 1, 2, 3]);
 
-    // The old master comes back: told it lapsed, and its writes change nothing.
+    // The old master comes back: claims nothing before its heartbeat says it lapsed,
+    // and its writes change nothing.
+    await ctx.store.createJob(spec(1), numbered(1));
+    expect(await ctx.store.claim('old', 4)).toEqual([]);
     expect(await ctx.store.heartbeat('old', 'a', [], TTL)).toEqual({
       lapsed: true,
     });

@@ -124,8 +124,9 @@ export interface ClusterStore {
   listJobs(query: ListJobsQuery): Promise<JobRow[]>;
 
   /**
-   * Claims up to `limit` queued tasks of running jobs for `master` (of `jobId` only if
-   * given), lowest index first, skipping rows other masters are claiming right now.
+   * Claims up to `limit` (at most 10,000) queued tasks of running jobs for `master` (of
+   * `jobId` only if given), lowest index first, skipping rows other masters are claiming
+   * right now. Nothing for a master without a live presence row (`heartbeat()` first).
    */
   claim(master: string, limit: number, jobId?: JobId): Promise<ClaimedTask[]>;
   /** Gives claims back to the queue (a clean stop, a cancel); fenced by token. */

@@ -22,12 +22,14 @@ interface ClaimRow {
 
 // The inner SELECT locks up to $3 queued rows of one job in index order, skipping rows
 // another claimer holds; rows that turned claimed meanwhile are re-checked on lock and
-// dropped (state = 0), so no task is claimed twice.
+// dropped (state = 0), so no task is claimed twice. Only a master with a live presence
+// row claims: one taken over must first learn it from its heartbeat.
 const CLAIM_ONE_JOB = `
 WITH tok AS (SELECT nextval('claim_token') AS token),
 picked AS (
   SELECT t.jid, t.idx FROM tasks t
   WHERE t.jid = $2 AND t.state = 0
+    AND EXISTS (SELECT 1 FROM masters WHERE id = $1 AND NOT lapsed)
   ORDER BY t.idx LIMIT $3
   FOR UPDATE SKIP LOCKED
 )
@@ -37,6 +39,9 @@ FROM picked, tok
 WHERE t.jid = picked.jid AND t.idx = picked.idx
 RETURNING $4::text AS id, t.idx, t.token, t.attempts, t.deaths, t.votes,
   t.input_text, t.input_bytes`;
+
+/** Most tasks one `claim()` hands out: bounds one answer's size. */
+export const MAX_CLAIM = 10_000;
 
 function toClaimed(row: ClaimRow): ClaimedTask {
   return {
@@ -57,6 +62,7 @@ export async function claim(
   jobId?: JobId,
 ): Promise<ClaimedTask[]> {
   if (!Number.isInteger(limit) || limit <= 0) return [];
+  limit = Math.min(limit, MAX_CLAIM);
   // Jobs by priority, oldest first; the master's own fair share decides what it asks.
   const { rows: jobs } = await pool.query<{ jid: string; id: string }>(
     `SELECT jid, id FROM jobs WHERE state = 'running' AND ($1::text IS NULL OR id = $1)
