@@ -26,8 +26,8 @@ describe('claims', () => {
   test('two masters claiming at once never get the same task', async () => {
     const job = spec(1_000);
     await ctx.store.createJob(job, numbered(1_000));
-    await ctx.store.heartbeat('m1', 'a', [], TTL);
-    await ctx.store.heartbeat('m2', 'b', [], TTL);
+    await ctx.store.heartbeat('m1', 'a', []);
+    await ctx.store.heartbeat('m2', 'b', []);
     const other = await PgClusterStore.open({ url: ctx.db.url });
     const got = new Map<string, ClaimedTask[]>([
       ['m1', []],
@@ -175,7 +175,7 @@ describe('under concurrent claims, records, deaths and takeovers', () => {
     // A master: claims, records, sometimes gives some back; a mortal one may die (its
     // heartbeat ages) and later write what it still held, as a stopped process would.
     const master = async (id: string, s: PgClusterStore, mortal: boolean) => {
-      await s.heartbeat(id, id, [], TTL);
+      await s.heartbeat(id, id, []);
       while (!(await ended())) {
         await s.takeOverExpired(TTL);
         const tasks = await s.claim(id, 1 + Math.floor(random() * 40), job.id);
@@ -191,7 +191,7 @@ describe('under concurrent claims, records, deaths and takeovers', () => {
         } else {
           await record(s, id, tasks);
         }
-        await s.heartbeat(id, id, [], TTL);
+        await s.heartbeat(id, id, []);
       }
     };
     const follower = async () => {

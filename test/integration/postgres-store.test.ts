@@ -75,7 +75,7 @@ describe('jobs', () => {
       /start at 5/,
     );
     expect(await ctx.store.claim('m', 10, job.id)).toEqual([]); // no presence yet
-    await ctx.store.heartbeat('m', 'a', [], TTL);
+    await ctx.store.heartbeat('m', 'a', []);
     const claimed = await ctx.store.claim('m', 10, job.id);
     expect(claimed.map((t) => t.index)).toEqual([0, 1, 2, 3, 4]);
     expect(claimed.map((t) => t.input)).toEqual([
@@ -96,7 +96,7 @@ describe('jobs', () => {
   });
 
   test('a job completes exactly once: by its last result, or by its seal', async () => {
-    await ctx.store.heartbeat('m', 'a', [], TTL);
+    await ctx.store.heartbeat('m', 'a', []);
     const open = spec(2, false);
     await ctx.store.createJob(open, numbered(2));
     const tasks = await ctx.store.claim('m', 10, open.id);
@@ -130,7 +130,7 @@ describe('jobs', () => {
   });
 
   test('cancel ends a running job once, and its tasks are no longer claimed', async () => {
-    await ctx.store.heartbeat('m', 'a', [], TTL);
+    await ctx.store.heartbeat('m', 'a', []);
     const job = spec(10);
     await ctx.store.createJob(job, numbered(10));
     expect(await ctx.store.cancelJob(job.id)).toBe(true);
@@ -175,8 +175,8 @@ describe('claims and fencing', () => {
   test('a taken-over claim fences its old writer; the new one records', async () => {
     const job = spec(4);
     await ctx.store.createJob(job, numbered(4));
-    await ctx.store.heartbeat('old', 'a', [], TTL);
-    await ctx.store.heartbeat('new', 'b', [], TTL);
+    await ctx.store.heartbeat('old', 'a', []);
+    await ctx.store.heartbeat('new', 'b', []);
     const stale = await ctx.store.claim('old', 4, job.id);
     expect(await ctx.store.takeOverExpired(TTL)).toBe(0);
     await silence(ctx.admin, 'old');
@@ -188,10 +188,10 @@ describe('claims and fencing', () => {
     // and its writes change nothing.
     await ctx.store.createJob(spec(1), numbered(1));
     expect(await ctx.store.claim('old', 4)).toEqual([]);
-    expect(await ctx.store.heartbeat('old', 'a', [], TTL)).toEqual({
+    expect(await ctx.store.heartbeat('old', 'a', [])).toEqual({
       lapsed: true,
     });
-    expect(await ctx.store.heartbeat('old', 'a', [], TTL)).toEqual({
+    expect(await ctx.store.heartbeat('old', 'a', [])).toEqual({
       lapsed: false,
     });
     const late = await ctx.store.recordBatch(
@@ -203,6 +203,13 @@ describe('claims and fencing', () => {
       completed: [],
     });
     expect(await ctx.store.release('old', stale)).toBe(0);
+    // A claim that committed just after a takeover (simulated: lapsed, claims kept) is
+    // requeued by the heartbeat that tells the master it lapsed.
+    const kept = await ctx.store.claim('old', 1);
+    expect(kept.length).toBe(1);
+    await ctx.admin.query("UPDATE masters SET lapsed = true WHERE id = 'old'");
+    expect(await ctx.store.heartbeat('old', 'a', [])).toEqual({ lapsed: true });
+    expect(await ctx.store.release('old', kept)).toBe(0);
     const good = await ctx.store.recordBatch(
       'new',
       fresh.map((t) => outcomeOf(t)),
@@ -218,7 +225,7 @@ describe('claims and fencing', () => {
   test('progress (attempts, deaths, votes) follows a task to its next claimer', async () => {
     const job = spec(1, true, 2);
     await ctx.store.createJob(job, numbered(1));
-    await ctx.store.heartbeat('a', 'a', [], TTL);
+    await ctx.store.heartbeat('a', 'a', []);
     const [task] = await ctx.store.claim('a', 1, job.id);
     const votes = { d1: { output: '"x"', workers: ['w1'] } };
     const saved = await ctx.store.recordBatch('a', [
@@ -253,8 +260,8 @@ describe('claims and fencing', () => {
   });
 
   test('presence lists live masters with their workers; leave removes it', async () => {
-    await ctx.store.heartbeat('p1', 'http://a', { count: 3 }, TTL);
-    await ctx.store.heartbeat('p2', 'http://b', { count: 1 }, TTL);
+    await ctx.store.heartbeat('p1', 'http://a', { count: 3 });
+    await ctx.store.heartbeat('p2', 'http://b', { count: 1 });
     await silence(ctx.admin, 'p2');
     const live = await ctx.store.liveMasters(TTL);
     expect(live.map((m) => [m.id, m.address, m.workers])).toEqual([

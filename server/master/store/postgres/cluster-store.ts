@@ -154,14 +154,14 @@ export interface ClusterStore {
 
   /**
    * Upserts the presence row of `master` and so renews all its claims. `lapsed` is true
-   * when the previous heartbeat was older than `ttlMs`: its claims may have been taken
-   * over, so the master must drop what it holds (its later records would be fenced).
+   * when a takeover requeued its claims since its last heartbeat: the master must drop
+   * every task it holds (its later records would be fenced); any claim it still has is
+   * requeued by this call. Do not overlap a master's `claim()` with its `heartbeat()`.
    */
   heartbeat(
     master: string,
     address: string,
     workers: unknown,
-    ttlMs: number,
   ): Promise<{ lapsed: boolean }>;
   /** Masters whose heartbeat is at most `ttlMs` old. */
   liveMasters(ttlMs: number): Promise<MasterPresence[]>;

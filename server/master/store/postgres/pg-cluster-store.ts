@@ -138,9 +138,8 @@ export class PgClusterStore implements ClusterStore {
     master: string,
     address: string,
     workers: unknown,
-    ttlMs: number,
   ): Promise<{ lapsed: boolean }> {
-    return presence.heartbeat(this.#pool, master, address, workers, ttlMs);
+    return presence.heartbeat(this.#pool, master, address, workers);
   }
   liveMasters(ttlMs: number): Promise<MasterPresence[]> {
     return presence.liveMasters(this.#pool, ttlMs);

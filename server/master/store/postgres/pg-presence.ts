@@ -11,15 +11,12 @@ export async function heartbeat(
   master: string,
   address: string,
   workers: unknown,
-  ttlMs: number,
 ): Promise<{ lapsed: boolean }> {
   return inTransaction(pool, async (client) => {
     // Locks the row first: a takeover that marked it lapsed has committed by then.
-    const { rows } = await client.query<{ lapsed: boolean; stale: boolean }>(
-      `SELECT lapsed,
-         heartbeat_at < clock_timestamp() - $2 * interval '1 millisecond' AS stale
-       FROM masters WHERE id = $1 FOR UPDATE`,
-      [master, ttlMs],
+    const { rows } = await client.query<{ lapsed: boolean }>(
+      'SELECT lapsed FROM masters WHERE id = $1 FOR UPDATE',
+      [master],
     );
     await client.query(
       `INSERT INTO masters (id, address, heartbeat_at, lapsed, workers)
@@ -28,9 +25,18 @@ export async function heartbeat(
          heartbeat_at = excluded.heartbeat_at, lapsed = false, workers = excluded.workers`,
       [master, address, JSON.stringify(workers ?? null)],
     );
-    const row = rows[0];
+    const lapsed = rows[0]?.lapsed ?? false;
     // Stale but not yet taken over: its claims are still its own (tokens unchanged).
-    return { lapsed: row?.lapsed ?? false };
+    // Taken over: the master drops all it holds, so whatever claims it still has (a
+    // claim that committed just after the takeover) go back to the queue now.
+    if (lapsed) {
+      await client.query(
+        `UPDATE tasks SET state = 0, claimed_by = NULL, token = NULL, claimed_at = NULL
+         WHERE state = 1 AND claimed_by = $1`,
+        [master],
+      );
+    }
+    return { lapsed };
   });
 }
 
