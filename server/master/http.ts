@@ -23,7 +23,7 @@ import { notFound } from './jobs-service.js';
 import { renderMetrics } from './metrics.js';
 import type { Runtime } from './runtime.js';
 import type { StoredResult } from './store/store.js';
-import { decodeStored } from './task-frames.js';
+import { decodeStored } from './store/value-codec.js';
 import { bytesAsBase64 } from '../base64-json.js';
 
 export interface HttpOptions {
