@@ -129,8 +129,33 @@ export function buildMaster(options: MasterOptions = {}): Master {
     return { url, port };
   };
 
+  const close = graceful({ gateway, server, runtime, feed, store, logger });
+  return {
+    token,
+    runtime,
+    jobs,
+    feed,
+    gateway,
+    handler,
+    server,
+    logger,
+    listen,
+    close,
+  };
+}
+
+/** Stop accepting, close sockets with 1001, commit, close the store; once. */
+function graceful(parts: {
+  gateway: Gateway;
+  server: Server;
+  runtime: Runtime;
+  feed: DashboardFeed;
+  store: Store;
+  logger: Logger;
+}): () => Promise<void> {
+  const { gateway, server, runtime, feed, store, logger } = parts;
   let closing: Promise<void> | null = null;
-  const close = (): Promise<void> => {
+  return () => {
     closing ??= (async () => {
       gateway.shutdown();
       server.close();
@@ -148,19 +173,6 @@ export function buildMaster(options: MasterOptions = {}): Master {
       logger.flush();
     })();
     return closing;
-  };
-
-  return {
-    token,
-    runtime,
-    jobs,
-    feed,
-    gateway,
-    handler,
-    server,
-    logger,
-    listen,
-    close,
   };
 }
 
