@@ -12,7 +12,7 @@ import type {
   ThroughputPoint,
   WorkerSummary,
 } from '../../shared/protocol.js';
-import type { Runtime } from './runtime.js';
+import type { LeaseProgress, Runtime } from './runtime.js';
 import type { JobView, WorkerView } from './scheduler/types.js';
 
 const SAMPLE_MS = 1_000;
@@ -25,7 +25,7 @@ const LAGGING_BYTES = 1 << 20;
 const DROP_BYTES = 16 << 20;
 
 /** The latest progress of an active lease. */
-interface LeaseProgress {
+interface ProgressEntry {
   jobId: string;
   index: number;
   fraction: number;
@@ -53,7 +53,7 @@ export class DashboardFeed {
    * Latest `progress` of active leases. Entries of leases that ended are forgotten at
    * publish time (and whenever the map outgrows the active leases): bounded by them.
    */
-  #progress = new Map<number, LeaseProgress>();
+  #progress = new Map<number, ProgressEntry>();
   /**
    * Sum of the fractions of each job's running tasks; null: to be computed again. Valid
    * for one synchronous turn (a snapshot, a delta, an API answer): leases end between
@@ -71,6 +71,9 @@ export class DashboardFeed {
       this.#pendingEvents.push(event);
       if (this.#pendingEvents.length > FEED_LENGTH) this.#pendingEvents.shift();
     });
+    runtime.on('progress', (p: LeaseProgress) =>
+      this.progress(p.lease, p.jobId, p.index, p.fraction),
+    );
     this.#sampleTimer = setInterval(() => this.#sample(), SAMPLE_MS);
     this.#sampleTimer.unref();
     this.#publishTimer = setInterval(() => this.#publish(), options.publishMs);
@@ -88,7 +91,7 @@ export class DashboardFeed {
   }
 
   /**
-   * Records the progress of an active lease (the gateway checked that the sending
+   * Records the progress of an active lease (the runtime checked that the sending
    * worker holds it). Its job is published with the next delta.
    */
   progress(

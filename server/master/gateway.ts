@@ -1,35 +1,29 @@
 /**
- * The WebSocket layer: bytes -> decode -> scheduler event; commands -> frames. Also the
- * heartbeat (ping/pong: a socket that misses two is terminated), the handshake deadline,
- * and backpressure (a socket that does not drain is dropped, its tasks re-queued).
+ * The WebSocket layer's connection lifecycle: upgrade, the handshake deadline, the
+ * heartbeat (ping/pong: a socket that misses two is terminated), backpressure (a socket
+ * that does not drain is dropped, its tasks re-queued) and close. Frames in go to the
+ * message handler (gateway-messages.ts); the runtime's commands come back out as frames.
  */
-import { createHash } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { WebSocketServer, type WebSocket, type RawData } from 'ws';
+import { WebSocketServer, type WebSocket } from 'ws';
 import { encodeFrame } from '../../shared/codec.js';
-import { CloseCode, ErrorCode } from '../../shared/errors.js';
-import {
-  LIMITS,
-  PROTOCOL_VERSION,
-  decodeWorkerMessage,
-  type MasterMessage,
-  type Results,
-} from '../../shared/protocol.js';
+import { CloseCode, type ErrorCode } from '../../shared/errors.js';
+import { LIMITS, type MasterMessage } from '../../shared/protocol.js';
 import type { Logger } from '../log.js';
 import { clientAddress } from './client-address.js';
 import type { DashboardFeed } from './dashboard-feed.js';
-import type { Runtime, WorkerLink } from './runtime.js';
-import type {
-  Assignment,
-  ReceivedResult,
-  WorkerId,
-} from './scheduler/types.js';
 import {
-  buildTasksFrame,
-  encodeStored,
-  type JobWireInfo,
-} from './task-frames.js';
+  MessageHandler,
+  type Connections,
+  type GatewayCounters,
+  type PeerState,
+} from './gateway-messages.js';
+import type { Runtime, WorkerLink } from './runtime.js';
+import type { WorkerId } from './scheduler/types.js';
+import { buildTasksFrame, type DispatchBatch } from './task-frames.js';
+
+export type { GatewayCounters };
 
 export interface GatewayOptions {
   runtime: Runtime;
@@ -45,36 +39,18 @@ export interface GatewayOptions {
   handshakeMs: number;
 }
 
-type Role = 'pending' | 'worker' | 'dashboard';
-
-interface Peer {
+interface Peer extends PeerState {
   socket: WebSocket;
-  role: Role;
-  workerId: WorkerId | null;
   /** The client's address (X-Forwarded-For from a trusted proxy, else the TCP peer). */
   address: string;
   isAlive: boolean;
-  invalid: number;
   handshakeTimer: NodeJS.Timeout | null;
-  /** Results waiting for the commit in flight, acked together in one frame. */
-  unacked: { commit: Promise<void>; count: number } | null;
 }
 
-/** Malformed messages tolerated (each answered with an error frame) before closing. */
-const MAX_INVALID_MESSAGES = 20;
 /** Sockets pinged per event-loop turn during a heartbeat round. */
 const BEAT_CHUNK = 500;
 
-export interface GatewayCounters {
-  connections: number;
-  invalidMessages: number;
-  framesIn: number;
-  framesOut: number;
-  heartbeatTimeouts: number;
-  slowConsumers: number;
-}
-
-export class Gateway implements WorkerLink {
+export class Gateway implements WorkerLink, Connections<Peer> {
   readonly counters: GatewayCounters = {
     connections: 0,
     invalidMessages: 0,
@@ -87,6 +63,7 @@ export class Gateway implements WorkerLink {
   #options: GatewayOptions;
   #runtime: Runtime;
   #log: Logger;
+  #messages: MessageHandler<Peer>;
   #peers = new Set<Peer>();
   #workers = new Map<WorkerId, Peer>();
   #nextWorker = 0;
@@ -107,6 +84,12 @@ export class Gateway implements WorkerLink {
     this.#wss.on('error', (error) =>
       this.#log.warn({ err: error }, 'ws server error'),
     );
+    this.#messages = new MessageHandler({
+      connections: this,
+      sink: options.runtime,
+      counters: this.counters,
+      logger: options.logger,
+    });
     this.#runtime.attach(this);
     this.#heartbeat = setInterval(() => this.#beat(), options.heartbeatMs);
     this.#heartbeat.unref();
@@ -155,12 +138,11 @@ export class Gateway implements WorkerLink {
       isAlive: true,
       invalid: 0,
       handshakeTimer: null,
-      unacked: null,
     };
     this.#peers.add(peer);
     peer.handshakeTimer = setTimeout(() => {
       if (peer.role === 'pending') {
-        this.#close(
+        this.close(
           peer,
           CloseCode.HandshakeRequired,
           'no hello or watch in time',
@@ -171,7 +153,7 @@ export class Gateway implements WorkerLink {
       peer.isAlive = true;
     });
     socket.on('message', (data, isBinary) =>
-      this.#onFrame(peer, data, isBinary),
+      this.#messages.onFrame(peer, data, isBinary),
     );
     socket.on('error', (error) => {
       // ws emits protocol errors (bad UTF-8, unmasked frames, oversized) then closes.
@@ -183,115 +165,15 @@ export class Gateway implements WorkerLink {
     socket.on('close', (code) => this.#onClose(peer, code));
   }
 
-  #onFrame(peer: Peer, data: RawData, isBinary: boolean): void {
-    this.counters.framesIn++;
-    // A peer's message can never take the master down: everything below is guarded.
-    try {
-      const bytes = Array.isArray(data)
-        ? Buffer.concat(data)
-        : data instanceof ArrayBuffer
-          ? Buffer.from(data)
-          : data; // no copy: the frame is decoded right here
-      const frame = isBinary
-        ? new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.length)
-        : bytes.toString('utf8');
-      const decoded = decodeWorkerMessage(frame);
-      if (!decoded.ok) {
-        this.#invalid(peer, decoded.error);
-        return;
-      }
-      const message = decoded.value;
-      switch (message.type) {
-        case 'hello':
-          if (peer.role !== 'pending')
-            return this.#invalid(peer, 'hello sent twice');
-          if (message.protocol !== PROTOCOL_VERSION) {
-            this.#send(peer, {
-              type: 'error',
-              code: ErrorCode.ProtocolMismatch,
-              message: `this master speaks protocol ${PROTOCOL_VERSION}, not ${message.protocol}`,
-            });
-            this.#close(
-              peer,
-              CloseCode.ProtocolMismatch,
-              `protocol ${message.protocol} unsupported; expected ${PROTOCOL_VERSION}`,
-            );
-            return;
-          }
-          this.#becomeWorker(peer, message.kind, message.slots, message.name);
-          return;
-        case 'watch':
-          if (peer.role !== 'pending')
-            return this.#invalid(peer, 'watch sent twice');
-          if (message.protocol !== PROTOCOL_VERSION) {
-            this.#close(
-              peer,
-              CloseCode.ProtocolMismatch,
-              `expected protocol ${PROTOCOL_VERSION}`,
-            );
-            return;
-          }
-          this.#clearHandshake(peer);
-          peer.role = 'dashboard';
-          this.#options.feed.subscribe(peer.socket);
-          return;
-        case 'ready':
-          if (!peer.workerId) return this.#handshakeFirst(peer);
-          this.#runtime.dispatch({
-            type: 'credit-granted',
-            workerId: peer.workerId,
-            credit: message.credit,
-            at: this.#runtime.now(),
-          });
-          return;
-        case 'results':
-          if (!peer.workerId) return this.#handshakeFirst(peer);
-          this.#onResults(peer, peer.workerId, message, isBinary);
-          if (message.credit) {
-            this.#runtime.dispatch({
-              type: 'credit-granted',
-              workerId: peer.workerId,
-              credit: message.credit,
-              at: this.#runtime.now(),
-            });
-          }
-          return;
-        case 'progress': {
-          if (!peer.workerId) return this.#handshakeFirst(peer);
-          // Advisory: progress of a lease this worker does not hold (any more) is a
-          // normal race, ignored without an error.
-          const info = this.#runtime.scheduler.leaseInfo(message.lease);
-          if (info?.workerId === peer.workerId)
-            this.#options.feed.progress(
-              message.lease,
-              info.jobId,
-              info.index,
-              message.fraction,
-            );
-          return;
-        }
-      }
-    } catch (error) {
-      this.#log.error(
-        { err: error, workerId: peer.workerId },
-        'frame handling failed',
-      );
-      this.#invalid(peer, 'the master could not handle this message');
-    }
-  }
+  // ---------------------------------------------------------------- Connections
 
-  #becomeWorker(
-    peer: Peer,
-    kind: 'node' | 'browser',
-    slots: number,
-    name?: string,
-  ): void {
+  admitWorker(peer: Peer): WorkerId {
     this.#clearHandshake(peer);
     const workerId = `w${++this.#nextWorker}`;
     peer.role = 'worker';
     peer.workerId = workerId;
     this.#workers.set(workerId, peer);
-    this.#send(peer, {
+    this.send(peer, {
       type: 'welcome',
       workerId,
       heartbeatMs: this.#options.heartbeatMs,
@@ -301,89 +183,27 @@ export class Gateway implements WorkerLink {
         maxCredit: LIMITS.maxCredit,
       },
     });
-    this.#runtime.dispatch({
-      type: 'worker-joined',
-      workerId,
-      kind,
-      name: name ?? `${kind}-${workerId}`,
-      slots,
-      at: this.#runtime.now(),
-    });
+    return workerId;
   }
 
-  #onResults(
-    peer: Peer,
-    workerId: WorkerId,
-    message: Results,
-    isBinary: boolean,
-  ): void {
-    const { leases, outputs, failures = [] } = message;
-    const received: ReceivedResult[] = [];
-    for (let i = 0; i < leases.length; i++) {
-      const lease = leases[i] as number;
-      try {
-        // Only a binary frame can carry bytes: a text frame's outputs are plain JSON.
-        const output =
-          (isBinary ? undefined : JSON.stringify(outputs[i])) ??
-          encodeStored(outputs[i]);
-        received.push({ lease, ok: true, output, digest: digestOf(output) });
-      } catch (error) {
-        received.push({
-          lease,
-          ok: false,
-          kind: 'error',
-          error: `the output could not be stored: ${(error as Error).message}`,
-        });
-      }
-    }
-    for (const failure of failures) received.push({ ...failure, ok: false });
-    this.#runtime.dispatch({
-      type: 'results-received',
-      workerId,
-      results: received,
-      at: this.#runtime.now(),
-    });
-    // The ack promises durability: send it only once the store has committed. Frames
-    // that share a commit share one ack.
-    const commit = this.#runtime.store.commit();
-    if (peer.unacked?.commit === commit) {
-      peer.unacked.count += received.length;
-      return;
-    }
-    const batch = { commit, count: received.length };
-    peer.unacked = batch;
-    commit.then(
-      () => {
-        if (peer.unacked === batch) peer.unacked = null;
-        if (peer.socket.readyState === peer.socket.OPEN)
-          this.#send(peer, { type: 'ack', count: batch.count });
-      },
-      (error: unknown) =>
-        this.#log.error({ err: error }, 'commit failed; results not acked'),
-    );
+  admitDashboard(peer: Peer): void {
+    this.#clearHandshake(peer);
+    peer.role = 'dashboard';
+    this.#options.feed.subscribe(peer.socket);
   }
 
-  #handshakeFirst(peer: Peer): void {
-    this.#send(peer, {
-      type: 'error',
-      code: ErrorCode.HandshakeRequired,
-      message: 'send hello (workers) or watch (dashboards) first',
-    });
-    this.#close(peer, CloseCode.HandshakeRequired, 'hello required first');
+  send(peer: Peer, message: MasterMessage): void {
+    this.#sendFrame(peer, encodeFrame(message));
   }
 
-  #invalid(peer: Peer, reason: string): void {
-    this.counters.invalidMessages++;
-    peer.invalid++;
-    this.#send(peer, {
-      type: 'error',
-      code: ErrorCode.InvalidMessage,
-      message: reason,
-    });
-    if (peer.invalid >= MAX_INVALID_MESSAGES) {
-      this.#close(peer, CloseCode.InvalidMessage, 'too many invalid messages');
-    }
+  close(peer: Peer, code: number, reason: string): void {
+    const { socket } = peer;
+    if (socket.readyState === socket.OPEN) socket.close(code, reason);
+    // A peer that ignores the close handshake is cut off.
+    setTimeout(() => socket.terminate(), 2_000).unref();
   }
+
+  // ---------------------------------------------------------------- lifecycle
 
   #clearHandshake(peer: Peer): void {
     if (peer.handshakeTimer) clearTimeout(peer.handshakeTimer);
@@ -405,29 +225,18 @@ export class Gateway implements WorkerLink {
     }
   }
 
-  #send(peer: Peer, message: MasterMessage): void {
-    this.#sendFrame(peer, encodeFrame(message));
-  }
-
   #sendFrame(peer: Peer, frame: string | Uint8Array): void {
     const { socket } = peer;
     if (socket.readyState !== socket.OPEN) return;
     if (socket.bufferedAmount > this.#options.maxBufferedBytes) {
       this.counters.slowConsumers++;
       this.#log.warn({ workerId: peer.workerId }, 'slow consumer dropped');
-      this.#close(peer, CloseCode.SlowConsumer, 'send buffer over its cap');
+      this.close(peer, CloseCode.SlowConsumer, 'send buffer over its cap');
       socket.terminate();
       return;
     }
     this.counters.framesOut++;
     socket.send(frame);
-  }
-
-  #close(peer: Peer, code: number, reason: string): void {
-    const { socket } = peer;
-    if (socket.readyState === socket.OPEN) socket.close(code, reason);
-    // A peer that ignores the close handshake is cut off.
-    setTimeout(() => socket.terminate(), 2_000).unref();
   }
 
   /**
@@ -477,46 +286,23 @@ export class Gateway implements WorkerLink {
 
   // ---------------------------------------------------------------- WorkerLink
 
-  sendAssignments(workerId: WorkerId, tasks: Assignment[]): void {
+  sendTasks(workerId: WorkerId, batch: DispatchBatch): void {
     const peer = this.#workers.get(workerId);
-    if (!peer) return;
-    const jobs = new Map<string, JobWireInfo>();
-    const byJob = new Map<string, number[]>();
-    for (const task of tasks) {
-      let indices = byJob.get(task.jobId);
-      if (!indices) {
-        indices = [];
-        byJob.set(task.jobId, indices);
-        const view = this.#runtime.scheduler.jobView(task.jobId);
-        if (!view) continue;
-        jobs.set(task.jobId, {
-          name: view.spec.name,
-          moduleHash: view.spec.moduleHash,
-          timeoutMs: view.spec.options.timeoutMs,
-        });
-      }
-      indices.push(task.index);
-    }
-    // Inputs come from the store in one query per job, then go back in task order.
-    const inputsByJob = new Map<
-      string,
-      ReturnType<Runtime['store']['getInputs']>
-    >();
-    for (const [jobId, indices] of byJob) {
-      inputsByJob.set(jobId, this.#runtime.store.getInputs(jobId, indices));
-    }
-    const cursor = new Map<string, number>();
-    const inputs = tasks.map((task) => {
-      const at = cursor.get(task.jobId) ?? 0;
-      cursor.set(task.jobId, at + 1);
-      return inputsByJob.get(task.jobId)?.[at] ?? 'null';
-    });
-    this.#sendFrame(peer, buildTasksFrame(tasks, inputs, jobs));
+    if (peer)
+      this.#sendFrame(
+        peer,
+        buildTasksFrame(batch.tasks, batch.inputs, batch.jobs),
+      );
+  }
+
+  sendAck(workerId: WorkerId, count: number): void {
+    const peer = this.#workers.get(workerId);
+    if (peer) this.send(peer, { type: 'ack', count });
   }
 
   sendCancel(workerId: WorkerId, leases: number[]): void {
     const peer = this.#workers.get(workerId);
-    if (peer) this.#send(peer, { type: 'cancel', leases });
+    if (peer) this.send(peer, { type: 'cancel', leases });
   }
 
   sendReject(
@@ -528,7 +314,7 @@ export class Gateway implements WorkerLink {
     const peer = this.#workers.get(workerId);
     if (!peer) return;
     this.counters.invalidMessages++;
-    this.#send(peer, {
+    this.send(peer, {
       type: 'error',
       code: code as ErrorCode,
       message: `lease ${lease}: ${message}`,
@@ -537,7 +323,7 @@ export class Gateway implements WorkerLink {
 
   disconnect(workerId: WorkerId, code: number, reason: string): void {
     const peer = this.#workers.get(workerId);
-    if (peer) this.#close(peer, code, reason);
+    if (peer) this.close(peer, code, reason);
   }
 
   /** Stops accepting, closes every socket with 1001 (going away). */
@@ -558,13 +344,4 @@ export class Gateway implements WorkerLink {
   terminateAll(): void {
     for (const peer of this.#peers) peer.socket.terminate();
   }
-}
-
-/**
- * Replicas compare outputs by digest: JSON text is its own digest (no hashing on the
- * hot path), bytes are hashed.
- */
-function digestOf(output: string | Uint8Array): string {
-  if (typeof output === 'string') return `t:${output}`;
-  return `h:${createHash('sha256').update(output).digest('hex')}`;
 }

@@ -10,7 +10,7 @@ import { JobOptions, SubmitJobBody } from '../../shared/job.js';
 import type { Runtime } from './runtime.js';
 import type { JobSpec } from './scheduler/types.js';
 import type { EncodedValue } from './store/store.js';
-import { encodeStored } from './task-frames.js';
+import { encodeStored } from './store/value-codec.js';
 import { reviveBase64 } from '../base64-json.js';
 
 /** Inputs written and announced to the scheduler per chunk. */

@@ -1,8 +1,10 @@
 /**
- * Composition root of the master: config -> store -> runtime (scheduler) -> http -> ws
- * -> listen. Nothing else lives here.
+ * Composition root of the master: config -> store -> runtime (scheduler) -> feed ->
+ * gateway -> http. `buildMaster` wires the parts without a port; `listen` binds them.
+ * Nothing else lives here.
  */
 import { existsSync, mkdirSync } from 'node:fs';
+import type { RequestListener } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -21,16 +23,30 @@ import type { Store } from './store/store.js';
 
 export type { MasterOptions };
 
-export interface RunningMaster {
-  url: string;
-  port: number;
+/** Every part of a master, wired, with its HTTP server not yet listening. */
+export interface Master {
   token: string;
   runtime: Runtime;
+  jobs: JobsService;
+  feed: DashboardFeed;
   gateway: Gateway;
+  /** The HTTP API, dashboard and /metrics as one request handler. */
+  handler: RequestListener;
+  /** Serves `handler` and WebSocket upgrades once `listen` is called. */
   server: MasterServer;
   logger: Logger;
+  /** Binds the server (by default to the options' host and port). */
+  listen(at?: {
+    host?: string;
+    port?: number;
+  }): Promise<{ url: string; port: number }>;
   /** Graceful: stop accepting, close sockets with 1001, commit, close the store. */
   close(): Promise<void>;
+}
+
+export interface RunningMaster extends Master {
+  url: string;
+  port: number;
 }
 
 function defaultWebRoot(): string {
@@ -42,9 +58,22 @@ function defaultWebRoot(): string {
   return candidates.find((dir) => existsSync(dir)) ?? (candidates[0] as string);
 }
 
+/** Builds a master and binds it: what `colony master` runs. */
 export async function startMaster(
   options: MasterOptions = {},
 ): Promise<RunningMaster> {
+  const master = buildMaster(options);
+  try {
+    const { url, port } = await master.listen();
+    return { ...master, url, port };
+  } catch (error) {
+    await master.close();
+    throw error;
+  }
+}
+
+/** Wires store, runtime, feed, gateway and HTTP handler; binds no port. */
+export function buildMaster(options: MasterOptions = {}): Master {
   const logger = createLogger('master', options.logLevel);
   startEventLoopMonitor();
   const dataDir = path.resolve(options.dataDir ?? './colony-data');
@@ -54,7 +83,6 @@ export async function startMaster(
     options.store === 'memory'
       ? new MemoryStore()
       : new SqliteStore({ dir: dataDir, fsync: options.fsync ?? 'normal' });
-
   const runtime = new Runtime({
     store,
     clock: { now: () => Date.now() },
@@ -65,25 +93,7 @@ export async function startMaster(
       firstLease: Date.now() * 1_000,
     },
   });
-  // Rebuild from the store: leased tasks were not recorded, so they are queued again.
-  const restored = store.loadJobs();
-  for (const job of restored) {
-    runtime.dispatch({
-      type: 'job-restored',
-      job: job.spec,
-      state: job.state,
-      finishedAt: job.finishedAt,
-      marks: job.marks,
-      at: runtime.now(),
-    });
-  }
-  if (restored.length > 0)
-    logger.info({ jobs: restored.length }, 'state restored');
-
-  const jobs = new JobsService(
-    runtime,
-    restored.map((job) => job.spec.id),
-  );
+  const jobs = new JobsService(runtime, restore(runtime, store, logger));
   const feed = new DashboardFeed(runtime, {
     publishMs: options.publishMs ?? 250,
   });
@@ -108,48 +118,50 @@ export async function startMaster(
     webRoot: options.webRoot ?? defaultWebRoot(),
     maxBodyBytes: options.maxBodyBytes ?? 64 * 1024 * 1024,
   });
+  const server = createMasterServer(handler, gateway, logger, options);
 
-  const server = createListeningServer(
-    {
-      tls: options.tls,
-      trustProxy: options.trustProxy,
-      logger,
-    },
+  const listen: Master['listen'] = async (at = {}) => {
+    const host = at.host ?? options.host ?? '127.0.0.1';
+    const { port, url } = await bind(
+      server,
+      host,
+      at.port ?? options.port,
+      options.tls ? 'https' : 'http',
+    );
+    logger.info(
+      { url, dataDir, store: options.store ?? 'sqlite' },
+      'master listening',
+    );
+    return { url, port };
+  };
+
+  const close = graceful({ gateway, server, runtime, feed, store, logger });
+  return {
+    token,
+    runtime,
+    jobs,
+    feed,
+    gateway,
     handler,
-  );
-  server.maxConnections = options.maxConnections ?? 19_000;
-  server.on('upgrade', (req, socket, head) =>
-    gateway.handleUpgrade(req, socket, head),
-  );
-  server.on('clientError', (_error, socket) => {
-    if (socket.writable)
-      socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
-    else socket.destroy();
-  });
-  server.on('error', (error) => logger.error({ err: error }, 'server error'));
-  // Out of descriptors: accept() fails; log and keep serving those already connected.
-  server.on('drop', () =>
-    logger.warn('connection dropped: maxConnections reached'),
-  );
+    server,
+    logger,
+    listen,
+    close,
+  };
+}
 
-  const host = options.host ?? '127.0.0.1';
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? 8080, host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const { port } = server.address() as AddressInfo;
-  const shownHost = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host;
-  const url = `${options.tls ? 'https' : 'http'}://${shownHost.includes(':') ? `[${shownHost}]` : shownHost}:${port}`;
-  logger.info(
-    { url, dataDir, store: options.store ?? 'sqlite' },
-    'master listening',
-  );
-
+/** Stop accepting, close sockets with 1001, commit, close the store; once. */
+function graceful(parts: {
+  gateway: Gateway;
+  server: MasterServer;
+  runtime: Runtime;
+  feed: DashboardFeed;
+  store: Store;
+  logger: Logger;
+}): () => Promise<void> {
+  const { gateway, server, runtime, feed, store, logger } = parts;
   let closing: Promise<void> | null = null;
-  const close = (): Promise<void> => {
+  return () => {
     closing ??= (async () => {
       gateway.shutdown();
       server.close();
@@ -168,6 +180,72 @@ export async function startMaster(
     })();
     return closing;
   };
+}
 
-  return { url, port, token, runtime, gateway, server, logger, close };
+/**
+ * Rebuilds the scheduler from the store: leased tasks were not recorded, so they are
+ * queued again. Returns the ids of the restored jobs.
+ */
+function restore(runtime: Runtime, store: Store, logger: Logger): string[] {
+  const restored = store.loadJobs();
+  for (const job of restored) {
+    runtime.dispatch({
+      type: 'job-restored',
+      job: job.spec,
+      state: job.state,
+      finishedAt: job.finishedAt,
+      marks: job.marks,
+      at: runtime.now(),
+    });
+  }
+  if (restored.length > 0)
+    logger.info({ jobs: restored.length }, 'state restored');
+  return restored.map((job) => job.spec.id);
+}
+
+/** The HTTP server: requests to `handler`, WebSocket upgrades to the gateway. */
+function createMasterServer(
+  handler: RequestListener,
+  gateway: Gateway,
+  logger: Logger,
+  options: MasterOptions,
+): MasterServer {
+  const server = createListeningServer(
+    { tls: options.tls, trustProxy: options.trustProxy, logger },
+    handler,
+  );
+  server.maxConnections = options.maxConnections ?? 19_000;
+  server.on('upgrade', (req, socket, head) =>
+    gateway.handleUpgrade(req, socket, head),
+  );
+  server.on('clientError', (_error, socket) => {
+    if (socket.writable)
+      socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
+    else socket.destroy();
+  });
+  server.on('error', (error) => logger.error({ err: error }, 'server error'));
+  // Out of descriptors: accept() fails; log and keep serving those already connected.
+  server.on('drop', () =>
+    logger.warn('connection dropped: maxConnections reached'),
+  );
+  return server;
+}
+
+async function bind(
+  server: MasterServer,
+  host: string,
+  port = 8080,
+  scheme: 'http' | 'https' = 'http',
+): Promise<{ url: string; port: number }> {
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const bound = (server.address() as AddressInfo).port;
+  const shownHost = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host;
+  const shown = shownHost.includes(':') ? `[${shownHost}]` : shownHost;
+  return { url: `${scheme}://${shown}:${bound}`, port: bound };
 }

@@ -1,25 +1,32 @@
 /**
  * The shell around the pure scheduler: owns the clock and the one wake-up timer, feeds
  * events in, and carries the commands out to the store, the sockets and the dashboard.
+ * It is the one owner of "after commit": readers of results are woken, and workers'
+ * results acked, only once the store has committed them.
  */
 import { EventEmitter } from 'node:events';
 import type { Logger } from '../log.js';
 import { assertNever } from '../../shared/errors.js';
-import type { FeedEvent } from '../../shared/protocol.js';
+import type { FeedEvent, Results } from '../../shared/protocol.js';
+import { toReceivedResults } from './result-intake.js';
 import { Scheduler } from './scheduler/scheduler.js';
 import type {
-  Assignment,
   Command,
   JobId,
+  Lease,
   SchedulerEvent,
   SchedulerOptions,
   WorkerId,
 } from './scheduler/types.js';
 import type { EncodedValue, Store } from './store/store.js';
+import { collectDispatchBatch } from './dispatch-batch.js';
+import type { DispatchBatch } from './task-frames.js';
 
 /** Where commands that touch sockets go (implemented by the gateway). */
 export interface WorkerLink {
-  sendAssignments(workerId: WorkerId, tasks: Assignment[]): void;
+  sendTasks(workerId: WorkerId, batch: DispatchBatch): void;
+  /** `count` results of this worker are durable. */
+  sendAck(workerId: WorkerId, count: number): void;
   sendCancel(workerId: WorkerId, leases: number[]): void;
   sendReject(
     workerId: WorkerId,
@@ -28,6 +35,14 @@ export interface WorkerLink {
     message: string,
   ): void;
   disconnect(workerId: WorkerId, code: number, reason: string): void;
+}
+
+/** The latest progress of an active lease, as the dashboard feed receives it. */
+export interface LeaseProgress {
+  lease: Lease;
+  jobId: JobId;
+  index: number;
+  fraction: number;
 }
 
 export interface Clock {
@@ -41,9 +56,15 @@ export interface RuntimeCounters {
   reassigned: number;
 }
 
+/** Results of one worker waiting for the commit in flight, acked together. */
+interface Unacked {
+  commit: Promise<void>;
+  count: number;
+}
+
 /**
  * Emits 'results' (jobId) after results of a job were committed, 'job-finished' (jobId)
- * after a job's end was committed, 'feed' (FeedEvent), 'changed' ({jobs, workers}).
+ * after a job's end was committed, 'feed' (FeedEvent), 'progress' (LeaseProgress).
  */
 export class Runtime extends EventEmitter {
   readonly scheduler: Scheduler;
@@ -63,6 +84,7 @@ export class Runtime extends EventEmitter {
   #timerAt = Infinity;
   #pendingNotify = new Set<JobId>();
   #pendingFinished = new Set<JobId>();
+  #unacked = new Map<WorkerId, Unacked>();
   #closed = false;
   /** Jobs whose end (and so every result before it) is committed. */
   #finishedDurably = new Set<JobId>();
@@ -110,6 +132,72 @@ export class Runtime extends EventEmitter {
     this.#arm();
   }
 
+  /**
+   * A worker's `results` frame: its results (and the credit riding on it) go to the
+   * scheduler; the ack follows once the store has committed them. Frames that share a
+   * commit share one ack.
+   */
+  receiveResults(
+    workerId: WorkerId,
+    message: Results,
+    isBinary: boolean,
+  ): void {
+    if (this.#closed) return;
+    const results = toReceivedResults(message, isBinary);
+    this.dispatch({
+      type: 'results-received',
+      workerId,
+      results,
+      at: this.now(),
+    });
+    this.#ackAfterCommit(workerId, results.length);
+    if (message.credit) {
+      this.dispatch({
+        type: 'credit-granted',
+        workerId,
+        credit: message.credit,
+        at: this.now(),
+      });
+    }
+  }
+
+  /**
+   * Advisory progress of a lease: passed on only while the sender holds the lease (a
+   * lease that ended or moved is a normal race, ignored).
+   */
+  receiveProgress(workerId: WorkerId, lease: Lease, fraction: number): void {
+    const info = this.scheduler.leaseInfo(lease);
+    if (info?.workerId !== workerId) return;
+    const progress: LeaseProgress = {
+      lease,
+      jobId: info.jobId,
+      index: info.index,
+      fraction,
+    };
+    this.emit('progress', progress);
+  }
+
+  /** The ack promises durability: it is sent only once the store has committed. */
+  #ackAfterCommit(workerId: WorkerId, count: number): void {
+    const commit = this.store.commit();
+    const pending = this.#unacked.get(workerId);
+    if (pending?.commit === commit) {
+      pending.count += count;
+      return;
+    }
+    const batch: Unacked = { commit, count };
+    this.#unacked.set(workerId, batch);
+    commit.then(
+      () => {
+        if (this.#unacked.get(workerId) === batch)
+          this.#unacked.delete(workerId);
+        this.#link?.sendAck(workerId, batch.count);
+      },
+      (error: unknown) =>
+        this.#log.error({ err: error }, 'commit failed; results not acked'),
+    );
+  }
+
   #markDirty(event: SchedulerEvent): void {
     switch (event.type) {
       case 'job-submitted':
@@ -140,7 +228,10 @@ export class Runtime extends EventEmitter {
       case 'assign':
         this.dirtyWorkers.add(command.workerId);
         for (const task of command.tasks) this.dirtyJobs.add(task.jobId);
-        link?.sendAssignments(command.workerId, command.tasks);
+        link?.sendTasks(
+          command.workerId,
+          collectDispatchBatch(command.tasks, this.scheduler, this.store),
+        );
         return;
       case 'cancel-leases':
         link?.sendCancel(command.workerId, command.leases);

@@ -3,15 +3,25 @@
  * are JSON text, spliced straight into the frame (the hot path of dispatch). Only a batch holding a binary
  * input is decoded and re-encoded as one binary frame.
  */
-import { decodeFrame, encodeFrame } from '../../shared/codec.js';
+import { encodeFrame } from '../../shared/codec.js';
 import type { JobWire, Tasks } from '../../shared/protocol.js';
 import type { Assignment } from './scheduler/types.js';
 import type { EncodedValue } from './store/store.js';
+import { decodeStored } from './store/value-codec.js';
 
 export interface JobWireInfo {
   name: string;
   moduleHash: string;
   timeoutMs: number;
+}
+
+/** Everything one `tasks` frame is built from, gathered before it reaches the socket. */
+export interface DispatchBatch {
+  tasks: readonly Assignment[];
+  /** Stored inputs of `tasks`, in the same order. */
+  inputs: readonly EncodedValue[];
+  /** Wire facts of every job in the batch. */
+  jobs: ReadonlyMap<string, JobWireInfo>;
 }
 
 /**
@@ -76,21 +86,4 @@ export function buildTasksFrame(
     })),
   };
   return encodeFrame(message);
-}
-
-/** Turns a stored value back into a plain value (JSON text or a binary codec frame). */
-export function decodeStored(value: EncodedValue): unknown {
-  const decoded = decodeFrame(value);
-  if (!decoded.ok) throw new Error(`corrupt stored value: ${decoded.error}`);
-  return decoded.value;
-}
-
-/**
- * Encodes a value for the store: JSON text, or a binary codec frame if it holds bytes.
- * Throws on values JSON cannot hold (cycles, nesting too deep for the stack).
- */
-export function encodeStored(value: unknown): EncodedValue {
-  const encoded = encodeFrame(value);
-  if (encoded === undefined) throw new Error('value is not JSON');
-  return encoded;
 }

@@ -141,7 +141,7 @@ describe('under concurrent claims, records, deaths and takeovers', () => {
     await ctx.store.createJob(job, numbered(N / 2));
     const expected = (i: number) =>
       i % 7 === 0
-        ? { ok: false as const, error: `e${i}` }
+        ? { ok: false as const, error: `e${i}`, code: 'E_TASK_FAILED' as const }
         : { ok: true as const, output: JSON.stringify(i) };
     const stores = [ctx.store, await PgClusterStore.open({ url: ctx.db.url })];
     const completions: string[] = [];

@@ -250,7 +250,7 @@ describe('claims and fencing', () => {
         jobId: job.id,
         index: 0,
         token: again!.token,
-        outcome: { ok: false, error: 'boom' },
+        outcome: { ok: false, error: 'boom', code: 'E_TASK_FAILED' },
       },
     ]);
     expect(failed.completed).toEqual([job.id]);

@@ -9,7 +9,7 @@ import { bytesAsBase64 } from '../../base64-json.js';
 import { notFound } from '../jobs-service.js';
 import type { Runtime } from '../runtime.js';
 import type { StoredResult } from '../store/store.js';
-import { decodeStored } from '../task-frames.js';
+import { decodeStored } from '../store/value-codec.js';
 
 /** Results read from the store per query. */
 const RESULTS_PAGE = 2_000;

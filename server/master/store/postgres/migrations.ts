@@ -74,6 +74,7 @@ CREATE TABLE results (
   output_text text,
   output_bytes bytea,
   error text,
+  code text,
   PRIMARY KEY (jid, seq),
   UNIQUE (jid, idx)
 );

@@ -7,6 +7,7 @@
  * rows (sorted). Claims, takeovers and releases lock task rows only; seal, cancel and
  * append lock one job row only.
  */
+import { ErrorCode } from '../../../../shared/errors.js';
 import type pg from 'pg';
 import type { JobId } from '../../scheduler/types.js';
 import type { StoredResult } from '../store.js';
@@ -134,23 +135,26 @@ async function saveJobOutcomes(
   const texts: (string | null)[] = [];
   const bytes: (Buffer | null)[] = [];
   const errors: (string | null)[] = [];
+  const codes: (string | null)[] = [];
   for (const e of entries) {
     if (e.outcome.ok) {
       const [text, raw] = splitValue(e.outcome.output);
       texts.push(text);
       bytes.push(raw === null ? null : Buffer.from(raw));
       errors.push(null);
+      codes.push(null);
     } else {
       texts.push(null);
       bytes.push(null);
       errors.push(e.outcome.error);
+      codes.push(e.outcome.code);
     }
   }
   await client.query(
-    `INSERT INTO results (jid, seq, idx, ok, output_text, output_bytes, error)
-     SELECT $1, $2 + o - 1, idx, ok, t, b, e
-     FROM unnest($3::int[], $4::bool[], $5::text[], $6::bytea[], $7::text[])
-       WITH ORDINALITY AS u(idx, ok, t, b, e, o)`,
+    `INSERT INTO results (jid, seq, idx, ok, output_text, output_bytes, error, code)
+     SELECT $1, $2 + o - 1, idx, ok, t, b, e, c
+     FROM unnest($3::int[], $4::bool[], $5::text[], $6::bytea[], $7::text[], $8::text[])
+       WITH ORDINALITY AS u(idx, ok, t, b, e, c, o)`,
     [
       jid,
       first,
@@ -159,6 +163,7 @@ async function saveJobOutcomes(
       texts,
       bytes,
       errors,
+      codes,
     ],
   );
   if (!rows[0]!.complete) return false;
@@ -212,8 +217,9 @@ export async function readResults(
     output_text: string | null;
     output_bytes: Buffer | null;
     error: string | null;
+    code: string | null;
   }>(
-    `SELECT r.seq, r.idx, r.ok, r.output_text, r.output_bytes, r.error
+    `SELECT r.seq, r.idx, r.ok, r.output_text, r.output_bytes, r.error, r.code
      FROM results r JOIN jobs j ON j.jid = r.jid
      WHERE j.id = $1 AND r.seq > $2 ORDER BY r.seq LIMIT $3`,
     [jobId, afterSeq, limit],
@@ -223,6 +229,10 @@ export async function readResults(
     index: row.idx,
     outcome: row.ok
       ? { ok: true, output: joinValue(row.output_text, row.output_bytes) }
-      : { ok: false, error: row.error ?? '' },
+      : {
+          ok: false,
+          error: row.error ?? '',
+          code: (row.code ?? ErrorCode.TaskFailed) as ErrorCode,
+        },
   }));
 }

@@ -1,0 +1,45 @@
+/**
+ * Turns a `results` frame into the scheduler's results: each output encoded as the store
+ * keeps it, with the digest replicas are compared by; failures pass through.
+ */
+import { createHash } from 'node:crypto';
+import type { Results } from '../../shared/protocol.js';
+import type { ReceivedResult } from './scheduler/types.js';
+import { encodeStored } from './store/value-codec.js';
+
+/** @param isBinary whether the frame was binary (only a binary frame can carry bytes) */
+export function toReceivedResults(
+  message: Results,
+  isBinary: boolean,
+): ReceivedResult[] {
+  const { leases, outputs, failures = [] } = message;
+  const received: ReceivedResult[] = [];
+  for (let i = 0; i < leases.length; i++) {
+    const lease = leases[i] as number;
+    try {
+      // A text frame's outputs are plain JSON: stored as their text without a walk.
+      const output =
+        (isBinary ? undefined : JSON.stringify(outputs[i])) ??
+        encodeStored(outputs[i]);
+      received.push({ lease, ok: true, output, digest: digestOf(output) });
+    } catch (error) {
+      received.push({
+        lease,
+        ok: false,
+        kind: 'error',
+        error: `the output could not be stored: ${(error as Error).message}`,
+      });
+    }
+  }
+  for (const failure of failures) received.push({ ...failure, ok: false });
+  return received;
+}
+
+/**
+ * Replicas compare outputs by digest: JSON text is its own digest (no hashing on the
+ * hot path), bytes are hashed.
+ */
+export function digestOf(output: string | Uint8Array): string {
+  if (typeof output === 'string') return `t:${output}`;
+  return `h:${createHash('sha256').update(output).digest('hex')}`;
+}
