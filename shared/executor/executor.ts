@@ -107,10 +107,12 @@ export class TaskExecutor implements Executor {
     for (const thread of this.#threads) this.#cancelInThread(thread, null);
   }
 
-  /** Terminates every thread; the executor takes no more work. */
+  /** Terminates every thread; the executor takes no more work and reports nothing. */
   async close(): Promise<void> {
     this.#closed = true;
     this.#queue = [];
+    this.#pending = 0;
+    this.#cancelled.clear();
     if (this.#watchdog !== null) this.#clock.clearTimeout(this.#watchdog);
     this.#watchdog = null;
     await Promise.all(

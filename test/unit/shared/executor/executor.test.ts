@@ -119,6 +119,22 @@ describe('cancel', () => {
   });
 });
 
+describe('close', () => {
+  test('terminates every thread; nothing is reported or run afterwards', async () => {
+    const { pool, executor, done, onDone } = setup(2);
+    executor.submit(tasks(10, 1), onDone);
+    const held = pool.threads.map((t) => [...t.queue]);
+    await executor.close();
+    expect(pool.threads.every((t) => t.terminated)).toBe(true);
+    expect(executor.pending).toBe(0);
+    executor.submit(tasks(1, 50), onDone);
+    expect(executor.pending).toBe(0);
+    expect(held.flat()).toHaveLength(4);
+    expect(pool.threads).toHaveLength(2);
+    expect(done.size).toBe(0);
+  });
+});
+
 describe('outcomes', () => {
   test('errors are failures of kind error; skipped tasks report nothing', () => {
     const { pool, executor, done, onDone } = setup();
