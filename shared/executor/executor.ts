@@ -147,6 +147,11 @@ export class TaskExecutor implements Executor {
     return thread;
   }
 
+  /** Settled tasks leave `pending` before their `onDone` runs. */
+  #release = (count: number): void => {
+    this.#pending -= count;
+  };
+
   #onThreadMessage(thread: Thread, message: FromThread): void {
     if (thread.dead) return;
     if (message.type !== 'outcomes') {
@@ -161,7 +166,7 @@ export class TaskExecutor implements Executor {
         this.#avgTaskMs === 0 ? sample : this.#avgTaskMs * 0.8 + sample * 0.2;
     }
     thread.lastHeardAt = now;
-    this.#pending -= settle(thread, message, this.#cancelled, () =>
+    settle(thread, message, this.#cancelled, this.#release, () =>
       this.#options.onLog?.('ignored outcomes out of order from a thread'),
     );
     this.#pump();

@@ -94,20 +94,23 @@ export function handTo(thread: Thread, slice: Slice, now: number): void {
 
 /**
  * Settles the thread's next tasks with `message` (outcomes in the order it was given
- * the tasks), calling each slice's `onDone` once per message. Outcomes of `cancelled`
- * leases are dropped (and the leases forgotten). A message that does not follow the
- * order is ignored from the first mismatch on. Returns how many tasks it settled.
+ * the tasks), calling each slice's `onDone` once per message. `release(n)` is told of
+ * settled tasks before any `onDone` that reports them, so that a listener sees them
+ * no longer pending (the session sends at once when nothing is). Outcomes of
+ * `cancelled` leases are dropped (and the leases forgotten). A message that does not
+ * follow the order is ignored from the first mismatch on.
  */
 export function settle(
   thread: Thread,
   message: ThreadOutcomes,
   cancelled: Set<number>,
+  release: (count: number) => void,
   onMismatch: () => void,
-): number {
+): void {
   const { leases, status, values } = message;
   let done = emptyOutcomes();
-  let k = 0;
-  for (; k < leases.length; k++) {
+  let unreleased = 0;
+  for (let k = 0; k < leases.length; k++) {
     const slice = thread.inflight[0];
     const lease = leases[k] as number;
     if (!slice || slice.batch.leases[thread.cursor] !== lease) {
@@ -116,6 +119,7 @@ export function settle(
     }
     thread.cursor++;
     thread.unreported--;
+    unreleased++;
     if (cancelled.size > 0 && cancelled.delete(lease)) {
       // cancelled: no result
     } else if (status[k] === Status.ok) {
@@ -127,13 +131,15 @@ export function settle(
     if (thread.cursor === slice.to) {
       thread.inflight.shift();
       thread.cursor = thread.inflight[0]?.from ?? 0;
+      release(unreleased);
+      unreleased = 0;
       if (hasOutcomes(done)) slice.onDone(done);
       done = emptyOutcomes();
     }
   }
+  if (unreleased > 0) release(unreleased);
   const slice = thread.inflight[0];
   if (slice && hasOutcomes(done)) slice.onDone(done);
-  return k;
 }
 
 /**

@@ -119,6 +119,25 @@ describe('cancel', () => {
   });
 });
 
+describe('pending', () => {
+  test('reported tasks are no longer pending when their onDone runs', () => {
+    const { pool, executor } = setup(1);
+    const seen: [number, number][] = [];
+    const onDone = (outcomes: { leases: number[] }) =>
+      seen.push([outcomes.leases.length, executor.pending]);
+    executor.submit(tasks(1, 1), onDone);
+    executor.submit(tasks(2, 2), onDone);
+    // One message answering the whole first batch and one task of the second.
+    pool.threads[0]!.answer(2);
+    expect(seen).toEqual([
+      [1, 2],
+      [1, 1],
+    ]);
+    pool.threads[0]!.answer();
+    expect(seen.at(-1)).toEqual([1, 0]);
+  });
+});
+
 describe('close', () => {
   test('terminates every thread; nothing is reported or run afterwards', async () => {
     const { pool, executor, done, onDone } = setup(2);
