@@ -11,11 +11,21 @@ import {
   expandTasks,
   type MasterMessage,
   type TaskBatch,
-  type TaskFailure,
   type WorkerKind,
   type WorkerMessage,
 } from './protocol.js';
 import { assertNever } from './errors.js';
+import { reconnectDelay } from './session/backoff.js';
+import { CreditWindow } from './session/credit-window.js';
+import { ProgressThrottle } from './session/progress.js';
+import {
+  MAX_RESULTS_PER_FRAME,
+  ResultsOutbox,
+  type Outcomes,
+} from './session/results-outbox.js';
+
+export type { Outcomes };
+export { PROGRESS_EVERY_MS } from './session/progress.js';
 
 /** An open connection. */
 export interface Transport {
@@ -31,13 +41,6 @@ export interface TransportHandlers {
 
 /** Opens a connection to the master's `/ws`; reports through the handlers. */
 export type Connect = (handlers: TransportHandlers) => Transport;
-
-/** How some tasks ended: successes column by column (`outputs[i]` of `leases[i]`), failures apart. */
-export interface Outcomes {
-  leases: number[];
-  outputs: unknown[];
-  failures: TaskFailure[];
-}
 
 /**
  * Runs tasks on `slots` threads. Each task's lease appears in exactly one `onDone`
@@ -119,22 +122,23 @@ export interface WorkerSession {
   stop(): void;
 }
 
-const MAX_RESULTS_PER_FRAME = 2_000;
 const FLUSH_DELAY_MS = 4;
-/** At most one `progress` frame per lease in this many ms; later reports coalesce. */
-export const PROGRESS_EVERY_MS = 250;
-/** Shortest interval over which the task rate is measured. */
-const MEASURE_MS = 50;
 
 /** Starts a session that stays connected (reconnecting as needed) until `stop()`. */
 export function runWorkerSession(options: WorkerSessionOptions): WorkerSession {
-  const { executor, clock } = options;
-  const targetQueueMs = options.targetQueueMs ?? 100;
-  const maxWindow = options.maxWindow ?? 4_096;
-  const minBackoffMs = options.minBackoffMs ?? 250;
-  const maxBackoffMs = options.maxBackoffMs ?? 10_000;
+  const session = new Session(options);
+  session.connect();
+  return {
+    get status() {
+      return { ...session.status };
+    },
+    stop: () => session.stop(),
+  };
+}
 
-  const status: SessionStatus = {
+/** One worker's session: the state behind {@link runWorkerSession}. */
+class Session {
+  readonly status: SessionStatus = {
     state: 'connecting',
     workerId: null,
     jobName: null,
@@ -142,112 +146,71 @@ export function runWorkerSession(options: WorkerSessionOptions): WorkerSession {
     inFlight: 0,
     lastClose: null,
   };
-  let transport: Transport | null = null;
-  let stopped = false;
-  let failures = 0;
-  let reconnectTimer: unknown = null;
-  let flushTimer: unknown = null;
-  /** Results not sent yet, in the columns of a `results` frame. */
-  let outbox: Outcomes = { leases: [], outputs: [], failures: [] };
-  const outboxSize = (): number =>
-    outbox.leases.length + outbox.failures.length;
-  /** Credit the master believes we have (granted minus tasks received). */
-  let creditOut = 0;
-  let window = options.fixedWindow ?? executor.slots * 2;
-  /** Smoothed completions per ms while busy (0: not measured yet). */
-  let ratePerMs = 0;
-  /** Start of the current measurement while busy (0: idle). */
-  let busySince = 0;
-  let completedSinceMeasure = 0;
-  /**
-   * Progress of held leases: when each last sent a frame, and the latest fraction not
-   * sent yet (coalesced). Only leases whose tasks report progress are here, and each
-   * leaves when its task ends or is cancelled: bounded by the leases held.
-   */
-  const progressSentAt = new Map<number, number>();
-  const progressDue = new Map<number, number>();
-  let progressTimer: unknown = null;
-  let progressTimerAt = Infinity;
+  readonly #options: WorkerSessionOptions;
+  readonly #executor: Executor;
+  readonly #clock: Clock;
+  readonly #credit: CreditWindow;
+  readonly #outbox = new ResultsOutbox();
+  readonly #progress: ProgressThrottle;
+  #transport: Transport | null = null;
+  #stopped = false;
+  /** Closes in a row without a welcome, for the reconnect backoff. */
+  #failures = 0;
+  #reconnectTimer: unknown = null;
+  #flushTimer: unknown = null;
 
-  const setStatus = (patch: Partial<SessionStatus>): void => {
-    Object.assign(status, patch);
-    options.onStatus?.({ ...status });
-  };
+  constructor(options: WorkerSessionOptions) {
+    this.#options = options;
+    this.#executor = options.executor;
+    this.#clock = options.clock;
+    this.#credit = new CreditWindow({
+      slots: options.executor.slots,
+      targetQueueMs: options.targetQueueMs ?? 100,
+      maxWindow: options.maxWindow ?? 4_096,
+      fixedWindow: options.fixedWindow,
+    });
+    this.#progress = new ProgressThrottle(options.clock, (lease, fraction) =>
+      this.#send({ type: 'progress', lease, fraction }),
+    );
+    this.#executor.onProgress = this.#onProgress;
+  }
 
-  const send = (message: WorkerMessage): void => {
-    transport?.send(encodeFrame(message));
-  };
+  #setStatus(patch: Partial<SessionStatus>): void {
+    Object.assign(this.status, patch);
+    this.#options.onStatus?.({ ...this.status });
+  }
 
-  /**
-   * Sizes the window to hold `targetQueueMs` of work at the measured rate (plus one per
-   * slot): tiny tasks ride many to a frame, slow ones stay at two per slot, so a slow
-   * worker never sits on work that idle workers could take.
-   */
-  const measure = (now: number, completed: number): void => {
-    completedSinceMeasure += completed;
-    const elapsed = now - busySince;
-    if (busySince === 0 || elapsed < MEASURE_MS) return;
-    const rate = completedSinceMeasure / elapsed;
-    ratePerMs = ratePerMs === 0 ? rate : ratePerMs * 0.7 + rate * 0.3;
-    busySince = now;
-    completedSinceMeasure = 0;
-    if (options.fixedWindow !== undefined) return;
-    const wanted = Math.ceil(ratePerMs * targetQueueMs) + executor.slots;
-    // Grow at once; shrink only when clearly too big (slow tasks), so that the window
-    // does not flap between this estimate and the doubling below.
-    if (wanted > window || wanted < window / 2) {
-      window = Math.min(maxWindow, Math.max(executor.slots * 2, wanted));
+  #send(message: WorkerMessage): void {
+    this.#transport?.send(encodeFrame(message));
+  }
+
+  #grantCredit(): void {
+    const credit = this.#credit.due(this.#executor.pending);
+    if (credit > 0) this.#send({ type: 'ready', credit });
+  }
+
+  #clearFlushTimer(): void {
+    if (this.#flushTimer !== null) {
+      this.#clock.clearTimeout(this.#flushTimer);
+      this.#flushTimer = null;
     }
-  };
+  }
 
-  /** Tops the master's view of our credit back up to the window. */
-  /** Credit to grant now to top the master's view back up to the window (0: none). */
-  const creditDue = (): number => {
-    const want = window - creditOut - executor.pending;
-    // Grant in chunks, not one by one, so that credit frames stay rare.
-    if (
-      want > 0 &&
-      (want >= Math.max(1, window / 4) || executor.pending === 0)
-    ) {
-      creditOut += want;
-      return want;
-    }
-    return 0;
-  };
-
-  const grantCredit = (): void => {
-    const credit = creditDue();
-    if (credit > 0) send({ type: 'ready', credit });
-  };
-
-  const flush = (): void => {
-    if (flushTimer !== null) {
-      clock.clearTimeout(flushTimer);
-      flushTimer = null;
-    }
+  /** Sends what the outbox holds; the last frame carries the new credit. */
+  #flush = (): void => {
+    this.#clearFlushTimer();
     // Status once per flush, not per task: tiny tasks finish by the hundred thousand.
-    setStatus({ inFlight: executor.pending });
-    if (outboxSize() === 0) {
-      grantCredit();
+    this.#setStatus({ inFlight: this.#executor.pending });
+    if (this.#outbox.size === 0) {
+      this.#grantCredit();
       return;
     }
-    while (outboxSize() > 0) {
-      let batch = outbox;
-      if (outboxSize() <= MAX_RESULTS_PER_FRAME) {
-        outbox = { leases: [], outputs: [], failures: [] };
-      } else {
-        // Too many for one frame: failures first (they are rare), then successes.
-        const failures = outbox.failures.splice(0, MAX_RESULTS_PER_FRAME);
-        const room = MAX_RESULTS_PER_FRAME - failures.length;
-        batch = {
-          leases: outbox.leases.splice(0, room),
-          outputs: outbox.outputs.splice(0, room),
-          failures,
-        };
-      }
+    while (this.#outbox.size > 0) {
+      const batch = this.#outbox.take();
       // The last frame of the flush carries the new credit: one frame, not two.
-      const credit = outboxSize() === 0 ? creditDue() : 0;
-      send({
+      const credit =
+        this.#outbox.size === 0 ? this.#credit.due(this.#executor.pending) : 0;
+      this.#send({
         type: 'results',
         leases: batch.leases,
         outputs: batch.outputs,
@@ -257,151 +220,78 @@ export function runWorkerSession(options: WorkerSessionOptions): WorkerSession {
     }
   };
 
-  /** Forgets the progress of leases that ended here (done or cancelled). */
-  const forgetProgress = (leases: readonly number[]): void => {
-    for (const lease of leases) {
-      progressSentAt.delete(lease);
-      progressDue.delete(lease);
-    }
-  };
-
-  const clearProgress = (): void => {
-    progressSentAt.clear();
-    progressDue.clear();
-    if (progressTimer !== null) {
-      clock.clearTimeout(progressTimer);
-      progressTimer = null;
-    }
-    progressTimerAt = Infinity;
-  };
-
-  /** Arms the progress timer for `at` unless it already fires by then. */
-  const armProgress = (at: number, now: number): void => {
-    if (progressTimer !== null) {
-      if (progressTimerAt <= at) return;
-      clock.clearTimeout(progressTimer);
-    }
-    progressTimerAt = at;
-    progressTimer = clock.setTimeout(sendDueProgress, at - now);
-  };
-
-  /** Sends the coalesced fractions whose lease may send again; re-arms for the rest. */
-  const sendDueProgress = (): void => {
-    progressTimer = null;
-    progressTimerAt = Infinity;
-    const now = clock.now();
-    let next = Infinity;
-    for (const [lease, fraction] of progressDue) {
-      const at = (progressSentAt.get(lease) ?? 0) + PROGRESS_EVERY_MS;
-      if (at <= now) {
-        progressDue.delete(lease);
-        progressSentAt.set(lease, now);
-        send({ type: 'progress', lease, fraction });
-      } else next = Math.min(next, at);
-    }
-    if (next !== Infinity) armProgress(next, now);
-  };
-
-  const onProgress = (lease: number, fraction: number): void => {
+  #onProgress = (lease: number, fraction: number): void => {
     if (
-      transport === null ||
-      status.state !== 'connected' ||
+      this.#transport === null ||
+      this.status.state !== 'connected' ||
       !(fraction >= 0 && fraction <= 1)
     )
       return;
-    const now = clock.now();
-    const sentAt = progressSentAt.get(lease);
-    if (sentAt === undefined || now - sentAt >= PROGRESS_EVERY_MS) {
-      progressDue.delete(lease);
-      progressSentAt.set(lease, now);
-      send({ type: 'progress', lease, fraction });
-      return;
-    }
-    progressDue.set(lease, fraction);
-    armProgress(sentAt + PROGRESS_EVERY_MS, now);
+    this.#progress.report(lease, fraction);
   };
-  executor.onProgress = onProgress;
 
-  const onTasksDone = (done: Outcomes): void => {
+  /** The executor finished some tasks: queue their results, send soon. */
+  #onTasksDone = (done: Outcomes): void => {
     // Only tasks that reported progress have any: nothing to do per task otherwise.
-    if (progressSentAt.size > 0) {
-      forgetProgress(done.leases);
-      for (const { lease } of done.failures) {
-        progressSentAt.delete(lease);
-        progressDue.delete(lease);
-      }
+    if (this.#progress.active) {
+      this.#progress.forget(done.leases);
+      for (const { lease } of done.failures) this.#progress.forget([lease]);
     }
-    measure(clock.now(), done.leases.length + done.failures.length);
-    if (executor.pending === 0) {
-      // Idle time is not task time: measure again from the next batch.
-      busySince = 0;
-      completedSinceMeasure = 0;
-      // Ran dry while the master owed us nothing: the window was too small to cover
-      // the round trip. Grow it; `measure` trims it again for slow tasks.
-      if (creditOut === 0 && options.fixedWindow === undefined) {
-        window = Math.min(maxWindow, window * 2);
-      }
-    }
-    for (let i = 0; i < done.leases.length; i++) {
-      outbox.leases.push(done.leases[i] as number);
-      outbox.outputs.push(done.outputs[i]);
-    }
-    for (const failure of done.failures) outbox.failures.push(failure);
+    const executor = this.#executor;
+    this.#credit.completed(
+      done.leases.length + done.failures.length,
+      this.#clock.now(),
+      executor.pending,
+    );
+    this.#outbox.add(done);
     // Send at once when idle (latency), else gather what finishes within a moment.
-    if (executor.pending === 0 || outboxSize() >= MAX_RESULTS_PER_FRAME)
-      flush();
-    else flushTimer ??= clock.setTimeout(flush, FLUSH_DELAY_MS);
+    if (executor.pending === 0 || this.#outbox.size >= MAX_RESULTS_PER_FRAME)
+      this.#flush();
+    else
+      this.#flushTimer ??= this.#clock.setTimeout(this.#flush, FLUSH_DELAY_MS);
   };
 
-  const onMessage = (frame: string | Uint8Array): void => {
+  #onFrame = (frame: string | Uint8Array): void => {
     const decoded = decodeMasterMessage(frame);
     if (!decoded.ok) {
-      options.onLog?.(
+      this.#options.onLog?.(
         'warn',
         `ignored a malformed frame from the master: ${decoded.error}`,
       );
       return;
     }
-    handle(decoded.value);
+    this.#handle(decoded.value);
   };
 
-  const handle = (message: MasterMessage): void => {
+  #handle(message: MasterMessage): void {
     switch (message.type) {
       case 'welcome':
-        failures = 0;
-        creditOut = 0;
-        setStatus({
+        this.#failures = 0;
+        this.#credit.creditOut = 0;
+        this.#setStatus({
           state: 'connected',
           workerId: message.workerId,
           lastClose: null,
         });
-        grantCredit();
+        this.#grantCredit();
         return;
-      case 'tasks': {
-        let jobName: string | undefined;
-        for (const batch of expandTasks(message)) {
-          creditOut = Math.max(0, creditOut - batch.leases.length);
-          jobName = batch.name;
-          if (busySince === 0) busySince = clock.now();
-          executor.submit(batch, onTasksDone);
-        }
-        setStatus({
-          inFlight: executor.pending,
-          ...(jobName ? { jobName } : {}),
-        });
+      case 'tasks':
+        this.#onTasks(message);
         return;
-      }
       case 'cancel':
-        executor.cancel(message.leases);
-        if (progressSentAt.size > 0) forgetProgress(message.leases);
-        setStatus({ inFlight: executor.pending });
-        grantCredit();
+        this.#executor.cancel(message.leases);
+        if (this.#progress.active) this.#progress.forget(message.leases);
+        this.#setStatus({ inFlight: this.#executor.pending });
+        this.#grantCredit();
         return;
       case 'ack':
-        setStatus({ done: status.done + message.count });
+        this.#setStatus({ done: this.status.done + message.count });
         return;
       case 'error':
-        options.onLog?.('warn', `master: ${message.code}: ${message.message}`);
+        this.#options.onLog?.(
+          'warn',
+          `master: ${message.code}: ${message.message}`,
+        );
         return;
       case 'snapshot':
       case 'delta':
@@ -409,79 +299,88 @@ export function runWorkerSession(options: WorkerSessionOptions): WorkerSession {
       default:
         assertNever(message);
     }
-  };
+  }
 
-  const connect = (): void => {
-    if (stopped) return;
-    setStatus({ state: 'connecting' });
-    transport = options.connect({
-      onOpen: () => {
-        send({
-          type: 'hello',
-          protocol: PROTOCOL_VERSION,
-          kind: options.kind,
-          slots: executor.slots,
-          ...(options.name ? { name: options.name } : {}),
-          ...(options.volunteer ? { volunteer: options.volunteer } : {}),
-        });
-      },
-      onMessage,
-      onClose: (code, reason) => {
-        transport = null;
-        // The master re-queued whatever we held: drop it rather than finish it twice.
-        executor.cancelAll();
-        outbox = { leases: [], outputs: [], failures: [] };
-        creditOut = 0;
-        clearProgress();
-        if (flushTimer !== null) {
-          clock.clearTimeout(flushTimer);
-          flushTimer = null;
-        }
-        const lastClose = `${code}${reason ? ` ${reason}` : ''}`;
-        if (stopped) {
-          setStatus({ state: 'stopped', inFlight: 0, lastClose });
-          return;
-        }
-        setStatus({ state: 'disconnected', inFlight: 0, lastClose });
-        if (code === 4426) {
-          options.onLog?.(
-            'warn',
-            `the master refused this protocol version: ${reason}`,
-          );
-        }
-        // Full jitter: spread a crowd of workers reconnecting to a restarted master.
-        failures++;
-        const ceiling = Math.min(
-          maxBackoffMs,
-          minBackoffMs * 2 ** Math.min(failures, 16),
-        );
-        const delay = Math.round(ceiling / 2 + clock.random() * (ceiling / 2));
-        reconnectTimer = clock.setTimeout(() => {
-          reconnectTimer = null;
-          connect();
-        }, delay);
-      },
+  #onTasks(message: Extract<MasterMessage, { type: 'tasks' }>): void {
+    let jobName: string | undefined;
+    for (const batch of expandTasks(message)) {
+      this.#credit.received(batch.leases.length, this.#clock.now());
+      jobName = batch.name;
+      this.#executor.submit(batch, this.#onTasksDone);
+    }
+    this.#setStatus({
+      inFlight: this.#executor.pending,
+      ...(jobName ? { jobName } : {}),
+    });
+  }
+
+  connect(): void {
+    if (this.#stopped) return;
+    this.#setStatus({ state: 'connecting' });
+    this.#transport = this.#options.connect({
+      onOpen: this.#onOpen,
+      onMessage: this.#onFrame,
+      onClose: this.#onClose,
+    });
+  }
+
+  #onOpen = (): void => {
+    const { kind, name, volunteer } = this.#options;
+    this.#send({
+      type: 'hello',
+      protocol: PROTOCOL_VERSION,
+      kind,
+      slots: this.#executor.slots,
+      ...(name ? { name } : {}),
+      ...(volunteer ? { volunteer } : {}),
     });
   };
 
-  connect();
-
-  return {
-    get status() {
-      return { ...status };
-    },
-    stop() {
-      if (stopped) return;
-      stopped = true;
-      if (reconnectTimer !== null) clock.clearTimeout(reconnectTimer);
-      clearProgress();
-      if (transport) {
-        flush();
-        transport.close(1000, 'worker stopping');
-      } else {
-        setStatus({ state: 'stopped' });
-      }
-      executor.cancelAll();
-    },
+  #onClose = (code: number, reason: string): void => {
+    this.#transport = null;
+    // The master re-queued whatever we held: drop it rather than finish it twice.
+    this.#executor.cancelAll();
+    this.#outbox.clear();
+    this.#credit.creditOut = 0;
+    this.#progress.clear();
+    this.#clearFlushTimer();
+    const lastClose = `${code}${reason ? ` ${reason}` : ''}`;
+    if (this.#stopped) {
+      this.#setStatus({ state: 'stopped', inFlight: 0, lastClose });
+      return;
+    }
+    this.#setStatus({ state: 'disconnected', inFlight: 0, lastClose });
+    if (code === 4426) {
+      this.#options.onLog?.(
+        'warn',
+        `the master refused this protocol version: ${reason}`,
+      );
+    }
+    this.#failures++;
+    const delay = reconnectDelay(
+      this.#failures,
+      this.#options.minBackoffMs ?? 250,
+      this.#options.maxBackoffMs ?? 10_000,
+      () => this.#clock.random(),
+    );
+    this.#reconnectTimer = this.#clock.setTimeout(() => {
+      this.#reconnectTimer = null;
+      this.connect();
+    }, delay);
   };
+
+  stop(): void {
+    if (this.#stopped) return;
+    this.#stopped = true;
+    if (this.#reconnectTimer !== null)
+      this.#clock.clearTimeout(this.#reconnectTimer);
+    this.#progress.clear();
+    if (this.#transport) {
+      this.#flush();
+      this.#transport.close(1000, 'worker stopping');
+    } else {
+      this.#setStatus({ state: 'stopped' });
+    }
+    this.#executor.cancelAll();
+  }
 }

@@ -45,7 +45,7 @@ const modules: Record<string, unknown> = {
   },
 };
 
-/** A clock whose timers run only when the test advances it. */
+/** A clock whose timers run, in time order, only when the test advances it. */
 function fakeClock() {
   let now = 1_000_000;
   let nextId = 0;
@@ -60,11 +60,20 @@ function fakeClock() {
     clearTimeout(handle: unknown) {
       timers.delete(handle as number);
     },
+    /** Moves time on by `ms`, running every timer due by then (also those they set). */
     advance(ms: number) {
-      now += ms;
-      for (const [id, t] of [...timers]) {
-        if (t.at <= now && timers.delete(id)) t.fn();
+      const until = now + ms;
+      for (;;) {
+        let next: [number, { at: number; fn: () => void }] | undefined;
+        for (const entry of timers)
+          if (entry[1].at <= until && (!next || entry[1].at < next[1].at))
+            next = entry;
+        if (!next) break;
+        timers.delete(next[0]);
+        now = Math.max(now, next[1].at);
+        next[1].fn();
       }
+      now = until;
     },
   };
 }
@@ -213,22 +222,31 @@ describe('WebWorkerExecutor', () => {
     openGate();
     await settle();
     expect(done.get(100)).toEqual([{ ok: true, output: 'through' }]);
-    // One batch: a run message per job, in columns.
-    expect(
-      pool.threads[0]?.runs.slice(1).map((r) => [r.job, r.leases, r.indexes]),
-    ).toEqual([
+    // Tasks reach the thread as run messages of one job each, in columns.
+    const runs = pool.threads[0]?.runs.slice(1) ?? [];
+    expect(runs.map((r) => [r.job, r.leases, r.indexes])).toEqual([
       ['job-1', [1], [0]],
-      ['job-2', [10, 11, 12], [1, 2, 3]],
+      ...runs.slice(1).map((r) => ['job-2', r.leases, r.indexes]),
     ]);
+    const held = runs.slice(1).flatMap((r) => r.leases);
+    expect(held.length).toBeGreaterThan(0);
+    expect(held).toEqual([10, 11, 12].slice(0, held.length));
+    expect(runs.slice(1).flatMap((r) => r.indexes)).toEqual(
+      [1, 2, 3].slice(0, held.length),
+    );
     expect(done.size).toBe(1);
-    clock.advance(4_999);
+    // The hanging task started when the gate opened: killed once it has run past its
+    // lease of 5 s plus the executor's slack (200 ms), not before.
+    clock.advance(5_199);
     await settle();
     expect(done.size).toBe(1);
-    clock.advance(10);
+    clock.advance(101);
     await settle();
     const crash = done.get(1)?.[0];
     expect(crash).toMatchObject({ ok: false, kind: 'crash' });
-    expect(crash && !crash.ok && crash.error).toMatch(/exceeded its lease/);
+    expect(crash && !crash.ok && crash.error).toMatch(
+      /exceeded its lease of 5000 ms/,
+    );
     expect(pool.threads[0]?.terminated).toBe(true);
     expect(pool.threads).toHaveLength(2);
     expect([10, 11, 12].map((l) => done.get(l))).toEqual([
@@ -290,7 +308,8 @@ describe('WebWorkerExecutor', () => {
     executor.submit(tasks(HANG, 1, 1), onDone);
     executor.submit(tasks(DOUBLE, 40, 100, 60_000), onDone);
     executor.cancel([1, 100, 139]);
-    expect(executor.pending).toBe(38);
+    // The queued one leaves at once; the two in the thread when it answers or dies.
+    expect(executor.pending).toBe(40);
     await settle();
     clock.advance(6_000); // the cancelled hanging task never answers: the thread is replaced
     await settle();
@@ -305,9 +324,9 @@ describe('WebWorkerExecutor', () => {
     const { executor, done, onDone } = setup(2);
     executor.submit(tasks(DOUBLE, 20), onDone);
     executor.cancelAll();
-    expect(executor.pending).toBe(0);
     await settle();
     expect(done.size).toBe(0);
+    expect(executor.pending).toBe(0);
   });
 
   test('a task whose lease ended before it started is skipped silently', async () => {

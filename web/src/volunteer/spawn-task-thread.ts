@@ -24,7 +24,9 @@ export const spawnTaskThread: SpawnThread = (events): ThreadHandle => {
   worker.onerror = (event: ErrorEvent) => {
     // Handled here: the crash is reported to the master, not to the page's console.
     event.preventDefault();
-    events.onError(event.message || 'the Web Worker failed');
+    events.onError(
+      `the task crashed its Web Worker: ${event.message || 'no message'}`,
+    );
   };
   worker.onmessageerror = () => {
     events.onError('a message from the Web Worker could not be read');

@@ -1,0 +1,344 @@
+/**
+ * The one {@link Executor} of every worker: `threads` task threads (Node worker threads
+ * or browser Web Workers, started by the host's `spawn`), each fed batches of tasks (a
+ * thread hop per task would cap throughput), with
+ * - crash blame: a thread that dies is blamed for exactly the task it was running (the
+ *   shared slot says which); the rest of what it held runs again on a fresh thread;
+ * - a watchdog: a task running past its `timeoutMs` (counted from when its thread
+ *   started it, never from when it was queued) has its thread killed, reported as a
+ *   crash;
+ * - cancel of queued and running tasks (no outcome follows), progress forwarding for
+ *   held leases only.
+ *
+ * Tasks stay in columns from the wire to the thread and back (slices of the frame's
+ * task groups): no object per task, and a structured clone of a few arrays per batch.
+ */
+import type { TaskBatch } from '../protocol.js';
+import type { FromThread, ToThread } from '../task-runner.js';
+import type { Executor, ProgressListener } from '../worker-session.js';
+import { ModuleSources } from './modules.js';
+import {
+  rangeOf,
+  runMessage,
+  subSlice,
+  type OnDone,
+  type Slice,
+} from './slice.js';
+import {
+  findUnreported,
+  handTo,
+  newThread,
+  runningTask,
+  settle,
+  takeUnreported,
+  unreportedIn,
+  type RunningTask,
+  type Thread,
+} from './thread.js';
+import type { ExecutorClock, TaskExecutorOptions } from './types.js';
+
+const MAX_ERROR_CHARS = 4_000;
+
+export class TaskExecutor implements Executor {
+  readonly slots: number;
+  /** Hears `ctx.progress` of the tasks running in the threads (set by the session). */
+  onProgress: ProgressListener | null = null;
+  readonly #options: TaskExecutorOptions;
+  readonly #clock: ExecutorClock;
+  readonly #maxBatch: number;
+  readonly #killSlackMs: number;
+  readonly #modules: ModuleSources | null;
+  #queue: Slice[] = [];
+  readonly #threads: Thread[] = [];
+  /** Leases cancelled while in a thread: their outcomes are dropped. */
+  readonly #cancelled = new Set<number>();
+  #pending = 0;
+  #avgTaskMs = 0;
+  #crashes = 0;
+  #watchdog: unknown = null;
+  #closed = false;
+
+  constructor(options: TaskExecutorOptions) {
+    this.#options = options;
+    this.#clock = options.clock;
+    this.slots = Math.max(1, Math.floor(options.threads));
+    this.#maxBatch = options.maxBatch ?? 256;
+    this.#killSlackMs = options.killSlackMs ?? 200;
+    this.#modules = options.loadModule
+      ? new ModuleSources(options.loadModule)
+      : null;
+    for (let i = 0; i < this.slots; i++) this.#threads.push(this.#spawn());
+  }
+
+  get pending(): number {
+    return this.#pending;
+  }
+
+  /** Threads killed or lost (crash, overrun) since the start. */
+  get crashes(): number {
+    return this.#crashes;
+  }
+
+  submit(batch: TaskBatch, onDone: OnDone): void {
+    const count = batch.leases.length;
+    if (count === 0 || this.#closed) return;
+    const deadline = this.#clock.now() + batch.timeoutMs;
+    this.#queue.push({ batch, from: 0, to: count, deadline, onDone });
+    this.#pending += count;
+    this.#pump();
+  }
+
+  cancel(leases: readonly number[]): void {
+    const wanted = new Set(leases);
+    const keep = (lease: number) => !wanted.has(lease);
+    const queue: Slice[] = [];
+    for (const slice of this.#queue) {
+      const kept = subSlice(slice, keep);
+      this.#pending -= slice.to - slice.from - (kept ? kept.to - kept.from : 0);
+      if (kept) queue.push(kept);
+    }
+    this.#queue = queue;
+    for (const thread of this.#threads) this.#cancelInThread(thread, wanted);
+  }
+
+  cancelAll(): void {
+    for (const slice of this.#queue) this.#pending -= slice.to - slice.from;
+    this.#queue = [];
+    for (const thread of this.#threads) this.#cancelInThread(thread, null);
+  }
+
+  /** Terminates every thread; the executor takes no more work and reports nothing. */
+  async close(): Promise<void> {
+    this.#closed = true;
+    this.#queue = [];
+    this.#pending = 0;
+    this.#cancelled.clear();
+    if (this.#watchdog !== null) this.#clock.clearTimeout(this.#watchdog);
+    this.#watchdog = null;
+    await Promise.all(
+      this.#threads.map((thread) => {
+        thread.dead = true;
+        return thread.handle.terminate();
+      }),
+    );
+  }
+
+  /** Marks the thread's unreported tasks in `wanted` (all if null) cancelled. */
+  #cancelInThread(thread: Thread, wanted: Set<number> | null): void {
+    const hit = unreportedIn(thread, wanted).filter(
+      (lease) => !this.#cancelled.has(lease),
+    );
+    for (const lease of hit) this.#cancelled.add(lease);
+    if (hit.length > 0) this.#post(thread, { type: 'cancel', leases: hit });
+  }
+
+  #spawn(): Thread {
+    // The events name the thread object, which exists only once spawn returns.
+    let thread: Thread | null = null;
+    const handle = this.#options.spawn({
+      onMessage: (message) => {
+        if (thread) this.#onThreadMessage(thread, message);
+      },
+      onError: (reason) => {
+        if (thread) this.#threadDied(thread, reason, null);
+      },
+    });
+    thread = newThread(handle, this.#clock.now());
+    return thread;
+  }
+
+  /** Settled tasks leave `pending` before their `onDone` runs. */
+  #release = (count: number): void => {
+    this.#pending -= count;
+  };
+
+  #onThreadMessage(thread: Thread, message: FromThread): void {
+    if (thread.dead) return;
+    if (message.type !== 'outcomes') {
+      if (message.type === 'progress') this.#progress(thread, message);
+      return;
+    }
+    const now = this.#clock.now();
+    const count = message.leases.length;
+    if (count > 0) {
+      const sample = (now - thread.lastHeardAt) / count;
+      this.#avgTaskMs =
+        this.#avgTaskMs === 0 ? sample : this.#avgTaskMs * 0.8 + sample * 0.2;
+    }
+    thread.lastHeardAt = now;
+    settle(thread, message, this.#cancelled, this.#release, () =>
+      this.#options.onLog?.('ignored outcomes out of order from a thread'),
+    );
+    this.#pump();
+  }
+
+  /**
+   * Passes on a task's progress if its lease is one the thread holds, unreported and
+   * not cancelled (task code can post anything on the thread's port).
+   */
+  #progress(
+    thread: Thread,
+    message: { lease: unknown; fraction: unknown },
+  ): void {
+    const listener = this.onProgress;
+    const { lease, fraction } = message;
+    if (
+      listener === null ||
+      typeof lease !== 'number' ||
+      typeof fraction !== 'number' ||
+      !(fraction >= 0 && fraction <= 1) ||
+      this.#cancelled.has(lease)
+    )
+      return;
+    if (findUnreported(thread, (l) => l === lease)) listener(lease, fraction);
+  }
+
+  /**
+   * Replaces a dead (or killed) thread. The task it was running is reported as a
+   * crash, unless it was cancelled or had not started within its lease; everything
+   * else it held goes back to the front of the queue, cancelled tasks dropped.
+   */
+  #threadDied(
+    thread: Thread,
+    reason: string,
+    running: RunningTask | null,
+  ): void {
+    if (thread.dead) return;
+    thread.dead = true;
+    this.#crashes++;
+    void Promise.resolve(thread.handle.terminate()).catch(() => undefined);
+    const culprit = running ?? runningTask(thread);
+    const lease = culprit
+      ? (culprit.slice.batch.leases[culprit.i] as number)
+      : -1;
+    const again: Slice[] = [];
+    for (const range of takeUnreported(thread)) {
+      const kept = subSlice(
+        range,
+        (l) => l !== lease && !this.#cancelled.delete(l),
+      );
+      const dropped = range.to - range.from - (kept ? kept.to - kept.from : 0);
+      this.#pending -= dropped;
+      if (kept) again.push(kept);
+    }
+    if (culprit) this.#blame(culprit, lease, reason);
+    this.#queue = again.concat(this.#queue);
+    if (this.#closed) return;
+    this.#options.onLog?.(`thread replaced: ${reason}`);
+    const at = this.#threads.indexOf(thread);
+    if (at >= 0) this.#threads[at] = this.#spawn();
+    this.#pump();
+  }
+
+  /** Reports the crash of the task a dead thread was running (already not pending). */
+  #blame(culprit: RunningTask, lease: number, reason: string): void {
+    if (this.#cancelled.delete(lease)) return;
+    // A task that started past its lease was never really run for the master (which
+    // has re-queued it): it gets no death against it.
+    if (culprit.startedAt > culprit.slice.deadline) return;
+    culprit.slice.onDone({
+      leases: [],
+      outputs: [],
+      failures: [
+        { lease, error: reason.slice(0, MAX_ERROR_CHARS), kind: 'crash' },
+      ],
+    });
+  }
+
+  /** Kills threads whose running task outlived its `timeoutMs` since it started. */
+  #checkLeases = (): void => {
+    this.#watchdog = null;
+    const now = this.#clock.now();
+    for (const thread of this.#threads) {
+      if (thread.dead || thread.unreported === 0) continue;
+      const running = runningTask(thread);
+      if (!running) continue;
+      const { timeoutMs } = running.slice.batch;
+      if (now - running.startedAt > timeoutMs + this.#killSlackMs)
+        this.#threadDied(
+          thread,
+          `the task exceeded its lease of ${timeoutMs} ms and its thread was terminated`,
+          running,
+        );
+    }
+    this.#armWatchdog();
+  };
+
+  /** Looks at the threads every `watchdogMs` while any of them holds tasks. */
+  #armWatchdog(): void {
+    if (this.#watchdog !== null || this.#closed) return;
+    if (!this.#threads.some((thread) => thread.unreported > 0)) return;
+    this.#watchdog = this.#clock.setTimeout(
+      this.#checkLeases,
+      this.#options.watchdogMs ?? 100,
+    );
+  }
+
+  #batchSize(): number {
+    if (this.#avgTaskMs <= 0) return 1;
+    const target = this.#options.targetBatchMs ?? 2;
+    return Math.max(
+      1,
+      Math.min(this.#maxBatch, Math.floor(target / this.#avgTaskMs)),
+    );
+  }
+
+  #pump(): void {
+    if (this.#closed) return;
+    const size = this.#batchSize();
+    for (const thread of this.#threads) {
+      if (thread.dead) continue;
+      // Keep up to two batches per thread: one running, one waiting, no idle gap.
+      let room = 2 * size - thread.unreported;
+      if (room < size && thread.unreported > 0) continue;
+      while (room > 0 && this.#queue.length > 0) {
+        const head = this.#queue[0] as Slice;
+        if (!this.#deliverModule(thread, head.batch.module)) return;
+        let slice = head;
+        if (head.to - head.from <= room) this.#queue.shift();
+        else {
+          slice = rangeOf(head, head.from, head.from + room);
+          head.from += room;
+        }
+        handTo(thread, slice, this.#clock.now());
+        this.#post(thread, runMessage(slice));
+        room -= slice.to - slice.from;
+      }
+    }
+    this.#armWatchdog();
+  }
+
+  /** Posts the module's source to the thread once; false while it is being fetched. */
+  #deliverModule(thread: Thread, hash: string): boolean {
+    const modules = this.#modules;
+    if (modules === null || thread.modules.has(hash)) return true;
+    const source = modules.get(
+      hash,
+      () => this.#pump(),
+      (_, error) => this.#moduleFailed(hash, error),
+    );
+    if (source === undefined) return false;
+    thread.modules.add(hash);
+    this.#post(thread, { type: 'module', hash, source });
+    return true;
+  }
+
+  /** Tasks of a module we cannot load fail (and are retried on other workers). */
+  #moduleFailed(hash: string, error: unknown): void {
+    const message = `could not load the task module: ${(error as Error).message}`;
+    this.#queue = this.#queue.filter((slice) => {
+      if (slice.batch.module !== hash) return true;
+      const failures = slice.batch.leases
+        .slice(slice.from, slice.to)
+        .map((lease) => ({ lease, error: message, kind: 'error' as const }));
+      this.#pending -= failures.length;
+      slice.onDone({ leases: [], outputs: [], failures });
+      return false;
+    });
+    this.#pump();
+  }
+
+  #post(thread: Thread, message: ToThread): void {
+    if (!thread.dead) thread.handle.post(message);
+  }
+}

@@ -1,0 +1,82 @@
+/**
+ * The worker's prefetch window: how many tasks it asks the master to keep in flight
+ * to it. Sized to hold `targetQueueMs` of work at the measured task rate (plus one per
+ * slot): tiny tasks ride many to a frame, slow ones stay at two per slot, so a slow
+ * worker never sits on work that idle workers could take.
+ */
+
+/** Shortest interval over which the task rate is measured. */
+const MEASURE_MS = 50;
+
+export interface CreditWindowOptions {
+  slots: number;
+  targetQueueMs: number;
+  maxWindow: number;
+  /** A fixed window; disables adaptation. */
+  fixedWindow?: number | undefined;
+}
+
+export class CreditWindow {
+  /** Credit the master believes we have (granted minus tasks received). */
+  creditOut = 0;
+  #window: number;
+  /** Smoothed completions per ms while busy (0: not measured yet). */
+  #ratePerMs = 0;
+  /** Start of the current measurement while busy (0: idle). */
+  #busySince = 0;
+  #completedSinceMeasure = 0;
+  readonly #options: CreditWindowOptions;
+
+  constructor(options: CreditWindowOptions) {
+    this.#options = options;
+    this.#window = options.fixedWindow ?? options.slots * 2;
+  }
+
+  /** `count` tasks arrived from the master at `now`. */
+  received(count: number, now: number): void {
+    this.creditOut = Math.max(0, this.creditOut - count);
+    if (this.#busySince === 0) this.#busySince = now;
+  }
+
+  /** `count` tasks finished at `now`, leaving `pending` held. */
+  completed(count: number, now: number, pending: number): void {
+    this.#measure(now, count);
+    if (pending > 0) return;
+    // Idle time is not task time: measure again from the next batch.
+    this.#busySince = 0;
+    this.#completedSinceMeasure = 0;
+    // Ran dry while the master owed us nothing: the window was too small to cover
+    // the round trip. Grow it; `#measure` trims it again for slow tasks.
+    if (this.creditOut === 0 && this.#options.fixedWindow === undefined)
+      this.#window = Math.min(this.#options.maxWindow, this.#window * 2);
+  }
+
+  /** Credit to grant now to top the master's view back up to the window (0: none). */
+  due(pending: number): number {
+    const want = this.#window - this.creditOut - pending;
+    // Grant in chunks, not one by one, so that credit frames stay rare.
+    if (want > 0 && (want >= Math.max(1, this.#window / 4) || pending === 0)) {
+      this.creditOut += want;
+      return want;
+    }
+    return 0;
+  }
+
+  #measure(now: number, completed: number): void {
+    this.#completedSinceMeasure += completed;
+    const elapsed = now - this.#busySince;
+    if (this.#busySince === 0 || elapsed < MEASURE_MS) return;
+    const rate = this.#completedSinceMeasure / elapsed;
+    this.#ratePerMs =
+      this.#ratePerMs === 0 ? rate : this.#ratePerMs * 0.7 + rate * 0.3;
+    this.#busySince = now;
+    this.#completedSinceMeasure = 0;
+    const { fixedWindow, targetQueueMs, slots, maxWindow } = this.#options;
+    if (fixedWindow !== undefined) return;
+    const wanted = Math.ceil(this.#ratePerMs * targetQueueMs) + slots;
+    // Grow at once; shrink only when clearly too big (slow tasks), so that the window
+    // does not flap between this estimate and the doubling on running dry.
+    if (wanted > this.#window || wanted < this.#window / 2)
+      this.#window = Math.min(maxWindow, Math.max(slots * 2, wanted));
+  }
+}

@@ -1,0 +1,99 @@
+/**
+ * Progress frames of the tasks a worker holds, throttled: at most one per lease every
+ * {@link PROGRESS_EVERY_MS}; reports in between coalesce into the latest fraction, sent
+ * when the lease may send again. Only leases whose tasks report progress are tracked,
+ * and each leaves when its task ends or is cancelled: bounded by the leases held.
+ */
+
+/** At most one `progress` frame per lease in this many ms; later reports coalesce. */
+export const PROGRESS_EVERY_MS = 250;
+
+export interface ProgressTimers {
+  now(): number;
+  setTimeout(fn: () => void, ms: number): unknown;
+  clearTimeout(handle: unknown): void;
+}
+
+export class ProgressThrottle {
+  /** When each lease last sent a frame. */
+  readonly #sentAt = new Map<number, number>();
+  /** The latest fraction of each lease not sent yet. */
+  readonly #due = new Map<number, number>();
+  #timer: unknown = null;
+  #timerAt = Infinity;
+  readonly #clock: ProgressTimers;
+  readonly #send: (lease: number, fraction: number) => void;
+
+  constructor(
+    clock: ProgressTimers,
+    send: (lease: number, fraction: number) => void,
+  ) {
+    this.#clock = clock;
+    this.#send = send;
+  }
+
+  /** True while any lease has reported progress (most tasks never do). */
+  get active(): boolean {
+    return this.#sentAt.size > 0;
+  }
+
+  /** A task reported `fraction`: sent now, or coalesced until its lease may send. */
+  report(lease: number, fraction: number): void {
+    const now = this.#clock.now();
+    const sentAt = this.#sentAt.get(lease);
+    if (sentAt === undefined || now - sentAt >= PROGRESS_EVERY_MS) {
+      this.#due.delete(lease);
+      this.#sentAt.set(lease, now);
+      this.#send(lease, fraction);
+      return;
+    }
+    this.#due.set(lease, fraction);
+    this.#arm(sentAt + PROGRESS_EVERY_MS, now);
+  }
+
+  /** Forgets leases that ended here (done or cancelled). */
+  forget(leases: readonly number[]): void {
+    for (const lease of leases) {
+      this.#sentAt.delete(lease);
+      this.#due.delete(lease);
+    }
+  }
+
+  /** Forgets everything (the connection is gone). */
+  clear(): void {
+    this.#sentAt.clear();
+    this.#due.clear();
+    if (this.#timer !== null) {
+      this.#clock.clearTimeout(this.#timer);
+      this.#timer = null;
+    }
+    this.#timerAt = Infinity;
+  }
+
+  /** Arms the timer for `at` unless it already fires by then. */
+  #arm(at: number, now: number): void {
+    if (this.#timer !== null) {
+      if (this.#timerAt <= at) return;
+      this.#clock.clearTimeout(this.#timer);
+    }
+    this.#timerAt = at;
+    this.#timer = this.#clock.setTimeout(this.#sendDue, at - now);
+  }
+
+  /** Sends the coalesced fractions whose lease may send again; re-arms for the rest. */
+  #sendDue = (): void => {
+    this.#timer = null;
+    this.#timerAt = Infinity;
+    const now = this.#clock.now();
+    let next = Infinity;
+    for (const [lease, fraction] of this.#due) {
+      const at = (this.#sentAt.get(lease) ?? 0) + PROGRESS_EVERY_MS;
+      if (at <= now) {
+        this.#due.delete(lease);
+        this.#sentAt.set(lease, now);
+        this.#send(lease, fraction);
+      } else next = Math.min(next, at);
+    }
+    if (next !== Infinity) this.#arm(next, now);
+  };
+}

@@ -1,0 +1,54 @@
+/**
+ * Results finished here and not sent yet, in the columns of a `results` frame. The
+ * session gathers what finishes within a moment and sends it in frames of at most
+ * {@link MAX_RESULTS_PER_FRAME} results.
+ */
+import type { TaskFailure } from '../protocol.js';
+
+/** How some tasks ended: successes column by column (`outputs[i]` of `leases[i]`), failures apart. */
+export interface Outcomes {
+  leases: number[];
+  outputs: unknown[];
+  failures: TaskFailure[];
+}
+
+export const MAX_RESULTS_PER_FRAME = 2_000;
+
+export class ResultsOutbox {
+  #outbox: Outcomes = { leases: [], outputs: [], failures: [] };
+
+  /** Results waiting. */
+  get size(): number {
+    return this.#outbox.leases.length + this.#outbox.failures.length;
+  }
+
+  add(done: Outcomes): void {
+    const outbox = this.#outbox;
+    for (let i = 0; i < done.leases.length; i++) {
+      outbox.leases.push(done.leases[i] as number);
+      outbox.outputs.push(done.outputs[i]);
+    }
+    for (const failure of done.failures) outbox.failures.push(failure);
+  }
+
+  /** Drops everything (the master re-queued those tasks). */
+  clear(): void {
+    this.#outbox = { leases: [], outputs: [], failures: [] };
+  }
+
+  /** Takes one frame's worth: everything if it fits, else failures first (they are rare). */
+  take(): Outcomes {
+    const outbox = this.#outbox;
+    if (this.size <= MAX_RESULTS_PER_FRAME) {
+      this.clear();
+      return outbox;
+    }
+    const failures = outbox.failures.splice(0, MAX_RESULTS_PER_FRAME);
+    const room = MAX_RESULTS_PER_FRAME - failures.length;
+    return {
+      leases: outbox.leases.splice(0, room),
+      outputs: outbox.outputs.splice(0, room),
+      failures,
+    };
+  }
+}
