@@ -79,7 +79,8 @@ export class SqliteResults {
     // A repeat still takes a seq, which is then never written: a gap, which readers
     // paging by `seq > cursor` do not notice.
     const seq = ++this.#lastSeq;
-    if (outcome.ok) this.#queued.push(jid, seq, index, 1, outcome.output, null);
+    if (outcome.ok)
+      this.#queued.push(jid, seq, index, 1, outcome.output, null, null);
     else
       this.#queued.push(jid, seq, index, 0, null, outcome.error, outcome.code);
   }
