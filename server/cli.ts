@@ -2,9 +2,9 @@
  * `colony` command line: parses flags (zod-validated), then calls into the parts.
  * Every command exits non-zero with a one-line, actionable message on bad input.
  */
-import { parseArgs, type ParseArgsConfig } from 'node:util';
-import * as z from 'zod';
+import { parseArgs } from 'node:util';
 import { AppError } from '../shared/errors.js';
+import { Flags, OPTIONS } from './commands/flags.js';
 import { runCancel, runResults, runStatus } from './commands/inspect.js';
 import { runDemo } from './commands/demo.js';
 import { runMaster } from './commands/master.js';
@@ -33,79 +33,6 @@ The token comes from --token, else COLONY_TOKEN, else ./colony-data/token.
 Every command takes --log-level (fatal|error|warn|info|debug|trace|silent); logs go to
 stderr as JSON lines (pino).
 `;
-
-const OPTIONS = {
-  host: { type: 'string' },
-  port: { type: 'string' },
-  data: { type: 'string' },
-  token: { type: 'string' },
-  store: { type: 'string' },
-  fsync: { type: 'string' },
-  'heartbeat-ms': { type: 'string' },
-  'log-level': { type: 'string' },
-  threads: { type: 'string' },
-  name: { type: 'string' },
-  window: { type: 'string' },
-  'memory-mb': { type: 'string' },
-  url: { type: 'string' },
-  inputs: { type: 'string' },
-  timeout: { type: 'string' },
-  'max-attempts': { type: 'string' },
-  replicas: { type: 'string' },
-  priority: { type: 'string' },
-  wait: { type: 'boolean' },
-  out: { type: 'string' },
-  once: { type: 'boolean' },
-  help: { type: 'boolean', short: 'h' },
-} as const satisfies ParseArgsConfig['options'];
-
-const int = (name: string, min: number, max: number) =>
-  z
-    .string()
-    .regex(/^\d+$/, `--${name} must be a whole number`)
-    .transform(Number)
-    .pipe(
-      z
-        .number()
-        .int()
-        .min(min, `--${name} must be at least ${min}`)
-        .max(max, `--${name} must be at most ${max}`),
-    );
-
-/** Every flag, validated. Unknown flags are refused by parseArgs (strict). */
-export const Flags = z.object({
-  host: z.string().min(1).optional(),
-  port: int('port', 0, 65_535).optional(),
-  data: z.string().min(1).optional(),
-  token: z.string().min(1).optional(),
-  store: z
-    .enum(['sqlite', 'memory'], { error: '--store must be sqlite or memory' })
-    .optional(),
-  fsync: z
-    .enum(['normal', 'full'], { error: '--fsync must be normal or full' })
-    .optional(),
-  'heartbeat-ms': int('heartbeat-ms', 50, 3_600_000).optional(),
-  'log-level': z
-    .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
-    .optional(),
-  threads: int('threads', 1, 256).optional(),
-  name: z.string().min(1).max(100).optional(),
-  window: int('window', 1, 100_000).optional(),
-  'memory-mb': int('memory-mb', 16, 65_536).optional(),
-  url: z
-    .url({ error: '--url must be a URL like http://127.0.0.1:8080' })
-    .optional(),
-  inputs: z.string().min(1).optional(),
-  timeout: int('timeout', 50, 7 * 24 * 3_600_000).optional(),
-  'max-attempts': int('max-attempts', 1, 100).optional(),
-  replicas: int('replicas', 1, 16).optional(),
-  priority: int('priority', 0, 100).optional(),
-  wait: z.boolean().optional(),
-  out: z.string().min(1).optional(),
-  once: z.boolean().optional(),
-  help: z.boolean().optional(),
-});
-export type Flags = z.infer<typeof Flags>;
 
 function fail(message: string): never {
   process.stderr.write(`colony: ${message}\n`);

@@ -1,5 +1,5 @@
 /** `colony master`: serve until SIGINT/SIGTERM, then shut down gracefully. */
-import type { Flags } from '../cli.js';
+import type { Flags } from './flags.js';
 import { startMaster } from '../master/main.js';
 import { printMasterBanner } from './common.js';
 
