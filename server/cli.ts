@@ -4,12 +4,7 @@
  */
 import { parseArgs } from 'node:util';
 import { AppError } from '../shared/errors.js';
-import { Flags, OPTIONS } from './commands/flags.js';
-import { runCancel, runResults, runStatus } from './commands/inspect.js';
-import { runDemo } from './commands/demo.js';
-import { runMaster } from './commands/master.js';
-import { runSubmit } from './commands/submit.js';
-import { runWorker } from './commands/worker.js';
+import { OPTIONS } from './commands/options.js';
 
 const HELP = `colony: volunteer computing over WebSocket
 
@@ -39,6 +34,10 @@ function fail(message: string): never {
   process.exit(2);
 }
 
+/**
+ * Each command imports its own module when it runs, so that `colony status` does not load
+ * the master, the store, esbuild or pino, and `colony help` not even zod.
+ */
 async function main(argv: string[]): Promise<void> {
   let parsed;
   try {
@@ -52,32 +51,33 @@ async function main(argv: string[]): Promise<void> {
     fail(`${(error as Error).message}. See \`colony help\`.`);
   }
   const [command, ...rest] = parsed.positionals;
-  const flags = Flags.safeParse(parsed.values);
-  if (!flags.success) fail(flags.error.issues[0]?.message ?? 'bad flags');
-  const f = flags.data;
-  if (!command || command === 'help' || f.help) {
+  if (!command || command === 'help' || parsed.values.help) {
     process.stdout.write(HELP);
     return;
   }
+  const { Flags } = await import('./commands/flags.js');
+  const flags = Flags.safeParse(parsed.values);
+  if (!flags.success) fail(flags.error.issues[0]?.message ?? 'bad flags');
+  const f = flags.data;
   switch (command) {
     case 'master':
-      return runMaster(f);
+      return (await import('./commands/master.js')).runMaster(f);
     case 'worker':
-      return runWorker(rest[0], f);
+      return (await import('./commands/worker.js')).runWorker(rest[0], f);
     case 'submit':
       if (!rest[0])
         fail('submit needs a task module: colony submit MODULE --inputs FILE');
-      return runSubmit(rest[0], f);
+      return (await import('./commands/submit.js')).runSubmit(rest[0], f);
     case 'status':
-      return runStatus(f);
+      return (await import('./commands/inspect.js')).runStatus(f);
     case 'results':
       if (!rest[0]) fail('results needs a job id: colony results JOB');
-      return runResults(rest[0], f);
+      return (await import('./commands/inspect.js')).runResults(rest[0], f);
     case 'cancel':
       if (!rest[0]) fail('cancel needs a job id: colony cancel JOB');
-      return runCancel(rest[0], f);
+      return (await import('./commands/inspect.js')).runCancel(rest[0], f);
     case 'demo':
-      return runDemo(f);
+      return (await import('./commands/demo.js')).runDemo(f);
     default:
       fail(`unknown command ${JSON.stringify(command)}. See \`colony help\`.`);
   }

@@ -3,9 +3,10 @@
  * append inputs, watch progress, stream results.
  */
 import { createReadStream } from 'node:fs';
+import { createRequire } from 'node:module';
+import type { IncomingMessage } from 'node:http';
 import { createInterface } from 'node:readline';
-import { build } from 'esbuild';
-import WebSocket from 'ws';
+import type WebSocket from 'ws';
 import { AppError, ErrorCode } from '../../shared/errors.js';
 import { reviveBase64, toJsonText } from '../base64-json.js';
 import type { JobOptionsInput, ResultLine } from '../../shared/job.js';
@@ -49,6 +50,8 @@ const APPEND_BATCH = 10_000;
  * so the same text runs in a browser Web Worker and a Node worker thread.
  */
 export async function bundleModule(file: string): Promise<string> {
+  // Imported here: only submitting needs esbuild, and loading it slows every other start.
+  const { build } = await import('esbuild');
   try {
     const result = await build({
       entryPoints: [file],
@@ -204,10 +207,9 @@ export class ColonyClient {
       `/api/jobs/${enc(jobId)}/results${options.follow ? '?follow=1' : ''}`,
       {},
     );
-    if (!response.body) return;
     const decoder = new TextDecoder();
     let buffered = '';
-    for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
+    for await (const chunk of response as AsyncIterable<Uint8Array>) {
       buffered += decoder.decode(chunk, { stream: true });
       const end = buffered.lastIndexOf('\n');
       if (end < 0) continue;
@@ -237,7 +239,12 @@ export class ColonyClient {
     onMessage: (message: Snapshot | Delta) => void,
     onClose?: () => void,
   ): () => void {
-    const socket = new WebSocket(`${this.url.replace(/^http/, 'ws')}/ws`, {
+    // Required here, synchronously: only watching needs ws, and loading it slows every
+    // other command's start.
+    const WebSocketClass = createRequire(import.meta.url)(
+      'ws',
+    ) as typeof WebSocket;
+    const socket = new WebSocketClass(`${this.url.replace(/^http/, 'ws')}/ws`, {
       perMessageDeflate: false,
     });
     socket.on('open', () =>
@@ -265,41 +272,61 @@ export class ColonyClient {
     init: { body?: string; contentType?: string },
   ): Promise<T> {
     const response = await this.#fetch(method, path, init);
-    return (await response.json()) as T;
+    return JSON.parse(await readText(response)) as T;
   }
 
+  /**
+   * One request with node:http rather than the global fetch: loading fetch's HTTP stack
+   * (undici) takes longer than the rest of a `colony status`.
+   */
   async #fetch(
     method: string,
     path: string,
     init: { body?: string; contentType?: string },
-  ): Promise<Response> {
+  ): Promise<IncomingMessage> {
     const headers: Record<string, string> = {};
     if (this.#token) headers.authorization = `Bearer ${this.#token}`;
     if (init.contentType) headers['content-type'] = init.contentType;
-    let response: Response;
+    const url = new URL(`${this.url}${path}`);
+    const { request } =
+      url.protocol === 'https:'
+        ? await import('node:https')
+        : await import('node:http');
+    let response: IncomingMessage;
     try {
-      response = await fetch(`${this.url}${path}`, {
-        method,
-        headers,
-        ...(init.body !== undefined ? { body: init.body } : {}),
+      response = await new Promise<IncomingMessage>((resolve, reject) => {
+        const req = request(url, { method, headers }, resolve);
+        req.on('error', reject);
+        req.end(init.body);
       });
     } catch (error) {
       throw new AppError(
         ErrorCode.Unreachable,
-        `cannot reach the master at ${this.url} (${(error as Error & { cause?: Error }).cause?.message ?? (error as Error).message}); is \`colony master\` running?`,
+        `cannot reach the master at ${this.url} (${(error as Error).message}); is \`colony master\` running?`,
       );
     }
-    if (!response.ok) {
-      const body = (await response.json().catch(() => null)) as {
-        error?: { code?: ErrorCode; message?: string };
-      } | null;
+    const status = response.statusCode ?? 0;
+    if (status < 200 || status > 299) {
+      let body: { error?: { code?: ErrorCode; message?: string } } | null;
+      try {
+        body = JSON.parse(await readText(response)) as typeof body;
+      } catch {
+        body = null;
+      }
       throw new AppError(
         body?.error?.code ?? ErrorCode.Internal,
-        body?.error?.message ?? `${method} ${path}: HTTP ${response.status}`,
+        body?.error?.message ?? `${method} ${path}: HTTP ${status}`,
       );
     }
     return response;
   }
+}
+
+/** A response's whole body as text. */
+async function readText(response: IncomingMessage): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of response) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
 }
 
 function enc(id: string): string {

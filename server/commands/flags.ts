@@ -1,32 +1,5 @@
-/** The command line's flags: what parseArgs accepts, and each value validated with zod. */
-import type { ParseArgsConfig } from 'node:util';
+/** The command line's flags, each value validated with zod (names in options.ts). */
 import * as z from 'zod';
-
-/** What parseArgs accepts; it refuses any other flag (strict). */
-export const OPTIONS = {
-  host: { type: 'string' },
-  port: { type: 'string' },
-  data: { type: 'string' },
-  token: { type: 'string' },
-  store: { type: 'string' },
-  fsync: { type: 'string' },
-  'heartbeat-ms': { type: 'string' },
-  'log-level': { type: 'string' },
-  threads: { type: 'string' },
-  name: { type: 'string' },
-  window: { type: 'string' },
-  'memory-mb': { type: 'string' },
-  url: { type: 'string' },
-  inputs: { type: 'string' },
-  timeout: { type: 'string' },
-  'max-attempts': { type: 'string' },
-  replicas: { type: 'string' },
-  priority: { type: 'string' },
-  wait: { type: 'boolean' },
-  out: { type: 'string' },
-  once: { type: 'boolean' },
-  help: { type: 'boolean', short: 'h' },
-} as const satisfies ParseArgsConfig['options'];
 
 const int = (name: string, min: number, max: number) =>
   z
