@@ -47,7 +47,6 @@ export const Hello = z.strictObject({
   kind: WorkerKind,
   slots: z.number().int().min(1).max(LIMITS.maxSlots),
   name: Name.optional(),
-  volunteer: Name.optional(),
 });
 export type Hello = z.infer<typeof Hello>;
 

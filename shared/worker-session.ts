@@ -92,7 +92,6 @@ export interface WorkerSessionOptions {
   executor: Executor;
   kind: WorkerKind;
   name?: string;
-  volunteer?: string;
   clock: Clock;
   /** Called on every change of status. */
   onStatus?: (status: SessionStatus) => void;
@@ -422,7 +421,6 @@ export function runWorkerSession(options: WorkerSessionOptions): WorkerSession {
           kind: options.kind,
           slots: executor.slots,
           ...(options.name ? { name: options.name } : {}),
-          ...(options.volunteer ? { volunteer: options.volunteer } : {}),
         });
       },
       onMessage,
