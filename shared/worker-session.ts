@@ -447,7 +447,7 @@ export function runWorkerSession(options: WorkerSessionOptions): WorkerSession {
             `the master refused this protocol version: ${reason}`,
           );
         }
-        // Full jitter: spread a crowd of workers reconnecting to a restarted master.
+        // Equal jitter (half the ceiling, plus up to half at random): spreads a crowd.
         failures++;
         const ceiling = Math.min(
           maxBackoffMs,

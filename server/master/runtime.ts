@@ -43,7 +43,7 @@ export interface RuntimeCounters {
 
 /**
  * Emits 'results' (jobId) after results of a job were committed, 'job-finished' (jobId)
- * after a job's end was committed, 'feed' (FeedEvent), 'changed' ({jobs, workers}).
+ * after a job's end was committed, and 'feed' (FeedEvent) for the dashboard's event list.
  */
 export class Runtime extends EventEmitter {
   readonly scheduler: Scheduler;
