@@ -7,9 +7,9 @@
 import { encodeFrame } from './codec.js';
 import {
   PROTOCOL_VERSION,
-  decodeMasterMessage,
+  decodeWorkerBoundMessage,
   expandTasks,
-  type MasterMessage,
+  type WorkerBoundMessage,
   type TaskBatch,
   type TaskFailure,
   type WorkerKind,
@@ -353,7 +353,7 @@ export function runWorkerSession(options: WorkerSessionOptions): WorkerSession {
   };
 
   const onMessage = (frame: string | Uint8Array): void => {
-    const decoded = decodeMasterMessage(frame);
+    const decoded = decodeWorkerBoundMessage(frame);
     if (!decoded.ok) {
       options.onLog?.(
         'warn',
@@ -364,7 +364,7 @@ export function runWorkerSession(options: WorkerSessionOptions): WorkerSession {
     handle(decoded.value);
   };
 
-  const handle = (message: MasterMessage): void => {
+  const handle = (message: WorkerBoundMessage): void => {
     switch (message.type) {
       case 'welcome':
         failures = 0;
@@ -402,9 +402,6 @@ export function runWorkerSession(options: WorkerSessionOptions): WorkerSession {
       case 'error':
         options.onLog?.('warn', `master: ${message.code}: ${message.message}`);
         return;
-      case 'snapshot':
-      case 'delta':
-        return; // dashboard messages; a worker never asks for them
       default:
         assertNever(message);
     }

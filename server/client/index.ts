@@ -12,7 +12,7 @@ import { reviveBase64, toJsonText } from '../base64-json.js';
 import type { JobOptionsInput, ResultLine } from '../../shared/job.js';
 import {
   PROTOCOL_VERSION,
-  decodeMasterMessage,
+  decodeDashboardMessage,
   type Delta,
   type JobSummary,
   type Snapshot,
@@ -253,7 +253,7 @@ export class ColonyClient {
       ),
     );
     socket.on('message', (data) => {
-      const decoded = decodeMasterMessage(data.toString());
+      const decoded = decodeDashboardMessage(data.toString());
       if (
         decoded.ok &&
         (decoded.value.type === 'snapshot' || decoded.value.type === 'delta')
