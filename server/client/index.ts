@@ -10,13 +10,11 @@ import type WebSocket from 'ws';
 import { AppError, ErrorCode } from '../../shared/errors.js';
 import { reviveBase64, toJsonText } from '../base64-json.js';
 import type { JobOptionsInput, ResultLine } from '../../shared/job.js';
-import {
-  PROTOCOL_VERSION,
-  decodeDashboardMessage,
-  type Delta,
-  type JobSummary,
-  type Snapshot,
-  type WorkerSummary,
+import type {
+  Delta,
+  JobSummary,
+  Snapshot,
+  WorkerSummary,
 } from '../../shared/protocol.js';
 
 export type { ResultLine, JobSummary, WorkerSummary };
@@ -247,22 +245,32 @@ export class ColonyClient {
     const socket = new WebSocketClass(`${this.url.replace(/^http/, 'ws')}/ws`, {
       perMessageDeflate: false,
     });
-    socket.on('open', () =>
-      socket.send(
-        JSON.stringify({ type: 'watch', protocol: PROTOCOL_VERSION }),
-      ),
-    );
+    // The schemas too load only for watching; every handler waits on the same promise,
+    // so messages and the close keep their order.
+    const protocol = import('../../shared/protocol.js');
+    socket.on('open', () => {
+      void protocol.then(({ PROTOCOL_VERSION }) =>
+        socket.send(
+          JSON.stringify({ type: 'watch', protocol: PROTOCOL_VERSION }),
+        ),
+      );
+    });
     socket.on('message', (data) => {
-      const decoded = decodeDashboardMessage(data.toString());
-      if (
-        decoded.ok &&
-        (decoded.value.type === 'snapshot' || decoded.value.type === 'delta')
-      ) {
-        onMessage(decoded.value);
-      }
+      const text = data.toString();
+      void protocol.then(({ decodeDashboardMessage }) => {
+        const decoded = decodeDashboardMessage(text);
+        if (
+          decoded.ok &&
+          (decoded.value.type === 'snapshot' || decoded.value.type === 'delta')
+        ) {
+          onMessage(decoded.value);
+        }
+      });
     });
     socket.on('error', () => undefined);
-    socket.on('close', () => onClose?.());
+    socket.on('close', () => {
+      void protocol.then(() => onClose?.());
+    });
     return () => socket.close(1000);
   }
 
