@@ -2,14 +2,9 @@
  * `colony` command line: parses flags (zod-validated), then calls into the parts.
  * Every command exits non-zero with a one-line, actionable message on bad input.
  */
-import { parseArgs, type ParseArgsConfig } from 'node:util';
-import * as z from 'zod';
+import { parseArgs } from 'node:util';
 import { AppError } from '../shared/errors.js';
-import { runCancel, runResults, runStatus } from './commands/inspect.js';
-import { runDemo } from './commands/demo.js';
-import { runMaster } from './commands/master.js';
-import { runSubmit } from './commands/submit.js';
-import { runWorker } from './commands/worker.js';
+import { OPTIONS } from './commands/options.js';
 
 const HELP = `colony: volunteer computing over WebSocket
 
@@ -36,90 +31,15 @@ Every command takes --log-level (fatal|error|warn|info|debug|trace|silent); logs
 stderr as JSON lines (pino).
 `;
 
-const OPTIONS = {
-  host: { type: 'string' },
-  port: { type: 'string' },
-  data: { type: 'string' },
-  token: { type: 'string' },
-  store: { type: 'string' },
-  fsync: { type: 'string' },
-  'heartbeat-ms': { type: 'string' },
-  'tls-cert': { type: 'string' },
-  'tls-key': { type: 'string' },
-  'trust-proxy': { type: 'string' },
-  'log-level': { type: 'string' },
-  threads: { type: 'string' },
-  name: { type: 'string' },
-  window: { type: 'string' },
-  'memory-mb': { type: 'string' },
-  url: { type: 'string' },
-  inputs: { type: 'string' },
-  timeout: { type: 'string' },
-  'max-attempts': { type: 'string' },
-  replicas: { type: 'string' },
-  priority: { type: 'string' },
-  wait: { type: 'boolean' },
-  out: { type: 'string' },
-  once: { type: 'boolean' },
-  help: { type: 'boolean', short: 'h' },
-} as const satisfies ParseArgsConfig['options'];
-
-const int = (name: string, min: number, max: number) =>
-  z
-    .string()
-    .regex(/^\d+$/, `--${name} must be a whole number`)
-    .transform(Number)
-    .pipe(
-      z
-        .number()
-        .int()
-        .min(min, `--${name} must be at least ${min}`)
-        .max(max, `--${name} must be at most ${max}`),
-    );
-
-/** Every flag, validated. Unknown flags are refused by parseArgs (strict). */
-export const Flags = z.object({
-  host: z.string().min(1).optional(),
-  port: int('port', 0, 65_535).optional(),
-  data: z.string().min(1).optional(),
-  token: z.string().min(1).optional(),
-  store: z
-    .enum(['sqlite', 'memory'], { error: '--store must be sqlite or memory' })
-    .optional(),
-  fsync: z
-    .enum(['normal', 'full'], { error: '--fsync must be normal or full' })
-    .optional(),
-  'heartbeat-ms': int('heartbeat-ms', 50, 3_600_000).optional(),
-  'tls-cert': z.string().min(1).max(4096).optional(),
-  'tls-key': z.string().min(1).max(4096).optional(),
-  'trust-proxy': z.string().min(1).max(4096).optional(),
-  'log-level': z
-    .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
-    .optional(),
-  threads: int('threads', 1, 256).optional(),
-  name: z.string().min(1).max(100).optional(),
-  window: int('window', 1, 100_000).optional(),
-  'memory-mb': int('memory-mb', 16, 65_536).optional(),
-  url: z
-    .url({ error: '--url must be a URL like http://127.0.0.1:8080' })
-    .optional(),
-  inputs: z.string().min(1).optional(),
-  timeout: int('timeout', 50, 7 * 24 * 3_600_000).optional(),
-  'max-attempts': int('max-attempts', 1, 100).optional(),
-  replicas: int('replicas', 1, 16).optional(),
-  priority: int('priority', 0, 100).optional(),
-  wait: z.boolean().optional(),
-  out: z.string().min(1).optional(),
-  once: z.boolean().optional(),
-  help: z.boolean().optional(),
-});
-export type Flags = z.infer<typeof Flags>;
-
 function fail(message: string): never {
   process.stderr.write(`colony: ${message}\n`);
   process.exit(2);
 }
 
+/**
+ * Each command imports its own module when it runs, so that `colony status` does not load
+ * the master, the store, esbuild or pino, and `colony help` not even zod.
+ */
 async function main(argv: string[]): Promise<void> {
   let parsed;
   try {
@@ -133,18 +53,19 @@ async function main(argv: string[]): Promise<void> {
     fail(`${(error as Error).message}. See \`colony help\`.`);
   }
   const [command, ...rest] = parsed.positionals;
-  const flags = Flags.safeParse(parsed.values);
-  if (!flags.success) fail(flags.error.issues[0]?.message ?? 'bad flags');
-  const f = flags.data;
-  if (!command || command === 'help' || f.help) {
+  if (!command || command === 'help' || parsed.values.help) {
     process.stdout.write(HELP);
     return;
   }
+  const { Flags } = await import('./commands/flags.js');
+  const flags = Flags.safeParse(parsed.values);
+  if (!flags.success) fail(flags.error.issues[0]?.message ?? 'bad flags');
+  const f = flags.data;
   switch (command) {
     case 'master':
-      return runMaster(f);
+      return (await import('./commands/master.js')).runMaster(f);
     case 'worker':
-      return runWorker(rest[0], f);
+      return (await import('./commands/worker.js')).runWorker(rest[0], f);
     case 'backup':
       if (!rest[0])
         fail('backup needs a file to write: colony backup FILE [--data DIR]');
@@ -152,17 +73,17 @@ async function main(argv: string[]): Promise<void> {
     case 'submit':
       if (!rest[0])
         fail('submit needs a task module: colony submit MODULE --inputs FILE');
-      return runSubmit(rest[0], f);
+      return (await import('./commands/submit.js')).runSubmit(rest[0], f);
     case 'status':
-      return runStatus(f);
+      return (await import('./commands/inspect.js')).runStatus(f);
     case 'results':
       if (!rest[0]) fail('results needs a job id: colony results JOB');
-      return runResults(rest[0], f);
+      return (await import('./commands/inspect.js')).runResults(rest[0], f);
     case 'cancel':
       if (!rest[0]) fail('cancel needs a job id: colony cancel JOB');
-      return runCancel(rest[0], f);
+      return (await import('./commands/inspect.js')).runCancel(rest[0], f);
     case 'demo':
-      return runDemo(f);
+      return (await import('./commands/demo.js')).runDemo(f);
     default:
       fail(`unknown command ${JSON.stringify(command)}. See \`colony help\`.`);
   }

@@ -1,7 +1,8 @@
 /**
  * The one catalogue of error codes. HTTP error bodies (`{error: {code, message}}`),
  * WebSocket `error` frames and CLI messages all use these strings, so that logs and
- * clients can match on them. Every code is documented in docs/errors.md (a test checks).
+ * clients can match on them. Every code is produced somewhere and documented in
+ * docs/errors.md (test/unit/shared/errors-catalogue.test.ts checks both).
  */
 export const ErrorCode = {
   /** A frame or body that is not valid JSON or does not match its schema. */
@@ -26,12 +27,6 @@ export const ErrorCode = {
   JobSealed: 'E_JOB_SEALED',
   /** The task module does not parse or has no default export. */
   InvalidModule: 'E_INVALID_MODULE',
-  /** Too many requests or connections; try again later. */
-  TooManyRequests: 'E_TOO_MANY_REQUESTS',
-  /** The socket's send buffer passed its cap: the peer does not read fast enough. */
-  SlowConsumer: 'E_SLOW_CONSUMER',
-  /** The master is shutting down. */
-  ShuttingDown: 'E_SHUTTING_DOWN',
   /** A task threw; the message is the task's own. */
   TaskFailed: 'E_TASK_FAILED',
   /** A task killed its worker thread (exit, out of memory, past its lease) too often. */
@@ -52,6 +47,8 @@ export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 /**
  * WebSocket close codes the master uses (4000-4999 is the application range).
  * 1001 (going away) is sent on shutdown; 1009 (message too big) by `ws` on `maxPayload`.
+ * A socket that misses its heartbeat is terminated without a close frame, so its peer
+ * sees 1006.
  */
 export const CloseCode = {
   /** The master is shutting down; reconnect later. */
@@ -62,14 +59,14 @@ export const CloseCode = {
   InvalidMessage: 4400,
   /** Handshake not completed in time, or a message before `hello`. */
   HandshakeRequired: 4401,
-  /** The heartbeat got no pong within two intervals. */
-  HeartbeatTimeout: 4408,
-  /** The peer does not drain its socket; its tasks were re-queued. */
+  /**
+   * The peer does not drain its socket; its tasks were re-queued. The master starts the
+   * close with this code and terminates the socket at once: the close frame waits behind
+   * the full send buffer, so the peer itself usually sees 1006.
+   */
   SlowConsumer: 4429,
   /** `hello.protocol` is not the version this master speaks. */
   ProtocolMismatch: 4426,
-  /** The master is out of capacity (connections or descriptors). */
-  Overloaded: 4503,
 } as const;
 export type CloseCode = (typeof CloseCode)[keyof typeof CloseCode];
 

@@ -20,9 +20,14 @@ export const LIMITS = {
   maxErrorLength: 4_096,
 } as const;
 
-export const JobId = z.string().min(1).max(64);
+/** Longest job or worker id; the schemas and the fast-path checks below both use it. */
+const MAX_ID_LENGTH = 64;
+/** A task module's content hash (SHA-256, hex); used by the schema and the fast path. */
+const MODULE_HASH_PATTERN = /^[0-9a-f]{64}$/;
+
+export const JobId = z.string().min(1).max(MAX_ID_LENGTH);
 export type JobId = z.infer<typeof JobId>;
-export const WorkerId = z.string().min(1).max(64);
+export const WorkerId = z.string().min(1).max(MAX_ID_LENGTH);
 export type WorkerId = z.infer<typeof WorkerId>;
 /** Fencing token: unique per dispatch, increasing; results quote it. */
 export const Lease = z
@@ -31,7 +36,7 @@ export const Lease = z
   .nonnegative()
   .max(Number.MAX_SAFE_INTEGER);
 export type Lease = z.infer<typeof Lease>;
-export const ModuleHash = z.string().regex(/^[0-9a-f]{64}$/);
+export const ModuleHash = z.string().regex(MODULE_HASH_PATTERN);
 export const WorkerKind = z.enum(['node', 'browser']);
 export type WorkerKind = z.infer<typeof WorkerKind>;
 
@@ -47,7 +52,6 @@ export const Hello = z.strictObject({
   kind: WorkerKind,
   slots: z.number().int().min(1).max(LIMITS.maxSlots),
   name: Name.optional(),
-  volunteer: Name.optional(),
 });
 export type Hello = z.infer<typeof Hello>;
 
@@ -304,16 +308,26 @@ export const Delta = z.strictObject({
 });
 export type Delta = z.infer<typeof Delta>;
 
-export const MasterMessage = z.discriminatedUnion('type', [
+/** What the master sends a worker: a worker decodes only these. */
+export const WorkerBoundMessage = z.discriminatedUnion('type', [
   Welcome,
   Tasks,
   Cancel,
   Ack,
   ErrorFrame,
+]);
+export type WorkerBoundMessage = z.infer<typeof WorkerBoundMessage>;
+
+/** What the master sends a dashboard (after `watch`): a dashboard decodes only these. */
+export const DashboardMessage = z.discriminatedUnion('type', [
   Snapshot,
   Delta,
+  ErrorFrame,
 ]);
-export type MasterMessage = z.infer<typeof MasterMessage>;
+export type DashboardMessage = z.infer<typeof DashboardMessage>;
+
+/** Anything the master sends, to either kind of peer. */
+export type MasterMessage = WorkerBoundMessage | DashboardMessage;
 
 // ---------------------------------------------------------------- decoding
 
@@ -378,12 +392,10 @@ function isResults(v: Record<string, unknown>): boolean {
   return count >= 1 && count <= LIMITS.maxBatch;
 }
 
-const HASH = /^[0-9a-f]{64}$/;
-
 function isJobWire(key: string, job: unknown): boolean {
   if (
     key.length < 1 ||
-    key.length > 64 ||
+    key.length > MAX_ID_LENGTH ||
     !isObject(job) ||
     !hasOnlyKeys(job, 3)
   )
@@ -391,7 +403,7 @@ function isJobWire(key: string, job: unknown): boolean {
   const { module, timeoutMs, name } = job;
   return (
     typeof module === 'string' &&
-    HASH.test(module) &&
+    MODULE_HASH_PATTERN.test(module) &&
     typeof name === 'string' &&
     isCount(timeoutMs, 1)
   );
@@ -463,10 +475,10 @@ export function decodeWorkerMessage(
   return decodeWith(WorkerMessage, json);
 }
 
-/** Parses one frame from the master (workers validate what they are sent too). */
-export function decodeMasterMessage(
+/** Parses one frame from the master to a worker (workers validate what they are sent). */
+export function decodeWorkerBoundMessage(
   frame: string | Uint8Array,
-): Decoded<MasterMessage> {
+): Decoded<WorkerBoundMessage> {
   const json = decodeFrame(frame);
   if (
     json.ok &&
@@ -477,5 +489,12 @@ export function decodeMasterMessage(
   ) {
     return { ok: true, value: json.value as Tasks | Ack };
   }
-  return decodeWith(MasterMessage, json);
+  return decodeWith(WorkerBoundMessage, json);
+}
+
+/** Parses one frame from the master to a dashboard. */
+export function decodeDashboardMessage(
+  frame: string | Uint8Array,
+): Decoded<DashboardMessage> {
+  return decodeWith(DashboardMessage, decodeFrame(frame));
 }

@@ -7,9 +7,9 @@
 import { encodeFrame } from './codec.js';
 import {
   PROTOCOL_VERSION,
-  decodeMasterMessage,
+  decodeWorkerBoundMessage,
   expandTasks,
-  type MasterMessage,
+  type WorkerBoundMessage,
   type TaskBatch,
   type WorkerKind,
   type WorkerMessage,
@@ -95,7 +95,6 @@ export interface WorkerSessionOptions {
   executor: Executor;
   kind: WorkerKind;
   name?: string;
-  volunteer?: string;
   clock: Clock;
   /** Called on every change of status. */
   onStatus?: (status: SessionStatus) => void;
@@ -252,7 +251,7 @@ class Session {
   };
 
   #onFrame = (frame: string | Uint8Array): void => {
-    const decoded = decodeMasterMessage(frame);
+    const decoded = decodeWorkerBoundMessage(frame);
     if (!decoded.ok) {
       this.#options.onLog?.(
         'warn',
@@ -263,7 +262,7 @@ class Session {
     this.#handle(decoded.value);
   };
 
-  #handle(message: MasterMessage): void {
+  #handle(message: WorkerBoundMessage): void {
     switch (message.type) {
       case 'welcome':
         this.#failures = 0;
@@ -293,15 +292,12 @@ class Session {
           `master: ${message.code}: ${message.message}`,
         );
         return;
-      case 'snapshot':
-      case 'delta':
-        return; // dashboard messages; a worker never asks for them
       default:
         assertNever(message);
     }
   }
 
-  #onTasks(message: Extract<MasterMessage, { type: 'tasks' }>): void {
+  #onTasks(message: Extract<WorkerBoundMessage, { type: 'tasks' }>): void {
     let jobName: string | undefined;
     for (const batch of expandTasks(message)) {
       this.#credit.received(batch.leases.length, this.#clock.now());
@@ -325,14 +321,13 @@ class Session {
   }
 
   #onOpen = (): void => {
-    const { kind, name, volunteer } = this.#options;
+    const { kind, name } = this.#options;
     this.#send({
       type: 'hello',
       protocol: PROTOCOL_VERSION,
       kind,
       slots: this.#executor.slots,
       ...(name ? { name } : {}),
-      ...(volunteer ? { volunteer } : {}),
     });
   };
 

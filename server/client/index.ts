@@ -3,19 +3,18 @@
  * append inputs, watch progress, stream results.
  */
 import { createReadStream } from 'node:fs';
+import { createRequire } from 'node:module';
+import type { IncomingMessage } from 'node:http';
 import { createInterface } from 'node:readline';
-import { build } from 'esbuild';
-import WebSocket from 'ws';
+import type WebSocket from 'ws';
 import { AppError, ErrorCode } from '../../shared/errors.js';
 import { reviveBase64, toJsonText } from '../base64-json.js';
 import type { JobOptionsInput, ResultLine } from '../../shared/job.js';
-import {
-  PROTOCOL_VERSION,
-  decodeMasterMessage,
-  type Delta,
-  type JobSummary,
-  type Snapshot,
-  type WorkerSummary,
+import type {
+  Delta,
+  JobSummary,
+  Snapshot,
+  WorkerSummary,
 } from '../../shared/protocol.js';
 
 export type { ResultLine, JobSummary, WorkerSummary };
@@ -49,6 +48,8 @@ const APPEND_BATCH = 10_000;
  * so the same text runs in a browser Web Worker and a Node worker thread.
  */
 export async function bundleModule(file: string): Promise<string> {
+  // Imported here: only submitting needs esbuild, and loading it slows every other start.
+  const { build } = await import('esbuild');
   try {
     const result = await build({
       entryPoints: [file],
@@ -204,10 +205,9 @@ export class ColonyClient {
       `/api/jobs/${enc(jobId)}/results${options.follow ? '?follow=1' : ''}`,
       {},
     );
-    if (!response.body) return;
     const decoder = new TextDecoder();
     let buffered = '';
-    for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
+    for await (const chunk of response as AsyncIterable<Uint8Array>) {
       buffered += decoder.decode(chunk, { stream: true });
       const end = buffered.lastIndexOf('\n');
       if (end < 0) continue;
@@ -237,25 +237,40 @@ export class ColonyClient {
     onMessage: (message: Snapshot | Delta) => void,
     onClose?: () => void,
   ): () => void {
-    const socket = new WebSocket(`${this.url.replace(/^http/, 'ws')}/ws`, {
+    // Required here, synchronously: only watching needs ws, and loading it slows every
+    // other command's start.
+    const WebSocketClass = createRequire(import.meta.url)(
+      'ws',
+    ) as typeof WebSocket;
+    const socket = new WebSocketClass(`${this.url.replace(/^http/, 'ws')}/ws`, {
       perMessageDeflate: false,
     });
-    socket.on('open', () =>
-      socket.send(
-        JSON.stringify({ type: 'watch', protocol: PROTOCOL_VERSION }),
-      ),
-    );
+    // The schemas too load only for watching; every handler waits on the same promise,
+    // so messages and the close keep their order.
+    const protocol = import('../../shared/protocol.js');
+    socket.on('open', () => {
+      void protocol.then(({ PROTOCOL_VERSION }) =>
+        socket.send(
+          JSON.stringify({ type: 'watch', protocol: PROTOCOL_VERSION }),
+        ),
+      );
+    });
     socket.on('message', (data) => {
-      const decoded = decodeMasterMessage(data.toString());
-      if (
-        decoded.ok &&
-        (decoded.value.type === 'snapshot' || decoded.value.type === 'delta')
-      ) {
-        onMessage(decoded.value);
-      }
+      const text = data.toString();
+      void protocol.then(({ decodeDashboardMessage }) => {
+        const decoded = decodeDashboardMessage(text);
+        if (
+          decoded.ok &&
+          (decoded.value.type === 'snapshot' || decoded.value.type === 'delta')
+        ) {
+          onMessage(decoded.value);
+        }
+      });
     });
     socket.on('error', () => undefined);
-    socket.on('close', () => onClose?.());
+    socket.on('close', () => {
+      void protocol.then(() => onClose?.());
+    });
     return () => socket.close(1000);
   }
 
@@ -265,37 +280,50 @@ export class ColonyClient {
     init: { body?: string; contentType?: string },
   ): Promise<T> {
     const response = await this.#fetch(method, path, init);
-    return (await response.json()) as T;
+    return JSON.parse(await readText(response)) as T;
   }
 
+  /**
+   * One request with node:http rather than the global fetch: loading fetch's HTTP stack
+   * (undici) takes longer than the rest of a `colony status`.
+   */
   async #fetch(
     method: string,
     path: string,
     init: { body?: string; contentType?: string },
-  ): Promise<Response> {
+  ): Promise<IncomingMessage> {
     const headers: Record<string, string> = {};
     if (this.#token) headers.authorization = `Bearer ${this.#token}`;
     if (init.contentType) headers['content-type'] = init.contentType;
-    let response: Response;
+    const url = new URL(`${this.url}${path}`);
+    const { request } =
+      url.protocol === 'https:'
+        ? await import('node:https')
+        : await import('node:http');
+    let response: IncomingMessage;
     try {
-      response = await fetch(`${this.url}${path}`, {
-        method,
-        headers,
-        ...(init.body !== undefined ? { body: init.body } : {}),
+      response = await new Promise<IncomingMessage>((resolve, reject) => {
+        const req = request(url, { method, headers }, resolve);
+        req.on('error', reject);
+        req.end(init.body);
       });
     } catch (error) {
       throw new AppError(
         ErrorCode.Unreachable,
-        `cannot reach the master at ${this.url} (${(error as Error & { cause?: Error }).cause?.message ?? (error as Error).message}); is \`colony master\` running?`,
+        `cannot reach the master at ${this.url} (${(error as Error).message}); is \`colony master\` running?`,
       );
     }
-    if (!response.ok) {
-      const body = (await response.json().catch(() => null)) as {
-        error?: { code?: ErrorCode; message?: string };
-      } | null;
+    const status = response.statusCode ?? 0;
+    if (status < 200 || status > 299) {
+      let body: { error?: { code?: ErrorCode; message?: string } } | null;
+      try {
+        body = JSON.parse(await readText(response)) as typeof body;
+      } catch {
+        body = null;
+      }
       throw new AppError(
         body?.error?.code ?? ErrorCode.Internal,
-        body?.error?.message ?? `${method} ${path}: HTTP ${response.status}`,
+        body?.error?.message ?? `${method} ${path}: HTTP ${status}`,
       );
     }
     return response;
@@ -306,6 +334,13 @@ export class ColonyClient {
 function withCode(line: ResultLine): ResultLine {
   if (line.ok || typeof line.code === 'string') return line;
   return { ...line, code: ErrorCode.TaskFailed };
+}
+
+/** A response's whole body as text. */
+async function readText(response: IncomingMessage): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of response) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
 }
 
 function enc(id: string): string {

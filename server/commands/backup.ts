@@ -8,7 +8,7 @@ import { closeSync, existsSync, openSync, renameSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { AppError, ErrorCode } from '../../shared/errors.js';
-import type { Flags } from '../cli.js';
+import type { Flags } from './flags.js';
 
 /** Pages per backup step: all of them, so that the copy is one read transaction. */
 const ALL_PAGES = 0x7fffffff;

@@ -2,7 +2,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { ColonyClient } from '../client/index.js';
-import type { Flags } from '../cli.js';
+import type { Flags } from './flags.js';
 
 export const DEFAULT_URL = 'http://127.0.0.1:8080';
 

@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { bundleModule, ColonyClient } from '../client/index.js';
-import type { Flags } from '../cli.js';
+import type { Flags } from './flags.js';
 import { createLogger } from '../log.js';
 import { startMaster } from '../master/main.js';
 import { startNodeWorker } from '../worker/node-worker.js';

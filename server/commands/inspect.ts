@@ -1,7 +1,7 @@
 /** `colony status`, `colony results JOB`, `colony cancel JOB`. */
 import { createWriteStream } from 'node:fs';
 import { once } from 'node:events';
-import type { Flags } from '../cli.js';
+import type { Flags } from './flags.js';
 import { clientFrom } from './common.js';
 
 function table(rows: string[][]): string {

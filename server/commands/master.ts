@@ -1,6 +1,6 @@
 /** `colony master`: serve until SIGINT/SIGTERM, then shut down gracefully. */
 import { AppError, ErrorCode } from '../../shared/errors.js';
-import type { Flags } from '../cli.js';
+import type { Flags } from './flags.js';
 import { parseTrustedProxies } from '../master/client-address.js';
 import { startMaster } from '../master/main.js';
 import { printMasterBanner } from './common.js';

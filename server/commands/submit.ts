@@ -9,7 +9,7 @@ import {
   type JobDetail,
 } from '../client/index.js';
 import type { ResultLine } from '../../shared/job.js';
-import type { Flags } from '../cli.js';
+import type { Flags } from './flags.js';
 import { clientFrom } from './common.js';
 import { progressLine, showProgress } from './progress.js';
 

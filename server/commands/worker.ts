@@ -1,6 +1,6 @@
 /** `colony worker [URL]`: contribute this machine's cores until SIGINT/SIGTERM. */
 import os from 'node:os';
-import type { Flags } from '../cli.js';
+import type { Flags } from './flags.js';
 import { createLogger } from '../log.js';
 import { startNodeWorker } from '../worker/node-worker.js';
 import { DEFAULT_URL } from './common.js';

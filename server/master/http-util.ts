@@ -16,8 +16,6 @@ const STATUS_OF: Partial<Record<ErrorCode, number>> = {
   [ErrorCode.JobSealed]: 409,
   [ErrorCode.PayloadTooLarge]: 413,
   [ErrorCode.UnsupportedMediaType]: 415,
-  [ErrorCode.TooManyRequests]: 429,
-  [ErrorCode.ShuttingDown]: 503,
 };
 
 export function statusOf(code: ErrorCode): number {

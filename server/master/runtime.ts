@@ -64,7 +64,8 @@ interface Unacked {
 
 /**
  * Emits 'results' (jobId) after results of a job were committed, 'job-finished' (jobId)
- * after a job's end was committed, 'feed' (FeedEvent), 'progress' (LeaseProgress).
+ * after a job's end was committed, 'feed' (FeedEvent) for the dashboard's event list, and
+ * 'progress' (LeaseProgress).
  */
 export class Runtime extends EventEmitter {
   readonly scheduler: Scheduler;

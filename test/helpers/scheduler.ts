@@ -176,3 +176,17 @@ export function cancelled(
   }
   return out;
 }
+
+/** True if the job runs and is not sealed: what a client may append inputs to. */
+export function acceptsInputs(s: Scheduler, id: string): boolean {
+  const view = s.jobView(id);
+  return view?.state === 'running' && !view.spec.sealed;
+}
+
+/** Queued tasks over all running jobs, as the views show them. */
+export function totalQueued(s: Scheduler): number {
+  return s
+    .jobViews()
+    .filter((view) => view.state === 'running')
+    .reduce((n, view) => n + view.counts.queued, 0);
+}

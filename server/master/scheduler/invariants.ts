@@ -2,8 +2,7 @@
  * A full consistency check of the scheduler's state (dask's `validate_state`). O(state):
  * tests call it after every step; production code never needs to.
  */
-import type { LeaseRecord } from './leases.js';
-import type { JobRecord } from './records.js';
+import type { JobRecord, LeaseRecord } from './records.js';
 import { MAX_REVOKED, type State } from './state.js';
 import { TaskState } from './task-table.js';
 import { replicasWanted } from './transitions.js';

@@ -1,15 +1,111 @@
 /**
- * The scheduler's mutable records of jobs, workers and replicated tasks. Only the
+ * The scheduler's mutable records of jobs, workers, leases and replicated tasks. Only the
  * scheduler's modules touch them, and only from inside `Scheduler.handle()`.
  */
 import type { JobState, WorkerKind } from '../../../shared/protocol.js';
-import { LeaseList, type LeaseRecord } from './leases.js';
 import type { TaskTable } from './task-table.js';
 import type { JobSpec, Lease, WorkerId } from './types.js';
 import { WindowMap } from './window-map.js';
 
 /** Errors kept per job for the dashboard. */
 export const ERRORS_KEPT = 5;
+
+/** One dispatch of one task to one worker. */
+export class LeaseRecord {
+  /** Past its expiry: the task was re-queued; the record stays to fence a late result. */
+  expired = false;
+  /** Removed from every structure (the expiry queue deletes lazily). */
+  settled = false;
+  /** The task's other outstanding leases (a short linked list, newest first). */
+  nextOfTask: LeaseRecord | undefined = undefined;
+  /** The worker's list (active or expired) this lease is linked into, and its neighbours there. */
+  list: LeaseList | undefined = undefined;
+  prevInList: LeaseRecord | undefined = undefined;
+  nextInList: LeaseRecord | undefined = undefined;
+
+  readonly lease: Lease;
+  readonly job: JobRecord;
+  readonly index: number;
+  readonly worker: WorkerRecord;
+  readonly expiresAt: number;
+
+  constructor(
+    lease: Lease,
+    job: JobRecord,
+    index: number,
+    worker: WorkerRecord,
+    expiresAt: number,
+  ) {
+    this.lease = lease;
+    this.job = job;
+    this.index = index;
+    this.worker = worker;
+    this.expiresAt = expiresAt;
+  }
+
+  /** Active: counts as the task running on its worker. */
+  get isActive(): boolean {
+    return !this.expired && !this.settled;
+  }
+}
+
+/**
+ * A worker's active or expired leases, in the order they were added: an intrusive doubly
+ * linked list through the records, so that adding and removing a lease (once each per
+ * task) touches no hash table and allocates nothing. A record is in at most one list.
+ */
+export class LeaseList {
+  #head: LeaseRecord | undefined = undefined;
+  #tail: LeaseRecord | undefined = undefined;
+  #size = 0;
+
+  get size(): number {
+    return this.#size;
+  }
+
+  has(rec: LeaseRecord): boolean {
+    return rec.list === this;
+  }
+
+  /** Appends `rec` (which must be in no list). */
+  add(rec: LeaseRecord): void {
+    if (rec.list !== undefined)
+      throw new Error(`lease ${rec.lease} listed twice`);
+    rec.list = this;
+    rec.prevInList = this.#tail;
+    rec.nextInList = undefined;
+    if (this.#tail) this.#tail.nextInList = rec;
+    else this.#head = rec;
+    this.#tail = rec;
+    this.#size++;
+  }
+
+  /** Unlinks `rec`; false if it was not in this list. */
+  delete(rec: LeaseRecord): boolean {
+    if (rec.list !== this) return false;
+    const { prevInList: prev, nextInList: next } = rec;
+    if (prev) prev.nextInList = next;
+    else this.#head = next;
+    if (next) next.prevInList = prev;
+    else this.#tail = prev;
+    rec.list = undefined;
+    rec.prevInList = undefined;
+    rec.nextInList = undefined;
+    this.#size--;
+    return true;
+  }
+
+  /** A copy in list order: callers may then change the list while they walk it. */
+  toArray(): LeaseRecord[] {
+    const out: LeaseRecord[] = [];
+    for (let rec = this.#head; rec; rec = rec.nextInList) out.push(rec);
+    return out;
+  }
+
+  [Symbol.iterator](): IterableIterator<LeaseRecord> {
+    return this.toArray()[Symbol.iterator]();
+  }
+}
 
 /** A connected worker. */
 export class WorkerRecord {

@@ -2,7 +2,6 @@
  * The master's scheduler: a pure state machine, `handle(event) → commands`.
  */
 import { assertNever } from '../../../shared/errors.js';
-import type { JobState } from '../../../shared/protocol.js';
 import {
   creditGranted,
   expireDue,
@@ -22,7 +21,6 @@ import { State, resolveOptions } from './state.js';
 import type {
   Command,
   JobId,
-  JobSpec,
   JobView,
   Lease,
   LeaseInfo,
@@ -132,41 +130,13 @@ export class Scheduler {
     return [...this.#s.workers.values()].map(workerView);
   }
 
-  hasJob(id: JobId): boolean {
-    return this.#s.jobs.has(id);
-  }
-
-  /** The job's spec without a copy (hot path: one look-up per assign batch). Do not mutate. */
-  jobSpec(id: JobId): Readonly<JobSpec> | undefined {
-    return this.#s.jobs.get(id)?.spec;
-  }
-
   jobName(id: JobId): string | undefined {
     return this.#s.jobs.get(id)?.spec.name;
-  }
-
-  jobState(id: JobId): JobState | undefined {
-    return this.#s.jobs.get(id)?.state;
   }
 
   /** Tasks of the job so far: the index the next appended input gets. */
   taskCount(id: JobId): number | undefined {
     return this.#s.jobs.get(id)?.spec.taskCount;
-  }
-
-  /** True if the job is running and not sealed: inputs may be appended. */
-  acceptsInputs(id: JobId): boolean {
-    const job = this.#s.jobs.get(id);
-    return job !== undefined && job.isRunning && !job.spec.sealed;
-  }
-
-  /** Queued tasks over all running jobs. */
-  get totalQueued(): number {
-    let n = 0;
-    for (const job of this.#s.jobs.values()) {
-      if (job.isRunning) n += job.table.counts.queued;
-    }
-    return n;
   }
 
   /**
@@ -186,10 +156,6 @@ export class Scheduler {
   /** Active leases over all workers. */
   get activeLeases(): number {
     return this.#s.expiry.size;
-  }
-
-  get workerCount(): number {
-    return this.#s.workers.size;
   }
 }
 

@@ -4,9 +4,9 @@
  */
 import { LIMITS } from '../../../shared/protocol.js';
 import { FairShare } from './fair-share.js';
-import { ExpiryQueue, type LeaseRecord } from './leases.js';
+import { ExpiryQueue } from './leases.js';
 import { Outbox } from './outbox.js';
-import type { JobRecord, WorkerRecord } from './records.js';
+import type { JobRecord, LeaseRecord, WorkerRecord } from './records.js';
 import { MAX_SMALL_COUNT } from './task-table.js';
 import type { JobId, SchedulerOptions, WorkerId } from './types.js';
 import { WindowMap } from './window-map.js';

@@ -4,9 +4,8 @@
  * lease maps, the expiry queue and the fair-share heap in step.
  */
 import { ErrorCode } from '../../../shared/errors.js';
-import { LeaseRecord } from './leases.js';
 import { feedText } from './outbox.js';
-import type { JobRecord, WorkerRecord } from './records.js';
+import { LeaseRecord, type JobRecord, type WorkerRecord } from './records.js';
 import { MAX_REVOKED, type State } from './state.js';
 import { TaskState } from './task-table.js';
 import type { Assignment, RecordedOutcome, WorkerId } from './types.js';

@@ -14,6 +14,8 @@ import {
   send,
   submit,
   thrown,
+  acceptsInputs,
+  totalQueued,
 } from '../../helpers/scheduler.js';
 
 function expectConsistent(view: JobView | undefined): void {
@@ -53,14 +55,14 @@ describe('job life', () => {
     join(s, 'w1');
     credit(s, 'w1', 10);
     submit(s, 'j', 2, { sealed: false });
-    expect(s.acceptsInputs('j')).toBe(true);
+    expect(acceptsInputs(s, 'j')).toBe(true);
     expect(ofType(send(s, 'w1', [ok(1), ok(2)]), 'job-finished')).toEqual([]);
     expect(s.jobView('j')?.state).toBe('running');
     const sealed = s.handle({ type: 'job-sealed', jobId: 'j', at: 3 });
     expect(ofType(sealed, 'job-finished')).toEqual([
       { type: 'job-finished', jobId: 'j', state: 'completed', at: 3 },
     ]);
-    expect(s.acceptsInputs('j')).toBe(false);
+    expect(acceptsInputs(s, 'j')).toBe(false);
     expect(s.handle({ type: 'job-sealed', jobId: 'j', at: 4 })).toEqual([]);
     expect(
       s.handle({ type: 'inputs-appended', jobId: 'j', count: 1, at: 5 }),
@@ -110,14 +112,14 @@ describe('job life', () => {
       'other',
     ]);
     expect(s.handle({ type: 'job-cancelled', jobId: 'j', at: 12 })).toEqual([]);
-    expect(s.totalQueued).toBe(0);
+    expect(totalQueued(s)).toBe(0);
   });
 
   test('cancelling a completed job does nothing', () => {
     const s = makeScheduler();
     submit(s, 'j', 0);
     expect(s.handle({ type: 'job-cancelled', jobId: 'j', at: 1 })).toEqual([]);
-    expect(s.jobState('j')).toBe('completed');
+    expect(s.jobView('j')?.state).toBe('completed');
   });
 
   test('a restored job: done and failed marks stay, open tasks are queued again', () => {
@@ -238,9 +240,9 @@ describe('job life', () => {
     ]);
     expect(s.jobViews().map((v) => v.spec.id)).toEqual(['j']);
     expect(s.jobName('j')).toBe('mandel');
-    expect(s.jobSpec('j')?.options.timeoutMs).toBe(60_000);
-    expect(s.hasJob('j')).toBe(true);
-    expect(s.totalQueued).toBe(3);
+    expect(s.jobView('j')?.spec.options.timeoutMs).toBe(60_000);
+    expect(s.jobView('j')).toBeDefined();
+    expect(totalQueued(s)).toBe(3);
     expect(s.activeLeases).toBe(2);
     // Views are copies: mutating one changes nothing inside.
     view?.errors.push({ index: 9, error: 'x' });

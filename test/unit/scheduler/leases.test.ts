@@ -18,10 +18,8 @@ import {
 import {
   LeaseList,
   LeaseRecord,
-} from '../../../server/master/scheduler/leases.js';
-import type {
-  JobRecord,
-  WorkerRecord,
+  type JobRecord,
+  type WorkerRecord,
 } from '../../../server/master/scheduler/records.js';
 import { WindowMap } from '../../../server/master/scheduler/window-map.js';
 

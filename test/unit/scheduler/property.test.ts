@@ -13,7 +13,7 @@ import type {
   SchedulerEvent,
   SchedulerOptions,
 } from '../../../server/master/scheduler/types.js';
-import { jobSpec } from '../../helpers/scheduler.js';
+import { acceptsInputs, jobSpec } from '../../helpers/scheduler.js';
 
 type Op =
   | { t: 'join'; slots: number }
@@ -327,7 +327,7 @@ class Sim {
       }
       case 'append': {
         const id = this.job(o.j);
-        if (!id || !this.s.acceptsInputs(id)) return;
+        if (!id || !acceptsInputs(this.s, id)) return;
         this.taskCount.set(id, (this.taskCount.get(id) ?? 0) + o.count);
         this.handle({ type: 'inputs-appended', jobId: id, count: o.count, at });
         break;

@@ -5,12 +5,14 @@ import { afterEach, describe, expect, expectTypeOf, test, vi } from 'vitest';
 import { decodeFrame, encodeFrame } from '../../../shared/codec.js';
 import {
   LIMITS,
-  MasterMessage,
+  WorkerBoundMessage,
+  DashboardMessage,
   PROTOCOL_VERSION,
   Results,
   Tasks,
   WorkerMessage,
-  decodeMasterMessage,
+  decodeWorkerBoundMessage,
+  decodeDashboardMessage,
   decodeWorkerMessage,
   expandTasks,
 } from '../../../shared/protocol.js';
@@ -91,9 +93,14 @@ describe('docs/protocol.md', () => {
       const fromWorker = WorkerMessage.options.some(
         (o) => o.shape.type.value === example.type,
       );
+      const toDashboard = DashboardMessage.options.some(
+        (o) => o.shape.type.value === example.type,
+      );
       const decoded = fromWorker
         ? decodeWorkerMessage(text)
-        : decodeMasterMessage(text);
+        : toDashboard
+          ? decodeDashboardMessage(text)
+          : decodeWorkerBoundMessage(text);
       expect(decoded, text).toMatchObject({ ok: true });
       if ('protocol' in example)
         expect(example.protocol).toBe(PROTOCOL_VERSION);
@@ -184,7 +191,7 @@ describe('results and tasks frames, case by case', () => {
     inputs: leases.map((l) => ({ l })),
   });
   const tasks = (fields: Record<string, unknown>) =>
-    decodeMasterMessage(JSON.stringify({ type: 'tasks', ...fields })).ok;
+    decodeWorkerBoundMessage(JSON.stringify({ type: 'tasks', ...fields })).ok;
 
   test('tasks: every group names a described job, columns of equal length, at most maxBatch tasks', () => {
     expect(tasks({ jobs: { '1': job }, groups: [group('1', [1, 2])] })).toBe(
@@ -340,11 +347,13 @@ describe('codec', () => {
         },
       ],
     };
-    const decoded = decodeMasterMessage(encodeFrame(tasks));
-    expect(decoded.ok && MasterMessage.parse(decoded.value)).toEqual(tasks);
+    const decoded = decodeWorkerBoundMessage(encodeFrame(tasks));
+    expect(decoded.ok && WorkerBoundMessage.parse(decoded.value)).toEqual(
+      tasks,
+    );
     // A group naming a job the frame does not describe is refused.
     const orphan = { ...tasks, groups: [{ ...tasks.groups[0], job: '2' }] };
-    expect(decodeMasterMessage(encodeFrame(orphan)).ok).toBe(false);
+    expect(decodeWorkerBoundMessage(encodeFrame(orphan)).ok).toBe(false);
   });
 
   test('buildTasksFrame: one group per job in the order the tasks came, text or binary', () => {
@@ -385,7 +394,10 @@ describe('codec', () => {
     );
     expect(typeof text).toBe('string');
     expect(JSON.parse(text as string)).toEqual(expected);
-    expect(decodeMasterMessage(text)).toEqual({ ok: true, value: expected });
+    expect(decodeWorkerBoundMessage(text)).toEqual({
+      ok: true,
+      value: expected,
+    });
     expect(Tasks.safeParse(JSON.parse(text as string)).success).toBe(true);
     // A binary input makes the whole frame binary; other inputs are unchanged.
     const bytes = new Uint8Array([1, 2, 3]);
@@ -395,7 +407,7 @@ describe('codec', () => {
       jobs,
     );
     expect(binary instanceof Uint8Array).toBe(true);
-    const decoded = decodeMasterMessage(binary);
+    const decoded = decodeWorkerBoundMessage(binary);
     expect(decoded).toEqual({
       ok: true,
       value: {
@@ -679,7 +691,7 @@ describe('hot-path decoders agree with the zod schemas', () => {
   });
 
   test('ack', () => {
-    const zodCalls = vi.spyOn(MasterMessage, 'safeParse');
+    const zodCalls = vi.spyOn(WorkerBoundMessage, 'safeParse');
     const ack = fc
       .record({
         count: mostly(
@@ -696,8 +708,8 @@ describe('hot-path decoders agree with the zod schemas', () => {
     fc.assert(
       fc.property(ack, (fields) => {
         const text = JSON.stringify({ type: 'ack', ...fields });
-        const zod = MasterMessage.safeParse(JSON.parse(text)).success;
-        const got = decodeBoth(text, decodeMasterMessage, zodCalls);
+        const zod = WorkerBoundMessage.safeParse(JSON.parse(text)).success;
+        const got = decodeBoth(text, decodeWorkerBoundMessage, zodCalls);
         expect(got.ok).toBe(zod);
         expect(got.fast).toBe(zod);
         if (zod) accepted++;
@@ -709,11 +721,11 @@ describe('hot-path decoders agree with the zod schemas', () => {
   });
 
   test('tasks', () => {
-    const zodCalls = vi.spyOn(MasterMessage, 'safeParse');
+    const zodCalls = vi.spyOn(WorkerBoundMessage, 'safeParse');
     const agree = (fields: Record<string, unknown>): boolean => {
       const text = JSON.stringify({ type: 'tasks', ...fields });
       const zod = Tasks.safeParse(JSON.parse(text)).success;
-      const got = decodeBoth(text, decodeMasterMessage, zodCalls);
+      const got = decodeBoth(text, decodeWorkerBoundMessage, zodCalls);
       expect(got.ok).toBe(zod);
       // A `__proto__` job id is left to zod: the fast path may refuse, never accept alone.
       if (text.includes('"__proto__"')) expect(!got.fast || zod).toBe(true);
@@ -738,5 +750,27 @@ describe('hot-path decoders agree with the zod schemas', () => {
     expect(agree(bigTasks(1, LIMITS.maxBatch + 1))).toBe(false);
     expect(agree(bigTasks(2, half + 1))).toBe(false);
     expect(agree(bigTasks(LIMITS.maxBatch + 1, 1))).toBe(false);
+  });
+});
+
+describe('worker-bound and dashboard frames are separate unions', () => {
+  const snapshot = {
+    type: 'snapshot',
+    at: 1,
+    jobs: [],
+    workers: [],
+    events: [],
+    throughput: [],
+  };
+  const ack = { type: 'ack', count: 1 };
+  test('a worker decodes no dashboard frame', () => {
+    expect(decodeWorkerBoundMessage(JSON.stringify(ack)).ok).toBe(true);
+    expect(decodeWorkerBoundMessage(JSON.stringify(snapshot)).ok).toBe(false);
+  });
+  test('a dashboard decodes no worker frame', () => {
+    expect(decodeDashboardMessage(JSON.stringify(snapshot))).toMatchObject({
+      ok: DashboardMessage.safeParse(snapshot).success,
+    });
+    expect(decodeDashboardMessage(JSON.stringify(ack)).ok).toBe(false);
   });
 });

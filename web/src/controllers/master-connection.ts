@@ -7,7 +7,7 @@
 import type { ReactiveController, ReactiveControllerHost } from 'lit';
 import {
   PROTOCOL_VERSION,
-  decodeMasterMessage,
+  decodeDashboardMessage,
   type Watch,
 } from '../../../shared/protocol.js';
 import { DashboardModel } from '../dashboard-model.js';
@@ -105,7 +105,7 @@ export class MasterConnection implements ReactiveController {
   }
 
   #receive(data: string | ArrayBuffer): void {
-    const decoded = decodeMasterMessage(
+    const decoded = decodeDashboardMessage(
       typeof data === 'string' ? data : new Uint8Array(data),
     );
     if (!decoded.ok) {
@@ -128,12 +128,10 @@ export class MasterConnection implements ReactiveController {
         if (!this.model.loaded) return;
         this.model.apply(message);
         break;
-      case 'welcome':
-      case 'tasks':
-      case 'cancel':
-      case 'ack':
       case 'error':
-        return; // worker messages: a dashboard never asks for them
+        // The master refused the watch; the close that follows drives the retry.
+        console.warn(`colony: ${message.code}: ${message.message}`);
+        return;
     }
     this.#host.requestUpdate();
   }

@@ -21,6 +21,8 @@ import './colony-token-dialog.js';
 /** Jobs rendered at most; the rest are counted. */
 const MAX_JOBS_SHOWN = 40;
 
+const LOADING = html`<div class="loading">Connecting to the master…</div>`;
+
 /**
  * The dashboard (`/`): header tiles, jobs, workers, throughput and the event feed, all
  * live from one {@link MasterConnection}. Cancelling a job asks for the token in a
@@ -54,12 +56,55 @@ export class ColonyDashboard extends LitElement {
   }
 
   override render() {
+    const model = this._master.model;
+    // One clock reading per render: the worker table and the chart agree on `now`.
+    const now = this._master.masterNow();
+    const throughput = model.throughput[model.throughput.length - 1]?.rate ?? 0;
+    return html`
+      ${this._header()} ${this._banner()} ${this._tiles(throughput)}
+      <div class="layout">
+        <div class="column">${this._jobsCard()} ${this._workersCard(now)}</div>
+        <div class="column">
+          ${this._chartCard(throughput, now)} ${this._eventsCard()}
+        </div>
+      </div>
+      ${this._dialog()}
+      ${
+        this._toast
+          ? html`<div class="toast" role="status">${this._toast}</div>`
+          : nothing
+      }
+    `;
+  }
+
+  private _header() {
+    return html`<header>
+      <div class="brand"><b>colony</b><span class="muted">dashboard</span></div>
+      ${this._connectionBadge()}
+      <a class="vol-link" href="/volunteer" target="_blank" rel="noopener"
+        >Volunteer page ↗</a
+      >
+    </header>`;
+  }
+
+  /** While reconnecting: says so, and how old the data shown is. */
+  private _banner() {
     const master = this._master;
-    const model = master.model;
-    const loaded = model.loaded;
-    const now = master.masterNow();
+    if (master.state !== ConnectionState.Reconnecting) return nothing;
+    return html`<div class="banner" role="status">
+      Connection to the master lost; reconnecting…
+      ${
+        master.model.loaded
+          ? html`Showing data from
+              <span class="num">${formatClock(master.model.at)}</span>.`
+          : nothing
+      }
+    </div>`;
+  }
+
+  private _tiles(throughput: number) {
+    const model = this._master.model;
     const totals = workerTotals(model.workers.values());
-    const { shown, hidden } = orderJobs(model.jobs.values(), MAX_JOBS_SHOWN);
     let running = 0;
     let done = 0;
     let failed = 0;
@@ -68,148 +113,130 @@ export class ColonyDashboard extends LitElement {
       done += job.counts.done;
       failed += job.counts.failed;
     }
-    const throughput = model.throughput[model.throughput.length - 1]?.rate ?? 0;
-    const dash = (value: string) => (loaded ? value : '—');
-    return html`
-      <header>
-        <div class="brand">
-          <b>colony</b><span class="muted">dashboard</span>
+    // Before the first snapshot a dash, not a misleading zero.
+    const dash = (value: string) => (model.loaded ? value : '—');
+    return html`<section class="tiles" aria-label="Totals">
+      <div class="card tile">
+        <div class="label">Throughput</div>
+        <div class="value num" data-testid="throughput">
+          ${dash(formatRate(throughput))}
         </div>
-        ${this._connectionBadge()}
-        <a class="vol-link" href="/volunteer" target="_blank" rel="noopener"
-          >Volunteer page ↗</a
-        >
-      </header>
-      ${
-        master.state === ConnectionState.Reconnecting
-          ? html`<div class="banner" role="status">
-              Connection to the master lost; reconnecting…
-              ${
-                loaded
-                  ? html`Showing data from
-                      <span class="num">${formatClock(model.at)}</span>.`
-                  : nothing
-              }
-            </div>`
-          : nothing
-      }
-
-      <section class="tiles" aria-label="Totals">
-        <div class="card tile">
-          <div class="label">Throughput</div>
-          <div class="value num" data-testid="throughput">
-            ${dash(formatRate(throughput))}
-          </div>
-          <div class="sub">tasks finished per second</div>
+        <div class="sub">tasks finished per second</div>
+      </div>
+      <div class="card tile">
+        <div class="label">Workers</div>
+        <div class="value num" data-testid="worker-count">
+          ${dash(formatCount(totals.count))}
         </div>
-        <div class="card tile">
-          <div class="label">Workers</div>
-          <div class="value num" data-testid="worker-count">
-            ${dash(formatCount(totals.count))}
-          </div>
-          <div class="sub num">
-            ${formatCount(totals.node)} node · ${formatCount(totals.browser)}
-            browser
-          </div>
-        </div>
-        <div class="card tile">
-          <div class="label">Threads</div>
-          <div class="value num">${dash(formatCount(totals.slots))}</div>
-          <div class="sub num">
-            ${formatCount(totals.inFlight)} tasks in flight
-          </div>
-        </div>
-        <div class="card tile">
-          <div class="label">Jobs running</div>
-          <div class="value num">${dash(formatCount(running))}</div>
-          <div class="sub num">${formatCount(model.jobs.size)} in total</div>
-        </div>
-        <div class="card tile">
-          <div class="label">Tasks done</div>
-          <div class="value num">${dash(formatCount(done))}</div>
-          <div class="sub num">${formatCount(failed)} failed</div>
-        </div>
-      </section>
-
-      <div class="layout">
-        <div class="column">
-          <section class="card" aria-labelledby="jobs-h">
-            <div class="card-head">
-              <h2 id="jobs-h">Jobs</h2>
-              <span class="count num">${formatCount(model.jobs.size)}</span>
-            </div>
-            ${
-              loaded
-                ? html`<colony-job-list
-                    .jobs=${shown}
-                    .hiddenCount=${hidden}
-                    @job-cancel=${this._onJobCancel}
-                  ></colony-job-list>`
-                : html`<div class="loading">Connecting to the master…</div>`
-            }
-          </section>
-          <section class="card" aria-labelledby="workers-h">
-            <div class="card-head">
-              <h2 id="workers-h">Workers</h2>
-              <span class="count num" data-testid="worker-summary"
-                >${formatCount(totals.count)} connected ·
-                ${formatCount(totals.slots)} slots</span
-              >
-            </div>
-            ${
-              loaded
-                ? html`<colony-worker-table
-                    .workers=${model.workers}
-                    .version=${model.version}
-                    .now=${now}
-                  ></colony-worker-table>`
-                : html`<div class="loading">Connecting to the master…</div>`
-            }
-          </section>
-        </div>
-        <div class="column">
-          <section class="card chart" aria-labelledby="chart-h">
-            <div class="card-head">
-              <h2 id="chart-h">Throughput</h2>
-              <span class="rate num">${formatRate(throughput)}</span>
-            </div>
-            <colony-throughput-chart
-              .points=${model.throughput}
-              .now=${now}
-            ></colony-throughput-chart>
-          </section>
-          <section class="card" aria-labelledby="feed-h">
-            <div class="card-head">
-              <h2 id="feed-h">Events</h2>
-              <span class="count num">${formatCount(model.events.length)}</span>
-            </div>
-            ${
-              loaded
-                ? html`<colony-event-feed
-                    .events=${model.events}
-                  ></colony-event-feed>`
-                : html`<div class="loading">Connecting to the master…</div>`
-            }
-          </section>
+        <div class="sub num">
+          ${formatCount(totals.node)} node · ${formatCount(totals.browser)}
+          browser
         </div>
       </div>
+      <div class="card tile">
+        <div class="label">Threads</div>
+        <div class="value num">${dash(formatCount(totals.slots))}</div>
+        <div class="sub num">
+          ${formatCount(totals.inFlight)} tasks in flight
+        </div>
+      </div>
+      <div class="card tile">
+        <div class="label">Jobs running</div>
+        <div class="value num">${dash(formatCount(running))}</div>
+        <div class="sub num">${formatCount(model.jobs.size)} in total</div>
+      </div>
+      <div class="card tile">
+        <div class="label">Tasks done</div>
+        <div class="value num">${dash(formatCount(done))}</div>
+        <div class="sub num">${formatCount(failed)} failed</div>
+      </div>
+    </section>`;
+  }
 
-      <colony-token-dialog
-        .open=${this._cancel !== null}
-        .jobName=${this._cancel?.name ?? ''}
-        .hasToken=${this._hasToken}
-        .busy=${this._busy}
-        .error=${this._error}
-        @cancel-confirm=${this._onConfirm}
-        @cancel-dismiss=${this._onDismiss}
-        @token-forget=${this._onForget}
-      ></colony-token-dialog>
+  private _jobsCard() {
+    const model = this._master.model;
+    const { shown, hidden } = orderJobs(model.jobs.values(), MAX_JOBS_SHOWN);
+    return html`<section class="card" aria-labelledby="jobs-h">
+      <div class="card-head">
+        <h2 id="jobs-h">Jobs</h2>
+        <span class="count num">${formatCount(model.jobs.size)}</span>
+      </div>
       ${
-        this._toast
-          ? html`<div class="toast" role="status">${this._toast}</div>`
-          : nothing
+        model.loaded
+          ? html`<colony-job-list
+              .jobs=${shown}
+              .hiddenCount=${hidden}
+              @job-cancel=${this._onJobCancel}
+            ></colony-job-list>`
+          : LOADING
       }
-    `;
+    </section>`;
+  }
+
+  private _workersCard(now: number) {
+    const model = this._master.model;
+    const totals = workerTotals(model.workers.values());
+    return html`<section class="card" aria-labelledby="workers-h">
+      <div class="card-head">
+        <h2 id="workers-h">Workers</h2>
+        <span class="count num" data-testid="worker-summary"
+          >${formatCount(totals.count)} connected · ${formatCount(totals.slots)}
+          slots</span
+        >
+      </div>
+      ${
+        model.loaded
+          ? html`<colony-worker-table
+              .workers=${model.workers}
+              .version=${model.version}
+              .now=${now}
+            ></colony-worker-table>`
+          : LOADING
+      }
+    </section>`;
+  }
+
+  private _chartCard(throughput: number, now: number) {
+    return html`<section class="card chart" aria-labelledby="chart-h">
+      <div class="card-head">
+        <h2 id="chart-h">Throughput</h2>
+        <span class="rate num">${formatRate(throughput)}</span>
+      </div>
+      <colony-throughput-chart
+        .points=${this._master.model.throughput}
+        .now=${now}
+      ></colony-throughput-chart>
+    </section>`;
+  }
+
+  private _eventsCard() {
+    const model = this._master.model;
+    return html`<section class="card" aria-labelledby="feed-h">
+      <div class="card-head">
+        <h2 id="feed-h">Events</h2>
+        <span class="count num">${formatCount(model.events.length)}</span>
+      </div>
+      ${
+        model.loaded
+          ? html`<colony-event-feed
+              .events=${model.events}
+            ></colony-event-feed>`
+          : LOADING
+      }
+    </section>`;
+  }
+
+  private _dialog() {
+    return html`<colony-token-dialog
+      .open=${this._cancel !== null}
+      .jobName=${this._cancel?.name ?? ''}
+      .hasToken=${this._hasToken}
+      .busy=${this._busy}
+      .error=${this._error}
+      @cancel-confirm=${this._onConfirm}
+      @cancel-dismiss=${this._onDismiss}
+      @token-forget=${this._onForget}
+    ></colony-token-dialog>`;
   }
 
   private _connectionBadge() {

@@ -242,104 +242,114 @@ export class ColonyJobList extends LitElement {
   }
 
   private _row(job: JobSummary) {
-    const c = job.counts;
-    const eta = etaSeconds(job);
-    const finished = job.state !== 'running';
     const expanded = this._expanded.has(job.id);
     return html`<li data-job=${job.id}>
       <div class="row">
-        <div class="title">
-          <span class="name ellipsis" title=${`${job.name} (job ${job.id})`}
-            >${job.name}</span
-          >
-          <span class="badge state-${job.state}"
-            ><span class="dot"></span>${job.state}</span
-          >
-          ${
-            job.sealed
-              ? nothing
-              : html`<span class="badge" title="more inputs may be appended"
-                  >open</span
-                >`
-          }
-        </div>
-        <div class="metric pct">
-          <div class="v num">${formatPercent(completion(c, job.partial))}</div>
-          <div class="k num">
-            ${formatCount(c.done + c.failed)}/${formatCount(c.total)}
-          </div>
-        </div>
-        <div class="metric rate">
-          <div class="v num">${finished ? '—' : formatRate(job.rate)}</div>
-          <div class="k">rate</div>
-        </div>
-        <div class="metric eta">
-          <div class="v num">
-            ${
-              finished && job.finishedAt !== null
-                ? formatSpan((job.finishedAt - job.createdAt) / 1_000)
-                : formatEta(eta)
-            }
-          </div>
-          <div class="k">${finished ? 'took' : 'eta'}</div>
-        </div>
-        <div class="actions">
-          ${
-            finished
-              ? nothing
-              : html`<button
-                  class="cancel danger"
-                  @click=${() => this._onCancel(job)}
-                  aria-label=${`Cancel job ${job.name}`}
-                >
-                  Cancel
-                </button>`
-          }
-        </div>
+        ${this._title(job)} ${this._metrics(job)}
         <colony-progress-bar
           class="bar"
-          .counts=${c}
+          .counts=${job.counts}
           .partial=${job.partial}
           .label=${job.name}
         ></colony-progress-bar>
-        <div class="breakdown">
-          <span class="key done num"><i></i>${formatCount(c.done)} done</span>
-          <span class="key failed num"
-            ><i></i>${formatCount(c.failed)} failed</span
-          >
-          <span class="key running num"
-            ><i></i>${formatCount(c.running)} running</span
-          >
-          <span class="key queued num"
-            ><i></i>${formatCount(c.queued)} queued</span
-          >
-          ${
-            job.errors.length > 0
-              ? html`<button
-                  class="link"
-                  aria-expanded=${expanded ? 'true' : 'false'}
-                  @click=${() => this._toggle(job.id)}
-                >
-                  ${expanded ? 'Hide' : 'Show'} errors (${job.errors.length})
-                </button>`
-              : nothing
-          }
+        ${this._breakdown(job, expanded)}
+      </div>
+      ${expanded ? this._errors(job) : nothing}
+    </li>`;
+  }
+
+  private _title(job: JobSummary) {
+    return html`<div class="title">
+      <span class="name ellipsis" title=${`${job.name} (job ${job.id})`}
+        >${job.name}</span
+      >
+      <span class="badge state-${job.state}"
+        ><span class="dot"></span>${job.state}</span
+      >
+      ${
+        job.sealed
+          ? nothing
+          : html`<span class="badge" title="more inputs may be appended"
+              >open</span
+            >`
+      }
+    </div>`;
+  }
+
+  /** Completion, rate, eta (or time taken) and the cancel button. */
+  private _metrics(job: JobSummary) {
+    const c = job.counts;
+    const eta = etaSeconds(job);
+    const finished = job.state !== 'running';
+    return html`<div class="metric pct">
+        <div class="v num">${formatPercent(completion(c, job.partial))}</div>
+        <div class="k num">
+          ${formatCount(c.done + c.failed)}/${formatCount(c.total)}
         </div>
       </div>
+      <div class="metric rate">
+        <div class="v num">${finished ? '—' : formatRate(job.rate)}</div>
+        <div class="k">rate</div>
+      </div>
+      <div class="metric eta">
+        <div class="v num">
+          ${
+            finished && job.finishedAt !== null
+              ? formatSpan((job.finishedAt - job.createdAt) / 1_000)
+              : formatEta(eta)
+          }
+        </div>
+        <div class="k">${finished ? 'took' : 'eta'}</div>
+      </div>
+      <div class="actions">
+        ${
+          finished
+            ? nothing
+            : html`<button
+                class="cancel danger"
+                @click=${() => this._onCancel(job)}
+                aria-label=${`Cancel job ${job.name}`}
+              >
+                Cancel
+              </button>`
+        }
+      </div>`;
+  }
+
+  private _breakdown(job: JobSummary, expanded: boolean) {
+    const c = job.counts;
+    return html`<div class="breakdown">
+      <span class="key done num"><i></i>${formatCount(c.done)} done</span>
+      <span class="key failed num"><i></i>${formatCount(c.failed)} failed</span>
+      <span class="key running num"
+        ><i></i>${formatCount(c.running)} running</span
+      >
+      <span class="key queued num"><i></i>${formatCount(c.queued)} queued</span>
       ${
-        expanded && job.errors.length > 0
-          ? html`<div class="errors" role="list" aria-label="Error samples">
-              ${job.errors.map(
-                (e) =>
-                  html`<div role="listitem">
-                    <span class="faint num">task ${e.index}</span
-                    ><span class="msg">${e.error}</span>
-                  </div>`,
-              )}
-            </div>`
+        job.errors.length > 0
+          ? html`<button
+              class="link"
+              aria-expanded=${expanded ? 'true' : 'false'}
+              @click=${() => this._toggle(job.id)}
+            >
+              ${expanded ? 'Hide' : 'Show'} errors (${job.errors.length})
+            </button>`
           : nothing
       }
-    </li>`;
+    </div>`;
+  }
+
+  private _errors(job: JobSummary) {
+    if (job.errors.length === 0) return nothing;
+    return html`<div class="errors" role="list" aria-label="Error samples">
+      ${job.errors.map(
+        (e) =>
+          html`<div role="listitem">
+            <span class="faint num">task ${e.index}</span
+            ><span class="msg">${e.error}</span>
+          </div>`,
+      )}
+    </div>`;
   }
 
   private _toggle(jobId: string): void {

@@ -95,12 +95,6 @@ export class ColonyVolunteer extends LitElement {
 
   override render() {
     const phase = this._phase();
-    const status = this._status;
-    const done = this._doneBefore + (status?.done ?? 0);
-    const given =
-      this._givenMs + (this._running ? this._now - this._startedAt : 0);
-    const rate = windowRate(this._samples, RATE_WINDOW_MS);
-    const jobName = status?.jobName ?? null;
     return html`
       <header>
         <div class="brand">
@@ -110,96 +104,121 @@ export class ColonyVolunteer extends LitElement {
       </header>
 
       <section class="card" aria-label="Volunteer">
-        <div class="hero">
-          <div class="state-row">
-            <div class="state phase-${phase}" role="status" data-phase=${phase}>
-              <span class="dot"></span
-              ><span class="label">${PHASE_LABEL[phase]}</span>
-            </div>
-            ${
-              this._running
-                ? html`<button class="big" @click=${this._stop}>Stop</button>`
-                : html`<button class="big primary" @click=${this._start}>
-                    Start
-                  </button>`
-            }
+        ${this._hero(phase)} ${this._stats()} ${this._detail(phase)}
+      </section>
+      ${this._about()}
+    `;
+  }
+
+  /** The state, Start/Stop and the threads stepper. */
+  private _hero(phase: Phase) {
+    return html`
+      <div class="hero">
+        <div class="state-row">
+          <div class="state phase-${phase}" role="status" data-phase=${phase}>
+            <span class="dot"></span
+            ><span class="label">${PHASE_LABEL[phase]}</span>
           </div>
-          <div class="threads" role="group" aria-labelledby="threads-label">
-            <span class="label" id="threads-label">Threads</span>
-            <span class="stepper">
-              <button
-                aria-label="Fewer threads"
-                ?disabled=${this._threads <= 1}
-                @click=${() => this._setThreads(this._threads - 1)}
-              >
-                −
-              </button>
-              <output class="num" aria-live="polite" data-testid="threads"
-                >${this._threads}</output
-              >
-              <button
-                aria-label="More threads"
-                ?disabled=${this._threads >= this._maxThreads}
-                @click=${() => this._setThreads(this._threads + 1)}
-              >
-                +
-              </button>
-            </span>
-            <span class="hint muted"
-              >of ${this._maxThreads}
-              ${this._maxThreads === 1 ? 'core' : 'cores'}${
-                this._running ? ' · a change restarts the session' : ''
-              }</span
-            >
-          </div>
-        </div>
-        <div class="stats">
-          <div class="stat job">
-            <div class="label">Working on</div>
-            <div
-              class="value ellipsis"
-              title=${jobName ?? ''}
-              data-testid="job"
-            >
-              ${jobName ?? html`<span class="faint">—</span>`}
-            </div>
-          </div>
-          <div class="stat">
-            <div class="label">Tasks done</div>
-            <div class="value num" data-testid="done">${formatCount(done)}</div>
-          </div>
-          <div class="stat">
-            <div class="label">Time given</div>
-            <div class="value num" data-testid="given">
-              ${formatStopwatch(given)}
-            </div>
-          </div>
-          <div class="stat">
-            <div class="label">Rate</div>
-            <div class="value num">${formatRate(rate)}</div>
-          </div>
-        </div>
-        <div class="detail muted">
-          <span
-            >Connection:
-            <b data-testid="connection"
-              >${status && this._running ? status.state : 'stopped'}</b
-            ></span
-          >
-          <span class="num"
-            >Tasks held: ${formatCount(status?.inFlight ?? 0)}</span
-          >
-          <span class="ellipsis">As: ${this._name}</span>
           ${
-            status?.lastClose && phase === Phase.Reconnecting
-              ? html`<span class="ellipsis"
-                  >Last close: ${status.lastClose}</span
-                >`
-              : nothing
+            this._running
+              ? html`<button class="big" @click=${this._stop}>Stop</button>`
+              : html`<button class="big primary" @click=${this._start}>
+                  Start
+                </button>`
           }
         </div>
-      </section>
+        <div class="threads" role="group" aria-labelledby="threads-label">
+          <span class="label" id="threads-label">Threads</span>
+          <span class="stepper">
+            <button
+              aria-label="Fewer threads"
+              ?disabled=${this._threads <= 1}
+              @click=${() => this._setThreads(this._threads - 1)}
+            >
+              −
+            </button>
+            <output class="num" aria-live="polite" data-testid="threads"
+              >${this._threads}</output
+            >
+            <button
+              aria-label="More threads"
+              ?disabled=${this._threads >= this._maxThreads}
+              @click=${() => this._setThreads(this._threads + 1)}
+            >
+              +
+            </button>
+          </span>
+          <span class="hint muted"
+            >of ${this._maxThreads}
+            ${this._maxThreads === 1 ? 'core' : 'cores'}${
+              this._running ? ' · a change restarts the session' : ''
+            }</span
+          >
+        </div>
+      </div>
+    `;
+  }
 
+  private _stats() {
+    const status = this._status;
+    const done = this._doneBefore + (status?.done ?? 0);
+    const given =
+      this._givenMs + (this._running ? this._now - this._startedAt : 0);
+    const rate = windowRate(this._samples, RATE_WINDOW_MS);
+    const jobName = status?.jobName ?? null;
+    return html`
+      <div class="stats">
+        <div class="stat job">
+          <div class="label">Working on</div>
+          <div class="value ellipsis" title=${jobName ?? ''} data-testid="job">
+            ${jobName ?? html`<span class="faint">—</span>`}
+          </div>
+        </div>
+        <div class="stat">
+          <div class="label">Tasks done</div>
+          <div class="value num" data-testid="done">${formatCount(done)}</div>
+        </div>
+        <div class="stat">
+          <div class="label">Time given</div>
+          <div class="value num" data-testid="given">
+            ${formatStopwatch(given)}
+          </div>
+        </div>
+        <div class="stat">
+          <div class="label">Rate</div>
+          <div class="value num">${formatRate(rate)}</div>
+        </div>
+      </div>
+    `;
+  }
+
+  private _detail(phase: Phase) {
+    const status = this._status;
+    return html`
+      <div class="detail muted">
+        <span
+          >Connection:
+          <b data-testid="connection"
+            >${status && this._running ? status.state : 'stopped'}</b
+          ></span
+        >
+        <span class="num"
+          >Tasks held: ${formatCount(status?.inFlight ?? 0)}</span
+        >
+        <span class="ellipsis">As: ${this._name}</span>
+        ${
+          status?.lastClose && phase === Phase.Reconnecting
+            ? html`<span class="ellipsis"
+                >Last close: ${status.lastClose}</span
+              >`
+            : nothing
+        }
+      </div>
+    `;
+  }
+
+  private _about() {
+    return html`
       <section class="card about">
         <p>
           While this page is open and started, it runs tasks for this colony in

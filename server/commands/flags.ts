@@ -1,0 +1,53 @@
+/** The command line's flags, each value validated with zod (names in options.ts). */
+import * as z from 'zod';
+
+const int = (name: string, min: number, max: number) =>
+  z
+    .string()
+    .regex(/^\d+$/, `--${name} must be a whole number`)
+    .transform(Number)
+    .pipe(
+      z
+        .number()
+        .int()
+        .min(min, `--${name} must be at least ${min}`)
+        .max(max, `--${name} must be at most ${max}`),
+    );
+
+/** Every flag, validated. Unknown flags are refused by parseArgs (strict). */
+export const Flags = z.object({
+  host: z.string().min(1).optional(),
+  port: int('port', 0, 65_535).optional(),
+  data: z.string().min(1).optional(),
+  token: z.string().min(1).optional(),
+  store: z
+    .enum(['sqlite', 'memory'], { error: '--store must be sqlite or memory' })
+    .optional(),
+  fsync: z
+    .enum(['normal', 'full'], { error: '--fsync must be normal or full' })
+    .optional(),
+  'heartbeat-ms': int('heartbeat-ms', 50, 3_600_000).optional(),
+  'tls-cert': z.string().min(1).max(4096).optional(),
+  'tls-key': z.string().min(1).max(4096).optional(),
+  'trust-proxy': z.string().min(1).max(4096).optional(),
+  'log-level': z
+    .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
+    .optional(),
+  threads: int('threads', 1, 256).optional(),
+  name: z.string().min(1).max(100).optional(),
+  window: int('window', 1, 100_000).optional(),
+  'memory-mb': int('memory-mb', 16, 65_536).optional(),
+  url: z
+    .url({ error: '--url must be a URL like http://127.0.0.1:8080' })
+    .optional(),
+  inputs: z.string().min(1).optional(),
+  timeout: int('timeout', 50, 7 * 24 * 3_600_000).optional(),
+  'max-attempts': int('max-attempts', 1, 100).optional(),
+  replicas: int('replicas', 1, 16).optional(),
+  priority: int('priority', 0, 100).optional(),
+  wait: z.boolean().optional(),
+  out: z.string().min(1).optional(),
+  once: z.boolean().optional(),
+  help: z.boolean().optional(),
+});
+export type Flags = z.infer<typeof Flags>;
