@@ -10,6 +10,7 @@ import { runDemo } from './commands/demo.js';
 import { runMaster } from './commands/master.js';
 import { runSubmit } from './commands/submit.js';
 import { runWorker } from './commands/worker.js';
+import { SANDBOX_MODES } from './worker/sandbox/modes.js';
 
 const HELP = `colony: volunteer computing over WebSocket
 
@@ -17,7 +18,14 @@ Usage:
   colony master [--host 127.0.0.1] [--port 8080] [--data ./colony-data] [--token T]
                 [--store sqlite|memory] [--fsync normal|full] [--heartbeat-ms 10000]
   colony worker [URL] [--threads N] [--name NAME] [--window N] [--memory-mb MB]
-                                            URL defaults to http://127.0.0.1:8080
+                [--sandbox auto|bwrap|permission|none]
+                                            URL defaults to http://127.0.0.1:8080;
+                                            task code runs in a sandbox: auto (the
+                                            default) picks bwrap (bubblewrap: no
+                                            network, no files) if it works here, else
+                                            permission (Node's permission model: no
+                                            files, but network reachable); none runs
+                                            it unconfined (only for code you trust)
   colony submit MODULE --inputs FILE [--url URL] [--token T] [--name N]
                 [--timeout MS] [--max-attempts N] [--replicas K] [--priority P]
                 [--wait] [--out FILE]
@@ -47,6 +55,7 @@ const OPTIONS = {
   name: { type: 'string' },
   window: { type: 'string' },
   'memory-mb': { type: 'string' },
+  sandbox: { type: 'string' },
   url: { type: 'string' },
   inputs: { type: 'string' },
   timeout: { type: 'string' },
@@ -92,6 +101,11 @@ export const Flags = z.object({
   name: z.string().min(1).max(100).optional(),
   window: int('window', 1, 100_000).optional(),
   'memory-mb': int('memory-mb', 16, 65_536).optional(),
+  sandbox: z
+    .enum(SANDBOX_MODES, {
+      error: '--sandbox must be auto, bwrap, permission or none',
+    })
+    .optional(),
   url: z
     .url({ error: '--url must be a URL like http://127.0.0.1:8080' })
     .optional(),

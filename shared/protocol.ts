@@ -48,6 +48,8 @@ export const Hello = z.strictObject({
   slots: z.number().int().min(1).max(LIMITS.maxSlots),
   name: Name.optional(),
   volunteer: Name.optional(),
+  /** Where a Node worker runs task code (`colony worker --sandbox`), shown on the dashboard. */
+  sandbox: z.enum(['bwrap', 'permission', 'none']).optional(),
 });
 export type Hello = z.infer<typeof Hello>;
 
