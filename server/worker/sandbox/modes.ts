@@ -73,8 +73,15 @@ function withLimits(
   };
 }
 
-/** The node binary and the shared libraries it loads (from `ldd`). */
+let nodeFilesCache: string[] | null = null;
+
+/** The node binary and the shared libraries it loads (from `ldd`, run once). */
 function nodeFiles(): string[] {
+  nodeFilesCache ??= findNodeFiles();
+  return nodeFilesCache;
+}
+
+function findNodeFiles(): string[] {
   const node = realpathSync(process.execPath);
   const files = new Set<string>([node]);
   try {
