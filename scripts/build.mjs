@@ -1,7 +1,14 @@
 // Builds what `npx colony` and the master serve: the Node side with esbuild (dist/*.js)
 // and the web pages with vite (dist/web). Runs on `npm install` (prepare) and before tests.
 import { build } from 'esbuild';
-import { existsSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 
@@ -37,6 +44,28 @@ await build({
   sourcemap: true,
   logLevel: 'warning',
 });
+
+// The sandboxed child of `colony worker`: self-contained (no node_modules inside the
+// sandbox), with its own thread entry and a package.json that marks the files as ESM,
+// since only this directory is visible to it.
+await build({
+  absWorkingDir: root,
+  entryPoints: {
+    child: 'server/worker/sandbox/child.ts',
+    'task-thread': 'server/worker/task-thread.ts',
+  },
+  outdir: 'dist/sandbox',
+  bundle: true,
+  platform: 'node',
+  format: 'esm',
+  target: 'node20',
+  logLevel: 'warning',
+});
+mkdirSync(path.join(root, 'dist/sandbox'), { recursive: true });
+writeFileSync(
+  path.join(root, 'dist/sandbox/package.json'),
+  '{ "type": "module" }\n',
+);
 
 if (existsSync(path.join(root, 'web/vite.config.ts'))) {
   const { build: viteBuild } = await import('vite');

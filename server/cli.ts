@@ -14,7 +14,14 @@ Usage:
                 [--tls-cert FILE --tls-key FILE] [--trust-proxy ADDR[,ADDR]]
   colony backup FILE [--data ./colony-data] online copy of the SQLite store (0600)
   colony worker [URL] [--threads N] [--name NAME] [--window N] [--memory-mb MB]
-                                            URL defaults to http://127.0.0.1:8080
+                [--sandbox auto|bwrap|permission|none]
+                                            URL defaults to http://127.0.0.1:8080;
+                                            task code runs in a sandbox: auto (the
+                                            default) picks bwrap (bubblewrap: no
+                                            network, no files) if it works here, else
+                                            permission (Node's permission model: no
+                                            files, but network reachable); none runs
+                                            it unconfined (only for code you trust)
   colony submit MODULE --inputs FILE [--url URL] [--token T] [--name N]
                 [--timeout MS] [--max-attempts N] [--replicas K] [--priority P]
                 [--wait] [--out FILE]

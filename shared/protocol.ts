@@ -52,6 +52,8 @@ export const Hello = z.strictObject({
   kind: WorkerKind,
   slots: z.number().int().min(1).max(LIMITS.maxSlots),
   name: Name.optional(),
+  /** Where a Node worker runs task code (`colony worker --sandbox`), shown on the dashboard. */
+  sandbox: z.enum(['bwrap', 'permission', 'none']).optional(),
 });
 export type Hello = z.infer<typeof Hello>;
 

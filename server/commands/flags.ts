@@ -1,5 +1,6 @@
 /** The command line's flags, each value validated with zod (names in options.ts). */
 import * as z from 'zod';
+import { SANDBOX_MODES } from '../worker/sandbox/modes.js';
 
 const int = (name: string, min: number, max: number) =>
   z
@@ -37,6 +38,11 @@ export const Flags = z.object({
   name: z.string().min(1).max(100).optional(),
   window: int('window', 1, 100_000).optional(),
   'memory-mb': int('memory-mb', 16, 65_536).optional(),
+  sandbox: z
+    .enum(SANDBOX_MODES, {
+      error: '--sandbox must be auto, bwrap, permission or none',
+    })
+    .optional(),
   url: z
     .url({ error: '--url must be a URL like http://127.0.0.1:8080' })
     .optional(),

@@ -19,6 +19,7 @@ export const OPTIONS = {
   name: { type: 'string' },
   window: { type: 'string' },
   'memory-mb': { type: 'string' },
+  sandbox: { type: 'string' },
   url: { type: 'string' },
   inputs: { type: 'string' },
   timeout: { type: 'string' },

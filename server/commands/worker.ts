@@ -3,7 +3,19 @@ import os from 'node:os';
 import type { Flags } from './flags.js';
 import { createLogger } from '../log.js';
 import { startNodeWorker } from '../worker/node-worker.js';
+import { resolveSandbox, type SandboxMode } from '../worker/sandbox/modes.js';
 import { DEFAULT_URL } from './common.js';
+
+const WARNINGS: Record<SandboxMode, string> = {
+  bwrap: '',
+  permission:
+    'colony worker: warning: bubblewrap is not available here, so task code runs under ' +
+    "Node's permission model only: it cannot read or write your files or start " +
+    'processes, but it CAN open network connections (install bubblewrap to block them)\n',
+  none:
+    'colony worker: warning: --sandbox none: task code runs unconfined, with your ' +
+    'files, network and processes; use it only if you trust every job of this master\n',
+};
 
 export async function runWorker(
   url: string | undefined,
@@ -19,15 +31,19 @@ export async function runWorker(
   }
   const logger = createLogger('worker', flags['log-level']);
   const threads = flags.threads ?? os.availableParallelism();
+  const sandbox = resolveSandbox(flags.sandbox ?? 'auto');
   const worker = startNodeWorker({
     url: target,
     threads,
+    sandbox,
     logger,
     ...(flags.name ? { name: flags.name } : {}),
     ...(flags.window ? { window: flags.window } : {}),
     ...(flags['memory-mb'] ? { threadMemoryMb: flags['memory-mb'] } : {}),
   });
-  process.stderr.write(`colony worker: ${threads} thread(s) for ${target}\n`);
+  process.stderr.write(
+    `colony worker: ${threads} thread(s) for ${target}; sandbox: ${sandbox}\n${WARNINGS[sandbox]}`,
+  );
   const stop = () => {
     worker.stop().then(
       () => process.exit(0),

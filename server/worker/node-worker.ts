@@ -1,16 +1,21 @@
 /**
  * `colony worker`: the shared worker session over a `ws` client, with a worker_threads
- * executor. It stays up across master restarts (reconnecting with jittered backoff).
+ * executor, in a sandboxed child process unless the sandbox is `none`. It stays up
+ * across master restarts (reconnecting with jittered backoff).
  */
 import os from 'node:os';
 import WebSocket from 'ws';
 import {
   runWorkerSession,
   type Connect,
+  type Executor,
   type SessionStatus,
   type WorkerSession,
 } from '../../shared/worker-session.js';
 import type { Logger } from '../log.js';
+import { SandboxedExecutor } from './sandbox/executor.js';
+import { childCommand, type SandboxMode } from './sandbox/modes.js';
+import { fetchModule } from './sandbox/module-fetch.js';
 import { ThreadPool } from './thread-pool.js';
 
 export interface NodeWorkerOptions {
@@ -22,13 +27,19 @@ export interface NodeWorkerOptions {
   /** A fixed prefetch window (1 = one task at a time); else adaptive. */
   window?: number;
   threadMemoryMb?: number;
+  /**
+   * Where task code runs (resolve `auto` with `resolveSandbox` first).
+   * @defaultValue 'none': threads in this process, for code the caller trusts
+   */
+  sandbox?: SandboxMode;
   logger: Logger;
   onStatus?: (status: SessionStatus) => void;
 }
 
 export interface RunningWorker {
   session: WorkerSession;
-  pool: ThreadPool;
+  pool: Executor & { close(): Promise<void> };
+  sandbox: SandboxMode;
   stop(): Promise<void>;
 }
 
@@ -43,22 +54,44 @@ export function wsUrlOf(base: string): string {
   return url.toString();
 }
 
+/** Adds the sandbox mode to `hello` (the session writes it; the master shows it). */
+function withSandbox(
+  frame: string | Uint8Array,
+  sandbox: SandboxMode,
+): string | Uint8Array {
+  if (typeof frame !== 'string' || !frame.startsWith('{"type":"hello"'))
+    return frame;
+  return JSON.stringify({ ...(JSON.parse(frame) as object), sandbox });
+}
+
 export function startNodeWorker(options: NodeWorkerOptions): RunningWorker {
   const { logger } = options;
   const base = new URL(options.url);
-  const pool = new ThreadPool({
+  const sandbox = options.sandbox ?? 'none';
+  const limits = {
     threads: options.threads ?? os.availableParallelism(),
     ...(options.threadMemoryMb
       ? { threadMemoryMb: options.threadMemoryMb }
       : {}),
-    loadModule: async (hash) => {
-      const response = await fetch(new URL(`/modules/${hash}.js`, base));
-      if (!response.ok)
-        throw new Error(`GET /modules/${hash}.js: ${response.status}`);
-      return response.text();
-    },
-    onLog: (message) => logger.warn(message),
-  });
+  };
+  const loadModule = (hash: string) =>
+    fetchModule(base, hash).catch((error: unknown) => {
+      logger.error({ module: hash }, (error as Error).message);
+      throw error;
+    });
+  const pool =
+    sandbox === 'none'
+      ? new ThreadPool({
+          ...limits,
+          loadModule,
+          onLog: (message) => logger.warn(message),
+        })
+      : new SandboxedExecutor({
+          ...limits,
+          command: childCommand(sandbox, limits),
+          loadModule,
+          onLog: (level, message) => logger[level](message),
+        });
 
   const connect: Connect = (handlers) => {
     const socket = new WebSocket(wsUrlOf(options.url), {
@@ -98,7 +131,8 @@ export function startNodeWorker(options: NodeWorkerOptions): RunningWorker {
     });
     return {
       send: (frame) => {
-        if (socket.readyState === WebSocket.OPEN) socket.send(frame);
+        if (socket.readyState === WebSocket.OPEN)
+          socket.send(withSandbox(frame, sandbox));
       },
       close: (code, reason) => socket.close(code, reason),
     };
@@ -137,6 +171,7 @@ export function startNodeWorker(options: NodeWorkerOptions): RunningWorker {
   return {
     session,
     pool,
+    sandbox,
     stop: async () => {
       session.stop();
       await pool.close();

@@ -318,6 +318,7 @@ export function startWorker(url, options = {}) {
   args.push('--threads', String(options.threads ?? 1));
   if (options.window) args.push('--window', String(options.window));
   if (options.name) args.push('--name', options.name);
+  if (options.sandbox) args.push('--sandbox', options.sandbox);
   const child = spawnTracked(process.execPath, args, { cwd: ROOT });
   const stderr = tail(child.stderr);
   return {

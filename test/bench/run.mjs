@@ -7,8 +7,8 @@
 //   node test/bench/run.mjs [--quick] [--only a,b] [--profile] [--threads N]
 //
 // --quick     reduced counts (100k-task job, 2,000 connections) for iteration
-// --only      run some scenarios: baselines, throughput, latency, reassign, connections,
-//             fdlimit, bigjob, binary
+// --only      run some scenarios: baselines, throughput, sandbox, latency, reassign,
+//             connections, fdlimit, bigjob, binary
 // --profile   run the masters under --cpu-prof and print their hottest functions
 // --threads   threads per Node worker (default 1: 2 workers x 1 thread on 2 cores)
 import { spawnSync } from 'node:child_process';
@@ -177,6 +177,14 @@ await step('batchedRawWorkers', 'throughput', () =>
 await step('credit1', 'throughput', () =>
   tp('credit-1', { tasks: P.credit1, window: 1, timeoutMs: 30_000 }),
 );
+await step('sandbox', 'sandbox', () =>
+  scenarios.sandboxCost({
+    tasks: P.batched,
+    rounds: P.rounds,
+    modes: ['bwrap', 'permission'],
+    timeoutMs: 60_000,
+  }),
+);
 await step('latency', 'latency', () =>
   scenarios.latency({ count: P.latency, rounds: P.rounds, profileDir }),
 );
@@ -318,6 +326,18 @@ if (f.credit1) {
     'info',
     null,
   );
+}
+if (f.sandbox) {
+  const { median, ratio, runs } = f.sandbox;
+  for (const mode of Object.keys(ratio))
+    row(
+      `tasks/s, worker --sandbox ${mode} (vs none; median of ${runs[mode].length})`,
+      `${fmt.int(median[mode])}/s`,
+      `${fmt.int(median.none)}/s`,
+      fmt.x(ratio[mode]),
+      '>= 0.85x none',
+      ratio[mode] >= 0.85,
+    );
 }
 if (f.latency) {
   const { colony: c, bare: b, rounds } = f.latency;

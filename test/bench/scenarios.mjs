@@ -114,6 +114,7 @@ export async function throughput(options) {
               threads,
               name: `bench-${n}`,
               ...(window ? { window } : {}),
+              ...(options.sandbox ? { sandbox: options.sandbox } : {}),
               ...(profileDir ? { profileDir, label } : {}),
             }),
       );
@@ -190,6 +191,42 @@ export async function throughput(options) {
       }
     },
   );
+}
+
+/**
+ * The cost of the worker's sandbox: the batched throughput run with `--sandbox none`
+ * and with the sandboxed modes, interleaved over `rounds` so that each sees the same
+ * (noisy, shared) machine. Figures: median tasks/s per mode and the ratio to none.
+ */
+export async function sandboxCost({ tasks, rounds, modes, timeoutMs }) {
+  const runs = Object.fromEntries(['none', ...modes].map((m) => [m, []]));
+  for (let round = 0; round < rounds; round++) {
+    for (const sandbox of Object.keys(runs)) {
+      const result = await throughput({
+        label: `sandbox-${sandbox}`,
+        tasks,
+        timeoutMs,
+        sandbox,
+        store: 'memory',
+      });
+      if (result.timedOut || result.done !== tasks)
+        throw new Error(`--sandbox ${sandbox}: ${result.done}/${tasks} done`);
+      runs[sandbox].push(result.runTasksPerSecond);
+    }
+  }
+  const median = (values) => {
+    const sorted = [...values].sort((a, b) => a - b);
+    const mid = Math.floor(sorted.length / 2);
+    return sorted.length % 2
+      ? sorted[mid]
+      : (sorted[mid - 1] + sorted[mid]) / 2;
+  };
+  const figures = { runs, median: {}, ratio: {} };
+  for (const [mode, values] of Object.entries(runs))
+    figures.median[mode] = median(values);
+  for (const mode of modes)
+    figures.ratio[mode] = figures.median[mode] / figures.median.none;
+  return figures;
 }
 
 // ---------------------------------------------------------------- latency

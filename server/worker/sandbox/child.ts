@@ -1,0 +1,85 @@
+/**
+ * Entry of the sandboxed child process: runs the worker's thread pool (threads with heap
+ * limits, the lease watchdog, crash blame) and talks to the worker over the pipe on fd 3.
+ * It has no network of its own: module texts come from the worker, already checked.
+ * Built as a self-contained bundle (dist/sandbox/child.js) so it needs no node_modules.
+ */
+import net from 'node:net';
+import { ThreadPool } from '../thread-pool.js';
+import { FrameReader, encodeFrame } from './frames.js';
+import {
+  PIPE_FD,
+  type ChildOptions,
+  type FromChild,
+  type ToChild,
+} from './messages.js';
+
+const options = JSON.parse(process.argv[2] ?? '{}') as ChildOptions;
+const pipe = new net.Socket({ fd: PIPE_FD, readable: true, writable: true });
+let corked = false;
+
+function send(message: FromChild): void {
+  // Messages of one tick leave in one write.
+  if (!corked) {
+    corked = true;
+    pipe.cork();
+    process.nextTick(() => {
+      corked = false;
+      pipe.uncork();
+    });
+  }
+  pipe.write(encodeFrame(message));
+}
+
+const waiting = new Map<
+  string,
+  { resolve: (source: string) => void; reject: (error: Error) => void }
+>();
+
+const pool = new ThreadPool({
+  threads: options.threads,
+  ...(options.threadMemoryMb ? { threadMemoryMb: options.threadMemoryMb } : {}),
+  loadModule: (hash) =>
+    new Promise<string>((resolve, reject) => {
+      waiting.set(hash, { resolve, reject });
+      send({ t: 'need', hash });
+    }),
+  onLog: (message) => send({ t: 'log', message }),
+});
+pool.onProgress = (lease, fraction) => send({ t: 'progress', lease, fraction });
+
+function onMessage(message: ToChild): void {
+  switch (message.t) {
+    case 'submit':
+      pool.submit(message.batch, ({ leases, outputs, failures }) =>
+        send({ t: 'done', leases, outputs, failures }),
+      );
+      return;
+    case 'cancel':
+      pool.cancel(message.leases);
+      return;
+    case 'cancel-all':
+      pool.cancelAll();
+      return;
+    case 'module':
+      waiting.get(message.hash)?.resolve(message.source);
+      waiting.delete(message.hash);
+      return;
+    case 'module-error':
+      waiting.get(message.hash)?.reject(new Error(message.message));
+      waiting.delete(message.hash);
+      return;
+  }
+}
+
+const reader = new FrameReader(
+  (message) => onMessage(message as ToChild),
+  (reason) => {
+    process.stderr.write(`colony sandbox: ${reason}\n`);
+    process.exit(70);
+  },
+);
+pipe.on('data', (chunk: Buffer) => reader.push(chunk));
+// The worker is gone (or closed the pipe to stop us): nothing left to do.
+pipe.on('close', () => process.exit(0));
+pipe.on('error', () => process.exit(0));

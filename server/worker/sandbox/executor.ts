@@ -1,0 +1,331 @@
+/**
+ * The worker's executor when task code runs in a sandbox: forwards batches to a child
+ * process (started by `childCommand`) over a pipe, where the real thread pool runs.
+ * Everything the child sends is checked here, since task code runs inside it: only
+ * leases this side handed over and still holds are reported, each once. If the child
+ * dies, its tasks are reported as crashed (which one killed it is not known then) and a
+ * new child is started.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import type { Socket } from 'node:net';
+import {
+  LIMITS,
+  type TaskBatch,
+  type TaskFailure,
+} from '../../../shared/protocol.js';
+import type {
+  Executor,
+  Outcomes,
+  ProgressListener,
+} from '../../../shared/worker-session.js';
+import { FrameReader, encodeFrame } from './frames.js';
+import { PIPE_FD, type ChildOptions, type ToChild } from './messages.js';
+import type { ChildCommand } from './modes.js';
+
+type OnDone = (outcomes: Outcomes) => void;
+
+export interface SandboxedExecutorOptions extends ChildOptions {
+  /** How to start the child (see modes.ts). */
+  command: ChildCommand;
+  /** Fetches and checks a module's text (the child has no network). */
+  loadModule(hash: string): Promise<string>;
+  onLog?: (level: 'info' | 'warn' | 'error', message: string) => void;
+}
+
+/** A child that dies sooner than this after its start is restarted after a pause. */
+const QUICK_DEATH_MS = 1_000;
+const MAX_RESTART_DELAY_MS = 10_000;
+/** The tail of the child's stderr kept to explain its death. */
+const STDERR_TAIL = 2_048;
+const MAX_MODULE_CACHE = 32;
+/**
+ * The thread pool drops, without an outcome, a task whose lease ended before it could
+ * run (the master has re-leased it). Leases still held this long past their end are
+ * dropped here too, so that `pending` (the session's credit) does not count them.
+ */
+const DROP_AFTER_LEASE_MS = 1_000;
+const SWEEP_MS = 250;
+
+const isLease = (v: unknown): v is number =>
+  typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
+
+export class SandboxedExecutor implements Executor {
+  readonly slots: number;
+  onProgress: ProgressListener | null = null;
+  #options: SandboxedExecutorOptions;
+  /** Leases handed to the child and not reported yet, with whom to tell. */
+  #held = new Map<number, OnDone>();
+  #modules = new Map<string, Promise<string>>();
+  #child: ChildProcess | null = null;
+  #pipe: Socket | null = null;
+  #startedAt = 0;
+  #restartDelayMs = 0;
+  #restartTimer: NodeJS.Timeout | null = null;
+  #stderr = '';
+  #backlog: TaskBatch[] = [];
+  /** Submitted batches with the wall-clock end of their leases, for the sweep. */
+  #batches: { deadline: number; leases: number[]; onDone: OnDone }[] = [];
+  #sweep: NodeJS.Timeout;
+  #closed = false;
+  #corked = false;
+
+  constructor(options: SandboxedExecutorOptions) {
+    this.#options = options;
+    this.slots = options.threads;
+    this.#sweep = setInterval(() => this.#dropExpired(), SWEEP_MS);
+    this.#sweep.unref();
+    this.#start();
+  }
+
+  get pending(): number {
+    return this.#held.size;
+  }
+
+  submit(batch: TaskBatch, onDone: OnDone): void {
+    if (batch.leases.length === 0) return;
+    for (const lease of batch.leases) this.#held.set(lease, onDone);
+    this.#batches.push({
+      deadline: Date.now() + batch.timeoutMs,
+      leases: batch.leases,
+      onDone,
+    });
+    // While the child restarts, batches wait for the new one.
+    if (this.#pipe) this.#send({ t: 'submit', batch });
+    else this.#backlog.push(batch);
+  }
+
+  cancel(leases: readonly number[]): void {
+    const mine = leases.filter((lease) => this.#held.delete(lease));
+    if (mine.length > 0) this.#send({ t: 'cancel', leases: mine });
+  }
+
+  cancelAll(): void {
+    this.#held.clear();
+    this.#backlog = [];
+    this.#batches = [];
+    this.#send({ t: 'cancel-all' });
+  }
+
+  /** Stops the child (it also dies with this process). */
+  async close(): Promise<void> {
+    this.#closed = true;
+    clearInterval(this.#sweep);
+    if (this.#restartTimer) clearTimeout(this.#restartTimer);
+    const child = this.#child;
+    if (!child || child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise<void>((resolve) =>
+      child.once('exit', () => resolve()),
+    );
+    child.kill('SIGKILL');
+    await exited;
+  }
+
+  #start(): void {
+    const { command, args, env, cwd } = this.#options.command;
+    const child = spawn(command, args, {
+      env,
+      cwd,
+      stdio: ['ignore', 'ignore', 'pipe', 'pipe'],
+    });
+    this.#child = child;
+    this.#startedAt = Date.now();
+    this.#stderr = '';
+    const pipe = child.stdio[PIPE_FD] as Socket;
+    this.#pipe = pipe;
+    const backlog = this.#backlog;
+    this.#backlog = [];
+    for (const batch of backlog) this.#send({ t: 'submit', batch });
+    const reader = new FrameReader(
+      (message) => this.#onMessage(message),
+      (reason) => {
+        this.#log('error', `the sandbox process sent ${reason}; restarting it`);
+        child.kill('SIGKILL');
+      },
+    );
+    pipe.on('data', (chunk: Buffer) => reader.push(chunk));
+    pipe.on('error', () => child.kill('SIGKILL'));
+    child.stderr?.on('data', (chunk: Buffer) => {
+      this.#stderr = (this.#stderr + chunk.toString('utf8')).slice(
+        -STDERR_TAIL,
+      );
+    });
+    child.on('error', (error) =>
+      this.#log('error', `sandbox process: ${error.message}`),
+    );
+    child.on('exit', (code, signal) => this.#onExit(child, code, signal));
+  }
+
+  #onExit(
+    child: ChildProcess,
+    code: number | null,
+    signal: string | null,
+  ): void {
+    if (child !== this.#child) return;
+    this.#child = null;
+    this.#pipe = null;
+    if (this.#closed) return;
+    const how = signal ? `signal ${signal}` : `exit code ${code}`;
+    const tail = this.#stderr.trim();
+    this.#log(
+      'error',
+      `the sandbox process ended (${how})${tail ? `: ${tail.slice(-500)}` : ''}; restarting it`,
+    );
+    this.#crashAll(`the sandbox process running the task ended (${how})`, [
+      ...this.#held.keys(),
+    ]);
+    const quick = Date.now() - this.#startedAt < QUICK_DEATH_MS;
+    this.#restartDelayMs = quick
+      ? Math.min(MAX_RESTART_DELAY_MS, Math.max(100, this.#restartDelayMs * 2))
+      : 0;
+    this.#restartTimer = setTimeout(() => {
+      this.#restartTimer = null;
+      if (!this.#closed) this.#start();
+    }, this.#restartDelayMs);
+  }
+
+  /** Forgets batches whose tasks are all reported, and leases long past their end. */
+  #dropExpired(): void {
+    const now = Date.now();
+    this.#batches = this.#batches.filter(({ deadline, leases, onDone }) => {
+      const expired = now > deadline + DROP_AFTER_LEASE_MS;
+      let held = false;
+      for (const lease of leases) {
+        if (this.#held.get(lease) !== onDone) continue;
+        if (expired) this.#held.delete(lease);
+        else held = true;
+      }
+      return held;
+    });
+  }
+
+  /** Reports these held leases as crashed (the child that ran them is gone). */
+  #crashAll(reason: string, leases: readonly number[]): void {
+    const byDone = new Map<OnDone, TaskFailure[]>();
+    for (const lease of leases) {
+      const onDone = this.#held.get(lease);
+      if (!onDone) continue;
+      this.#held.delete(lease);
+      const list = byDone.get(onDone) ?? [];
+      list.push({ lease, error: reason, kind: 'crash' });
+      byDone.set(onDone, list);
+    }
+    for (const [onDone, failures] of byDone)
+      onDone({ leases: [], outputs: [], failures });
+  }
+
+  #send(message: ToChild): void {
+    const pipe = this.#pipe;
+    if (!pipe) return;
+    // Messages of one tick leave in one write.
+    if (!this.#corked) {
+      this.#corked = true;
+      pipe.cork();
+      process.nextTick(() => {
+        this.#corked = false;
+        pipe.uncork();
+      });
+    }
+    pipe.write(encodeFrame(message));
+  }
+
+  #onMessage(raw: unknown): void {
+    if (raw === null || typeof raw !== 'object') return;
+    const message = raw as Record<string, unknown>;
+    switch (message.t) {
+      case 'done':
+        this.#onDone(message);
+        return;
+      case 'progress': {
+        const { lease, fraction } = message;
+        if (
+          isLease(lease) &&
+          typeof fraction === 'number' &&
+          fraction >= 0 &&
+          fraction <= 1 &&
+          this.#held.has(lease)
+        )
+          this.onProgress?.(lease, fraction);
+        return;
+      }
+      case 'need':
+        if (typeof message.hash === 'string') this.#provide(message.hash);
+        return;
+      case 'log':
+        if (typeof message.message === 'string')
+          this.#log('warn', `sandbox: ${message.message.slice(0, 500)}`);
+        return;
+      default:
+        return;
+    }
+  }
+
+  /** Passes on outcomes of leases held here (each once); anything else is dropped. */
+  #onDone(message: Record<string, unknown>): void {
+    const { leases, outputs, failures } = message;
+    if (
+      !Array.isArray(leases) ||
+      !Array.isArray(outputs) ||
+      !Array.isArray(failures)
+    )
+      return;
+    const byDone = new Map<OnDone, Outcomes>();
+    const outcomesOf = (onDone: OnDone): Outcomes => {
+      let outcomes = byDone.get(onDone);
+      if (!outcomes) {
+        outcomes = { leases: [], outputs: [], failures: [] };
+        byDone.set(onDone, outcomes);
+      }
+      return outcomes;
+    };
+    const count = Math.min(leases.length, outputs.length);
+    for (let i = 0; i < count; i++) {
+      const lease: unknown = leases[i];
+      const onDone = isLease(lease) ? this.#held.get(lease) : undefined;
+      if (!onDone) continue;
+      this.#held.delete(lease as number);
+      const outcomes = outcomesOf(onDone);
+      outcomes.leases.push(lease as number);
+      outcomes.outputs.push(outputs[i]);
+    }
+    for (const failure of failures as unknown[]) {
+      if (failure === null || typeof failure !== 'object') continue;
+      const { lease, error, kind } = failure as Record<string, unknown>;
+      const onDone = isLease(lease) ? this.#held.get(lease) : undefined;
+      if (!onDone) continue;
+      this.#held.delete(lease as number);
+      outcomesOf(onDone).failures.push({
+        lease: lease as number,
+        error: String(error).slice(0, LIMITS.maxErrorLength),
+        kind: kind === 'crash' ? 'crash' : 'error',
+      });
+    }
+    for (const [onDone, outcomes] of byDone) onDone(outcomes);
+  }
+
+  #provide(hash: string): void {
+    let loading = this.#modules.get(hash);
+    if (!loading) {
+      loading = this.#options.loadModule(hash);
+      this.#modules.set(hash, loading);
+      if (this.#modules.size > MAX_MODULE_CACHE)
+        this.#modules.delete(this.#modules.keys().next().value as string);
+    }
+    const pipe = this.#pipe;
+    loading.then(
+      (source) => {
+        if (pipe === this.#pipe) this.#send({ t: 'module', hash, source });
+      },
+      (error: unknown) => {
+        this.#modules.delete(hash);
+        const message = (error as Error).message;
+        this.#log('error', message);
+        if (pipe === this.#pipe)
+          this.#send({ t: 'module-error', hash, message });
+      },
+    );
+  }
+
+  #log(level: 'info' | 'warn' | 'error', message: string): void {
+    this.#options.onLog?.(level, message);
+  }
+}

@@ -1,0 +1,33 @@
+/** Messages on the pipe between the worker (parent) and its sandboxed child. */
+import type { TaskBatch, TaskFailure } from '../../../shared/protocol.js';
+
+/** Parent -> child. */
+export type ToChild =
+  | { t: 'submit'; batch: TaskBatch }
+  | { t: 'cancel'; leases: number[] }
+  | { t: 'cancel-all' }
+  /** The text of a module the child asked for, already checked against its hash. */
+  | { t: 'module'; hash: string; source: string }
+  | { t: 'module-error'; hash: string; message: string };
+
+/** Child -> parent (untrusted: checked field by field by the parent). */
+export type FromChild =
+  | {
+      t: 'done';
+      leases: number[];
+      outputs: unknown[];
+      failures: TaskFailure[];
+    }
+  | { t: 'progress'; lease: number; fraction: number }
+  /** The child's thread pool needs this module's text. */
+  | { t: 'need'; hash: string }
+  | { t: 'log'; message: string };
+
+/** The fd (in the child) of the duplex pipe to the parent. */
+export const PIPE_FD = 3;
+
+/** Options the parent passes to the child on its command line (no secrets). */
+export interface ChildOptions {
+  threads: number;
+  threadMemoryMb?: number;
+}
