@@ -26,7 +26,10 @@ export const emptyOutcomes = (): Outcomes => ({
 });
 
 export const hasOutcomes = (outcomes: Outcomes): boolean =>
-  outcomes.leases.length + outcomes.failures.length > 0;
+  outcomes.leases.length +
+    outcomes.failures.length +
+    (outcomes.skipped?.length ?? 0) >
+  0;
 
 /** The slice's tasks `from` .. `to - 1`, sharing its batch. */
 export const rangeOf = (slice: Slice, from: number, to: number): Slice => ({

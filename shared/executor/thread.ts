@@ -127,7 +127,12 @@ export function settle(
       done.outputs.push(values[k]);
     } else if (status[k] === Status.error) {
       done.failures.push({ lease, error: String(values[k]), kind: 'error' });
-    } // Status.skipped: its lease was over before it started, no result
+    } else {
+      // Status.skipped: its lease was over before it started. No result, but reported,
+      // so that the session grants its credit again (else a worker whose queue outlived
+      // its leases would wait for tasks forever).
+      (done.skipped ??= []).push(lease);
+    }
     if (thread.cursor === slice.to) {
       thread.inflight.shift();
       thread.cursor = thread.inflight[0]?.from ?? 0;

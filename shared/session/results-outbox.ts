@@ -5,11 +5,17 @@
  */
 import type { TaskFailure } from '../protocol.js';
 
-/** How some tasks ended: successes column by column (`outputs[i]` of `leases[i]`), failures apart. */
+/**
+ * How some tasks ended: successes column by column (`outputs[i]` of `leases[i]`),
+ * failures apart, and `skipped`: leases that ended before their task could start (the
+ * master has already re-queued those; they get no result, but their slot is free again,
+ * so the session may grant that credit anew).
+ */
 export interface Outcomes {
   leases: number[];
   outputs: unknown[];
   failures: TaskFailure[];
+  skipped?: number[];
 }
 
 export const MAX_RESULTS_PER_FRAME = 2_000;

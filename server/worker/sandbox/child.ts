@@ -51,8 +51,8 @@ pool.onProgress = (lease, fraction) => send({ t: 'progress', lease, fraction });
 function onMessage(message: ToChild): void {
   switch (message.t) {
     case 'submit':
-      pool.submit(message.batch, ({ leases, outputs, failures }) =>
-        send({ t: 'done', leases, outputs, failures }),
+      pool.submit(message.batch, ({ leases, outputs, failures, skipped }) =>
+        send({ t: 'done', leases, outputs, failures, skipped }),
       );
       return;
     case 'cancel':

@@ -38,13 +38,6 @@ const MAX_RESTART_DELAY_MS = 10_000;
 /** The tail of the child's stderr kept to explain its death. */
 const STDERR_TAIL = 2_048;
 const MAX_MODULE_CACHE = 32;
-/**
- * The thread pool drops, without an outcome, a task whose lease ended before it could
- * run (the master has re-leased it). Leases still held this long past their end are
- * dropped here too, so that `pending` (the session's credit) does not count them.
- */
-const DROP_AFTER_LEASE_MS = 1_000;
-const SWEEP_MS = 250;
 
 const isLease = (v: unknown): v is number =>
   typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
@@ -63,17 +56,12 @@ export class SandboxedExecutor implements Executor {
   #restartTimer: NodeJS.Timeout | null = null;
   #stderr = '';
   #backlog: TaskBatch[] = [];
-  /** Submitted batches with the wall-clock end of their leases, for the sweep. */
-  #batches: { deadline: number; leases: number[]; onDone: OnDone }[] = [];
-  #sweep: NodeJS.Timeout;
   #closed = false;
   #corked = false;
 
   constructor(options: SandboxedExecutorOptions) {
     this.#options = options;
     this.slots = options.threads;
-    this.#sweep = setInterval(() => this.#dropExpired(), SWEEP_MS);
-    this.#sweep.unref();
     this.#start();
   }
 
@@ -84,11 +72,6 @@ export class SandboxedExecutor implements Executor {
   submit(batch: TaskBatch, onDone: OnDone): void {
     if (batch.leases.length === 0) return;
     for (const lease of batch.leases) this.#held.set(lease, onDone);
-    this.#batches.push({
-      deadline: Date.now() + batch.timeoutMs,
-      leases: batch.leases,
-      onDone,
-    });
     // While the child restarts, batches wait for the new one.
     if (this.#pipe) this.#send({ t: 'submit', batch });
     else this.#backlog.push(batch);
@@ -102,14 +85,12 @@ export class SandboxedExecutor implements Executor {
   cancelAll(): void {
     this.#held.clear();
     this.#backlog = [];
-    this.#batches = [];
     this.#send({ t: 'cancel-all' });
   }
 
   /** Stops the child (it also dies with this process). */
   async close(): Promise<void> {
     this.#closed = true;
-    clearInterval(this.#sweep);
     if (this.#restartTimer) clearTimeout(this.#restartTimer);
     const child = this.#child;
     if (!child || child.exitCode !== null || child.signalCode !== null) return;
@@ -183,21 +164,6 @@ export class SandboxedExecutor implements Executor {
     }, this.#restartDelayMs);
   }
 
-  /** Forgets batches whose tasks are all reported, and leases long past their end. */
-  #dropExpired(): void {
-    const now = Date.now();
-    this.#batches = this.#batches.filter(({ deadline, leases, onDone }) => {
-      const expired = now > deadline + DROP_AFTER_LEASE_MS;
-      let held = false;
-      for (const lease of leases) {
-        if (this.#held.get(lease) !== onDone) continue;
-        if (expired) this.#held.delete(lease);
-        else held = true;
-      }
-      return held;
-    });
-  }
-
   /** Reports these held leases as crashed (the child that ran them is gone). */
   #crashAll(reason: string, leases: readonly number[]): void {
     const byDone = new Map<OnDone, TaskFailure[]>();
@@ -261,7 +227,7 @@ export class SandboxedExecutor implements Executor {
 
   /** Passes on outcomes of leases held here (each once); anything else is dropped. */
   #onDone(message: Record<string, unknown>): void {
-    const { leases, outputs, failures } = message;
+    const { leases, outputs, failures, skipped } = message;
     if (
       !Array.isArray(leases) ||
       !Array.isArray(outputs) ||
@@ -298,6 +264,14 @@ export class SandboxedExecutor implements Executor {
         error: String(error).slice(0, LIMITS.maxErrorLength),
         kind: kind === 'crash' ? 'crash' : 'error',
       });
+    }
+    if (Array.isArray(skipped)) {
+      for (const lease of skipped as unknown[]) {
+        const onDone = isLease(lease) ? this.#held.get(lease) : undefined;
+        if (!onDone) continue;
+        this.#held.delete(lease as number);
+        (outcomesOf(onDone).skipped ??= []).push(lease as number);
+      }
     }
     for (const [onDone, outcomes] of byDone) onDone(outcomes);
   }

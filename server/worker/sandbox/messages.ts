@@ -17,6 +17,8 @@ export type FromChild =
       leases: number[];
       outputs: unknown[];
       failures: TaskFailure[];
+      /** Leases over before their task started: no result, the slot is free again. */
+      skipped: number[] | undefined;
     }
   | { t: 'progress'; lease: number; fraction: number }
   /** The child's thread pool needs this module's text. */

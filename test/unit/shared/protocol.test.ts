@@ -428,330 +428,335 @@ describe('codec', () => {
  * what zod accepts (it would cost a zod parse on the hot path). The spy tells which
  * path answered.
  */
-describe('hot-path decoders agree with the zod schemas', () => {
-  afterEach(() => {
-    vi.restoreAllMocks();
-  });
+// Thousands of generated frames each: seconds on a busy machine, hence the longer timeout.
+describe(
+  'hot-path decoders agree with the zod schemas',
+  { timeout: 30_000 },
+  () => {
+    afterEach(() => {
+      vi.restoreAllMocks();
+    });
 
-  /** Decodes `text` and says whether the fast path accepted it (zod never ran). */
-  function decodeBoth(
-    text: string,
-    decode: (frame: string) => { ok: boolean },
-    zodCalls: { mock: { calls: unknown[] }; mockClear(): void },
-  ): { ok: boolean; fast: boolean } {
-    zodCalls.mockClear();
-    const { ok } = decode(text);
-    return { ok, fast: ok && zodCalls.mock.calls.length === 0 };
-  }
+    /** Decodes `text` and says whether the fast path accepted it (zod never ran). */
+    function decodeBoth(
+      text: string,
+      decode: (frame: string) => { ok: boolean },
+      zodCalls: { mock: { calls: unknown[] }; mockClear(): void },
+    ): { ok: boolean; fast: boolean } {
+      zodCalls.mockClear();
+      const { ok } = decode(text);
+      return { ok, fast: ok && zodCalls.mock.calls.length === 0 };
+    }
 
-  /** Leave a key out of the frame when its arbitrary gives `undefined`. */
-  const defined = (fields: Record<string, unknown>) =>
-    Object.fromEntries(
-      Object.entries(fields).filter(([, v]) => v !== undefined),
+    /** Leave a key out of the frame when its arbitrary gives `undefined`. */
+    const defined = (fields: Record<string, unknown>) =>
+      Object.fromEntries(
+        Object.entries(fields).filter(([, v]) => v !== undefined),
+      );
+    /** Mostly `valid`, now and then one of `invalid` (`undefined`: the key is left out). */
+    const mostly = (
+      valid: fc.Arbitrary<unknown>,
+      ...invalid: fc.Arbitrary<unknown>[]
+    ) => weighted(40, valid, invalid);
+    /** Even more often `valid`: for the values in a column, of which there are many. */
+    const nearly = (
+      valid: fc.Arbitrary<unknown>,
+      ...invalid: fc.Arbitrary<unknown>[]
+    ) => weighted(300, valid, invalid);
+    const weighted = (
+      weight: number,
+      valid: fc.Arbitrary<unknown>,
+      invalid: fc.Arbitrary<unknown>[],
+    ): fc.Arbitrary<unknown> =>
+      fc.oneof(
+        { weight, arbitrary: valid },
+        ...invalid.map((arbitrary) => ({ weight: 1, arbitrary })),
+      );
+    /** Mostly absent, now and then one of `values`. */
+    const rarely = (...values: fc.Arbitrary<unknown>[]) =>
+      mostly(fc.constant(undefined), ...values);
+
+    const lease = nearly(
+      fc.nat(),
+      fc.integer({ max: -1 }),
+      fc.double(),
+      fc.constant(Number.MAX_SAFE_INTEGER),
+      fc.constant(Number.MAX_SAFE_INTEGER + 2),
+      fc.string(),
+      fc.constant(null),
     );
-  /** Mostly `valid`, now and then one of `invalid` (`undefined`: the key is left out). */
-  const mostly = (
-    valid: fc.Arbitrary<unknown>,
-    ...invalid: fc.Arbitrary<unknown>[]
-  ) => weighted(40, valid, invalid);
-  /** Even more often `valid`: for the values in a column, of which there are many. */
-  const nearly = (
-    valid: fc.Arbitrary<unknown>,
-    ...invalid: fc.Arbitrary<unknown>[]
-  ) => weighted(300, valid, invalid);
-  const weighted = (
-    weight: number,
-    valid: fc.Arbitrary<unknown>,
-    invalid: fc.Arbitrary<unknown>[],
-  ): fc.Arbitrary<unknown> =>
-    fc.oneof(
-      { weight, arbitrary: valid },
-      ...invalid.map((arbitrary) => ({ weight: 1, arbitrary })),
-    );
-  /** Mostly absent, now and then one of `values`. */
-  const rarely = (...values: fc.Arbitrary<unknown>[]) =>
-    mostly(fc.constant(undefined), ...values);
+    /** A column of `n` values, mostly; now and then of another length, or not an array. */
+    const column = (n: number, value: fc.Arbitrary<unknown>) =>
+      mostly(
+        fc.array(value, { minLength: n, maxLength: n }),
+        fc.array(value, { maxLength: 4 }),
+        fc.array(value, { minLength: n + 1, maxLength: n + 1 }),
+        fc.jsonValue(),
+      );
 
-  const lease = nearly(
-    fc.nat(),
-    fc.integer({ max: -1 }),
-    fc.double(),
-    fc.constant(Number.MAX_SAFE_INTEGER),
-    fc.constant(Number.MAX_SAFE_INTEGER + 2),
-    fc.string(),
-    fc.constant(null),
-  );
-  /** A column of `n` values, mostly; now and then of another length, or not an array. */
-  const column = (n: number, value: fc.Arbitrary<unknown>) =>
-    mostly(
-      fc.array(value, { minLength: n, maxLength: n }),
-      fc.array(value, { maxLength: 4 }),
-      fc.array(value, { minLength: n + 1, maxLength: n + 1 }),
-      fc.jsonValue(),
-    );
-
-  const failure = fc
-    .record({
-      lease,
-      error: mostly(
-        fc.string(),
-        fc.constant('x'.repeat(LIMITS.maxErrorLength)),
-        fc.constant('x'.repeat(LIMITS.maxErrorLength + 1)),
-        fc.nat(),
-        fc.constant(undefined),
-      ),
-      kind: mostly(
-        fc.constantFrom('error', 'crash'),
-        fc.string(),
-        fc.constant(undefined),
-      ),
-      ok: rarely(fc.constant(false)),
-      extra: rarely(fc.nat()),
-    })
-    .map(defined);
-  const results = fc
-    .nat({ max: 4 })
-    .chain((n) =>
-      fc.record({
-        leases: mostly(column(n, lease), fc.constant(undefined)),
-        outputs: mostly(column(n, fc.jsonValue()), fc.constant(undefined)),
-        // Failures are rare: mostly none.
-        failures: fc.oneof(
-          { weight: 3, arbitrary: fc.constant(undefined) },
-          { weight: 3, arbitrary: fc.array(failure, { maxLength: 3 }) },
-          fc.jsonValue(),
-        ),
-        credit: fc.oneof(
-          { weight: 3, arbitrary: fc.constant(undefined) },
-          {
-            weight: 3,
-            arbitrary: fc.integer({ min: 1, max: LIMITS.maxCredit }),
-          },
-          fc.constantFrom(0, LIMITS.maxCredit + 1, 1.5, '3', null),
-        ),
-        extra: rarely(fc.nat()),
-      }),
-    )
-    .map(defined);
-  const bigResults = (leases: number, failures: number) => ({
-    leases: Array.from({ length: leases }, (_, i) => i),
-    outputs: Array.from({ length: leases }, (_, i) => i),
-    ...(failures > 0
-      ? {
-          failures: Array.from({ length: failures }, (_, i) => ({
-            lease: leases + i,
-            error: 'e',
-            kind: 'error',
-          })),
-        }
-      : {}),
-  });
-
-  test('results', () => {
-    const zodCalls = vi.spyOn(WorkerMessage, 'safeParse');
-    const agree = (fields: Record<string, unknown>): boolean => {
-      const text = JSON.stringify({ type: 'results', ...fields });
-      const zod = Results.safeParse(JSON.parse(text)).success;
-      const got = decodeBoth(text, decodeWorkerMessage, zodCalls);
-      expect(got.ok).toBe(zod);
-      expect(got.fast).toBe(zod);
-      return zod;
-    };
-    let accepted = 0;
-    fc.assert(
-      fc.property(results, (fields) => {
-        if (agree(fields)) accepted++;
-      }),
-      { numRuns: 2_000 },
-    );
-    // The arbitraries must make both valid and invalid frames, or they prove little.
-    expect(accepted).toBeGreaterThan(300);
-    expect(accepted).toBeLessThan(1_700);
-    // Around maxBatch in all (too big to generate at random): as many as allowed, and
-    // one too many in either column.
-    expect(agree(bigResults(LIMITS.maxBatch, 0))).toBe(true);
-    expect(agree(bigResults(LIMITS.maxBatch - 1, 1))).toBe(true);
-    expect(agree(bigResults(LIMITS.maxBatch + 1, 0))).toBe(false);
-    expect(agree(bigResults(LIMITS.maxBatch, 1))).toBe(false);
-    expect(agree(bigResults(0, LIMITS.maxBatch + 1))).toBe(false);
-  });
-
-  /** Mostly one of the frame's jobs; now and then an undescribed or invalid id. */
-  const jobId: fc.Arbitrary<string> = fc.oneof(
-    { weight: 40, arbitrary: fc.constantFrom('1', '2') },
-    fc.string(),
-    fc.constant(''),
-    fc.constant('j'.repeat(64)),
-    fc.constant('j'.repeat(65)),
-    // JSON.parse keeps a `__proto__` key that zod's record drops.
-    fc.constant('__proto__'),
-  );
-  const jobWire = fc
-    .record({
-      module: mostly(
-        fc.constant(MODULE),
-        fc.constant('A'.repeat(64)),
-        fc.constant('a'.repeat(63)),
-        fc.string(),
-        fc.constant(undefined),
-      ),
-      timeoutMs: mostly(
-        fc.integer({ min: 1, max: 3_600_000 }),
-        fc.integer({ max: 0 }),
-        fc.double(),
-        fc.constant(undefined),
-      ),
-      name: mostly(fc.string(), fc.nat(), fc.constant(undefined)),
-      extra: rarely(fc.nat()),
-    })
-    .map(defined);
-  /** Job '1' is always described and job '2' often; now and then other ids. */
-  const jobs = mostly(
-    fc
-      .record(
-        {
-          '1': jobWire,
-          '2': jobWire,
-          other: mostly(
-            fc.constant({}),
-            fc.dictionary(jobId, jobWire, { minKeys: 1, maxKeys: 2 }),
-            jobWire.map((job) => ({ ['__proto__']: job })),
-          ),
-        },
-        { requiredKeys: ['1', 'other'] },
-      )
-      .map(({ other, ...described }) => ({
-        ...(other as object),
-        ...described,
-      })),
-    fc.dictionary(jobId, jobWire, { maxKeys: 3 }),
-    fc.jsonValue(),
-    fc.constant(undefined),
-  );
-  const attempt = nearly(
-    fc.integer({ min: 1, max: 5 }),
-    fc.integer({ max: 0 }),
-    fc.double(),
-    fc.string(),
-  );
-  const group = fc
-    .integer({ min: 1, max: 3 })
-    .chain((n) =>
-      fc.record({
-        // Job '2' is not always described: a group of a missing job.
-        job: fc.oneof(
-          { weight: 16, arbitrary: fc.constant('1') },
-          { weight: 2, arbitrary: fc.constant('2') },
-          jobId,
+    const failure = fc
+      .record({
+        lease,
+        error: mostly(
+          fc.string(),
+          fc.constant('x'.repeat(LIMITS.maxErrorLength)),
+          fc.constant('x'.repeat(LIMITS.maxErrorLength + 1)),
+          fc.nat(),
           fc.constant(undefined),
         ),
-        leases: column(n, lease),
-        indexes: column(n, lease),
-        attempts: column(n, attempt),
-        inputs: column(n, fc.jsonValue()),
-        extra: rarely(fc.nat()),
-      }),
-    )
-    .map(defined);
-  const tasks = fc
-    .record({
-      jobs,
-      groups: mostly(
-        fc.array(group, { minLength: 1, maxLength: 3 }),
-        fc.constant([]),
-        fc.array(
-          fc.constant({
-            job: '1',
-            leases: [],
-            indexes: [],
-            attempts: [],
-            inputs: [],
-          }),
-          { minLength: 1, maxLength: 2 },
+        kind: mostly(
+          fc.constantFrom('error', 'crash'),
+          fc.string(),
+          fc.constant(undefined),
         ),
-        fc.jsonValue(),
-        fc.constant(undefined),
-      ),
-      extra: rarely(fc.nat()),
-    })
-    .map(defined);
-  /** `groups` groups of `each` valid tasks of job '1'. */
-  const bigTasks = (groups: number, each: number) => ({
-    jobs: { '1': { module: MODULE, timeoutMs: 1000, name: 'big' } },
-    groups: Array.from({ length: groups }, (_, g) => {
-      const leases = Array.from({ length: each }, (_, i) => g * each + i);
-      return {
-        job: '1',
-        leases,
-        indexes: leases,
-        attempts: leases.map(() => 1),
-        inputs: leases,
-      };
-    }),
-  });
+        ok: rarely(fc.constant(false)),
+        extra: rarely(fc.nat()),
+      })
+      .map(defined);
+    const results = fc
+      .nat({ max: 4 })
+      .chain((n) =>
+        fc.record({
+          leases: mostly(column(n, lease), fc.constant(undefined)),
+          outputs: mostly(column(n, fc.jsonValue()), fc.constant(undefined)),
+          // Failures are rare: mostly none.
+          failures: fc.oneof(
+            { weight: 3, arbitrary: fc.constant(undefined) },
+            { weight: 3, arbitrary: fc.array(failure, { maxLength: 3 }) },
+            fc.jsonValue(),
+          ),
+          credit: fc.oneof(
+            { weight: 3, arbitrary: fc.constant(undefined) },
+            {
+              weight: 3,
+              arbitrary: fc.integer({ min: 1, max: LIMITS.maxCredit }),
+            },
+            fc.constantFrom(0, LIMITS.maxCredit + 1, 1.5, '3', null),
+          ),
+          extra: rarely(fc.nat()),
+        }),
+      )
+      .map(defined);
+    const bigResults = (leases: number, failures: number) => ({
+      leases: Array.from({ length: leases }, (_, i) => i),
+      outputs: Array.from({ length: leases }, (_, i) => i),
+      ...(failures > 0
+        ? {
+            failures: Array.from({ length: failures }, (_, i) => ({
+              lease: leases + i,
+              error: 'e',
+              kind: 'error',
+            })),
+          }
+        : {}),
+    });
 
-  test('ack', () => {
-    const zodCalls = vi.spyOn(WorkerBoundMessage, 'safeParse');
-    const ack = fc
+    test('results', () => {
+      const zodCalls = vi.spyOn(WorkerMessage, 'safeParse');
+      const agree = (fields: Record<string, unknown>): boolean => {
+        const text = JSON.stringify({ type: 'results', ...fields });
+        const zod = Results.safeParse(JSON.parse(text)).success;
+        const got = decodeBoth(text, decodeWorkerMessage, zodCalls);
+        expect(got.ok).toBe(zod);
+        expect(got.fast).toBe(zod);
+        return zod;
+      };
+      let accepted = 0;
+      fc.assert(
+        fc.property(results, (fields) => {
+          if (agree(fields)) accepted++;
+        }),
+        { numRuns: 2_000 },
+      );
+      // The arbitraries must make both valid and invalid frames, or they prove little.
+      expect(accepted).toBeGreaterThan(300);
+      expect(accepted).toBeLessThan(1_700);
+      // Around maxBatch in all (too big to generate at random): as many as allowed, and
+      // one too many in either column.
+      expect(agree(bigResults(LIMITS.maxBatch, 0))).toBe(true);
+      expect(agree(bigResults(LIMITS.maxBatch - 1, 1))).toBe(true);
+      expect(agree(bigResults(LIMITS.maxBatch + 1, 0))).toBe(false);
+      expect(agree(bigResults(LIMITS.maxBatch, 1))).toBe(false);
+      expect(agree(bigResults(0, LIMITS.maxBatch + 1))).toBe(false);
+    });
+
+    /** Mostly one of the frame's jobs; now and then an undescribed or invalid id. */
+    const jobId: fc.Arbitrary<string> = fc.oneof(
+      { weight: 40, arbitrary: fc.constantFrom('1', '2') },
+      fc.string(),
+      fc.constant(''),
+      fc.constant('j'.repeat(64)),
+      fc.constant('j'.repeat(65)),
+      // JSON.parse keeps a `__proto__` key that zod's record drops.
+      fc.constant('__proto__'),
+    );
+    const jobWire = fc
       .record({
-        count: mostly(
-          fc.integer({ min: 1, max: 1_000_000 }),
+        module: mostly(
+          fc.constant(MODULE),
+          fc.constant('A'.repeat(64)),
+          fc.constant('a'.repeat(63)),
+          fc.string(),
+          fc.constant(undefined),
+        ),
+        timeoutMs: mostly(
+          fc.integer({ min: 1, max: 3_600_000 }),
           fc.integer({ max: 0 }),
           fc.double(),
-          fc.string(),
-          fc.constant(Number.MAX_SAFE_INTEGER + 2),
+          fc.constant(undefined),
+        ),
+        name: mostly(fc.string(), fc.nat(), fc.constant(undefined)),
+        extra: rarely(fc.nat()),
+      })
+      .map(defined);
+    /** Job '1' is always described and job '2' often; now and then other ids. */
+    const jobs = mostly(
+      fc
+        .record(
+          {
+            '1': jobWire,
+            '2': jobWire,
+            other: mostly(
+              fc.constant({}),
+              fc.dictionary(jobId, jobWire, { minKeys: 1, maxKeys: 2 }),
+              jobWire.map((job) => ({ ['__proto__']: job })),
+            ),
+          },
+          { requiredKeys: ['1', 'other'] },
+        )
+        .map(({ other, ...described }) => ({
+          ...(other as object),
+          ...described,
+        })),
+      fc.dictionary(jobId, jobWire, { maxKeys: 3 }),
+      fc.jsonValue(),
+      fc.constant(undefined),
+    );
+    const attempt = nearly(
+      fc.integer({ min: 1, max: 5 }),
+      fc.integer({ max: 0 }),
+      fc.double(),
+      fc.string(),
+    );
+    const group = fc
+      .integer({ min: 1, max: 3 })
+      .chain((n) =>
+        fc.record({
+          // Job '2' is not always described: a group of a missing job.
+          job: fc.oneof(
+            { weight: 16, arbitrary: fc.constant('1') },
+            { weight: 2, arbitrary: fc.constant('2') },
+            jobId,
+            fc.constant(undefined),
+          ),
+          leases: column(n, lease),
+          indexes: column(n, lease),
+          attempts: column(n, attempt),
+          inputs: column(n, fc.jsonValue()),
+          extra: rarely(fc.nat()),
+        }),
+      )
+      .map(defined);
+    const tasks = fc
+      .record({
+        jobs,
+        groups: mostly(
+          fc.array(group, { minLength: 1, maxLength: 3 }),
+          fc.constant([]),
+          fc.array(
+            fc.constant({
+              job: '1',
+              leases: [],
+              indexes: [],
+              attempts: [],
+              inputs: [],
+            }),
+            { minLength: 1, maxLength: 2 },
+          ),
+          fc.jsonValue(),
+          fc.constant(undefined),
         ),
         extra: rarely(fc.nat()),
       })
       .map(defined);
-    let accepted = 0;
-    fc.assert(
-      fc.property(ack, (fields) => {
-        const text = JSON.stringify({ type: 'ack', ...fields });
-        const zod = WorkerBoundMessage.safeParse(JSON.parse(text)).success;
+    /** `groups` groups of `each` valid tasks of job '1'. */
+    const bigTasks = (groups: number, each: number) => ({
+      jobs: { '1': { module: MODULE, timeoutMs: 1000, name: 'big' } },
+      groups: Array.from({ length: groups }, (_, g) => {
+        const leases = Array.from({ length: each }, (_, i) => g * each + i);
+        return {
+          job: '1',
+          leases,
+          indexes: leases,
+          attempts: leases.map(() => 1),
+          inputs: leases,
+        };
+      }),
+    });
+
+    test('ack', () => {
+      const zodCalls = vi.spyOn(WorkerBoundMessage, 'safeParse');
+      const ack = fc
+        .record({
+          count: mostly(
+            fc.integer({ min: 1, max: 1_000_000 }),
+            fc.integer({ max: 0 }),
+            fc.double(),
+            fc.string(),
+            fc.constant(Number.MAX_SAFE_INTEGER + 2),
+          ),
+          extra: rarely(fc.nat()),
+        })
+        .map(defined);
+      let accepted = 0;
+      fc.assert(
+        fc.property(ack, (fields) => {
+          const text = JSON.stringify({ type: 'ack', ...fields });
+          const zod = WorkerBoundMessage.safeParse(JSON.parse(text)).success;
+          const got = decodeBoth(text, decodeWorkerBoundMessage, zodCalls);
+          expect(got.ok).toBe(zod);
+          expect(got.fast).toBe(zod);
+          if (zod) accepted++;
+        }),
+        { numRuns: 500 },
+      );
+      expect(accepted).toBeGreaterThan(100);
+      expect(accepted).toBeLessThan(490);
+    });
+
+    test('tasks', () => {
+      const zodCalls = vi.spyOn(WorkerBoundMessage, 'safeParse');
+      const agree = (fields: Record<string, unknown>): boolean => {
+        const text = JSON.stringify({ type: 'tasks', ...fields });
+        const zod = Tasks.safeParse(JSON.parse(text)).success;
         const got = decodeBoth(text, decodeWorkerBoundMessage, zodCalls);
         expect(got.ok).toBe(zod);
-        expect(got.fast).toBe(zod);
-        if (zod) accepted++;
-      }),
-      { numRuns: 500 },
-    );
-    expect(accepted).toBeGreaterThan(100);
-    expect(accepted).toBeLessThan(490);
-  });
-
-  test('tasks', () => {
-    const zodCalls = vi.spyOn(WorkerBoundMessage, 'safeParse');
-    const agree = (fields: Record<string, unknown>): boolean => {
-      const text = JSON.stringify({ type: 'tasks', ...fields });
-      const zod = Tasks.safeParse(JSON.parse(text)).success;
-      const got = decodeBoth(text, decodeWorkerBoundMessage, zodCalls);
-      expect(got.ok).toBe(zod);
-      // A `__proto__` job id is left to zod: the fast path may refuse, never accept alone.
-      if (text.includes('"__proto__"')) expect(!got.fast || zod).toBe(true);
-      else expect(got.fast).toBe(zod);
-      return zod;
-    };
-    let accepted = 0;
-    fc.assert(
-      fc.property(tasks, (fields) => {
-        if (agree(fields)) accepted++;
-      }),
-      { numRuns: 2_000 },
-    );
-    // The arbitraries must make both valid and invalid frames, or they prove little.
-    expect(accepted).toBeGreaterThan(300);
-    expect(accepted).toBeLessThan(1_700);
-    // Around maxBatch tasks: as many as allowed, one too many, in one group or many.
-    const half = LIMITS.maxBatch / 2;
-    expect(agree(bigTasks(1, LIMITS.maxBatch))).toBe(true);
-    expect(agree(bigTasks(2, half))).toBe(true);
-    expect(agree(bigTasks(LIMITS.maxBatch, 1))).toBe(true);
-    expect(agree(bigTasks(1, LIMITS.maxBatch + 1))).toBe(false);
-    expect(agree(bigTasks(2, half + 1))).toBe(false);
-    expect(agree(bigTasks(LIMITS.maxBatch + 1, 1))).toBe(false);
-  });
-});
+        // A `__proto__` job id is left to zod: the fast path may refuse, never accept alone.
+        if (text.includes('"__proto__"')) expect(!got.fast || zod).toBe(true);
+        else expect(got.fast).toBe(zod);
+        return zod;
+      };
+      let accepted = 0;
+      fc.assert(
+        fc.property(tasks, (fields) => {
+          if (agree(fields)) accepted++;
+        }),
+        { numRuns: 2_000 },
+      );
+      // The arbitraries must make both valid and invalid frames, or they prove little.
+      expect(accepted).toBeGreaterThan(300);
+      expect(accepted).toBeLessThan(1_700);
+      // Around maxBatch tasks: as many as allowed, one too many, in one group or many.
+      const half = LIMITS.maxBatch / 2;
+      expect(agree(bigTasks(1, LIMITS.maxBatch))).toBe(true);
+      expect(agree(bigTasks(2, half))).toBe(true);
+      expect(agree(bigTasks(LIMITS.maxBatch, 1))).toBe(true);
+      expect(agree(bigTasks(1, LIMITS.maxBatch + 1))).toBe(false);
+      expect(agree(bigTasks(2, half + 1))).toBe(false);
+      expect(agree(bigTasks(LIMITS.maxBatch + 1, 1))).toBe(false);
+    });
+  },
+);
 
 describe('worker-bound and dashboard frames are separate unions', () => {
   const snapshot = {

@@ -227,6 +227,21 @@ describe('worker session', () => {
     expect(s.session.status.done).toBe(2);
   });
 
+  test('tasks skipped because their leases ended in the queue send no result, and their credit is granted again', () => {
+    const s = setup({ fixedWindow: 2 });
+    s.welcome();
+    s.conn().handlers.onMessage(tasksFrame([1, 2]));
+    const entry = s.exec.running.get(1)!;
+    s.exec.running.clear();
+    entry.onDone({ leases: [], outputs: [], failures: [], skipped: [1, 2] });
+    expect(sentOfType(s.conn().sent, 'results')).toEqual([]);
+    // Without this grant a worker whose queue outlived its leases waits forever.
+    expect(sentOfType(s.conn().sent, 'ready')).toEqual([
+      { type: 'ready', credit: 2 },
+      { type: 'ready', credit: 2 },
+    ]);
+  });
+
   test('a result that finishes while others run is flushed by the timer', () => {
     const s = setup({ fixedWindow: 2 });
     s.welcome();

@@ -155,7 +155,7 @@ describe('close', () => {
 });
 
 describe('outcomes', () => {
-  test('errors are failures of kind error; skipped tasks report nothing', () => {
+  test('errors are failures of kind error; skipped tasks are reported as skipped, with no result', () => {
     const { pool, executor, done, onDone } = setup();
     executor.submit(tasks(2, 1), onDone);
     pool.threads[0]!.send({
@@ -165,7 +165,7 @@ describe('outcomes', () => {
       values: ['boom', null],
     });
     expect(done.get(1)).toEqual([{ ok: false, error: 'boom', kind: 'error' }]);
-    expect(done.has(2)).toBe(false);
+    expect(done.get(2)).toEqual([{ ok: 'skipped' }]);
     expect(executor.pending).toBe(0);
   });
 

@@ -151,7 +151,8 @@ export function tasks(
 /** How one lease ended. */
 export type Ending =
   | { ok: true; output: unknown }
-  | { ok: false; error: string; kind: 'error' | 'crash' };
+  | { ok: false; error: string; kind: 'error' | 'crash' }
+  | { ok: 'skipped' };
 
 /** Collects every ending per lease (a lease must end at most once). */
 export function endings() {
@@ -166,6 +167,7 @@ export function endings() {
     );
     for (const { lease, error, kind } of outcomes.failures)
       add(lease, { ok: false, error, kind });
+    for (const lease of outcomes.skipped ?? []) add(lease, { ok: 'skipped' });
   };
   return { done, onDone };
 }
