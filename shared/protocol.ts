@@ -275,6 +275,7 @@ export const FeedEvent = z.strictObject({
     'submitted',
     'completed',
     'cancelled',
+    'backup',
   ]),
   text: z.string(),
 });
