@@ -82,8 +82,9 @@ function backupsFor(
       }
       break;
     }
+    // None idle but its own holder: a younger straggler may still use that credit.
     const worker = idleWorker(s, rec);
-    if (worker === undefined) break;
+    if (worker === undefined) continue;
     const assignment = issueLease(s, job, rec.index, worker);
     const copy = s.leases.get(assignment.lease);
     if (copy) copy.backup = true;
