@@ -23,7 +23,7 @@ Usage:
                                             files, but network reachable); none runs
                                             it unconfined (only for code you trust)
   colony submit MODULE --inputs FILE [--url URL] [--token T] [--name N]
-                [--timeout MS] [--max-attempts N] [--replicas K] [--priority P]
+                [--timeout MS] [--max-attempts N] [--replicas K] [--priority P] [--no-backups]
                 [--wait] [--out FILE]
   colony status [--url URL]                 jobs and workers as a table
   colony results JOB [--url URL] [--token T] [--out FILE]

@@ -21,6 +21,12 @@ export const JobOptions = z.strictObject({
   replicas: z.number().int().min(1).max(16).default(1),
   /** Share of dispatch among running jobs: weight is `priority + 1`. @defaultValue 0 */
   priority: z.number().int().min(0).max(100).default(0),
+  /**
+   * Stragglers at the tail of the job get a backup copy on another worker (the first
+   * result wins). Turn off for tasks with side effects. Absent means on (jobs stored
+   * before the option existed keep their options as they were). @defaultValue true
+   */
+  backups: z.boolean().optional(),
 });
 export type JobOptions = z.infer<typeof JobOptions>;
 export type JobOptionsInput = z.input<typeof JobOptions>;

@@ -248,6 +248,16 @@ export const JobSummary = z.strictObject({
   errors: z.array(
     z.strictObject({ index: z.number().int(), error: z.string() }),
   ),
+  /**
+   * Backup copies of stragglers at the job's tail: issued, and those whose result was
+   * the one recorded (absent from masters that predate them).
+   */
+  backups: z
+    .strictObject({
+      issued: z.number().int().nonnegative(),
+      won: z.number().int().nonnegative(),
+    })
+    .optional(),
 });
 export type JobSummary = z.infer<typeof JobSummary>;
 
@@ -275,6 +285,7 @@ export const FeedEvent = z.strictObject({
     'submitted',
     'completed',
     'cancelled',
+    'backup',
   ]),
   text: z.string(),
 });

@@ -52,6 +52,7 @@ export const Flags = z.object({
   replicas: int('replicas', 1, 16).optional(),
   priority: int('priority', 0, 100).optional(),
   wait: z.boolean().optional(),
+  'no-backups': z.boolean().optional(),
   out: z.string().min(1).optional(),
   once: z.boolean().optional(),
   help: z.boolean().optional(),

@@ -27,6 +27,7 @@ export const OPTIONS = {
   replicas: { type: 'string' },
   priority: { type: 'string' },
   wait: { type: 'boolean' },
+  'no-backups': { type: 'boolean' },
   out: { type: 'string' },
   once: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },

@@ -48,6 +48,7 @@ export async function runSubmit(
     ...(flags['max-attempts'] ? { maxAttempts: flags['max-attempts'] } : {}),
     ...(flags.replicas ? { replicas: flags.replicas } : {}),
     ...(flags.priority !== undefined ? { priority: flags.priority } : {}),
+    ...(flags['no-backups'] ? { backups: false } : {}),
   };
   const name = flags.name ?? path.basename(modulePath).replace(/\.[^.]+$/, '');
   const ext = path.extname(flags.inputs).toLowerCase();

@@ -167,6 +167,7 @@ export class DashboardFeed {
       createdAt: view.spec.createdAt,
       finishedAt: view.finishedAt,
       errors: view.errors,
+      backups: view.backups,
     };
   }
 

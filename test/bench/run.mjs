@@ -8,7 +8,7 @@
 //
 // --quick     reduced counts (100k-task job, 2,000 connections) for iteration
 // --only      run some scenarios: baselines, throughput, sandbox, latency, reassign,
-//             connections, fdlimit, bigjob, binary
+//             connections, fdlimit, bigjob, binary, tail
 // --profile   run the masters under --cpu-prof and print their hottest functions
 // --threads   threads per Node worker (default 1: 2 workers x 1 thread on 2 cores)
 import { spawnSync } from 'node:child_process';
@@ -19,6 +19,7 @@ import { parseArgs } from 'node:util';
 import { BENCH_DIR, ROOT, killAll, removeTempDirs } from './lib.mjs';
 import { summarizeProfile } from './profile-summary.mjs';
 import * as scenarios from './scenarios.mjs';
+import { tail } from './tail.mjs';
 
 const { values: flags } = parseArgs({
   options: {
@@ -211,6 +212,7 @@ await step('bigJob', 'bigjob', () =>
   }),
 );
 await step('binary', 'binary', () => scenarios.binary({ tasks: P.binary }));
+await step('tail', 'tail', () => tail({ tasks: 300, spinMs: 30 }));
 await step('binaryBrowser', 'binary', () =>
   scenarios.binary({ tasks: P.binary, browser: true }),
 );
@@ -416,6 +418,34 @@ if (f.connections) {
       c.overflowFeed.deltas > 0 &&
       c.recovered,
   );
+}
+if (f.tail) {
+  const t = f.tail;
+  row(
+    `tail: ${t.tasks} x ${t.spinMs} ms tasks, 2 fast workers alone`,
+    fmt.s(t.ideal.seconds),
+    '',
+    '',
+    'info',
+    null,
+  );
+  for (const [key, label] of [
+    ['slowOn', '  + 1 worker at a tenth, backups on'],
+    ['slowOff', '  + 1 worker at a tenth, backups off'],
+    ['quietOn', '  + 1 worker gone quiet (SIGSTOP), backups on'],
+    ['quietOff', '  + 1 worker gone quiet (SIGSTOP), backups off'],
+  ]) {
+    const r = t[key];
+    const on = key.endsWith('On');
+    row(
+      label,
+      fmt.s(r.seconds),
+      `${r.backups.issued} backups, ${r.backups.won} won`,
+      fmt.x(r.ratio),
+      on ? '<= 1.25x' : 'info',
+      on ? r.ratio <= 1.25 && !r.timedOut : null,
+    );
+  }
 }
 if (f.fdLimit) {
   const d = f.fdLimit;

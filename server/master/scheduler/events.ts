@@ -71,16 +71,20 @@ function newJob(
     s.jobSeq++,
   );
   s.jobs.set(spec.id, job);
+  if (job.limits.backups) s.backupJobs.add(job);
   return job;
 }
 
 function jobLimits(s: State, spec: JobSpec): JobLimits {
-  const { timeoutMs, maxAttempts, replicas, priority } = spec.options;
+  const { timeoutMs, maxAttempts, replicas, priority, backups } = spec.options;
   const { maxWorkerDeaths, leaseGraceMs } = s.options;
   const attempts = clamp(maxAttempts, 1, MAX_SMALL_COUNT);
   const copies = clamp(replicas, 1, 64);
   return {
     weight: Math.max(priority, 0) + 1,
+    // Replicated tasks already run on several workers; jobs stored before the option
+    // existed have it undefined, which means on.
+    backups: backups !== false && replicas <= 1,
     replicas: copies,
     maxAttempts: attempts,
     maxWorkerDeaths,

@@ -161,7 +161,14 @@ function checkRunningJob(
     }
     const rs = job.replicaStates?.get(i);
     if (k === 1) {
-      if (activeLeases > 1) fail(`${where}: ${activeLeases} active leases`);
+      // A straggler may have one backup copy beside it (backups.ts).
+      const most = job.limits.backups ? 2 : 1;
+      if (activeLeases > most) fail(`${where}: ${activeLeases} active leases`);
+      const holders = new Set(
+        leases.filter((r) => r.isActive).map((r) => r.worker),
+      );
+      if (holders.size !== activeLeases)
+        fail(`${where}: two copies on one worker`);
       if (
         state === TaskState.Queued &&
         t.dispatches(i) >= job.limits.dispatchBound

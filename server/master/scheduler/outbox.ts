@@ -3,7 +3,7 @@
  * `cancel-leases` command, so that a worker gets one frame however many leases end.
  */
 import type { FeedEvent } from '../../../shared/protocol.js';
-import type { Command, Lease, WorkerId } from './types.js';
+import type { Assignment, Command, Lease, WorkerId } from './types.js';
 
 /** The commands of the `handle()` call in progress. */
 export class Outbox {
@@ -23,6 +23,17 @@ export class Outbox {
     const fresh = [lease];
     this.#cancels.set(workerId, fresh);
     this.#commands.push({ type: 'cancel-leases', workerId, leases: fresh });
+  }
+
+  /** Sends `tasks` to a worker, in the `assign` it already got in this call if any. */
+  assign(workerId: WorkerId, tasks: Assignment[]): void {
+    for (const c of this.#commands) {
+      if (c.type === 'assign' && c.workerId === workerId) {
+        c.tasks.push(...tasks);
+        return;
+      }
+    }
+    this.#commands.push({ type: 'assign', workerId, tasks });
   }
 
   feed(at: number, kind: FeedEvent['kind'], text: string): void {
@@ -54,10 +65,12 @@ export const feedText = {
   completed: (job: string, done: number, failed: number): string =>
     `job ${job} completed (${done} done, ${failed} failed)`,
   cancelled: (job: string): string => `job ${job} cancelled`,
+  backup: (job: string, count: number): string =>
+    `${plural(count, 'backup copy', 'backup copies')} of stragglers of job ${job} started`,
 };
 
-function plural(n: number, word: string): string {
-  return `${n} ${word}${n === 1 ? '' : 's'}`;
+function plural(n: number, word: string, many = `${word}s`): string {
+  return `${n} ${n === 1 ? word : many}`;
 }
 
 /** Feed lines stay one line long; the full error is in the job's results. */

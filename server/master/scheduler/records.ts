@@ -3,6 +3,7 @@
  * scheduler's modules touch them, and only from inside `Scheduler.handle()`.
  */
 import type { JobState, WorkerKind } from '../../../shared/protocol.js';
+import { TaskTimes } from './task-times.js';
 import type { TaskTable } from './task-table.js';
 import type { JobSpec, Lease, WorkerId } from './types.js';
 import { WindowMap } from './window-map.js';
@@ -16,6 +17,8 @@ export class LeaseRecord {
   expired = false;
   /** Removed from every structure (the expiry queue deletes lazily). */
   settled = false;
+  /** A backup copy of a straggler (backups.ts), not the task's own dispatch. */
+  backup = false;
   /** The task's other outstanding leases (a short linked list, newest first). */
   nextOfTask: LeaseRecord | undefined = undefined;
   /** The worker's list (active or expired) this lease is linked into, and its neighbours there. */
@@ -172,6 +175,8 @@ export interface JobLimits {
   leaseMs: number;
   /** Dispatches without a result after which a task is failed. */
   dispatchBound: number;
+  /** Stragglers at the tail get backup copies (backups.ts). */
+  backups: boolean;
 }
 
 /** A job and its tasks. */
@@ -186,6 +191,11 @@ export class JobRecord {
   readonly avoid = new Map<number, WorkerId>();
   /** Replicated jobs only: tasks dispatched and not yet terminal. */
   readonly replicaStates: Map<number, ReplicaState> | undefined;
+  /** Recent task durations: the job's typical task time (backups.ts). */
+  readonly times = new TaskTimes();
+  /** Backup copies issued, and those whose result was the one recorded. */
+  backupsIssued = 0;
+  backupsWon = 0;
   /** Stride-scheduling pass (fair-share.ts) and position in its heap. */
   pass = 0;
   heapIndex = -1;

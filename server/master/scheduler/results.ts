@@ -4,6 +4,7 @@
  * is open; everything else is a race (ignored) or a forgery (rejected).
  */
 import { ErrorCode } from '../../../shared/errors.js';
+import { noteSuccess } from './backups.js';
 import type { JobRecord, WorkerRecord } from './records.js';
 import type { State } from './state.js';
 import {
@@ -42,6 +43,7 @@ export function receiveResults(
     const { job, index } = rec;
     const wasActive = rec.isActive;
     dropLease(s, rec);
+    if (result.ok && job.replicaStates === undefined) noteSuccess(s, rec);
     if (result.ok) succeeded(s, job, index, worker, result);
     else failed(s, job, index, worker, result, wasActive);
   }

@@ -13,6 +13,7 @@ import {
   workerJoined,
   workerLeft,
 } from './events.js';
+import { dispatchBackups } from './backups.js';
 import { checkInvariants } from './invariants.js';
 import { dispatch } from './placement.js';
 import type { JobRecord, WorkerRecord } from './records.js';
@@ -97,12 +98,16 @@ export class Scheduler {
     }
     // Dispatch whenever anything may have changed; it is O(1) when nothing can move.
     dispatch(s);
+    dispatchBackups(s);
     return s.out.take();
   }
 
-  /** Earliest `at` at which a `tick` would change anything (a lease expiry). */
+  /** Earliest `at` at which a `tick` would change anything (a lease expiry, a backup copy due). */
   nextWakeAt(): number | undefined {
-    return this.#s.expiry.nextAt();
+    const expiry = this.#s.expiry.nextAt();
+    const backup = this.#s.backupWakeAt;
+    if (backup === undefined) return expiry;
+    return expiry === undefined ? backup : Math.min(expiry, backup);
   }
 
   /** Throws if the state is corrupted (a bug). For tests and debug builds: O(state). */
@@ -167,6 +172,7 @@ function jobView(job: JobRecord): JobView {
     finishedAt: job.finishedAt,
     counts: { total: size, ...counts },
     errors: job.errors.map((e) => ({ ...e })),
+    backups: { issued: job.backupsIssued, won: job.backupsWon },
   };
 }
 

@@ -71,6 +71,10 @@ export class State {
   readonly expiry = new ExpiryQueue();
   readonly fair = new FairShare();
   readonly out = new Outbox();
+  /** Running jobs that may get backup copies (ended ones are dropped lazily). */
+  readonly backupJobs = new Set<JobRecord>();
+  /** When a straggler's backup copy becomes due, if one is waiting for that. */
+  backupWakeAt: number | undefined = undefined;
 
   readonly options: ResolvedOptions;
 

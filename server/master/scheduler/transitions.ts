@@ -119,6 +119,8 @@ export function lostLease(
     syncReplica(s, job, i, front, true);
     return;
   }
+  // A backup copy is still running it: that copy is the task's dispatch now.
+  if (job.limits.backups && job.activeLeasesOf(i) > 0) return;
   if (failIfOverDispatched(s, job, i)) return;
   t.setState(i, TaskState.Queued);
   if (front) t.requeued.pushFront(i);

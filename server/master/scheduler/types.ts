@@ -144,6 +144,8 @@ export interface JobView {
   };
   /** The last few task errors, newest last. */
   errors: { index: number; error: string }[];
+  /** Backup copies of stragglers issued, and those whose result was recorded. */
+  backups: { issued: number; won: number };
 }
 
 export interface WorkerView {

@@ -56,7 +56,8 @@ export class ColonyEventFeed extends LitElement {
       .cancelled {
         color: var(--c-faint);
       }
-      .reassigned {
+      .reassigned,
+      .backup {
         color: var(--c-warn);
       }
       .failed {

@@ -326,6 +326,16 @@ export class ColonyJobList extends LitElement {
       >
       <span class="key queued num"><i></i>${formatCount(c.queued)} queued</span>
       ${
+        job.backups && job.backups.issued > 0
+          ? html`<span
+              class="key backups num"
+              title="backup copies of stragglers at the job's tail (and how many finished first)"
+              >${formatCount(job.backups.issued)} backups
+              (${formatCount(job.backups.won)} won)</span
+            >`
+          : nothing
+      }
+      ${
         job.errors.length > 0
           ? html`<button
               class="link"
