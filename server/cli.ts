@@ -12,6 +12,13 @@ Usage:
   colony master [--host 127.0.0.1] [--port 8080] [--data ./colony-data] [--token T]
                 [--store sqlite|memory] [--fsync normal|full] [--heartbeat-ms 10000]
                 [--tls-cert FILE --tls-key FILE] [--trust-proxy ADDR[,ADDR]]
+                [--allowed-origins ORIGIN[,ORIGIN]] [--allowed-hosts HOST[,HOST]]
+                [--serve-source-maps]
+                                            the token needs 16+ characters; /ws
+                                            takes browsers of this master's own
+                                            origin and --allowed-origins only;
+                                            --allowed-hosts limits Host (DNS
+                                            rebinding); the data dir is kept 0700
   colony backup FILE [--data ./colony-data] online copy of the SQLite store (0600)
   colony worker [URL] [--threads N] [--name NAME] [--window N] [--memory-mb MB]
                 [--sandbox auto|bwrap|permission|none]

@@ -23,6 +23,10 @@ export const ErrorCode = {
   NotFound: 'E_NOT_FOUND',
   /** The path exists but not for this method; the reply's `Allow` lists the methods. */
   MethodNotAllowed: 'E_METHOD_NOT_ALLOWED',
+  /** A browser page of another origin (not in `--allowed-origins`) opened `/ws`. */
+  Forbidden: 'E_FORBIDDEN',
+  /** The request's `Host` is not one of `--allowed-hosts` (DNS rebinding defence). */
+  MisdirectedRequest: 'E_MISDIRECTED',
   /** The job's input set is sealed (or the job ended): no more inputs. */
   JobSealed: 'E_JOB_SEALED',
   /** The task module does not parse or has no default export. */

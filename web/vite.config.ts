@@ -14,7 +14,10 @@ export default defineConfig({
     outDir: `${webDir}../dist/web`,
     emptyOutDir: true,
     target: 'es2022',
-    sourcemap: true,
+    // dist/web is what the master serves: source maps would hand out the source, so
+    // they are built only on request (COLONY_SOURCE_MAPS=1; served with
+    // `colony master --serve-source-maps`).
+    sourcemap: process.env.COLONY_SOURCE_MAPS === '1',
     // uPlot and lit are small; one warning threshold for the whole page is enough.
     chunkSizeWarningLimit: 400,
     rollupOptions: {

@@ -31,6 +31,9 @@ export const Flags = z.object({
   'tls-cert': z.string().min(1).max(4096).optional(),
   'tls-key': z.string().min(1).max(4096).optional(),
   'trust-proxy': z.string().min(1).max(4096).optional(),
+  'allowed-origins': z.string().min(1).max(4096).optional(),
+  'allowed-hosts': z.string().min(1).max(4096).optional(),
+  'serve-source-maps': z.boolean().optional(),
   'log-level': z
     .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
     .optional(),

@@ -2,7 +2,12 @@
 import { AppError, ErrorCode } from '../../shared/errors.js';
 import type { Flags } from './flags.js';
 import { parseTrustedProxies } from '../master/client-address.js';
+import { checkTokenLength } from '../master/data-dir.js';
 import { startMaster } from '../master/main.js';
+import {
+  parseAllowedHosts,
+  parseAllowedOrigins,
+} from '../master/origin-check.js';
 import { printMasterBanner } from './common.js';
 
 /** --tls-cert and --tls-key go together; --trust-proxy is a list of IPs or CIDRs. */
@@ -22,9 +27,27 @@ function networkOptions(flags: Flags) {
   };
 }
 
+/** Who may reach the master from a browser, and whether source maps are served. */
+function browserOptions(flags: Flags) {
+  return {
+    ...(flags['allowed-origins']
+      ? { allowedOrigins: parseAllowedOrigins(flags['allowed-origins']) }
+      : {}),
+    ...(flags['allowed-hosts']
+      ? { allowedHosts: parseAllowedHosts(flags['allowed-hosts']) }
+      : {}),
+    serveSourceMaps: flags['serve-source-maps'] ?? false,
+  };
+}
+
 export async function runMaster(flags: Flags): Promise<void> {
+  // A generated token is long; one the operator gives must not be guessable.
+  if (flags.token) checkTokenLength(flags.token, '--token');
+  else if (process.env.COLONY_TOKEN)
+    checkTokenLength(process.env.COLONY_TOKEN, 'COLONY_TOKEN');
   const master = await startMaster({
     ...networkOptions(flags),
+    ...browserOptions(flags),
     ...(flags.host ? { host: flags.host } : {}),
     port: flags.port ?? 8080,
     dataDir: flags.data ?? './colony-data',

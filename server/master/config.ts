@@ -1,7 +1,4 @@
-/** The master's settings and the token's origin (flag, environment, or the data dir). */
-import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import path from 'node:path';
+/** The master's settings (the token's origin and the data dir: data-dir.ts). */
 import type { TrustedProxies } from './client-address.js';
 import type { TlsFiles } from './tls.js';
 
@@ -38,24 +35,12 @@ export interface MasterOptions {
   tls?: TlsFiles | undefined;
   /** Proxies whose `X-Forwarded-For` names the client. @defaultValue none */
   trustProxy?: TrustedProxies | undefined;
+  /** Origins besides the master's own whose pages may open `/ws`. @defaultValue none */
+  allowedOrigins?: readonly string[] | undefined;
+  /** The only `Host` values served (against DNS rebinding). @defaultValue any */
+  allowedHosts?: readonly string[] | undefined;
+  /** Serve the pages' source maps. @defaultValue false */
+  serveSourceMaps?: boolean;
   /** pino level. @defaultValue COLONY_LOG_LEVEL or 'info' */
   logLevel?: string;
-}
-
-/** Resolves the token and persists a generated one with owner-only permissions. */
-export function resolveToken(
-  explicit: string | undefined,
-  dataDir: string,
-): string {
-  const given = explicit ?? process.env.COLONY_TOKEN;
-  if (given) return given;
-  const file = path.join(dataDir, 'token');
-  if (existsSync(file)) {
-    const kept = readFileSync(file, 'utf8').trim();
-    if (kept) return kept;
-  }
-  mkdirSync(dataDir, { recursive: true });
-  const token = randomBytes(24).toString('base64url');
-  writeFileSync(file, `${token}\n`, { mode: 0o600 });
-  return token;
 }

@@ -11,11 +11,13 @@ const STATUS_OF: Partial<Record<ErrorCode, number>> = {
   [ErrorCode.InvalidModule]: 400,
   [ErrorCode.InvalidArgument]: 400,
   [ErrorCode.Unauthorized]: 401,
+  [ErrorCode.Forbidden]: 403,
   [ErrorCode.NotFound]: 404,
   [ErrorCode.MethodNotAllowed]: 405,
   [ErrorCode.JobSealed]: 409,
   [ErrorCode.PayloadTooLarge]: 413,
   [ErrorCode.UnsupportedMediaType]: 415,
+  [ErrorCode.MisdirectedRequest]: 421,
 };
 
 export function statusOf(code: ErrorCode): number {

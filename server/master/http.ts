@@ -11,8 +11,10 @@ import { sendError } from './http-util.js';
 import { apiRoutes } from './http/api-routes.js';
 import type { HttpOptions } from './http/options.js';
 import { Router, pathSegments } from './http/router.js';
+import { setBaseHeaders } from './http/security-headers.js';
 import { siteRoutes } from './http/site-routes.js';
 import { serveStatic } from './http/static-files.js';
+import { checkHost } from './origin-check.js';
 
 export type { HttpOptions } from './http/options.js';
 
@@ -24,6 +26,8 @@ export function createHttpHandler(options: HttpOptions) {
     req: IncomingMessage,
     res: ServerResponse,
   ): Promise<void> => {
+    const misdirected = checkHost(req, options.originPolicy);
+    if (misdirected) throw misdirected;
     const url = new URL(req.url ?? '/', 'http://localhost');
     const method = req.method ?? 'GET';
     const match = router.match(method, url.pathname);
@@ -43,7 +47,12 @@ export function createHttpHandler(options: HttpOptions) {
     // Any other file of the built pages; nothing under /api is a file.
     const isApi = pathSegments(url.pathname)[0] === 'api';
     if ((method === 'GET' || method === 'HEAD') && !isApi)
-      return serveStatic(res, options.webRoot, url.pathname);
+      return serveStatic(
+        res,
+        options.webRoot,
+        url.pathname,
+        options.serveSourceMaps,
+      );
     throw new AppError(
       ErrorCode.NotFound,
       `no route ${method} ${url.pathname}`,
@@ -51,6 +60,7 @@ export function createHttpHandler(options: HttpOptions) {
   };
 
   return (req: IncomingMessage, res: ServerResponse): void => {
+    setBaseHeaders(res);
     route(req, res).catch((error: unknown) => {
       if (error instanceof AppError) {
         sendError(res, error);

@@ -3,17 +3,28 @@
  * gateway -> http. `buildMaster` wires the parts without a port; `listen` binds them.
  * Nothing else lives here.
  */
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import type { RequestListener } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createLogger, type Logger } from '../log.js';
-import { resolveToken, type MasterOptions } from './config.js';
+import type { MasterOptions } from './config.js';
+import {
+  prepareDataDir,
+  prepareDatabaseFiles,
+  resolveToken,
+  type Warn,
+} from './data-dir.js';
 import { DashboardFeed } from './dashboard-feed.js';
 import { Gateway } from './gateway.js';
 import { createHttpHandler } from './http.js';
 import { JobsService } from './jobs-service.js';
+import {
+  checkUpgrade,
+  refusalResponse,
+  type OriginPolicy,
+} from './origin-check.js';
 import { startEventLoopMonitor } from './metrics.js';
 import { Runtime } from './runtime.js';
 import { createListeningServer, type MasterServer } from './tls.js';
@@ -77,12 +88,18 @@ export function buildMaster(options: MasterOptions = {}): Master {
   const logger = createLogger('master', options.logLevel);
   startEventLoopMonitor();
   const dataDir = path.resolve(options.dataDir ?? './colony-data');
-  mkdirSync(dataDir, { recursive: true });
-  const token = resolveToken(options.token, dataDir);
+  const warn: Warn = (message, detail) => logger.warn(detail, message);
+  prepareDataDir(dataDir, warn);
+  const token = resolveToken(options.token, dataDir, warn);
+  if (options.store !== 'memory') prepareDatabaseFiles(dataDir);
   const store: Store =
     options.store === 'memory'
       ? new MemoryStore()
       : new SqliteStore({ dir: dataDir, fsync: options.fsync ?? 'normal' });
+  const originPolicy: OriginPolicy = {
+    allowedOrigins: options.allowedOrigins ?? [],
+    allowedHosts: options.allowedHosts,
+  };
   const runtime = new Runtime({
     store,
     clock: { now: () => Date.now() },
@@ -117,8 +134,13 @@ export function buildMaster(options: MasterOptions = {}): Master {
     token,
     webRoot: options.webRoot ?? defaultWebRoot(),
     maxBodyBytes: options.maxBodyBytes ?? 64 * 1024 * 1024,
+    serveSourceMaps: options.serveSourceMaps ?? false,
+    originPolicy,
   });
-  const server = createMasterServer(handler, gateway, logger, options);
+  const server = createMasterServer(handler, gateway, logger, {
+    ...options,
+    originPolicy,
+  });
 
   const listen: Master['listen'] = async (at = {}) => {
     const host = at.host ?? options.host ?? '127.0.0.1';
@@ -208,16 +230,20 @@ function createMasterServer(
   handler: RequestListener,
   gateway: Gateway,
   logger: Logger,
-  options: MasterOptions,
+  options: MasterOptions & { originPolicy: OriginPolicy },
 ): MasterServer {
   const server = createListeningServer(
     { tls: options.tls, trustProxy: options.trustProxy, logger },
     handler,
   );
   server.maxConnections = options.maxConnections ?? 19_000;
-  server.on('upgrade', (req, socket, head) =>
-    gateway.handleUpgrade(req, socket, head),
-  );
+  server.on('upgrade', (req, socket, head) => {
+    // Browsers of other sites are refused before the gateway sees the socket.
+    const refused = checkUpgrade(req, options.originPolicy);
+    if (!refused) return gateway.handleUpgrade(req, socket, head);
+    socket.on('error', () => socket.destroy());
+    socket.end(refusalResponse(refused));
+  });
   server.on('clientError', (_error, socket) => {
     if (socket.writable)
       socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');

@@ -13,7 +13,7 @@ export { sleep };
 export const BENCH_DIR = path.dirname(fileURLToPath(import.meta.url));
 export const ROOT = path.resolve(BENCH_DIR, '../..');
 export const CLI = path.join(ROOT, 'bin/colony.mjs');
-export const TOKEN = 'bench-token';
+export const TOKEN = 'bench-token-0123456789';
 
 /** Every child process started by the bench, until it exits. */
 const children = new Set();

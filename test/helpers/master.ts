@@ -125,7 +125,7 @@ export async function spawnMaster(
     '--data',
     dataDir,
     '--token',
-    'test-token',
+    'test-token-0123456789',
     ...extra,
   ]);
   const text = await waitForOutput(handle, (out) =>

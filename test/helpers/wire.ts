@@ -11,7 +11,7 @@ import { onTestFinished } from 'vitest';
 import WebSocket from 'ws';
 
 const CLI = path.resolve(import.meta.dirname, '../../bin/colony.mjs');
-const TOKEN = 'wire-token';
+const TOKEN = 'wire-token-0123456789';
 
 export interface Frame {
   type: string;

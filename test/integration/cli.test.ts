@@ -49,7 +49,7 @@ describe('command line', () => {
       '--url',
       master.url,
       '--token',
-      'test-token',
+      'test-token-0123456789',
       '--wait',
       '--out',
       out,
@@ -99,7 +99,7 @@ describe('command line', () => {
       '--url',
       master.url,
       '--token',
-      'test-token',
+      'test-token-0123456789',
     ]);
     expect(await results.exited).toBe(0);
     expect(results.stdout().trim().split('\n')).toHaveLength(1_000);
@@ -126,7 +126,7 @@ describe('command line', () => {
       '--url',
       master.url,
       '--token',
-      'test-token',
+      'test-token-0123456789',
       '--max-attempts',
       '1',
       '--wait',
@@ -164,13 +164,13 @@ describe('command line', () => {
       '--url',
       master.url,
       '--token',
-      'test-token',
+      'test-token-0123456789',
       '--wait',
       '--out',
       out,
     ]);
     // Kill the master once the job is under way.
-    const client = new ColonyClient({ url: master.url, token: 'test-token' });
+    const client = new ColonyClient({ url: master.url, token: 'test-token-0123456789' });
     await waitUntilJob(client, '1');
     await waitForResults(client, '1', 200);
     master.child.kill('SIGKILL');
@@ -198,7 +198,7 @@ describe('command line', () => {
       '--url',
       master.url,
       '--token',
-      'test-token',
+      'test-token-0123456789',
     ]);
     expect(await submit.exited).toBe(0);
     const id = submit.stdout().trim();
@@ -209,7 +209,7 @@ describe('command line', () => {
       '--url',
       master.url,
       '--token',
-      'test-token',
+      'test-token-0123456789',
     ]);
     expect(await cancel.exited).toBe(0);
     expect(cancel.stdout()).toMatch(/^job 1 cancelled/);

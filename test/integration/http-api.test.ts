@@ -156,7 +156,7 @@ describe('HTTP API', () => {
     const response = await fetch(`${master.url}/assets/${worker}`);
     expect(response.status).toBe(200);
     expect(response.headers.get('content-security-policy')).toBe(
-      "default-src 'none'; script-src 'self'",
+      "default-src 'none'; script-src 'self'; connect-src 'none'; worker-src 'none'; frame-ancestors 'none'",
     );
   });
 

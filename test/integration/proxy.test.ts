@@ -181,7 +181,7 @@ describe('behind nginx with --trust-proxy', () => {
       inputs,
     });
     expect(body.length).toBeGreaterThan(1024 * 1024); // nginx's default limit is 1 MB
-    const auth = { authorization: 'Bearer test-token' };
+    const auth = { authorization: 'Bearer test-token-0123456789' };
     const created = await httpsRequest(`${proxyUrl}/api/jobs`, {
       ca: ca.caCert,
       method: 'POST',

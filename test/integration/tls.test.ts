@@ -75,7 +75,7 @@ describe('TLS', () => {
         '--url',
         master.url,
         '--token',
-        'test-token',
+        'test-token-0123456789',
         '--wait',
         '--out',
         out,

@@ -3,6 +3,7 @@ import type { Logger } from '../../log.js';
 import type { DashboardFeed } from '../dashboard-feed.js';
 import type { Gateway } from '../gateway.js';
 import type { JobsService } from '../jobs-service.js';
+import type { OriginPolicy } from '../origin-check.js';
 import type { Runtime } from '../runtime.js';
 
 export interface HttpOptions {
@@ -16,4 +17,8 @@ export interface HttpOptions {
   webRoot: string;
   /** Largest accepted request body. @defaultValue 64 MiB */
   maxBodyBytes: number;
+  /** Serve the pages' `.map` files (a 404 otherwise). @defaultValue false */
+  serveSourceMaps: boolean;
+  /** `--allowed-hosts` (and origins, for the upgrade check). */
+  originPolicy: OriginPolicy;
 }

@@ -7,6 +7,7 @@ import { sendJson } from '../http-util.js';
 import { renderMetrics } from '../metrics.js';
 import type { HttpOptions } from './options.js';
 import type { Method, Route, RouteContext } from './router.js';
+import { TASK_CSP } from './security-headers.js';
 import { serveStatic } from './static-files.js';
 
 export function siteRoutes(options: HttpOptions): Route[] {
@@ -36,6 +37,8 @@ export function siteRoutes(options: HttpOptions): Route[] {
       'content-type': 'text/javascript; charset=utf-8',
       // Named by content hash: never changes, cache forever.
       'cache-control': 'public, max-age=31536000, immutable',
+      // The same policy as the task worker that imports it: no network, no workers.
+      'content-security-policy': TASK_CSP,
     });
     res.end(source);
   };

@@ -6,6 +6,12 @@ import { createReadStream, existsSync, statSync } from 'node:fs';
 import type { ServerResponse } from 'node:http';
 import path from 'node:path';
 import { AppError, ErrorCode } from '../../../shared/errors.js';
+import {
+  DASHBOARD_CSP,
+  ISOLATION_HEADERS,
+  TASK_CSP,
+  VOLUNTEER_CSP,
+} from './security-headers.js';
 
 const STATIC_TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
@@ -19,12 +25,18 @@ const STATIC_TYPES: Record<string, string> = {
   '.woff2': 'font/woff2',
 };
 
-/** Serves `pathname` (`/` is index.html, `/volunteer` volunteer.html) from `webRoot`. */
+/**
+ * Serves `pathname` (`/` is index.html, `/volunteer` volunteer.html) from `webRoot`.
+ * Source maps (`.map`) are a 404 unless `serveSourceMaps`: they hand out the source.
+ */
 export function serveStatic(
   res: ServerResponse,
   webRoot: string,
   pathname: string,
+  serveSourceMaps = false,
 ): void {
+  if (!serveSourceMaps && pathname.toLowerCase().endsWith('.map'))
+    throw new AppError(ErrorCode.NotFound, 'no such file');
   const target = resolveFile(webRoot, pathname);
   const type = STATIC_TYPES[path.extname(target)] ?? 'application/octet-stream';
   const immutable = target.includes(`${path.sep}assets${path.sep}`);
@@ -33,22 +45,23 @@ export function serveStatic(
     'cache-control': immutable
       ? 'public, max-age=31536000, immutable'
       : 'no-cache',
-    'x-content-type-options': 'nosniff',
+    ...ISOLATION_HEADERS,
   };
-  // Cross-origin isolation lets the volunteer page share memory with its task
-  // threads, so a thread that dies is blamed on exactly the task it was running.
-  headers['cross-origin-opener-policy'] = 'same-origin';
-  headers['cross-origin-embedder-policy'] = 'require-corp';
-  // The Web Worker that runs task code may import task modules and nothing else:
-  // no fetch, XHR or WebSocket of its own (a worker's CSP comes from its script).
-  if (/task\.worker[^/]*\.js$/.test(target)) {
-    headers['content-security-policy'] =
-      "default-src 'none'; script-src 'self'";
-  }
+  const policy = policyFor(path.basename(target));
+  if (policy) headers['content-security-policy'] = policy;
   res.writeHead(200, headers);
   createReadStream(target)
     .on('error', () => res.destroy())
     .pipe(res);
+}
+
+/** The CSP a file is served with: the pages' own, and the task worker's (no network). */
+function policyFor(file: string): string | undefined {
+  if (file === 'index.html') return DASHBOARD_CSP;
+  if (file === 'volunteer.html') return VOLUNTEER_CSP;
+  // A worker's CSP comes from its script's response, never from the page.
+  if (/^task\.worker[^/]*\.js$/.test(file)) return TASK_CSP;
+  return undefined;
 }
 
 /** The file under `webRoot` that `pathname` names; a 404 if none or outside the root. */
