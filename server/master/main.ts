@@ -17,6 +17,7 @@ import { JobsService } from './jobs-service.js';
 import { startEventLoopMonitor } from './metrics.js';
 import { Runtime } from './runtime.js';
 import { createListeningServer, type MasterServer } from './tls.js';
+import { warmUp } from './warm-up.js';
 import { MemoryStore } from './store/memory-store.js';
 import { SqliteStore } from './store/sqlite-store.js';
 import type { Store } from './store/store.js';
@@ -63,6 +64,8 @@ export async function startMaster(
   options: MasterOptions = {},
 ): Promise<RunningMaster> {
   const master = buildMaster(options);
+  // The first job should not pay for cold paths (esbuild's start above all).
+  warmUp(master.logger);
   try {
     const { url, port } = await master.listen();
     return { ...master, url, port };
