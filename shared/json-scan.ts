@@ -272,6 +272,30 @@ export function sliceArray(
 }
 
 /**
+ * The elements of the array at `text[at]` as compact texts: each as it is, or parsed
+ * and written again if it has whitespace between its tokens. Throws JsonScanError.
+ */
+export function compactElements(scanner: JsonScanner, at: number): string[] {
+  const { text } = scanner;
+  if (text.charCodeAt(at) !== OPEN_BRACKET)
+    throw new ScanError(`expected an array at position ${at}`);
+  const texts: string[] = [];
+  let i = scanner.skip(at + 1);
+  if (text.charCodeAt(i) === CLOSE_BRACKET) return texts;
+  for (;;) {
+    scanner.spaced = false;
+    const end = scanner.value(i, 1);
+    const slice = text.slice(i, end);
+    texts.push(scanner.spaced ? JSON.stringify(JSON.parse(slice)) : slice);
+    i = scanner.skip(end);
+    const c = text.charCodeAt(i);
+    if (c === CLOSE_BRACKET) return texts;
+    if (c !== COMMA) throw new ScanError(`expected "," or "]" at ${i}`);
+    i = scanner.skip(i + 1);
+  }
+}
+
+/**
  * The members of the object that is the whole of `text`: each key (parsed) with where
  * its value starts and ends, in order. Throws JsonScanError on anything else.
  */

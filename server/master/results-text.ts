@@ -8,7 +8,7 @@
 import {
   JsonScanner,
   objectMembers,
-  sliceArray,
+  compactElements,
 } from '../../shared/json-scan.js';
 import { isResultsMessage, type Results } from '../../shared/protocol.js';
 
@@ -28,9 +28,7 @@ export function scanResultsFrame(text: string): ScannedResults | undefined {
     for (const { key, start, end } of objectMembers(scanner)) {
       if (key === 'outputs') {
         if (text.charCodeAt(start) !== 0x5b) return undefined;
-        outputs = sliceArray(scanner, start).elements.map((e) =>
-          e.spaced ? JSON.stringify(JSON.parse(e.text)) : e.text,
-        );
+        outputs = compactElements(scanner, start);
         message.outputs = outputs;
       } else if (key === '__proto__') {
         return undefined;
