@@ -373,6 +373,11 @@ const hasOnlyKeys = (v: Record<string, unknown>, count: number): boolean => {
 const isCount = (v: unknown, min: number): v is number =>
   typeof v === 'number' && Number.isSafeInteger(v) && v >= min;
 
+/** True if `v` (an object) is a valid `results` message (the hot path, without zod). */
+export function isResultsMessage(v: Record<string, unknown>): boolean {
+  return v.type === 'results' && isResults(v);
+}
+
 function isResults(v: Record<string, unknown>): boolean {
   const { leases, outputs, failures, credit } = v;
   const keys =

@@ -8,6 +8,7 @@ import type { IncomingMessage } from 'node:http';
 import { createInterface } from 'node:readline';
 import type WebSocket from 'ws';
 import { AppError, ErrorCode } from '../../shared/errors.js';
+import { JsonScanner, scanJson } from '../../shared/json-scan.js';
 import { reviveBase64, toJsonText } from '../base64-json.js';
 import type { JobOptionsInput, ResultLine } from '../../shared/job.js';
 import type {
@@ -140,13 +141,13 @@ export class ColonyClient {
       batch = [];
       onBatch?.(count);
     };
+    const scanner = new JsonScanner();
     for await (const line of lines) {
       lineNo++;
       const trimmed = line.trim();
       if (!trimmed) continue;
-      try {
-        JSON.parse(trimmed);
-      } catch {
+      // Checked without building the value: the line is sent as it is.
+      if (!scanJson(trimmed, scanner).ok) {
         throw new AppError(
           ErrorCode.InvalidArgument,
           `${file}:${lineNo} is not JSON`,

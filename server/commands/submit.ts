@@ -121,7 +121,7 @@ export async function waitAndWrite(
         // the index is read, to write each task once.
         let text = '';
         for (const line of lines) {
-          const { index } = JSON.parse(line) as ResultLine;
+          const index = lineIndex(line);
           if (index >= seen.length) {
             const grown = new Uint8Array(Math.max(seen.length * 2, index + 1));
             grown.set(seen);
@@ -162,4 +162,22 @@ export async function waitAndWrite(
     `${progressLine(job)}; ${job.state} in ${(job.elapsedMs / 1000).toFixed(1)}s; ${written} results${out ? ` in ${out}` : ''}\n`,
   );
   if (job.state === 'cancelled') process.exitCode = 3;
+}
+
+/** The task index of a results line; the master writes it first, so it is read there. */
+export function lineIndex(line: string): number {
+  const prefix = '{"index":';
+  if (line.startsWith(prefix)) {
+    let index = 0;
+    let i = prefix.length;
+    for (
+      let c = line.charCodeAt(i);
+      c >= 0x30 && c <= 0x39;
+      c = line.charCodeAt(++i)
+    )
+      index = index * 10 + (c - 0x30);
+    const digits = i - prefix.length;
+    if (digits > 0 && digits <= 15 && line.charCodeAt(i) === 0x2c) return index;
+  }
+  return (JSON.parse(line) as ResultLine).index;
 }

@@ -15,10 +15,14 @@ import {
   type WorkerMessage,
 } from '../../shared/protocol.js';
 import type { Logger } from '../log.js';
+import { scanResultsFrame } from './results-text.js';
 import type { Lease, SchedulerEvent, WorkerId } from './scheduler/types.js';
 
 /** Malformed messages tolerated (each answered with an error frame) before closing. */
 const MAX_INVALID_MESSAGES = 20;
+
+/** How a worker's session writes a results frame: such frames take the scanning path. */
+const RESULTS_PREFIX = '{"type":"results"';
 
 export type Role = 'pending' | 'worker' | 'dashboard';
 
@@ -53,7 +57,13 @@ export interface Connections<P extends PeerState> {
 export interface FrameSink {
   now(): number;
   dispatch(event: SchedulerEvent): void;
-  receiveResults(workerId: WorkerId, message: Results, isBinary: boolean): void;
+  /** @param storedOutputs `message.outputs` as their JSON texts, when the frame was scanned */
+  receiveResults(
+    workerId: WorkerId,
+    message: Results,
+    isBinary: boolean,
+    storedOutputs?: readonly string[],
+  ): void;
   receiveProgress(workerId: WorkerId, lease: Lease, fraction: number): void;
 }
 
@@ -87,6 +97,18 @@ export class MessageHandler<P extends PeerState> {
       const frame = isBinary
         ? new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.length)
         : bytes.toString('utf8');
+      if (typeof frame === 'string' && frame.startsWith(RESULTS_PREFIX)) {
+        const scanned = scanResultsFrame(frame);
+        if (scanned && peer.workerId) {
+          this.#sink.receiveResults(
+            peer.workerId,
+            scanned.message,
+            false,
+            scanned.outputs,
+          );
+          return;
+        }
+      }
       const decoded = decodeWorkerMessage(frame);
       if (!decoded.ok) {
         this.#invalid(peer, decoded.error);

@@ -31,8 +31,15 @@ export class JobsService {
       ) + 1;
   }
 
-  /** Validates and stores a job; resolves once it is durable. */
-  async submit(body: unknown): Promise<{ id: string }> {
+  /**
+   * Validates and stores a job; resolves once it is durable.
+   * @param storedInputs the inputs already in their stored form (scanned from the
+   *   body's text), given instead of `body.inputs`
+   */
+  async submit(
+    body: unknown,
+    storedInputs?: EncodedValue[],
+  ): Promise<{ id: string }> {
     const parsed = SubmitJobBody.safeParse(body);
     if (!parsed.success) {
       throw new AppError(
@@ -40,12 +47,14 @@ export class JobsService {
         z.prettifyError(parsed.error),
       );
     }
-    const { name, module, inputs, options, sealed } = parsed.data;
+    const { name, module, options, sealed } = parsed.data;
+    const inputs = storedInputs ?? parsed.data.inputs;
     const moduleHash = createHash('sha256').update(module).digest('hex');
     // A module already stored passed this check when it was first submitted.
     const { store } = this.#runtime;
     if (store.getModule(moduleHash) === undefined) await validateModule(module);
-    const encoded = (inputs ?? []).map((input, i) => encodeInput(input, i));
+    const encoded =
+      storedInputs ?? (inputs ?? []).map((input, i) => encodeInput(input, i));
     const id = String(this.#nextId++);
     const spec: JobSpec = {
       id,
@@ -71,7 +80,17 @@ export class JobsService {
     jobId: string,
     inputs: readonly unknown[],
   ): Promise<{ total: number }> {
-    const encoded = inputs.map((input, i) => encodeInput(input, i));
+    return this.appendStored(
+      jobId,
+      inputs.map((input, i) => encodeInput(input, i)),
+    );
+  }
+
+  /** Appends inputs already in their stored form; returns the new total. */
+  async appendStored(
+    jobId: string,
+    encoded: readonly EncodedValue[],
+  ): Promise<{ total: number }> {
     const previous = this.#appendLocks.get(jobId) ?? Promise.resolve();
     const run = previous.then(() => this.#appendNow(jobId, encoded));
     const settled = run.catch(() => undefined);

@@ -28,6 +28,7 @@ import {
 import { startEventLoopMonitor } from './metrics.js';
 import { Runtime } from './runtime.js';
 import { createListeningServer, type MasterServer } from './tls.js';
+import { warmUp } from './warm-up.js';
 import { MemoryStore } from './store/memory-store.js';
 import { SqliteStore } from './store/sqlite-store.js';
 import type { Store } from './store/store.js';
@@ -74,6 +75,8 @@ export async function startMaster(
   options: MasterOptions = {},
 ): Promise<RunningMaster> {
   const master = buildMaster(options);
+  // The first job should not pay for cold paths (esbuild's start above all).
+  warmUp(master.logger);
   try {
     const { url, port } = await master.listen();
     return { ...master, url, port };

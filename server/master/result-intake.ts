@@ -7,10 +7,15 @@ import type { Results } from '../../shared/protocol.js';
 import type { ReceivedResult } from './scheduler/types.js';
 import { encodeStored } from './store/value-codec.js';
 
-/** @param isBinary whether the frame was binary (only a binary frame can carry bytes) */
+/**
+ * @param isBinary whether the frame was binary (only a binary frame can carry bytes)
+ * @param storedOutputs the outputs as the JSON text the worker sent (a scanned text
+ *   frame): stored as they are
+ */
 export function toReceivedResults(
   message: Results,
   isBinary: boolean,
+  storedOutputs?: readonly string[],
 ): ReceivedResult[] {
   const { leases, outputs, failures = [] } = message;
   const received: ReceivedResult[] = [];
@@ -19,6 +24,7 @@ export function toReceivedResults(
     try {
       // A text frame's outputs are plain JSON: stored as their text without a walk.
       const output =
+        storedOutputs?.[i] ??
         (isBinary ? undefined : JSON.stringify(outputs[i])) ??
         encodeStored(outputs[i]);
       received.push({ lease, ok: true, output, digest: digestOf(output) });

@@ -142,9 +142,10 @@ export class Runtime extends EventEmitter {
     workerId: WorkerId,
     message: Results,
     isBinary: boolean,
+    storedOutputs?: readonly string[],
   ): void {
     if (this.#closed) return;
-    const results = toReceivedResults(message, isBinary);
+    const results = toReceivedResults(message, isBinary, storedOutputs);
     this.dispatch({
       type: 'results-received',
       workerId,

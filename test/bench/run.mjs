@@ -8,7 +8,7 @@
 //
 // --quick     reduced counts (100k-task job, 2,000 connections) for iteration
 // --only      run some scenarios: baselines, throughput, sandbox, latency, reassign,
-//             connections, fdlimit, bigjob, binary, tail
+//             connections, fdlimit, bigjob, binary, tail, inputs
 // --profile   run the masters under --cpu-prof and print their hottest functions
 // --threads   threads per Node worker (default 1: 2 workers x 1 thread on 2 cores)
 import { spawnSync } from 'node:child_process';
@@ -18,6 +18,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { BENCH_DIR, ROOT, killAll, removeTempDirs } from './lib.mjs';
 import { summarizeProfile } from './profile-summary.mjs';
+import { realInputs } from './inputs-scenario.mjs';
 import * as scenarios from './scenarios.mjs';
 import { tail } from './tail.mjs';
 
@@ -57,6 +58,8 @@ const P0 = quick
       fdCount: 700,
       bigJob: 100_000,
       binary: 4,
+      inputs: 100_000,
+      inputRounds: 3,
     }
   : {
       rtt: 20_000,
@@ -77,6 +80,8 @@ const P0 = quick
       fdCount: 1_500,
       bigJob: 1_000_000,
       binary: 8,
+      inputs: 200_000,
+      inputRounds: 5,
     };
 
 const P = {
@@ -185,6 +190,9 @@ await step('sandbox', 'sandbox', () =>
     modes: ['bwrap', 'permission'],
     timeoutMs: 60_000,
   }),
+);
+await step('inputs', 'inputs', () =>
+  realInputs({ tasks: P.inputs, rounds: P.inputRounds }),
 );
 await step('latency', 'latency', () =>
   scenarios.latency({ count: P.latency, rounds: P.rounds, profileDir }),
@@ -341,10 +349,54 @@ if (f.sandbox) {
       ratio[mode] >= 0.85,
     );
 }
-if (f.latency) {
-  const { colony: c, bare: b, rounds } = f.latency;
+if (f.inputs) {
+  const i = f.inputs;
+  const rounds = `median of ${i.rounds}, interleaved`;
   row(
-    `round trip p50, credit 1 (vs bare ws; ${rounds} rounds)`,
+    `records vs numbers, one POST, all checked (${rounds})`,
+    `${fmt.int(i.records)}/s`,
+    `${fmt.int(i.numbers)}/s`,
+    fmt.x(i.recordsRatio),
+    '>= 0.7x',
+    i.recordsRatio >= 0.7,
+  );
+  row(
+    'first job of a fresh master vs the next (numbers)',
+    `${fmt.int(i.first)}/s`,
+    `${fmt.int(i.warm)}/s`,
+    fmt.x(i.firstRatio),
+    '>= 0.8x',
+    i.firstRatio >= 0.8,
+  );
+  row(
+    `appended (NDJSON, 20,000 lines a POST) vs one POST`,
+    `${fmt.int(i.appended)}/s`,
+    `${fmt.int(i.numbers)}/s`,
+    fmt.x(i.appendedRatio),
+    '>= 0.9x',
+    i.appendedRatio >= 0.9,
+  );
+  row(
+    '  records appended vs numbers in one POST',
+    `${fmt.int(i.recordsAppended)}/s`,
+    `${fmt.int(i.numbers)}/s`,
+    fmt.x(i.recordsAppendedRatio),
+    'info',
+    null,
+  );
+}
+if (f.latency) {
+  const { colony: c, bare: b, rounds, runs } = f.latency;
+  // Each round's colony run against the bare run just before it (same load).
+  const ratios = (key) =>
+    runs.colony.map((run, k) => run[key] / runs.bare[k][key]);
+  const worst = (key) => Math.max(...ratios(key));
+  const list = (key) =>
+    ratios(key)
+      .map((r) => r.toFixed(2))
+      .join(' ');
+  row(
+    `round trip p50, credit 1 (vs bare ws; median of ${rounds} interleaved)`,
     fmt.ms(c.p50),
     fmt.ms(b.p50),
     fmt.x(c.p50 / b.p50),
@@ -356,8 +408,24 @@ if (f.latency) {
     fmt.ms(c.p99),
     fmt.ms(b.p99),
     fmt.x(c.p99 / b.p99),
-    'info',
-    null,
+    '<= 2x bare ws',
+    c.p99 <= 2 * b.p99,
+  );
+  row(
+    '  p50 ratio in each round',
+    list('p50'),
+    '',
+    `worst ${fmt.x(worst('p50'))}`,
+    '<= 2x every round',
+    worst('p50') <= 2,
+  );
+  row(
+    '  p99 ratio in each round',
+    list('p99'),
+    '',
+    `worst ${fmt.x(worst('p99'))}`,
+    '<= 2x every round',
+    worst('p99') <= 2,
   );
 }
 if (f.reassign) {

@@ -3,14 +3,13 @@
  * results, and the connected workers. Routes marked with the token check need
  * `Authorization: Bearer <token>`.
  */
-import { AppError, ErrorCode } from '../../../shared/errors.js';
 import {
-  parseJson,
   readBody,
   requireMediaType,
   requireToken,
   sendJson,
 } from '../http-util.js';
+import { scanNdjsonInputs, scanSubmitBody } from '../input-texts.js';
 import { notFound } from '../jobs-service.js';
 import type { HttpOptions } from './options.js';
 import { streamResults } from './results-stream.js';
@@ -47,10 +46,9 @@ export function apiRoutes(options: HttpOptions): Route[] {
   const submitJob = async ({ req, res }: RouteContext) => {
     requireToken(req, token);
     requireMediaType(req, ['application/json']);
-    const body = parseJson(
-      (await readBody(req, options.maxBodyBytes)).toString('utf8'),
-    );
-    const created = await jobs.submit(body);
+    const text = (await readBody(req, options.maxBodyBytes)).toString('utf8');
+    const { body, inputs } = scanSubmitBody(text);
+    const created = await jobs.submit(body, inputs);
     // The store committed inside submit(): 201 means durable.
     sendJson(res, 201, created);
   };
@@ -69,7 +67,11 @@ export function apiRoutes(options: HttpOptions): Route[] {
     requireToken(req, token);
     requireMediaType(req, NDJSON_TYPES);
     const text = (await readBody(req, options.maxBodyBytes)).toString('utf8');
-    sendJson(res, 200, await jobs.append(params.id!, parseNdjson(text)));
+    sendJson(
+      res,
+      200,
+      await jobs.appendStored(params.id!, scanNdjsonInputs(text)),
+    );
   };
 
   const sealJob = ({ req, res, params }: RouteContext) => {
@@ -101,24 +103,4 @@ export function apiRoutes(options: HttpOptions): Route[] {
     { method: 'GET', path: '/api/jobs/:id/results', handler: results },
     { method: 'GET', path: '/api/workers', handler: listWorkers },
   ];
-}
-
-/** One JSON value per non-blank line; a bad line refuses the whole body. */
-function parseNdjson(text: string): unknown[] {
-  const inputs: unknown[] = [];
-  let line = 0;
-  for (const raw of text.split('\n')) {
-    line++;
-    const trimmed = raw.trim();
-    if (!trimmed) continue;
-    try {
-      inputs.push(JSON.parse(trimmed));
-    } catch (error) {
-      throw new AppError(
-        ErrorCode.InvalidMessage,
-        `line ${line} is not JSON (${(error as Error).message}); nothing was appended`,
-      );
-    }
-  }
-  return inputs;
 }

@@ -1,0 +1,124 @@
+/**
+ * Inputs as the text they came in: a submit body or an NDJSON append is scanned (JSON
+ * syntax, depth, `$base64` keys) instead of parsed, and each input is stored as its own
+ * slice of the body. Only an input holding bytes (`{"$base64": ...}`) or written with
+ * whitespace between its tokens is parsed and written again: bytes are stored as bytes,
+ * and stored text stays compact (it is spliced into frames and NDJSON lines as it is).
+ */
+import { AppError, ErrorCode } from '../../shared/errors.js';
+import {
+  JsonScanError,
+  JsonScanner,
+  objectMembers,
+  scanJson,
+  sliceArray,
+  type ScanFacts,
+} from '../../shared/json-scan.js';
+import { reviveBase64 } from '../base64-json.js';
+import type { EncodedValue } from './store/store.js';
+import { encodeStored } from './store/value-codec.js';
+
+/** A submit body with its inputs kept as stored values (undefined: none given). */
+export interface ScannedSubmit {
+  body: Record<string, unknown>;
+  inputs: EncodedValue[] | undefined;
+}
+
+/** The stored form of one input given as JSON text that scanned clean. */
+export function storedInput(
+  text: string,
+  facts: ScanFacts,
+  index: number,
+): EncodedValue {
+  if (!facts.base64 && !facts.spaced) return text;
+  try {
+    const value: unknown = JSON.parse(text);
+    return facts.base64
+      ? encodeStored(reviveBase64(value))
+      : JSON.stringify(value);
+  } catch (error) {
+    throw new AppError(
+      ErrorCode.InvalidMessage,
+      `input ${index} cannot be stored: ${(error as Error).message}`,
+    );
+  }
+}
+
+/**
+ * Splits a `POST /api/jobs` body: every member but `inputs` parsed, the inputs scanned
+ * and kept as text. A body that is not JSON gets JSON.parse's own message.
+ */
+export function scanSubmitBody(text: string): ScannedSubmit {
+  const scanner = new JsonScanner();
+  scanner.reset(text);
+  try {
+    const body: Record<string, unknown> = {};
+    let inputs: EncodedValue[] | undefined;
+    for (const { key, start, end } of objectMembers(scanner)) {
+      if (key === 'inputs' && text.charCodeAt(start) === 0x5b) {
+        const { elements } = sliceArray(scanner, start);
+        inputs = elements.map((e, i) => storedInput(e.text, e, i));
+        delete body.inputs;
+      } else {
+        if (key === 'inputs') inputs = undefined;
+        // Last one wins, as in JSON.parse; `__proto__` stays an own member.
+        Object.defineProperty(body, key, {
+          value: JSON.parse(text.slice(start, end)),
+          enumerable: true,
+          writable: true,
+          configurable: true,
+        });
+      }
+    }
+    return { body, inputs };
+  } catch (error) {
+    if (error instanceof JsonScanError) throw notJson(text, error);
+    throw error;
+  }
+}
+
+/** The error JSON.parse gives for `text` (a clearer message than the scanner's). */
+function notJson(text: string, fallback: Error): AppError {
+  let message = fallback.message;
+  try {
+    JSON.parse(text);
+  } catch (error) {
+    message = (error as Error).message;
+  }
+  return new AppError(
+    ErrorCode.InvalidMessage,
+    `body is not valid JSON: ${message}`,
+  );
+}
+
+/** One input per non-blank line, as stored values; a bad line refuses the whole body. */
+export function scanNdjsonInputs(text: string): EncodedValue[] {
+  const scanner = new JsonScanner();
+  const inputs: EncodedValue[] = [];
+  let line = 0;
+  for (let start = 0; start < text.length;) {
+    let end = text.indexOf('\n', start);
+    if (end === -1) end = text.length;
+    line++;
+    const raw = text.slice(start, end);
+    start = end + 1;
+    const trimmed = raw.trim();
+    const scanned = scanJson(trimmed, scanner);
+    if (scanned.ok) {
+      inputs.push(storedInput(trimmed, scanned, inputs.length));
+      continue;
+    }
+    if (trimmed === '') continue;
+    let reason = scanned.error;
+    try {
+      JSON.parse(trimmed);
+    } catch (error) {
+      reason = (error as Error).message;
+    }
+    throw new AppError(
+      ErrorCode.InvalidMessage,
+      `line ${line} is not JSON (${reason}); nothing was appended`,
+    );
+  }
+  return inputs;
+}

@@ -1,0 +1,131 @@
+// Real inputs through the HTTP API, against one freshly started master and 2 Node
+// workers: the first job after start (cold) against the same job again (warm), ~130-byte
+// records against numbers, and inputs appended as NDJSON in chunks of 20,000 lines
+// against one POST of the same inputs. After start every kind runs once per round,
+// interleaved, so that each sees the same (noisy, shared) machine; the figures are
+// medians. Every job is checked: all tasks done, every output as expected.
+import path from 'node:path';
+import { ColonyClient, bundleModule } from '../../dist/client.js';
+import {
+  BENCH_DIR,
+  TOKEN,
+  startMaster,
+  startWorker,
+  waitForJob,
+  waitForWorkers,
+} from './lib.mjs';
+
+const INC = path.join(BENCH_DIR, 'tasks/inc.mjs');
+const RECORD = path.join(BENCH_DIR, 'tasks/record.mjs');
+const APPEND_LINES = 20_000;
+const TEXT = 'lorem ipsum dolor sit amet '.repeat(4);
+
+const numbers = (n) => Array.from({ length: n }, (_, i) => i);
+const records = (n) =>
+  Array.from({ length: n }, (_, i) => ({ id: `task-${i}`, x: i, text: TEXT }));
+
+/** The output each kind's task must give for input i. */
+const expected = {
+  numbers: (i) => i + 1,
+  records: (i) => ({ id: `task-${i}`, length: TEXT.length, next: i + 1 }),
+};
+
+/** Runs one job end to end; its rate counts from the first request to the end. */
+async function runJob(client, { module, inputs, append, timeoutMs }) {
+  const started = performance.now();
+  let id;
+  if (append) {
+    ({ id } = await client.submit({ name: 'appended', module, sealed: false }));
+    for (let i = 0; i < inputs.length; i += APPEND_LINES)
+      await client.append(id, inputs.slice(i, i + APPEND_LINES));
+    await client.seal(id);
+  } else {
+    ({ id } = await client.submit({ name: 'one-post', module, inputs }));
+  }
+  const { job, timedOut } = await waitForJob(client, id, timeoutMs, 10);
+  const seconds = (performance.now() - started) / 1000;
+  if (timedOut || job.counts.done !== inputs.length)
+    throw new Error(`job ${id}: ${job.counts.done}/${inputs.length} done`);
+  return { id, seconds, perSecond: inputs.length / seconds };
+}
+
+/** Reads every result of a job and compares it with what the task must give. */
+async function checkResults(client, id, count, want) {
+  const seen = new Uint8Array(count);
+  for await (const line of client.results(id)) {
+    if (!line.ok) throw new Error(`job ${id}: task ${line.index} failed`);
+    const good =
+      JSON.stringify(line.output) === JSON.stringify(want(line.index));
+    if (!good)
+      throw new Error(`job ${id}: task ${line.index} gave a wrong output`);
+    seen[line.index] = 1;
+  }
+  if (seen.some((s) => s === 0)) throw new Error(`job ${id}: results missing`);
+}
+
+const median = (values) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)];
+};
+
+export async function realInputs({ tasks, rounds, timeoutMs = 120_000 }) {
+  const master = await startMaster({ label: 'inputs' });
+  const workers = [1, 2].map((n) =>
+    startWorker(master.url, { threads: 1, name: `inputs-${n}` }),
+  );
+  try {
+    await waitForWorkers(master.url, 2);
+    const client = new ColonyClient({ url: master.url, token: TOKEN });
+    const modules = {
+      numbers: await bundleModule(INC),
+      records: await bundleModule(RECORD),
+    };
+    const inputs = { numbers: numbers(tasks), records: records(tasks) };
+    const run = async (kind, append = false) => {
+      const result = await runJob(client, {
+        module: modules[kind],
+        inputs: inputs[kind],
+        append,
+        timeoutMs,
+      });
+      await checkResults(client, result.id, tasks, expected[kind]);
+      return result.perSecond;
+    };
+    // The first job of the fresh master: nothing has run before it.
+    const first = await run('numbers');
+    const runs = {
+      numbers: [],
+      records: [],
+      appended: [],
+      recordsAppended: [],
+    };
+    for (let round = 0; round < rounds; round++) {
+      runs.numbers.push(await run('numbers'));
+      runs.records.push(await run('records'));
+      runs.appended.push(await run('numbers', true));
+      runs.recordsAppended.push(await run('records', true));
+    }
+    const warm = runs.numbers[0];
+    const m = Object.fromEntries(
+      Object.entries(runs).map(([kind, rates]) => [kind, median(rates)]),
+    );
+    return {
+      tasks,
+      rounds,
+      first,
+      warm,
+      firstRatio: first / warm,
+      numbers: m.numbers,
+      records: m.records,
+      recordsRatio: m.records / m.numbers,
+      appended: m.appended,
+      appendedRatio: m.appended / m.numbers,
+      recordsAppended: m.recordsAppended,
+      recordsAppendedRatio: m.recordsAppended / m.numbers,
+      runs,
+    };
+  } finally {
+    await Promise.all(workers.map((w) => w.stop()));
+    await master.stop();
+  }
+}

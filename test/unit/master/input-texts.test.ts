@@ -1,0 +1,87 @@
+import { describe, expect, test } from 'vitest';
+import { AppError } from '../../../shared/errors.js';
+import {
+  scanNdjsonInputs,
+  scanSubmitBody,
+} from '../../../server/master/input-texts.js';
+import { scanResultsFrame } from '../../../server/master/results-text.js';
+import { decodeStored } from '../../../server/master/store/value-codec.js';
+
+describe('scanSubmitBody', () => {
+  test('keeps compact inputs as their text and parses the other members', () => {
+    const text =
+      '{"name":"n","module":"export default x=>x","inputs":[{"id":"a","x":1},[2],"s",null],"sealed":true}';
+    const { body, inputs } = scanSubmitBody(text);
+    expect(body).toEqual({
+      name: 'n',
+      module: 'export default x=>x',
+      sealed: true,
+    });
+    expect(inputs).toEqual(['{"id":"a","x":1}', '[2]', '"s"', 'null']);
+  });
+
+  test('writes spaced inputs compactly and stores $base64 inputs as bytes', () => {
+    const { inputs } = scanSubmitBody(
+      '{ "inputs" : [ { "a" : 1 } , {"$base64":"AAEC"} ] }',
+    );
+    expect(inputs?.[0]).toBe('{"a":1}');
+    expect(decodeStored(inputs![1]!)).toEqual(new Uint8Array([0, 1, 2]));
+  });
+
+  test('no inputs, or inputs that are not an array, are left to validation', () => {
+    expect(scanSubmitBody('{"name":"n"}').inputs).toBeUndefined();
+    const { body, inputs } = scanSubmitBody('{"inputs":"nope"}');
+    expect(inputs).toBeUndefined();
+    expect(body).toEqual({ inputs: 'nope' });
+  });
+
+  test("a body that is not JSON gets a 400 error with JSON.parse's reason", () => {
+    for (const bad of ['{"name":', '{"inputs":[1,]}', '[1]', '']) {
+      expect(() => scanSubmitBody(bad)).toThrow(AppError);
+      expect(() => scanSubmitBody(bad)).toThrow(/body is not valid JSON/);
+    }
+  });
+});
+
+describe('scanNdjsonInputs', () => {
+  test('one stored input per non-blank line, trimmed', () => {
+    expect(scanNdjsonInputs('1\n\n {"a":"b"} \r\n[1, 2]\n')).toEqual([
+      '1',
+      '{"a":"b"}',
+      '[1,2]',
+    ]);
+  });
+
+  test('a bad line names its number and refuses the whole body', () => {
+    expect(() => scanNdjsonInputs('1\n2\n{x}\n')).toThrow(/line 3 is not JSON/);
+  });
+});
+
+describe('scanResultsFrame', () => {
+  test('outputs come out as the text the worker sent', () => {
+    const scanned = scanResultsFrame(
+      '{"type":"results","leases":[4,5],"outputs":[{"id":"a","y":2},"z"],"credit":2}',
+    );
+    expect(scanned?.outputs).toEqual(['{"id":"a","y":2}', '"z"']);
+    expect(scanned?.message).toMatchObject({ leases: [4, 5], credit: 2 });
+  });
+
+  test('spaced outputs are written compactly', () => {
+    const scanned = scanResultsFrame(
+      '{"type":"results","leases":[1],"outputs":[{ "a" : [1, 2] }]}',
+    );
+    expect(scanned?.outputs).toEqual(['{"a":[1,2]}']);
+  });
+
+  test('anything not a valid results message is left to the full decoder', () => {
+    for (const bad of [
+      '{"type":"results","leases":[1],"outputs":[1,2]}',
+      '{"type":"results","leases":[1],"outputs":[1,]}',
+      '{"type":"results","leases":[-1],"outputs":[1]}',
+      '{"type":"results","leases":[1],"outputs":[1],"extra":1}',
+      '{"type":"ready","credit":1}',
+      '{"type":"results","leases":[1],"outputs":[1]',
+    ])
+      expect(scanResultsFrame(bad), bad).toBeUndefined();
+  });
+});
