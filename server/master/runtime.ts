@@ -208,6 +208,7 @@ export class Runtime extends EventEmitter {
       case 'inputs-appended':
       case 'job-sealed':
       case 'job-cancelled':
+      case 'job-purged':
         this.dirtyJobs.add(event.jobId);
         return;
       case 'worker-joined':

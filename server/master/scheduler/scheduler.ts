@@ -7,6 +7,7 @@ import {
   expireDue,
   inputsAppended,
   jobCancelled,
+  jobPurged,
   jobRestored,
   jobSealed,
   jobSubmitted,
@@ -75,6 +76,9 @@ export class Scheduler {
         break;
       case 'job-cancelled':
         jobCancelled(s, event);
+        break;
+      case 'job-purged':
+        jobPurged(s, event);
         break;
       case 'worker-joined':
         workerJoined(s, event);
