@@ -39,7 +39,8 @@ describe('jobsToPurge', () => {
     // now 2000, retain 1000 ms: the cutoff is 1000.
     expect(jobsToPurge(views, 2_000, 1_000, 10)).toEqual(['b', 'a', 'd', 'c']);
     expect(jobsToPurge(views, 1_999, 1_000, 10)).toEqual(['b', 'a', 'd']);
-    expect(jobsToPurge(views, 1_100, 1_000, 10)).toEqual([]);
+    expect(jobsToPurge(views, 1_100, 1_000, 10)).toEqual(['b']);
+    expect(jobsToPurge(views, 1_099, 1_000, 10)).toEqual([]);
   });
 
   test('a running job is never due, however old', () => {
