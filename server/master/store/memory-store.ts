@@ -48,6 +48,7 @@ export class MemoryStore implements Store {
   #queuedResults: QueuedResult[] = [];
   #queuedFinishes: QueuedFinish[] = [];
   #lastSeq = 0;
+  #highestId = 0;
   #closed = false;
 
   putModule(hash: string, source: string): void {
@@ -68,6 +69,9 @@ export class MemoryStore implements Store {
         `job ${spec.id}: taskCount ${spec.taskCount} but ${inputs.length} inputs`,
       );
     }
+    const numeric = Number(spec.id);
+    if (Number.isSafeInteger(numeric))
+      this.#highestId = Math.max(this.#highestId, numeric);
     this.#jobs.set(spec.id, {
       spec: copySpec(spec),
       state: 'running',
@@ -161,6 +165,22 @@ export class MemoryStore implements Store {
       finishedAt: job.finishedAt,
       marks: job.marks.slice(0, job.spec.taskCount),
     }));
+  }
+
+  highestJobId(): number {
+    return this.#highestId;
+  }
+
+  purgeJob(jobId: JobId): Promise<void> {
+    this.#assertOpen();
+    const { spec } = this.#job(jobId);
+    this.#jobs.delete(jobId);
+    const hash = spec.moduleHash;
+    const shared = [...this.#jobs.values()].some(
+      (job) => job.spec.moduleHash === hash,
+    );
+    if (!shared) this.#modules.delete(hash);
+    return Promise.resolve();
   }
 
   close(): void {

@@ -1,0 +1,126 @@
+/**
+ * Deleting a purged job's rows from the SQLite file in small steps, and giving the freed
+ * pages back to the file system (incremental vacuum), without stalling the event loop:
+ * each step runs for at most {@link STEP_MS} and the next one waits for a later turn, so
+ * that sockets, timers and the group commit run in between.
+ *
+ * A purge marks the job row `purging` first (one statement), so that a master killed
+ * halfway finishes the job at its next start; the row stays afterwards as a `purged`
+ * tombstone of a few bytes, which keeps its jid and id from ever being given again.
+ */
+import { performance } from 'node:perf_hooks';
+import type Database from 'better-sqlite3';
+
+/** Longest a step may hold the event loop, in ms; the target for the whole is 50 ms. */
+const STEP_MS = 15;
+/** Rows deleted per statement (a chunk row of inputs is kilobytes; results are small). */
+const RESULT_ROWS = 2_000;
+const INPUT_ROWS = 32;
+/** Pages given back per incremental_vacuum statement (4 MB of 4 KB pages). */
+const VACUUM_PAGES = 1_024;
+
+export const PURGING = 'purging';
+export const PURGED = 'purged';
+
+/** Deletes the rows of purged jobs, one job after another. */
+export class SqlitePurger {
+  readonly #db: Database.Database;
+  readonly #markPurging;
+  readonly #markPurged;
+  readonly #deleteResults;
+  readonly #deleteInputs;
+  readonly #deleteModule;
+  /** The purges in order: each starts when the one before it ended. */
+  #tail: Promise<void> = Promise.resolve();
+  #stopped = false;
+
+  constructor(db: Database.Database) {
+    this.#db = db;
+    this.#markPurging = db.prepare<[number]>(
+      `UPDATE jobs SET state = '${PURGING}', spec = '{}' WHERE jid = ?`,
+    );
+    this.#markPurged = db.prepare<[number]>(
+      `UPDATE jobs SET state = '${PURGED}' WHERE jid = ?`,
+    );
+    this.#deleteResults = db.prepare<[number, number, number]>(
+      `DELETE FROM results WHERE jid = ? AND seq IN
+         (SELECT seq FROM results WHERE jid = ? ORDER BY seq LIMIT ?)`,
+    );
+    this.#deleteInputs = db.prepare<[number, number, number]>(
+      `DELETE FROM inputs WHERE jid = ? AND first IN
+         (SELECT first FROM inputs WHERE jid = ? ORDER BY first LIMIT ?)`,
+    );
+    this.#deleteModule = db.prepare<[string]>(
+      'DELETE FROM modules WHERE hash = ?',
+    );
+  }
+
+  /**
+   * Marks the job purged now (durable on return), deletes `moduleHash` now if given (no
+   * other job uses it), then its rows in steps. Resolves when the rows are gone and the
+   * space given back, or when the store closed first (the next start finishes it).
+   */
+  purge(jid: number, moduleHash: string | undefined): Promise<void> {
+    this.#db.transaction(() => {
+      this.#markPurging.run(jid);
+      if (moduleHash !== undefined) this.#deleteModule.run(moduleHash);
+    })();
+    return this.resume(jid);
+  }
+
+  /** Deletes the rows of a job already marked `purging` (after a restart). */
+  resume(jid: number): Promise<void> {
+    const run = this.#tail.then(() => this.#deleteRows(jid));
+    this.#tail = run.catch(() => undefined);
+    return run;
+  }
+
+  /** Stops between steps (the store is closing); what is left stays marked. */
+  stop(): void {
+    this.#stopped = true;
+  }
+
+  async #deleteRows(jid: number): Promise<void> {
+    const steps: (() => boolean)[] = [
+      () => this.#deleteResults.run(jid, jid, RESULT_ROWS).changes > 0,
+      () => this.#deleteInputs.run(jid, jid, INPUT_ROWS).changes > 0,
+    ];
+    for (const step of steps) if (!(await this.#inSteps(step))) return;
+    if (this.#stopped) return;
+    this.#markPurged.run(jid);
+    await this.#inSteps(() => this.#vacuumSome());
+  }
+
+  /**
+   * Runs `work` (true while there is more) until it is done, at most STEP_MS at a time,
+   * yielding to the event loop in between. False if stopped first.
+   */
+  async #inSteps(work: () => boolean): Promise<boolean> {
+    for (;;) {
+      if (this.#stopped) return false;
+      const until = performance.now() + STEP_MS;
+      let more = true;
+      while (more && performance.now() < until) more = work();
+      if (!more) return true;
+      await new Promise<void>((resolve) => setImmediate(resolve));
+    }
+  }
+
+  /** Gives back some free pages; false once there are none (or none can go). */
+  #vacuumSome(): boolean {
+    const free = this.#freePages();
+    if (free > 0) {
+      this.#db.pragma(`incremental_vacuum(${VACUUM_PAGES})`);
+      // A file not in incremental mode frees nothing: stop rather than spin.
+      if (this.#freePages() < free) return true;
+    }
+    // The file shrinks only once the WAL holding the truncation is checkpointed;
+    // TRUNCATE also empties the WAL (the master is the file's only connection).
+    this.#db.pragma('wal_checkpoint(TRUNCATE)');
+    return false;
+  }
+
+  #freePages(): number {
+    return this.#db.pragma('freelist_count', { simple: true }) as number;
+  }
+}
