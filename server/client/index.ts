@@ -179,6 +179,11 @@ export class ColonyClient {
     return this.#json('DELETE', `/api/jobs/${enc(jobId)}`, {});
   }
 
+  /** Deletes the job with its inputs and results (cancelled first if it runs). */
+  async purge(jobId: string): Promise<{ id: string; purged: true }> {
+    return this.#json('DELETE', `/api/jobs/${enc(jobId)}?purge=1`, {});
+  }
+
   /**
    * Results as they are committed. With `follow`, the stream stays open until the job
    * ends, so a caller learns of the end at once, without polling.

@@ -1,4 +1,4 @@
-/** `colony status`, `colony results JOB`, `colony cancel JOB`. */
+/** `colony status`, `colony results JOB`, `colony cancel JOB`, `colony delete JOB`. */
 import { createWriteStream } from 'node:fs';
 import { once } from 'node:events';
 import type { Flags } from './flags.js';
@@ -97,4 +97,9 @@ export async function runCancel(jobId: string, flags: Flags): Promise<void> {
   process.stdout.write(
     `job ${job.id} ${job.state}: ${job.counts.done} done, ${job.counts.failed} failed of ${job.counts.total}\n`,
   );
+}
+
+export async function runDelete(jobId: string, flags: Flags): Promise<void> {
+  await clientFrom(flags).purge(jobId);
+  process.stdout.write(`job ${jobId} deleted\n`);
 }

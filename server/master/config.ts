@@ -38,6 +38,8 @@ export interface MasterOptions {
   tls?: TlsFiles | undefined;
   /** Proxies whose `X-Forwarded-For` names the client. @defaultValue none */
   trustProxy?: TrustedProxies | undefined;
+  /** Ended jobs older than this are purged (`--retain`). @defaultValue kept forever */
+  retainMs?: number | undefined;
   /** pino level. @defaultValue COLONY_LOG_LEVEL or 'info' */
   logLevel?: string;
 }

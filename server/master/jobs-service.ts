@@ -24,10 +24,11 @@ export class JobsService {
 
   constructor(runtime: Runtime, existingIds: readonly string[]) {
     this.#runtime = runtime;
+    // Purged jobs count too: an id once given is never given again.
     this.#nextId =
       existingIds.reduce(
         (max, id) => Math.max(max, Number.parseInt(id, 10) || 0),
-        0,
+        runtime.store.highestJobId(),
       ) + 1;
   }
 
@@ -124,6 +125,21 @@ export class JobsService {
       at: this.#runtime.now(),
     });
     await this.#runtime.store.commit();
+  }
+
+  /**
+   * Deletes a job with its inputs, results and (when no other job uses it) module. A
+   * running job is cancelled first, and its end committed; the job is 404 as soon as the
+   * scheduler forgets it, and this resolves once its rows are gone.
+   */
+  async purge(jobId: string): Promise<void> {
+    const runtime = this.#runtime;
+    if (!runtime.scheduler.jobView(jobId)) throw notFound(jobId);
+    await this.cancel(jobId);
+    // A purge of the same job may have run while the cancel was committed.
+    if (!runtime.scheduler.jobView(jobId)) return;
+    runtime.dispatch({ type: 'job-purged', jobId, at: runtime.now() });
+    await runtime.store.purgeJob(jobId);
   }
 
   #openJob(jobId: string) {

@@ -15,6 +15,7 @@ import { Gateway } from './gateway.js';
 import { createHttpHandler } from './http.js';
 import { JobsService } from './jobs-service.js';
 import { startEventLoopMonitor } from './metrics.js';
+import { startRetention } from './purger.js';
 import { Runtime } from './runtime.js';
 import { createListeningServer, type MasterServer } from './tls.js';
 import { MemoryStore } from './store/memory-store.js';
@@ -135,7 +136,22 @@ export function buildMaster(options: MasterOptions = {}): Master {
     return { url, port };
   };
 
-  const close = graceful({ gateway, server, runtime, feed, store, logger });
+  const stopRetention =
+    options.retainMs === undefined
+      ? () => undefined
+      : startRetention({ runtime, jobs, retainMs: options.retainMs, logger });
+  const closeParts = graceful({
+    gateway,
+    server,
+    runtime,
+    feed,
+    store,
+    logger,
+  });
+  const close = () => {
+    stopRetention();
+    return closeParts();
+  };
   return {
     token,
     runtime,

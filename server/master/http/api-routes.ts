@@ -59,10 +59,16 @@ export function apiRoutes(options: HttpOptions): Route[] {
     sendJson(res, 200, jobDetail(params.id!));
   };
 
-  const cancelJob = async ({ req, res, params }: RouteContext) => {
+  const cancelJob = async ({ req, res, url, params }: RouteContext) => {
     requireToken(req, token);
-    await jobs.cancel(params.id!);
-    sendJson(res, 200, jobDetail(params.id!));
+    const id = params.id!;
+    if (url.searchParams.get('purge') === '1') {
+      await jobs.purge(id);
+      sendJson(res, 200, { id, purged: true });
+      return;
+    }
+    await jobs.cancel(id);
+    sendJson(res, 200, jobDetail(id));
   };
 
   const appendInputs = async ({ req, res, params }: RouteContext) => {
