@@ -182,7 +182,17 @@ export class DashboardFeed {
   #sample(): void {
     const { scheduler } = this.#runtime;
     const at = this.#runtime.now();
-    for (const view of scheduler.jobViews()) {
+    const jobs = scheduler.jobViews();
+    if (jobs.length < this.#jobSamples.size) {
+      // Purged jobs leave their samples behind: forget them.
+      const live = new Set(jobs.map((view) => view.spec.id));
+      for (const id of this.#jobSamples.keys()) {
+        if (live.has(id)) continue;
+        this.#jobSamples.delete(id);
+        this.#rates.delete(id);
+      }
+    }
+    for (const view of jobs) {
       const finished = view.counts.done + view.counts.failed;
       const rate = pushSample(this.#jobSamples, view.spec.id, finished);
       if (rate !== (this.#rates.get(view.spec.id) ?? 0))
@@ -213,9 +223,22 @@ export class DashboardFeed {
 
   #snapshot(): Snapshot {
     const { scheduler } = this.#runtime;
-    const jobs = scheduler
-      .jobViews()
-      .slice(-SNAPSHOT_JOBS)
+    // Every running job, and the latest ended ones: older ones page in through the
+    // API (`GET /api/jobs?before=ID`), so the snapshot stays small however many ended.
+    const running = scheduler.jobPage({
+      limit: SNAPSHOT_JOBS,
+      state: 'running',
+    }).jobs;
+    const ended = scheduler
+      .jobPage({ limit: SNAPSHOT_JOBS + running.length })
+      .jobs.filter((view) => view.state !== 'running')
+      .slice(0, SNAPSHOT_JOBS);
+    const jobs = [...running, ...ended]
+      .sort(
+        (a, b) =>
+          a.spec.createdAt - b.spec.createdAt ||
+          Number(a.spec.id) - Number(b.spec.id),
+      )
       .map((view) => this.jobSummary(view));
     return {
       type: 'snapshot',
