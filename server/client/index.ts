@@ -205,7 +205,12 @@ export class ColonyClient {
   }
 
   /** Deletes the job with its inputs and results (cancelled first if it runs). */
-  async purge(jobId: string): Promise<{ id: string; purged: true }> {
+  async purge(jobId: string): Promise<{
+    id: string;
+    purged: true;
+    steps: number;
+    longestStepMs: number;
+  }> {
     return this.#json('DELETE', `/api/jobs/${enc(jobId)}?purge=1`, {});
   }
 

@@ -52,7 +52,7 @@ describe('DELETE /api/jobs/:id?purge=1', () => {
     const moduleHash = master.runtime.scheduler.jobView(first.id)!.spec
       .moduleHash;
 
-    expect(await purge(url, first.id)).toEqual({
+    expect(await purge(url, first.id)).toMatchObject({
       status: 200,
       body: { id: first.id, purged: true },
     });

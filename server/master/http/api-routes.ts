@@ -77,8 +77,14 @@ export function apiRoutes(options: HttpOptions): Route[] {
     requireToken(req, token);
     const id = params.id!;
     if (url.searchParams.get('purge') === '1') {
-      await jobs.purge(id);
-      sendJson(res, 200, { id, purged: true });
+      // The report says what the purge cost the event loop: steps, longest step.
+      const { steps, longestStepMs } = await jobs.purge(id);
+      sendJson(res, 200, {
+        id,
+        purged: true,
+        steps,
+        longestStepMs: Math.round(longestStepMs * 10) / 10,
+      });
       return;
     }
     await jobs.cancel(id);

@@ -6,8 +6,10 @@
 import type { JobState } from '../../../shared/protocol.js';
 import type { JobId, JobSpec } from '../scheduler/types.js';
 import { TaskMark } from '../scheduler/types.js';
+import { performance } from 'node:perf_hooks';
 import type {
   EncodedValue,
+  PurgeReport,
   RestoredJob,
   Store,
   StoredOutcome,
@@ -171,8 +173,9 @@ export class MemoryStore implements Store {
     return this.#highestId;
   }
 
-  purgeJob(jobId: JobId): Promise<void> {
+  purgeJob(jobId: JobId): Promise<PurgeReport> {
     this.#assertOpen();
+    const start = performance.now();
     const { spec } = this.#job(jobId);
     this.#jobs.delete(jobId);
     const hash = spec.moduleHash;
@@ -180,7 +183,10 @@ export class MemoryStore implements Store {
       (job) => job.spec.moduleHash === hash,
     );
     if (!shared) this.#modules.delete(hash);
-    return Promise.resolve();
+    return Promise.resolve({
+      steps: 1,
+      longestStepMs: performance.now() - start,
+    });
   }
 
   close(): void {

@@ -14,6 +14,7 @@ import type { JobState } from '../../../shared/protocol.js';
 import type { JobId, JobSpec } from '../scheduler/types.js';
 import type {
   EncodedValue,
+  PurgeReport,
   RestoredJob,
   Store,
   StoredOutcome,
@@ -158,7 +159,7 @@ export class SqliteStore implements Store {
     return this.#highestId;
   }
 
-  purgeJob(jobId: JobId): Promise<void> {
+  purgeJob(jobId: JobId): Promise<PurgeReport> {
     this.#assertOpen();
     const job = this.#job(jobId);
     this.#jobs.delete(jobId);

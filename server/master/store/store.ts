@@ -35,6 +35,12 @@ export interface RestoredJob {
   marks: Uint8Array;
 }
 
+/** What a purge cost: its synchronous steps, and the longest (the event loop's block). */
+export interface PurgeReport {
+  steps: number;
+  longestStepMs: number;
+}
+
 export interface Store {
   /** Keeps a task module by its content hash (idempotent). Durable on return. */
   putModule(hash: string, source: string): void;
@@ -79,7 +85,7 @@ export interface Store {
    * deleted, and their space given back, in steps that leave the event loop free in
    * between. Resolves when that is done.
    */
-  purgeJob(jobId: JobId): Promise<void>;
+  purgeJob(jobId: JobId): Promise<PurgeReport>;
 
   /** Flushes what is queued and closes. */
   close(): void;
