@@ -271,9 +271,12 @@ export class DashboardFeed {
       return;
     }
     const jobs: JobSummary[] = [];
+    const removedJobs: string[] = [];
     for (const id of runtime.dirtyJobs) {
       const view = runtime.scheduler.jobView(id);
+      // A dirty job the scheduler no longer knows was purged.
       if (view) jobs.push(this.jobSummary(view));
+      else removedJobs.push(id);
     }
     const workers: WorkerSummary[] = [];
     const removedWorkers: string[] = [];
@@ -296,6 +299,7 @@ export class DashboardFeed {
       jobs,
       workers,
       removedWorkers,
+      ...(removedJobs.length > 0 ? { removedJobs } : {}),
       events,
       throughput: this.#history.at(-1) ?? { at: runtime.now(), rate: 0 },
     };
