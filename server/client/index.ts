@@ -210,6 +210,7 @@ export class ColonyClient {
     purged: true;
     steps: number;
     longestStepMs: number;
+    longestStepCpuMs: number;
   }> {
     return this.#json('DELETE', `/api/jobs/${enc(jobId)}?purge=1`, {});
   }

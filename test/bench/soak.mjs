@@ -127,6 +127,7 @@ async function main() {
         purgeMs,
         purgeSteps: report.steps,
         longestPurgeStepMs: report.longestStepMs,
+        longestPurgeStepCpuMs: report.longestStepCpuMs,
         maxLoopDelayDuringPurgeMs: ms(lag),
         maxLoopDelayIdleMs: ms(idle),
       },

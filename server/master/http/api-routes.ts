@@ -78,12 +78,13 @@ export function apiRoutes(options: HttpOptions): Route[] {
     const id = params.id!;
     if (url.searchParams.get('purge') === '1') {
       // The report says what the purge cost the event loop: steps, longest step.
-      const { steps, longestStepMs } = await jobs.purge(id);
+      const { steps, longestStepMs, longestStepCpuMs } = await jobs.purge(id);
       sendJson(res, 200, {
         id,
         purged: true,
         steps,
         longestStepMs: Math.round(longestStepMs * 10) / 10,
+        longestStepCpuMs: Math.round(longestStepCpuMs * 10) / 10,
       });
       return;
     }

@@ -183,9 +183,11 @@ export class MemoryStore implements Store {
       (job) => job.spec.moduleHash === hash,
     );
     if (!shared) this.#modules.delete(hash);
+    const ms = performance.now() - start;
     return Promise.resolve({
       steps: 1,
-      longestStepMs: performance.now() - start,
+      longestStepMs: ms,
+      longestStepCpuMs: ms,
     });
   }
 

@@ -35,10 +35,14 @@ export interface RestoredJob {
   marks: Uint8Array;
 }
 
-/** What a purge cost: its synchronous steps, and the longest (the event loop's block). */
+/**
+ * What a purge cost: its synchronous steps, and the longest (the event loop's block), in
+ * wall time and in CPU time (on a busy machine the wall time also counts other processes).
+ */
 export interface PurgeReport {
   steps: number;
   longestStepMs: number;
+  longestStepCpuMs: number;
 }
 
 export interface Store {
