@@ -19,6 +19,8 @@ Usage:
                                             origin and --allowed-origins only;
                                             --allowed-hosts limits Host (DNS
                                             rebinding); the data dir is kept 0700
+                [--retain 7d]               purge jobs ended longer ago (7d, 12h,
+                                            30m, 90s; default: keep forever)
   colony backup FILE [--data ./colony-data] online copy of the SQLite store (0600)
   colony worker [URL] [--threads N] [--name NAME] [--window N] [--memory-mb MB]
                 [--sandbox auto|bwrap|permission|none]
@@ -36,6 +38,8 @@ Usage:
   colony results JOB [--url URL] [--token T] [--out FILE]
                                             NDJSON, one line per task
   colony cancel JOB [--url URL] [--token T]
+  colony delete JOB [--url URL] [--token T] deletes the job, its inputs and results
+                                            (a running job is cancelled first)
   colony demo [--port 8080] [--data DIR] [--once]
                                             master + a demo job + one local worker
   colony help
@@ -96,6 +100,9 @@ async function main(argv: string[]): Promise<void> {
     case 'cancel':
       if (!rest[0]) fail('cancel needs a job id: colony cancel JOB');
       return (await import('./commands/inspect.js')).runCancel(rest[0], f);
+    case 'delete':
+      if (!rest[0]) fail('delete needs a job id: colony delete JOB');
+      return (await import('./commands/inspect.js')).runDelete(rest[0], f);
     case 'demo':
       return (await import('./commands/demo.js')).runDemo(f);
     default:

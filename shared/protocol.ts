@@ -316,6 +316,8 @@ export const Delta = z.strictObject({
   jobs: z.array(JobSummary),
   workers: z.array(WorkerSummary),
   removedWorkers: z.array(WorkerId),
+  /** Jobs deleted (purged) since the last delta. */
+  removedJobs: z.array(JobId).max(10_000).optional(),
   events: z.array(FeedEvent),
   throughput: ThroughputPoint,
 });

@@ -168,8 +168,33 @@ export class ColonyClient {
     return this.#json('GET', `/api/jobs/${enc(jobId)}`, {});
   }
 
+  /** The latest jobs, newest first (the master's default page: 50). */
   async jobs(): Promise<JobSummary[]> {
-    return this.#json('GET', '/api/jobs', {});
+    return (await this.jobPage()).jobs;
+  }
+
+  /**
+   * One page of jobs, newest first; `nextBefore` is the cursor of the next page (from
+   * the `Link` header), `total` every job in that state (`X-Total-Count`).
+   */
+  async jobPage(
+    query: { limit?: number; before?: string; status?: string } = {},
+  ): Promise<{ jobs: JobSummary[]; total: number; nextBefore?: string }> {
+    const params = new URLSearchParams();
+    for (const [key, value] of Object.entries(query))
+      if (value !== undefined) params.set(key, String(value));
+    const search = params.size > 0 ? `?${params.toString()}` : '';
+    const response = await this.#fetch('GET', `/api/jobs${search}`, {});
+    const jobs = JSON.parse(await readText(response)) as JobSummary[];
+    const link = /[?&]before=([^&>]+)[^>]*>;\s*rel="next"/.exec(
+      String(response.headers.link ?? ''),
+    );
+    const total = Number(response.headers['x-total-count'] ?? jobs.length);
+    return {
+      jobs,
+      total,
+      ...(link?.[1] ? { nextBefore: decodeURIComponent(link[1]) } : {}),
+    };
   }
 
   async workers(): Promise<WorkerSummary[]> {
@@ -178,6 +203,17 @@ export class ColonyClient {
 
   async cancel(jobId: string): Promise<JobDetail> {
     return this.#json('DELETE', `/api/jobs/${enc(jobId)}`, {});
+  }
+
+  /** Deletes the job with its inputs and results (cancelled first if it runs). */
+  async purge(jobId: string): Promise<{
+    id: string;
+    purged: true;
+    steps: number;
+    longestStepMs: number;
+    longestStepCpuMs: number;
+  }> {
+    return this.#json('DELETE', `/api/jobs/${enc(jobId)}?purge=1`, {});
   }
 
   /**

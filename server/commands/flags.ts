@@ -1,6 +1,7 @@
 /** The command line's flags, each value validated with zod (names in options.ts). */
 import * as z from 'zod';
 import { SANDBOX_MODES } from '../worker/sandbox/modes.js';
+import { parseDuration } from '../master/retention.js';
 
 const int = (name: string, min: number, max: number) =>
   z
@@ -26,6 +27,21 @@ export const Flags = z.object({
     .optional(),
   fsync: z
     .enum(['normal', 'full'], { error: '--fsync must be normal or full' })
+    .optional(),
+  retain: z
+    .string()
+    .transform((text, ctx) => {
+      const ms = parseDuration(text);
+      if (ms === undefined) {
+        ctx.addIssue({
+          code: 'custom',
+          message:
+            '--retain must be a duration like 7d, 12h, 30m or 90s (at most 3650d)',
+        });
+        return z.NEVER;
+      }
+      return ms;
+    })
     .optional(),
   'heartbeat-ms': int('heartbeat-ms', 50, 3_600_000).optional(),
   'tls-cert': z.string().min(1).max(4096).optional(),

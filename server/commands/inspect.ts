@@ -1,4 +1,4 @@
-/** `colony status`, `colony results JOB`, `colony cancel JOB`. */
+/** `colony status`, `colony results JOB`, `colony cancel JOB`, `colony delete JOB`. */
 import { createWriteStream } from 'node:fs';
 import { once } from 'node:events';
 import type { Flags } from './flags.js';
@@ -21,7 +21,11 @@ function table(rows: string[][]): string {
 
 export async function runStatus(flags: Flags): Promise<void> {
   const client = clientFrom(flags);
-  const [jobs, workers] = await Promise.all([client.jobs(), client.workers()]);
+  const [page, workers] = await Promise.all([
+    client.jobPage(),
+    client.workers(),
+  ]);
+  const { jobs, total } = page;
   const jobRows = [
     [
       'JOB',
@@ -74,8 +78,14 @@ export async function runStatus(flags: Flags): Promise<void> {
     ]);
   }
   process.stdout.write(
-    `${jobs.length} job(s)\n${table(jobRows)}\n\n${workers.length} worker(s)\n${table(workerRows)}\n`,
+    `${jobsLine(jobs.length, total)}\n${table(jobRows)}\n\n${workers.length} worker(s)\n${table(workerRows)}\n`,
   );
+}
+
+/** "3 job(s)", or "the latest 50 of 120 job(s) (70 more: GET /api/jobs?before=ID)". */
+function jobsLine(shown: number, total: number): string {
+  if (total <= shown) return `${shown} job(s)`;
+  return `the latest ${shown} of ${total} job(s) (${total - shown} more: GET /api/jobs?before=ID)`;
 }
 
 export async function runResults(jobId: string, flags: Flags): Promise<void> {
@@ -97,4 +107,9 @@ export async function runCancel(jobId: string, flags: Flags): Promise<void> {
   process.stdout.write(
     `job ${job.id} ${job.state}: ${job.counts.done} done, ${job.counts.failed} failed of ${job.counts.total}\n`,
   );
+}
+
+export async function runDelete(jobId: string, flags: Flags): Promise<void> {
+  await clientFrom(flags).purge(jobId);
+  process.stdout.write(`job ${jobId} deleted\n`);
 }

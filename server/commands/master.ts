@@ -54,6 +54,7 @@ export async function runMaster(flags: Flags): Promise<void> {
     ...(flags.token ? { token: flags.token } : {}),
     ...(flags.store ? { store: flags.store } : {}),
     ...(flags.fsync ? { fsync: flags.fsync } : {}),
+    ...(flags.retain ? { retainMs: flags.retain } : {}),
     ...(flags['heartbeat-ms'] ? { heartbeatMs: flags['heartbeat-ms'] } : {}),
     ...(flags['log-level'] ? { logLevel: flags['log-level'] } : {}),
   });

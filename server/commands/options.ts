@@ -10,6 +10,7 @@ export const OPTIONS = {
   token: { type: 'string' },
   store: { type: 'string' },
   fsync: { type: 'string' },
+  retain: { type: 'string' },
   'heartbeat-ms': { type: 'string' },
   'tls-cert': { type: 'string' },
   'tls-key': { type: 'string' },

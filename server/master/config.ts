@@ -41,6 +41,8 @@ export interface MasterOptions {
   allowedHosts?: readonly string[] | undefined;
   /** Serve the pages' source maps. @defaultValue false */
   serveSourceMaps?: boolean;
+  /** Ended jobs older than this are purged (`--retain`). @defaultValue kept forever */
+  retainMs?: number | undefined;
   /** pino level. @defaultValue COLONY_LOG_LEVEL or 'info' */
   logLevel?: string;
 }

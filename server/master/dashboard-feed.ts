@@ -183,7 +183,17 @@ export class DashboardFeed {
   #sample(): void {
     const { scheduler } = this.#runtime;
     const at = this.#runtime.now();
-    for (const view of scheduler.jobViews()) {
+    const jobs = scheduler.jobViews();
+    if (jobs.length < this.#jobSamples.size) {
+      // Purged jobs leave their samples behind: forget them.
+      const live = new Set(jobs.map((view) => view.spec.id));
+      for (const id of this.#jobSamples.keys()) {
+        if (live.has(id)) continue;
+        this.#jobSamples.delete(id);
+        this.#rates.delete(id);
+      }
+    }
+    for (const view of jobs) {
       const finished = view.counts.done + view.counts.failed;
       const rate = pushSample(this.#jobSamples, view.spec.id, finished);
       if (rate !== (this.#rates.get(view.spec.id) ?? 0))
@@ -214,9 +224,22 @@ export class DashboardFeed {
 
   #snapshot(): Snapshot {
     const { scheduler } = this.#runtime;
-    const jobs = scheduler
-      .jobViews()
-      .slice(-SNAPSHOT_JOBS)
+    // Every running job, and the latest ended ones: older ones page in through the
+    // API (`GET /api/jobs?before=ID`), so the snapshot stays small however many ended.
+    const running = scheduler.jobPage({
+      limit: SNAPSHOT_JOBS,
+      state: 'running',
+    }).jobs;
+    const ended = scheduler
+      .jobPage({ limit: SNAPSHOT_JOBS + running.length })
+      .jobs.filter((view) => view.state !== 'running')
+      .slice(0, SNAPSHOT_JOBS);
+    const jobs = [...running, ...ended]
+      .sort(
+        (a, b) =>
+          a.spec.createdAt - b.spec.createdAt ||
+          Number(a.spec.id) - Number(b.spec.id),
+      )
       .map((view) => this.jobSummary(view));
     return {
       type: 'snapshot',
@@ -249,9 +272,12 @@ export class DashboardFeed {
       return;
     }
     const jobs: JobSummary[] = [];
+    const removedJobs: string[] = [];
     for (const id of runtime.dirtyJobs) {
       const view = runtime.scheduler.jobView(id);
+      // A dirty job the scheduler no longer knows was purged.
       if (view) jobs.push(this.jobSummary(view));
+      else removedJobs.push(id);
     }
     const workers: WorkerSummary[] = [];
     const removedWorkers: string[] = [];
@@ -274,6 +300,7 @@ export class DashboardFeed {
       jobs,
       workers,
       removedWorkers,
+      ...(removedJobs.length > 0 ? { removedJobs } : {}),
       events,
       throughput: this.#history.at(-1) ?? { at: runtime.now(), rate: 0 },
     };

@@ -9,7 +9,7 @@ import { AppError, ErrorCode } from '../../shared/errors.js';
 import { JobOptions, SubmitJobBody } from '../../shared/job.js';
 import type { Runtime } from './runtime.js';
 import type { JobSpec } from './scheduler/types.js';
-import type { EncodedValue } from './store/store.js';
+import type { EncodedValue, PurgeReport } from './store/store.js';
 import { encodeStored } from './store/value-codec.js';
 import { reviveBase64 } from '../base64-json.js';
 
@@ -24,10 +24,11 @@ export class JobsService {
 
   constructor(runtime: Runtime, existingIds: readonly string[]) {
     this.#runtime = runtime;
+    // Purged jobs count too: an id once given is never given again.
     this.#nextId =
       existingIds.reduce(
         (max, id) => Math.max(max, Number.parseInt(id, 10) || 0),
-        0,
+        runtime.store.highestJobId(),
       ) + 1;
   }
 
@@ -143,6 +144,21 @@ export class JobsService {
       at: this.#runtime.now(),
     });
     await this.#runtime.store.commit();
+  }
+
+  /**
+   * Deletes a job with its inputs, results and (when no other job uses it) module. A
+   * running job is cancelled first, and its end committed; the job is 404 as soon as the
+   * scheduler forgets it, and this resolves once its rows are gone.
+   */
+  async purge(jobId: string): Promise<PurgeReport> {
+    const runtime = this.#runtime;
+    if (!runtime.scheduler.jobView(jobId)) throw notFound(jobId);
+    await this.cancel(jobId);
+    // A purge of the same job may have run while the cancel was committed.
+    if (!runtime.scheduler.jobView(jobId)) throw notFound(jobId);
+    runtime.dispatch({ type: 'job-purged', jobId, at: runtime.now() });
+    return runtime.store.purgeJob(jobId);
   }
 
   #openJob(jobId: string) {

@@ -26,6 +26,7 @@ import {
   type OriginPolicy,
 } from './origin-check.js';
 import { startEventLoopMonitor } from './metrics.js';
+import { startRetention } from './purger.js';
 import { Runtime } from './runtime.js';
 import { createListeningServer, type MasterServer } from './tls.js';
 import { warmUp } from './warm-up.js';
@@ -160,7 +161,22 @@ export function buildMaster(options: MasterOptions = {}): Master {
     return { url, port };
   };
 
-  const close = graceful({ gateway, server, runtime, feed, store, logger });
+  const stopRetention =
+    options.retainMs === undefined
+      ? () => undefined
+      : startRetention({ runtime, jobs, retainMs: options.retainMs, logger });
+  const closeParts = graceful({
+    gateway,
+    server,
+    runtime,
+    feed,
+    store,
+    logger,
+  });
+  const close = () => {
+    stopRetention();
+    return closeParts();
+  };
   return {
     token,
     runtime,

@@ -64,7 +64,7 @@ interface Unacked {
 
 /**
  * Emits 'results' (jobId) after results of a job were committed, 'job-finished' (jobId)
- * after a job's end was committed, 'feed' (FeedEvent) for the dashboard's event list, and
+ * after a job's end was committed, 'job-purged' (jobId) once the scheduler forgot a job, 'feed' (FeedEvent) for the dashboard's event list, and
  * 'progress' (LeaseProgress).
  */
 export class Runtime extends EventEmitter {
@@ -129,6 +129,10 @@ export class Runtime extends EventEmitter {
     this.#markDirty(event);
     const commands = this.scheduler.handle(event);
     for (const command of commands) this.#execute(command);
+    if (event.type === 'job-purged' && !this.scheduler.jobView(event.jobId)) {
+      this.#finishedDurably.delete(event.jobId);
+      this.emit('job-purged', event.jobId);
+    }
     this.#commitAndNotify();
     this.#arm();
   }
@@ -209,6 +213,7 @@ export class Runtime extends EventEmitter {
       case 'inputs-appended':
       case 'job-sealed':
       case 'job-cancelled':
+      case 'job-purged':
         this.dirtyJobs.add(event.jobId);
         return;
       case 'worker-joined':

@@ -56,6 +56,7 @@ export class DashboardModel {
   apply(delta: Delta): void {
     this.at = Math.max(this.at, delta.at);
     for (const job of delta.jobs) this.jobs.set(job.id, job);
+    for (const id of delta.removedJobs ?? []) this.jobs.delete(id);
     for (const id of delta.removedWorkers) this.workers.delete(id);
     for (const worker of delta.workers) this.workers.set(worker.id, worker);
     if (delta.events.length > 0) {
@@ -67,6 +68,16 @@ export class DashboardModel {
     this.throughput = this.throughput.slice();
     this.#addPoint(delta.throughput);
     this.#trimThroughput();
+    this.version++;
+  }
+
+  /**
+   * Older jobs paged in from `GET /api/jobs` ("show older"): added where the live feed
+   * has no newer version of them.
+   */
+  addOlder(jobs: readonly JobSummary[]): void {
+    for (const job of jobs)
+      if (!this.jobs.has(job.id)) this.jobs.set(job.id, job);
     this.version++;
   }
 

@@ -3,6 +3,8 @@
  * results, and the connected workers. Routes marked with the token check need
  * `Authorization: Bearer <token>`.
  */
+import * as z from 'zod';
+import { AppError, ErrorCode } from '../../../shared/errors.js';
 import {
   readBody,
   requireMediaType,
@@ -36,11 +38,24 @@ export function apiRoutes(options: HttpOptions): Route[] {
     };
   };
 
-  const listJobs = ({ res }: RouteContext) => {
-    const summaries = runtime.scheduler
-      .jobViews()
-      .map((view) => feed.jobSummary(view));
-    sendJson(res, 200, summaries);
+  const listJobs = ({ res, url }: RouteContext) => {
+    const query = parseJobsQuery(url.searchParams);
+    const page = runtime.scheduler.jobPage(query);
+    const last = page.jobs.at(-1);
+    res.setHeader('x-total-count', String(page.total));
+    if (last !== undefined && page.jobs.length === query.limit) {
+      const next = new URLSearchParams({
+        limit: String(query.limit),
+        before: last.spec.id,
+        ...(query.state ? { status: query.state } : {}),
+      });
+      res.setHeader('link', `</api/jobs?${next.toString()}>; rel="next"`);
+    }
+    sendJson(
+      res,
+      200,
+      page.jobs.map((view) => feed.jobSummary(view)),
+    );
   };
 
   const submitJob = async ({ req, res }: RouteContext) => {
@@ -57,10 +72,23 @@ export function apiRoutes(options: HttpOptions): Route[] {
     sendJson(res, 200, jobDetail(params.id!));
   };
 
-  const cancelJob = async ({ req, res, params }: RouteContext) => {
+  const cancelJob = async ({ req, res, url, params }: RouteContext) => {
     requireToken(req, token);
-    await jobs.cancel(params.id!);
-    sendJson(res, 200, jobDetail(params.id!));
+    const id = params.id!;
+    if (url.searchParams.get('purge') === '1') {
+      // The report says what the purge cost the event loop: steps, longest step.
+      const { steps, longestStepMs, longestStepCpuMs } = await jobs.purge(id);
+      sendJson(res, 200, {
+        id,
+        purged: true,
+        steps,
+        longestStepMs: Math.round(longestStepMs * 10) / 10,
+        longestStepCpuMs: Math.round(longestStepCpuMs * 10) / 10,
+      });
+      return;
+    }
+    await jobs.cancel(id);
+    sendJson(res, 200, jobDetail(id));
   };
 
   const appendInputs = async ({ req, res, params }: RouteContext) => {
@@ -103,4 +131,30 @@ export function apiRoutes(options: HttpOptions): Route[] {
     { method: 'GET', path: '/api/jobs/:id/results', handler: results },
     { method: 'GET', path: '/api/workers', handler: listWorkers },
   ];
+}
+
+/** `GET /api/jobs`: a page of 50 jobs unless asked for another size, 500 at most. */
+export const JOBS_PAGE = { default: 50, max: 500 } as const;
+
+const JobsQuery = z.object({
+  limit: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(JOBS_PAGE.max)
+    .default(JOBS_PAGE.default),
+  before: z.string().min(1).max(64).optional(),
+  status: z.enum(['running', 'completed', 'cancelled']).optional(),
+});
+
+function parseJobsQuery(params: URLSearchParams) {
+  const parsed = JobsQuery.safeParse(Object.fromEntries(params));
+  if (!parsed.success) {
+    throw new AppError(
+      ErrorCode.InvalidArgument,
+      `bad query for /api/jobs: ${z.prettifyError(parsed.error)}`,
+    );
+  }
+  const { limit, before, status } = parsed.data;
+  return { limit, before, state: status };
 }

@@ -1,7 +1,8 @@
 /**
  * `GET /api/jobs/:id/results`: a job's results as NDJSON, read from the store in pages
  * by seq; with `?follow=1` the stream stays open and wakes on new results until the
- * job has finished durably.
+ * job has finished durably. A job purged meanwhile ends the stream (cleanly: the lines
+ * sent so far are whole).
  */
 import { once } from 'node:events';
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -37,6 +38,7 @@ export async function streamResults(
   };
   runtime.on('results', onResults);
   runtime.on('job-finished', onResults);
+  runtime.on('job-purged', onResults);
   res.on('close', () => {
     closed = true;
     wake?.();
@@ -52,7 +54,8 @@ export async function streamResults(
         if (closed) return;
         continue;
       }
-      if (!follow || finished || closed) break;
+      const purged = !runtime.scheduler.jobView(jobId);
+      if (!follow || finished || closed || purged) break;
       await new Promise<void>((resolve) => {
         wake = resolve;
       });
@@ -63,6 +66,7 @@ export async function streamResults(
   } finally {
     runtime.off('results', onResults);
     runtime.off('job-finished', onResults);
+    runtime.off('job-purged', onResults);
   }
 }
 

@@ -125,6 +125,17 @@ export function jobCancelled(s: State, e: EventOf<'job-cancelled'>): void {
   if (job?.isRunning) cancelJob(s, job);
 }
 
+/**
+ * Forgets an ended job: it is gone from views at once. A running job is kept (the shell
+ * cancels it, and commits its end, before purging), so no lease ever points at a job
+ * the scheduler no longer knows.
+ */
+export function jobPurged(s: State, e: EventOf<'job-purged'>): void {
+  const job = s.jobs.get(e.jobId);
+  if (job === undefined || job.isRunning) return;
+  s.jobs.delete(e.jobId);
+}
+
 /** A worker finished its handshake; it gets tasks once it grants credit. */
 export function workerJoined(s: State, e: EventOf<'worker-joined'>): void {
   if (s.workers.has(e.workerId)) return;

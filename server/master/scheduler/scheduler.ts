@@ -7,6 +7,7 @@ import {
   expireDue,
   inputsAppended,
   jobCancelled,
+  jobPurged,
   jobRestored,
   jobSealed,
   jobSubmitted,
@@ -77,6 +78,9 @@ export class Scheduler {
       case 'job-cancelled':
         jobCancelled(s, event);
         break;
+      case 'job-purged':
+        jobPurged(s, event);
+        break;
       case 'worker-joined':
         workerJoined(s, event);
         break;
@@ -123,6 +127,35 @@ export class Scheduler {
   /** Every job, in submission order. */
   jobViews(): JobView[] {
     return [...this.#s.jobs.values()].map(jobView);
+  }
+
+  /**
+   * One page of jobs, newest first: those submitted before the job `before` (all if
+   * undefined), in `state` if given, at most `limit`; `total` counts every job in that
+   * state. A cursor whose job was purged still works for ids that are numbers.
+   */
+  jobPage(query: {
+    limit: number;
+    before?: JobId | undefined;
+    state?: JobView['state'] | undefined;
+  }): { jobs: JobView[]; total: number } {
+    const { limit, before, state } = query;
+    const all = [...this.#s.jobs.values()];
+    const cursor = before === undefined ? undefined : this.#s.jobs.get(before);
+    const isBefore = (job: JobRecord): boolean =>
+      before === undefined ||
+      (cursor !== undefined
+        ? job.seq < cursor.seq
+        : Number(job.spec.id) < Number(before));
+    const jobs: JobView[] = [];
+    let total = 0;
+    for (let k = all.length - 1; k >= 0; k--) {
+      const job = all[k]!;
+      if (state !== undefined && job.state !== state) continue;
+      total++;
+      if (jobs.length < limit && isBefore(job)) jobs.push(jobView(job));
+    }
+    return { jobs, total };
   }
 
   workerView(id: WorkerId): WorkerView | undefined {

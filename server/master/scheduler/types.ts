@@ -58,6 +58,8 @@ export type SchedulerEvent =
   | { type: 'inputs-appended'; jobId: JobId; count: number; at: number }
   | { type: 'job-sealed'; jobId: JobId; at: number }
   | { type: 'job-cancelled'; jobId: JobId; at: number }
+  /** Forget an ended job (its rows are being deleted); a running job is kept. */
+  | { type: 'job-purged'; jobId: JobId; at: number }
   | {
       type: 'worker-joined';
       workerId: WorkerId;

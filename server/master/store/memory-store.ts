@@ -6,8 +6,10 @@
 import type { JobState } from '../../../shared/protocol.js';
 import type { JobId, JobSpec } from '../scheduler/types.js';
 import { TaskMark } from '../scheduler/types.js';
+import { performance } from 'node:perf_hooks';
 import type {
   EncodedValue,
+  PurgeReport,
   RestoredJob,
   Store,
   StoredOutcome,
@@ -48,6 +50,7 @@ export class MemoryStore implements Store {
   #queuedResults: QueuedResult[] = [];
   #queuedFinishes: QueuedFinish[] = [];
   #lastSeq = 0;
+  #highestId = 0;
   #closed = false;
 
   putModule(hash: string, source: string): void {
@@ -68,6 +71,9 @@ export class MemoryStore implements Store {
         `job ${spec.id}: taskCount ${spec.taskCount} but ${inputs.length} inputs`,
       );
     }
+    const numeric = Number(spec.id);
+    if (Number.isSafeInteger(numeric))
+      this.#highestId = Math.max(this.#highestId, numeric);
     this.#jobs.set(spec.id, {
       spec: copySpec(spec),
       state: 'running',
@@ -161,6 +167,28 @@ export class MemoryStore implements Store {
       finishedAt: job.finishedAt,
       marks: job.marks.slice(0, job.spec.taskCount),
     }));
+  }
+
+  highestJobId(): number {
+    return this.#highestId;
+  }
+
+  purgeJob(jobId: JobId): Promise<PurgeReport> {
+    this.#assertOpen();
+    const start = performance.now();
+    const { spec } = this.#job(jobId);
+    this.#jobs.delete(jobId);
+    const hash = spec.moduleHash;
+    const shared = [...this.#jobs.values()].some(
+      (job) => job.spec.moduleHash === hash,
+    );
+    if (!shared) this.#modules.delete(hash);
+    const ms = performance.now() - start;
+    return Promise.resolve({
+      steps: 1,
+      longestStepMs: ms,
+      longestStepCpuMs: ms,
+    });
   }
 
   close(): void {

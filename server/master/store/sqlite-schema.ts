@@ -10,10 +10,10 @@ import type { EncodedValue } from './store.js';
 import { ChunkWriter, prepareChunkInserts } from './sqlite-chunk-writer.js';
 
 /**
- * Bumped on any change of the schema below. A file of version 1 or 2 is migrated on open
+ * Bumped on any change of the schema below. A file of version 1 to 3 is migrated on open
  * (see {@link migrate}); a file of any other version is refused.
  */
-export const SCHEMA_VERSION = 3;
+export const SCHEMA_VERSION = 4;
 
 // Integer job keys (`jid`) keep the per-task rows small: a 1,000,000-task job would
 // otherwise repeat its id string in every input and result row and index entry.
@@ -76,6 +76,9 @@ export function openDatabase(
   fs.mkdirSync(dir, { recursive: true });
   const db = new Database(path.join(dir, 'colony.db'));
   try {
+    // Freed pages go back to the file system on `incremental_vacuum` after a purge. On a
+    // new file this takes effect at once; an older file needs one VACUUM (see migrate).
+    db.pragma('auto_vacuum = INCREMENTAL');
     db.pragma('journal_mode = WAL');
     // In WAL mode NORMAL loses no commit when the process dies (the WAL is written
     // before COMMIT returns); only FULL fsyncs it against power loss.
@@ -102,7 +105,7 @@ const MIGRATION_PAGE = 4096;
 function migrate(db: Database.Database): void {
   const version = db.pragma('user_version', { simple: true }) as number;
   if (version === SCHEMA_VERSION) return;
-  if (version !== 0 && version !== 1 && version !== 2) {
+  if (version < 0 || version > 3) {
     throw new Error(
       `${db.name} has schema version ${version}; this colony expects ${SCHEMA_VERSION}`,
     );
@@ -111,13 +114,27 @@ function migrate(db: Database.Database): void {
   // file at its old version, as it was.
   db.transaction(() => {
     if (version === 0) db.exec(SCHEMA);
-    else {
+    else if (version < 3) {
       if (version === 1) migrateFrom1(db);
       else db.exec('ALTER TABLE results ADD COLUMN code TEXT');
       codeOldFailures(db);
     }
+    // Version 4 added the job states 'purging' and 'purged' (sqlite-purge.ts), which an
+    // older colony would take for jobs: the version keeps it from opening the file.
     db.pragma(`user_version = ${SCHEMA_VERSION}`);
   })();
+  enableIncrementalVacuum(db);
+}
+
+/**
+ * Files made before version 4 were in auto_vacuum NONE: switching an existing file
+ * takes one VACUUM (a rewrite of the file, outside any transaction). Done once, here.
+ */
+function enableIncrementalVacuum(db: Database.Database): void {
+  const INCREMENTAL = 2;
+  if (db.pragma('auto_vacuum', { simple: true }) === INCREMENTAL) return;
+  db.pragma('auto_vacuum = INCREMENTAL');
+  db.exec('VACUUM');
 }
 
 /**

@@ -14,6 +14,7 @@ import type { JobState } from '../../../shared/protocol.js';
 import type { JobId, JobSpec } from '../scheduler/types.js';
 import type {
   EncodedValue,
+  PurgeReport,
   RestoredJob,
   Store,
   StoredOutcome,
@@ -23,6 +24,7 @@ import type { Bindable } from './sqlite-rows.js';
 import { openDatabase } from './sqlite-schema.js';
 import { SqliteInputs } from './sqlite-inputs.js';
 import { SqliteResults } from './sqlite-results.js';
+import { PURGED, PURGING, SqlitePurger } from './sqlite-purge.js';
 
 /** Options of {@link SqliteStore}. */
 export interface SqliteStoreOptions {
@@ -40,6 +42,7 @@ interface JobEntry {
   jid: number;
   taskCount: number;
   sealed: boolean;
+  moduleHash: string;
 }
 
 interface QueuedFinish {
@@ -76,6 +79,8 @@ export class SqliteStore implements Store {
   readonly #jobs = new Map<JobId, JobEntry>();
   readonly #inputs: SqliteInputs;
   readonly #results: SqliteResults;
+  readonly #purger: SqlitePurger;
+  #highestId = 0;
   #queuedFinishes: QueuedFinish[] = [];
   #pending: PendingCommit | undefined;
   #closed = false;
@@ -94,6 +99,7 @@ export class SqliteStore implements Store {
     this.#db = db;
     this.#inputs = new SqliteInputs(db);
     this.#results = new SqliteResults(db);
+    this.#purger = new SqlitePurger(db);
     this.#putModule = db.prepare<[string, string]>(
       'INSERT OR IGNORE INTO modules (hash, source) VALUES (?, ?)',
     );
@@ -116,7 +122,8 @@ export class SqliteStore implements Store {
     );
     this.#allJobs = db
       .prepare<[], JobRow>(
-        'SELECT jid, id, spec, task_count, sealed, state, finished_at FROM jobs ORDER BY jid',
+        `SELECT jid, id, spec, task_count, sealed, state, finished_at FROM jobs
+         WHERE state NOT IN ('${PURGING}', '${PURGED}') ORDER BY jid`,
       )
       .raw();
     this.#writeQueued = db.transaction(
@@ -126,10 +133,40 @@ export class SqliteStore implements Store {
           this.#finish.run(state, at, jid);
       },
     );
-    for (const [jid, id, , taskCount, sealed] of this.#allJobs.all()) {
-      this.#jobs.set(id, { jid, taskCount, sealed: sealed === 1 });
+    for (const [jid, id, spec, taskCount, sealed] of this.#allJobs.all()) {
+      const { moduleHash } = JSON.parse(spec) as { moduleHash: string };
+      this.#jobs.set(id, { jid, taskCount, sealed: sealed === 1, moduleHash });
       this.#results.seeJob(jid);
     }
+    this.#highestId =
+      db
+        .prepare<[], number | null>('SELECT max(CAST(id AS INTEGER)) FROM jobs')
+        .pluck()
+        .get() ?? 0;
+    this.#resumePurges();
+  }
+
+  /** A master stopped halfway through purges: they finish in the background. */
+  #resumePurges(): void {
+    const left = this.#db
+      .prepare<[], number>(`SELECT jid FROM jobs WHERE state = '${PURGING}'`)
+      .pluck()
+      .all();
+    for (const jid of left) void this.#purger.resume(jid);
+  }
+
+  highestJobId(): number {
+    return this.#highestId;
+  }
+
+  purgeJob(jobId: JobId): Promise<PurgeReport> {
+    this.#assertOpen();
+    const job = this.#job(jobId);
+    this.#jobs.delete(jobId);
+    const shared = [...this.#jobs.values()].some(
+      (other) => other.moduleHash === job.moduleHash,
+    );
+    return this.#purger.purge(job.jid, shared ? undefined : job.moduleHash);
   }
 
   putModule(hash: string, source: string): void {
@@ -168,7 +205,11 @@ export class SqliteStore implements Store {
       jid,
       taskCount: inputs.length,
       sealed: spec.sealed,
+      moduleHash: spec.moduleHash,
     });
+    const numeric = Number(spec.id);
+    if (Number.isSafeInteger(numeric))
+      this.#highestId = Math.max(this.#highestId, numeric);
   }
 
   appendInputs(
@@ -276,6 +317,7 @@ export class SqliteStore implements Store {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
+    this.#purger.stop();
     const pending = this.#pending;
     this.#pending = undefined;
     try {

@@ -35,6 +35,16 @@ export interface RestoredJob {
   marks: Uint8Array;
 }
 
+/**
+ * What a purge cost: its synchronous steps, and the longest (the event loop's block), in
+ * wall time and in CPU time (on a busy machine the wall time also counts other processes).
+ */
+export interface PurgeReport {
+  steps: number;
+  longestStepMs: number;
+  longestStepCpuMs: number;
+}
+
 export interface Store {
   /** Keeps a task module by its content hash (idempotent). Durable on return. */
   putModule(hash: string, source: string): void;
@@ -67,6 +77,19 @@ export interface Store {
   readResults(jobId: JobId, afterSeq: number, limit: number): StoredResult[];
   /** Every job with its per-task marks, to rebuild the scheduler on start. */
   loadJobs(): RestoredJob[];
+  /**
+   * The largest numeric job id ever created here, purged jobs included, so that a new
+   * job never takes the id of one that was deleted. 0 when there was none.
+   */
+  highestJobId(): number;
+
+  /**
+   * Deletes an ended job (the caller has committed its end): it is gone from reads at
+   * once, and its module with it when no other job uses that module. Its rows are then
+   * deleted, and their space given back, in steps that leave the event loop free in
+   * between. Resolves when that is done.
+   */
+  purgeJob(jobId: JobId): Promise<PurgeReport>;
 
   /** Flushes what is queued and closes. */
   close(): void;

@@ -5,6 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, expect, test } from 'vitest';
+import { SCHEMA_VERSION } from '../../../server/master/store/sqlite-schema.js';
 import { SqliteStore } from '../../../server/master/store/sqlite-store.js';
 import type { StoredResult } from '../../../server/master/store/store.js';
 
@@ -114,7 +115,7 @@ test('a schema 2 file is migrated in place to 3: old failures read back with the
 
   const db = new Database(path.join(dir, 'colony.db'), { readonly: true });
   try {
-    expect(db.pragma('user_version', { simple: true })).toBe(3);
+    expect(db.pragma('user_version', { simple: true })).toBe(SCHEMA_VERSION);
     expect(db.pragma('integrity_check', { simple: true })).toBe('ok');
     const nulls = db
       .prepare('SELECT COUNT(*) FROM results WHERE ok = 0 AND code IS NULL')

@@ -6,6 +6,7 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, test } from 'vitest';
 import type { JobSpec } from '../../../server/master/scheduler/types.js';
+import { SCHEMA_VERSION } from '../../../server/master/store/sqlite-schema.js';
 import { SqliteStore } from '../../../server/master/store/sqlite-store.js';
 import type {
   EncodedValue,
@@ -385,7 +386,7 @@ describe('SqliteStore on a schema 1 file', () => {
     expect(store.getInputs('b', [3, 0])).toEqual(['"b3"', '"b0"']);
 
     peek(dir, (db) => {
-      expect(db.pragma('user_version', { simple: true })).toBe(3);
+      expect(db.pragma('user_version', { simple: true })).toBe(SCHEMA_VERSION);
       expect(db.pragma('integrity_check', { simple: true })).toBe('ok');
       const tables = db
         .prepare<[], string>(

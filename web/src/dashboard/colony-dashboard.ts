@@ -7,6 +7,7 @@ import {
 import { orderJobs, workerTotals } from '../job-math.js';
 import { formatClock, formatCount, formatRate } from '../format.js';
 import { cancelJob } from '../admin-api.js';
+import { fetchOlderJobs } from '../jobs-api.js';
 import { forgetToken, getToken, setToken } from '../token-store.js';
 import { baseStyles } from '../ui-styles.js';
 import { dashboardStyles } from './dashboard-styles.js';
@@ -18,8 +19,11 @@ import './colony-throughput-chart.js';
 import './colony-event-feed.js';
 import './colony-token-dialog.js';
 
-/** Jobs rendered at most; the rest are counted. */
+/** Jobs rendered at first; the rest are counted, and "show older" adds a page. */
 const MAX_JOBS_SHOWN = 40;
+const OLDER_PAGE = 50;
+/** Ended jobs in the master's snapshot at most (dashboard-feed.ts): more may exist. */
+const SNAPSHOT_ENDED = 200;
 
 const LOADING = html`<div class="loading">Connecting to the master…</div>`;
 
@@ -39,6 +43,9 @@ export class ColonyDashboard extends LitElement {
   @state() private _busy = false;
   @state() private _error = '';
   @state() private _toast = '';
+  @state() private _shownLimit = MAX_JOBS_SHOWN;
+  /** null until the master answered a page: then whether it has older jobs still. */
+  @state() private _moreOnMaster: boolean | null = null;
 
   private _ticker: number | undefined;
   private _toastTimer: number | undefined;
@@ -155,7 +162,11 @@ export class ColonyDashboard extends LitElement {
 
   private _jobsCard() {
     const model = this._master.model;
-    const { shown, hidden } = orderJobs(model.jobs.values(), MAX_JOBS_SHOWN);
+    const { shown, hidden } = orderJobs(model.jobs.values(), this._shownLimit);
+    const ended = [...model.jobs.values()].filter(
+      (job) => job.state !== 'running',
+    ).length;
+    const moreOnMaster = this._moreOnMaster ?? ended >= SNAPSHOT_ENDED;
     return html`<section class="card" aria-labelledby="jobs-h">
       <div class="card-head">
         <h2 id="jobs-h">Jobs</h2>
@@ -166,7 +177,9 @@ export class ColonyDashboard extends LitElement {
           ? html`<colony-job-list
               .jobs=${shown}
               .hiddenCount=${hidden}
+              .moreOnMaster=${moreOnMaster}
               @job-cancel=${this._onJobCancel}
+              @show-older=${this._onShowOlder}
             ></colony-job-list>`
           : LOADING
       }
@@ -253,6 +266,26 @@ export class ColonyDashboard extends LitElement {
       data-state=${state}
       ><span class="dot"></span>${label}</span
     >`;
+  }
+
+  /** Shows a page more: from the jobs held, else from the master's older ones. */
+  private async _onShowOlder(): Promise<void> {
+    const model = this._master.model;
+    const held = model.jobs.size;
+    if (held > this._shownLimit) {
+      this._shownLimit += OLDER_PAGE;
+      return;
+    }
+    const ids = [...model.jobs.keys()].map(Number).filter(Number.isFinite);
+    const oldest = ids.length > 0 ? String(Math.min(...ids)) : undefined;
+    const page = await fetchOlderJobs(oldest, OLDER_PAGE);
+    if (page === null) {
+      this._showToast('Older jobs could not be loaded. Try again.');
+      return;
+    }
+    model.addOlder(page.jobs);
+    this._moreOnMaster = page.more;
+    this._shownLimit = held + page.jobs.length;
   }
 
   private _onJobCancel(event: CustomEvent<JobCancelDetail>): void {

@@ -214,6 +214,8 @@ export class ColonyJobList extends LitElement {
   @property({ attribute: false }) jobs: readonly JobSummary[] = [];
   /** Jobs left out of `jobs` (older, finished). */
   @property({ type: Number }) hiddenCount = 0;
+  /** The master may have older jobs than the dashboard holds: "show older" asks it. */
+  @property({ type: Boolean }) moreOnMaster = false;
 
   @state() private _expanded = new Set<string>();
 
@@ -232,10 +234,21 @@ export class ColonyJobList extends LitElement {
         )}
       </ul>
       ${
-        this.hiddenCount > 0
+        this.hiddenCount > 0 || this.moreOnMaster
           ? html`<div class="more muted">
-              and ${formatCount(this.hiddenCount)} older finished
-              ${this.hiddenCount === 1 ? 'job' : 'jobs'}
+              ${
+                this.hiddenCount > 0
+                  ? html`and ${formatCount(this.hiddenCount)} older finished
+                    ${this.hiddenCount === 1 ? 'job' : 'jobs'}`
+                  : 'older jobs are on the master'
+              }
+              <button
+                class="link"
+                data-testid="show-older"
+                @click=${this._onShowOlder}
+              >
+                Show older
+              </button>
             </div>`
           : nothing
       }`;
@@ -366,6 +379,12 @@ export class ColonyJobList extends LitElement {
     const next = new Set(this._expanded);
     if (!next.delete(jobId)) next.add(jobId);
     this._expanded = next;
+  }
+
+  private _onShowOlder(): void {
+    this.dispatchEvent(
+      new CustomEvent('show-older', { bubbles: true, composed: true }),
+    );
   }
 
   private _onCancel(job: JobSummary): void {

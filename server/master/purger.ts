@@ -1,0 +1,55 @@
+/**
+ * The retention timer of `colony master --retain`: every so often it purges, one after
+ * another, the jobs that ended longer ago than the retention. Each purge deletes its rows
+ * in short steps (store), so dispatch goes on in between.
+ */
+import type { Logger } from '../log.js';
+import type { JobsService } from './jobs-service.js';
+import { checkEveryMs, jobsToPurge } from './retention.js';
+import type { Runtime } from './runtime.js';
+
+/** Jobs purged per round at most; the next round takes the rest. */
+const ROUND_JOBS = 16;
+
+/** Starts the timer; returns the function that stops it. */
+export function startRetention(parts: {
+  runtime: Runtime;
+  jobs: JobsService;
+  retainMs: number;
+  logger: Logger;
+}): () => void {
+  const { runtime, jobs, retainMs, logger } = parts;
+  let busy = false;
+  let stopped = false;
+  const round = async () => {
+    const due = jobsToPurge(
+      runtime.scheduler.jobViews(),
+      runtime.now(),
+      retainMs,
+      ROUND_JOBS,
+    );
+    for (const jobId of due) {
+      if (stopped) return;
+      // Deleted by hand meanwhile: nothing to do.
+      if (!runtime.scheduler.jobView(jobId)) continue;
+      await jobs.purge(jobId);
+      logger.info({ jobId }, 'job purged (retention)');
+    }
+  };
+  const timer = setInterval(() => {
+    if (busy) return;
+    busy = true;
+    round()
+      .catch((error: unknown) =>
+        logger.error({ err: error }, 'retention purge failed'),
+      )
+      .finally(() => {
+        busy = false;
+      });
+  }, checkEveryMs(retainMs));
+  timer.unref();
+  return () => {
+    stopped = true;
+    clearInterval(timer);
+  };
+}
