@@ -63,7 +63,10 @@ describe('colony backup', () => {
     const dir = tempDir();
     const data = path.join(dir, 'data');
     const master = await spawnMaster(data);
-    const client = new ColonyClient({ url: master.url, token: 'test-token-0123456789' });
+    const client = new ColonyClient({
+      url: master.url,
+      token: 'test-token-0123456789',
+    });
     const { id } = await client.submit({
       name: 'long',
       module: await fixtureModule('square.mjs'),

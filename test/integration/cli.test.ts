@@ -170,7 +170,10 @@ describe('command line', () => {
       out,
     ]);
     // Kill the master once the job is under way.
-    const client = new ColonyClient({ url: master.url, token: 'test-token-0123456789' });
+    const client = new ColonyClient({
+      url: master.url,
+      token: 'test-token-0123456789',
+    });
     await waitUntilJob(client, '1');
     await waitForResults(client, '1', 200);
     master.child.kill('SIGKILL');

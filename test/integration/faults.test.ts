@@ -261,7 +261,10 @@ describe('faults', () => {
     const args = ['--port', String(port)];
     let master = await spawnMaster(dataDir, args);
     spawnWorker(master.url, 2);
-    const client = new ColonyClient({ url: master.url, token: 'test-token-0123456789' });
+    const client = new ColonyClient({
+      url: master.url,
+      token: 'test-token-0123456789',
+    });
     const module = await fixtureModule('square.mjs');
     const n = 1_000;
     const inputs = Array.from({ length: n }, (_, x) => ({ x, spinMs: 2 }));
