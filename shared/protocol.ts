@@ -258,6 +258,10 @@ export const WorkerSummary = z.strictObject({
   slots: z.number().int(),
   inFlight: z.number().int().nonnegative(),
   done: z.number().int().nonnegative(),
+  /** Its replica outputs that disagreed with an agreed output (BOINC's "invalid"). */
+  disagreed: z.number().int().nonnegative(),
+  /** The volunteer it proved to be: a short hash of its public key (see shared/identity.ts). */
+  volunteer: z.string(),
   rate: z.number().nonnegative(),
   connectedAt: z.number(),
   /** Where it connects from (`GET /api/workers` only; see docs/deploy.md). */
