@@ -12,9 +12,16 @@ Usage:
   colony master [--host 127.0.0.1] [--port 8080] [--data ./colony-data] [--token T]
                 [--store sqlite|memory] [--fsync normal|full] [--heartbeat-ms 10000]
                 [--tls-cert FILE --tls-key FILE] [--trust-proxy ADDR[,ADDR]]
+                [--distinct-addresses on|off]
+                                            replicas need distinct volunteers on
+                                            distinct addresses (on, the default);
+                                            off lets one address (a lab) count as many
   colony backup FILE [--data ./colony-data] online copy of the SQLite store (0600)
   colony worker [URL] [--threads N] [--name NAME] [--window N] [--memory-mb MB]
-                [--sandbox auto|bwrap|permission|none]
+                [--sandbox auto|bwrap|permission|none] [--identity FILE]
+                                            the volunteer's key pair, made on first
+                                            run (default: $XDG_CONFIG_HOME or
+                                            ~/.config, colony/identity.json, 0600)
                                             URL defaults to http://127.0.0.1:8080;
                                             task code runs in a sandbox: auto (the
                                             default) picks bwrap (bubblewrap: no

@@ -31,6 +31,10 @@ export const Flags = z.object({
   'tls-cert': z.string().min(1).max(4096).optional(),
   'tls-key': z.string().min(1).max(4096).optional(),
   'trust-proxy': z.string().min(1).max(4096).optional(),
+  'distinct-addresses': z
+    .enum(['on', 'off'], { error: '--distinct-addresses must be on or off' })
+    .optional(),
+  identity: z.string().min(1).max(4096).optional(),
   'log-level': z
     .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
     .optional(),

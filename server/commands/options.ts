@@ -14,6 +14,8 @@ export const OPTIONS = {
   'tls-cert': { type: 'string' },
   'tls-key': { type: 'string' },
   'trust-proxy': { type: 'string' },
+  'distinct-addresses': { type: 'string' },
+  identity: { type: 'string' },
   'log-level': { type: 'string' },
   threads: { type: 'string' },
   name: { type: 'string' },

@@ -38,6 +38,11 @@ export interface MasterOptions {
   tls?: TlsFiles | undefined;
   /** Proxies whose `X-Forwarded-For` names the client. @defaultValue none */
   trustProxy?: TrustedProxies | undefined;
+  /**
+   * Replicas of a task need distinct network addresses as well as distinct volunteers.
+   * Off for a lab behind one NAT (or tests on loopback). @defaultValue true
+   */
+  distinctAddresses?: boolean;
   /** pino level. @defaultValue COLONY_LOG_LEVEL or 'info' */
   logLevel?: string;
 }
