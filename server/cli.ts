@@ -21,9 +21,16 @@ Usage:
                                             rebinding); the data dir is kept 0700
                 [--retain 7d]               purge jobs ended longer ago (7d, 12h,
                                             30m, 90s; default: keep forever)
+                [--distinct-addresses on|off]
+                                            replicas need distinct volunteers on
+                                            distinct addresses (on, the default);
+                                            off lets one address (a lab) count as many
   colony backup FILE [--data ./colony-data] online copy of the SQLite store (0600)
   colony worker [URL] [--threads N] [--name NAME] [--window N] [--memory-mb MB]
-                [--sandbox auto|bwrap|permission|none]
+                [--sandbox auto|bwrap|permission|none] [--identity FILE]
+                                            the volunteer's key pair, made on first
+                                            run (default: $XDG_CONFIG_HOME or
+                                            ~/.config, colony/identity.json, 0600)
                                             URL defaults to http://127.0.0.1:8080;
                                             task code runs in a sandbox: auto (the
                                             default) picks bwrap (bubblewrap: no

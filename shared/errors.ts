@@ -11,6 +11,8 @@ export const ErrorCode = {
   ProtocolMismatch: 'E_PROTOCOL_MISMATCH',
   /** A message other than `hello` arrived before the handshake, or `hello` twice. */
   HandshakeRequired: 'E_HANDSHAKE_REQUIRED',
+  /** A `hello` without a volunteer proof, or with a key or signature that does not verify. */
+  BadIdentity: 'E_BAD_IDENTITY',
   /** A result quotes a lease this worker does not hold (unknown, foreign or finished). */
   UnknownLease: 'E_UNKNOWN_LEASE',
   /** A frame or body is larger than the configured limit. */
@@ -71,6 +73,8 @@ export const CloseCode = {
   SlowConsumer: 4429,
   /** `hello.protocol` is not the version this master speaks. */
   ProtocolMismatch: 4426,
+  /** `hello.volunteer` is missing, or its key or signature does not verify. */
+  BadIdentity: 4403,
 } as const;
 export type CloseCode = (typeof CloseCode)[keyof typeof CloseCode];
 

@@ -7,9 +7,10 @@
 import * as z from 'zod';
 import { ErrorCode } from './errors.js';
 import { decodeFrame } from './codec.js';
+import { MAX_PUBLIC_KEY_LENGTH, MAX_SIGNATURE_LENGTH } from './identity.js';
 
 /** Bumped on any incompatible change; `hello.protocol` must equal it. */
-export const PROTOCOL_VERSION = 2;
+export const PROTOCOL_VERSION = 3;
 
 /** Upper bounds that keep every message bounded (also announced in `welcome.limits`). */
 export const LIMITS = {
@@ -45,10 +46,25 @@ const ErrorText = z.string().max(LIMITS.maxErrorLength);
 
 // ---------------------------------------------------------------- worker -> master
 
-/** First message of a worker. */
+/**
+ * The volunteer's proof of its key (shared/identity.ts): base64 SPKI of an ECDSA P-256
+ * public key, and a base64 P1363 signature of `helloString(host, nonce)`.
+ */
+export const VolunteerProof = z.strictObject({
+  publicKey: z.string().min(1).max(MAX_PUBLIC_KEY_LENGTH),
+  signature: z.string().min(1).max(MAX_SIGNATURE_LENGTH),
+});
+export type VolunteerProof = z.infer<typeof VolunteerProof>;
+
+/** First message of a worker, after the master's `challenge`. */
 export const Hello = z.strictObject({
   type: z.literal('hello'),
   protocol: z.number().int(),
+  /**
+   * Required from protocol 3 on. Optional in the schema so that an older client gets
+   * `E_PROTOCOL_MISMATCH` (the clear reason) rather than a schema error.
+   */
+  volunteer: VolunteerProof.optional(),
   kind: WorkerKind,
   slots: z.number().int().min(1).max(LIMITS.maxSlots),
   name: Name.optional(),
@@ -128,6 +144,13 @@ export const WorkerMessage = z.discriminatedUnion('type', [
 export type WorkerMessage = z.infer<typeof WorkerMessage>;
 
 // ---------------------------------------------------------------- master -> worker
+
+/** The master's first frame on every socket: the nonce a worker signs in `hello`. */
+export const Challenge = z.strictObject({
+  type: z.literal('challenge'),
+  nonce: z.string().min(1).max(64),
+});
+export type Challenge = z.infer<typeof Challenge>;
 
 export const Welcome = z.strictObject({
   type: z.literal('welcome'),
@@ -268,6 +291,10 @@ export const WorkerSummary = z.strictObject({
   slots: z.number().int(),
   inFlight: z.number().int().nonnegative(),
   done: z.number().int().nonnegative(),
+  /** Its replica outputs that disagreed with an agreed output (BOINC's "invalid"). */
+  disagreed: z.number().int().nonnegative(),
+  /** The volunteer it proved to be: a short hash of its public key (see shared/identity.ts). */
+  volunteer: z.string(),
   rate: z.number().nonnegative(),
   connectedAt: z.number(),
   /** Where it connects from (`GET /api/workers` only; see docs/deploy.md). */
@@ -325,6 +352,7 @@ export type Delta = z.infer<typeof Delta>;
 
 /** What the master sends a worker: a worker decodes only these. */
 export const WorkerBoundMessage = z.discriminatedUnion('type', [
+  Challenge,
   Welcome,
   Tasks,
   Cancel,
@@ -335,6 +363,7 @@ export type WorkerBoundMessage = z.infer<typeof WorkerBoundMessage>;
 
 /** What the master sends a dashboard (after `watch`): a dashboard decodes only these. */
 export const DashboardMessage = z.discriminatedUnion('type', [
+  Challenge,
   Snapshot,
   Delta,
   ErrorFrame,

@@ -11,6 +11,7 @@ import {
   expandTasks,
   type WorkerBoundMessage,
   type TaskBatch,
+  type VolunteerProof,
   type WorkerKind,
   type WorkerMessage,
 } from './protocol.js';
@@ -90,10 +91,15 @@ export interface SessionStatus {
   lastClose: string | null;
 }
 
+/** Signs the master's challenge for `hello` (see shared/identity.ts). */
+export type Prove = (nonce: string) => Promise<VolunteerProof>;
+
 export interface WorkerSessionOptions {
   connect: Connect;
   executor: Executor;
   kind: WorkerKind;
+  /** The volunteer's proof for a challenge: `proveHello` with its keys and the host it dials. */
+  prove: Prove;
   name?: string;
   clock: Clock;
   /** Called on every change of status. */
@@ -264,6 +270,9 @@ class Session {
 
   #handle(message: WorkerBoundMessage): void {
     switch (message.type) {
+      case 'challenge':
+        this.#sendHello(message.nonce);
+        return;
       case 'welcome':
         this.#failures = 0;
         this.#credit.creditOut = 0;
@@ -320,16 +329,34 @@ class Session {
     });
   }
 
-  #onOpen = (): void => {
-    const { kind, name } = this.#options;
-    this.#send({
-      type: 'hello',
-      protocol: PROTOCOL_VERSION,
-      kind,
-      slots: this.#executor.slots,
-      ...(name ? { name } : {}),
-    });
-  };
+  /** The master speaks first (its `challenge`): nothing to send on open. */
+  #onOpen = (): void => undefined;
+
+  /** Signs the challenge, then says `hello` on the same connection if it is still up. */
+  #sendHello(nonce: string): void {
+    const transport = this.#transport;
+    const { kind, name, prove } = this.#options;
+    prove(nonce).then(
+      (volunteer) => {
+        if (this.#transport !== transport || this.#stopped) return;
+        this.#send({
+          type: 'hello',
+          protocol: PROTOCOL_VERSION,
+          kind,
+          slots: this.#executor.slots,
+          volunteer,
+          ...(name ? { name } : {}),
+        });
+      },
+      (error: unknown) => {
+        this.#options.onLog?.(
+          'warn',
+          `could not sign the master's challenge: ${String(error)}`,
+        );
+        transport?.close(1000, 'no identity');
+      },
+    );
+  }
 
   #onClose = (code: number, reason: string): void => {
     this.#transport = null;

@@ -50,6 +50,10 @@ export const Flags = z.object({
   'allowed-origins': z.string().min(1).max(4096).optional(),
   'allowed-hosts': z.string().min(1).max(4096).optional(),
   'serve-source-maps': z.boolean().optional(),
+  'distinct-addresses': z
+    .enum(['on', 'off'], { error: '--distinct-addresses must be on or off' })
+    .optional(),
+  identity: z.string().min(1).max(4096).optional(),
   'log-level': z
     .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
     .optional(),

@@ -57,6 +57,9 @@ export async function runMaster(flags: Flags): Promise<void> {
     ...(flags.retain ? { retainMs: flags.retain } : {}),
     ...(flags['heartbeat-ms'] ? { heartbeatMs: flags['heartbeat-ms'] } : {}),
     ...(flags['log-level'] ? { logLevel: flags['log-level'] } : {}),
+    ...(flags['distinct-addresses']
+      ? { distinctAddresses: flags['distinct-addresses'] === 'on' }
+      : {}),
   });
   printMasterBanner(master.url, master.token);
   let stopping = false;

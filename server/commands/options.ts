@@ -18,6 +18,8 @@ export const OPTIONS = {
   'allowed-origins': { type: 'string' },
   'allowed-hosts': { type: 'string' },
   'serve-source-maps': { type: 'boolean' },
+  'distinct-addresses': { type: 'string' },
+  identity: { type: 'string' },
   'log-level': { type: 'string' },
   threads: { type: 'string' },
   name: { type: 'string' },

@@ -3,6 +3,7 @@ import os from 'node:os';
 import type { Flags } from './flags.js';
 import { createLogger } from '../log.js';
 import { startNodeWorker } from '../worker/node-worker.js';
+import { defaultIdentityFile, loadIdentity } from '../worker/identity-file.js';
 import { resolveSandbox, type SandboxMode } from '../worker/sandbox/modes.js';
 import { DEFAULT_URL } from './common.js';
 
@@ -32,7 +33,12 @@ export async function runWorker(
   const logger = createLogger('worker', flags['log-level']);
   const threads = flags.threads ?? os.availableParallelism();
   const sandbox = resolveSandbox(flags.sandbox ?? 'auto');
+  const identityFile = flags.identity ?? defaultIdentityFile();
+  const identity = await loadIdentity(identityFile);
+  if (identity.warning)
+    process.stderr.write(`colony worker: warning: ${identity.warning}\n`);
   const worker = startNodeWorker({
+    keys: identity.keys,
     url: target,
     threads,
     sandbox,
@@ -42,7 +48,7 @@ export async function runWorker(
     ...(flags['memory-mb'] ? { threadMemoryMb: flags['memory-mb'] } : {}),
   });
   process.stderr.write(
-    `colony worker: ${threads} thread(s) for ${target}; sandbox: ${sandbox}\n${WARNINGS[sandbox]}`,
+    `colony worker: ${threads} thread(s) for ${target}; sandbox: ${sandbox}; volunteer ${identity.volunteer}${identity.created ? ` (new identity in ${identityFile})` : ''}\n${WARNINGS[sandbox]}`,
   );
   const stop = () => {
     worker.stop().then(

@@ -43,6 +43,11 @@ export interface MasterOptions {
   serveSourceMaps?: boolean;
   /** Ended jobs older than this are purged (`--retain`). @defaultValue kept forever */
   retainMs?: number | undefined;
+  /**
+   * Replicas of a task need distinct network addresses as well as distinct volunteers.
+   * Off for a lab behind one NAT (or tests on loopback). @defaultValue true
+   */
+  distinctAddresses?: boolean;
   /** pino level. @defaultValue COLONY_LOG_LEVEL or 'info' */
   logLevel?: string;
 }

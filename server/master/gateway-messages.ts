@@ -17,6 +17,7 @@ import {
 import type { Logger } from '../log.js';
 import { scanResultsFrame } from './results-text.js';
 import type { Lease, SchedulerEvent, WorkerId } from './scheduler/types.js';
+import { checkVolunteer } from './volunteer-auth.js';
 
 /** Malformed messages tolerated (each answered with an error frame) before closing. */
 const MAX_INVALID_MESSAGES = 20;
@@ -32,6 +33,12 @@ export interface PeerState {
   workerId: WorkerId | null;
   /** Malformed messages received so far. */
   invalid: number;
+  /** The `challenge` nonce sent on connect: `hello` must sign it. */
+  nonce: string;
+  /** The `Host` the client dialled: `hello` signs it too. */
+  host: string;
+  /** The client's network address (client-address.ts): replicas need distinct ones. */
+  address: string;
 }
 
 export interface GatewayCounters {
@@ -169,6 +176,18 @@ export class MessageHandler<P extends PeerState> {
       );
       return;
     }
+    const identity = message.volunteer
+      ? checkVolunteer(message.volunteer, peer.host, peer.nonce)
+      : ({ ok: false, reason: 'hello.volunteer is required' } as const);
+    if (!identity.ok) {
+      this.#connections.send(peer, {
+        type: 'error',
+        code: ErrorCode.BadIdentity,
+        message: identity.reason,
+      });
+      this.#connections.close(peer, CloseCode.BadIdentity, identity.reason);
+      return;
+    }
     const workerId = this.#connections.admitWorker(peer);
     this.#sink.dispatch({
       type: 'worker-joined',
@@ -176,6 +195,8 @@ export class MessageHandler<P extends PeerState> {
       kind: message.kind,
       name: message.name ?? `${message.kind}-${workerId}`,
       slots: message.slots,
+      volunteer: identity.volunteer,
+      address: peer.address,
       at: this.#sink.now(),
     });
   }

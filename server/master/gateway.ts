@@ -22,6 +22,7 @@ import {
 import type { Runtime, WorkerLink } from './runtime.js';
 import type { WorkerId } from './scheduler/types.js';
 import { buildTasksFrame, type DispatchBatch } from './task-frames.js';
+import { newNonce } from './volunteer-auth.js';
 
 export type { GatewayCounters };
 
@@ -41,8 +42,6 @@ export interface GatewayOptions {
 
 interface Peer extends PeerState {
   socket: WebSocket;
-  /** The client's address (X-Forwarded-For from a trusted proxy, else the TCP peer). */
-  address: string;
   isAlive: boolean;
   handshakeTimer: NodeJS.Timeout | null;
 }
@@ -118,8 +117,9 @@ export class Gateway implements WorkerLink, Connections<Peer> {
       return;
     }
     const address = clientAddress(req);
+    const host = req.headers.host ?? '';
     this.#wss.handleUpgrade(req, socket, head, (ws) =>
-      this.#accept(ws, address),
+      this.#accept(ws, address, host),
     );
   }
 
@@ -128,18 +128,22 @@ export class Gateway implements WorkerLink, Connections<Peer> {
     return this.#workers.get(workerId)?.address;
   }
 
-  #accept(socket: WebSocket, address: string): void {
+  #accept(socket: WebSocket, address: string, host: string): void {
     this.counters.connections++;
     const peer: Peer = {
       socket,
       role: 'pending',
       workerId: null,
       address,
+      host,
+      nonce: newNonce(),
       isAlive: true,
       invalid: 0,
       handshakeTimer: null,
     };
     this.#peers.add(peer);
+    // First frame on every socket: a worker signs this nonce in its `hello`.
+    this.send(peer, { type: 'challenge', nonce: peer.nonce });
     peer.handshakeTimer = setTimeout(() => {
       if (peer.role === 'pending') {
         this.close(

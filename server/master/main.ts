@@ -112,6 +112,7 @@ export function buildMaster(options: MasterOptions = {}): Master {
       leaseGraceMs: options.leaseGraceMs ?? 2_000,
       // Fencing tokens must not repeat across restarts: start past any earlier run's.
       firstLease: Date.now() * 1_000,
+      distinctAddresses: options.distinctAddresses ?? true,
     },
   });
   const jobs = new JobsService(runtime, restore(runtime, store, logger));

@@ -86,6 +86,12 @@ export function renderMetrics(
     'Reassignment events (disconnects, expiries).',
     [['', counters.reassigned]],
   );
+  metric(
+    'colony_replica_disagreements_total',
+    'counter',
+    'Replica outputs that disagreed with the output other volunteers agreed on.',
+    [['', runtime.scheduler.disagreements]],
+  );
   metric('colony_tasks', 'gauge', 'Tasks of running jobs by state.', [
     ['{state="queued"}', queued],
     ['{state="running"}', running],

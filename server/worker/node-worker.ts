@@ -12,6 +12,11 @@ import {
   type SessionStatus,
   type WorkerSession,
 } from '../../shared/worker-session.js';
+import {
+  generateVolunteerKeys,
+  proveHello,
+  type VolunteerKeys,
+} from '../../shared/identity.js';
 import type { Logger } from '../log.js';
 import { SandboxedExecutor } from './sandbox/executor.js';
 import { childCommand, type SandboxMode } from './sandbox/modes.js';
@@ -34,6 +39,11 @@ export interface NodeWorkerOptions {
   sandbox?: SandboxMode;
   logger: Logger;
   onStatus?: (status: SessionStatus) => void;
+  /**
+   * The volunteer's keys (`loadIdentity` of identity-file.ts). @defaultValue a key
+   * pair made for this run only (tests, `colony demo`)
+   */
+  keys?: VolunteerKeys | Promise<VolunteerKeys>;
 }
 
 export interface RunningWorker {
@@ -139,10 +149,14 @@ export function startNodeWorker(options: NodeWorkerOptions): RunningWorker {
   };
 
   let lastState: string | null = null;
+  const keys = Promise.resolve(options.keys ?? generateVolunteerKeys(false));
+  // Signed for the host this worker dials: the master checks it against `Host`.
+  const host = base.host;
   const session = runWorkerSession({
     connect,
     executor: pool,
     kind: 'node',
+    prove: async (nonce) => proveHello(await keys, host, nonce),
     ...(options.name ? { name: options.name } : {}),
     ...(options.window ? { fixedWindow: options.window } : {}),
     clock: {

@@ -1,6 +1,7 @@
 // The dashboard, live: workers of both kinds, progress without reloads, user strings
 // as text, cancelling with the token, and a thousand workers.
 import WebSocket from 'ws';
+import { newKeys, proof } from '../helpers/wire.js';
 import {
   expect,
   expectSquares,
@@ -230,22 +231,26 @@ test('a thousand workers and a 100,000-task job: counted in full, only visible r
 }) => {
   const wsUrl = `${master.url.replace(/^http/, 'ws')}/ws`;
   const sockets: WebSocket[] = [];
+  const keys = newKeys();
   const join = (i: number) =>
     new Promise<void>((resolve, reject) => {
       const socket = new WebSocket(wsUrl);
       sockets.push(socket);
-      socket.once('open', () => {
+      // First the master's challenge: sign it (a volunteer per socket), then welcome.
+      socket.once('message', (data: Buffer) => {
+        const { nonce } = JSON.parse(data.toString()) as { nonce: string };
         socket.send(
           JSON.stringify({
             type: 'hello',
-            protocol: 2,
+            protocol: 3,
             kind: i % 3 === 0 ? 'node' : 'browser',
             slots: 1 + (i % 4),
             name: `fake-${String(i).padStart(4, '0')}`,
+            volunteer: proof(keys, new URL(wsUrl).host, nonce),
           }),
         );
+        socket.once('message', () => resolve()); // welcome
       });
-      socket.once('message', () => resolve()); // welcome
       socket.once('error', reject);
     });
   try {

@@ -90,9 +90,12 @@ export interface Master {
 }
 
 function spawnCli(args: string[]): ChildProcess {
+  // A config dir per process: each worker is a volunteer of its own, and the user's
+  // ~/.config is left alone.
+  const config = mkdtempSync(path.join(os.tmpdir(), 'colony-config-'));
   return spawn(process.execPath, [CLI, ...args], {
     cwd: ROOT,
-    env: { ...process.env, COLONY_LOG_LEVEL: 'warn' },
+    env: { ...process.env, COLONY_LOG_LEVEL: 'warn', XDG_CONFIG_HOME: config },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
 }

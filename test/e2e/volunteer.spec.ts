@@ -103,3 +103,44 @@ test('the volunteer page and the dashboard reconnect by themselves after the mas
   );
   pageErrors.splice(0, pageErrors.length, ...unexpected);
 });
+
+test('a volunteer tab keeps its identity across a reload (same volunteer id in /api/workers)', async ({
+  context,
+  master,
+}) => {
+  const tab = await openVolunteer(context, master, 1, 'reloads');
+  await expect.poll(async () => (await master.workers()).length).toBe(1);
+  const [before] = await master.workers();
+  expect(before?.volunteer).toMatch(/^[0-9a-f]{16}$/);
+
+  await tab.reload();
+  await expect(tab.getByTestId('connection')).toHaveText('connected');
+  // A new connection (a new worker id), the same volunteer.
+  await expect
+    .poll(async () => (await master.workers()).map((w) => w.id))
+    .not.toContain(before?.id);
+  const after = await master.workers();
+  expect(after).toHaveLength(1);
+  expect(after[0]?.volunteer).toBe(before?.volunteer);
+
+  // The private key is kept non-extractable: the page can sign, not read it out.
+  const extractable = await tab.evaluate(
+    () =>
+      new Promise<boolean>((resolve, reject) => {
+        const open = indexedDB.open('colony', 1);
+        open.onerror = () => reject(open.error);
+        open.onsuccess = () => {
+          const get = open.result
+            .transaction('identity')
+            .objectStore('identity')
+            .get('volunteer');
+          get.onsuccess = () =>
+            resolve(
+              (get.result as { privateKey: CryptoKey }).privateKey.extractable,
+            );
+          get.onerror = () => reject(get.error);
+        };
+      }),
+  );
+  expect(extractable).toBe(false);
+});

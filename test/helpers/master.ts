@@ -58,9 +58,18 @@ export function spawnColony(
   args: string[],
   env: NodeJS.ProcessEnv = {},
 ): ChildHandle {
+  // Each child gets a config dir of its own: a worker makes its identity there (one
+  // volunteer per process), never in the user's own ~/.config.
+  const config = mkdtempSync(path.join(os.tmpdir(), 'colony-config-'));
+  onTestFinished(() => rmSync(config, { recursive: true, force: true }));
   const child = spawn(process.execPath, [CLI, ...args], {
     cwd: ROOT,
-    env: { ...process.env, COLONY_LOG_LEVEL: 'warn', ...env },
+    env: {
+      ...process.env,
+      COLONY_LOG_LEVEL: 'warn',
+      XDG_CONFIG_HOME: config,
+      ...env,
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';

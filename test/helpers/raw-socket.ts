@@ -1,19 +1,45 @@
 /** A hand-driven WebSocket peer for protocol tests: send anything, await replies or the close. */
 import WebSocket from 'ws';
 import { onTestFinished } from 'vitest';
-import { Tasks, type TaskFailure } from '../../shared/protocol.js';
+import {
+  PROTOCOL_VERSION,
+  Tasks,
+  type TaskFailure,
+} from '../../shared/protocol.js';
+import { newKeys, proof, type WireKeys } from './wire.js';
 
 export interface RawPeer {
   socket: WebSocket;
+  /**
+   * Sends a frame. A text `hello` of the current protocol without `volunteer` gets this
+   * peer's proof for the master's challenge, as every worker signs it; use
+   * `socket.send` to send one unsigned.
+   */
   send(data: string | Buffer): void;
+  /** The nonce of the master's `challenge` (its first frame, read by connectRaw). */
+  nonce: string;
   /** The next frame from the master, decoded as JSON. */
   next(): Promise<{ type: string; [key: string]: unknown }>;
   /** Resolves with the close code and reason. */
   closed: Promise<{ code: number; reason: string }>;
 }
 
-export async function connectRaw(url: string): Promise<RawPeer> {
-  const socket = new WebSocket(`${url.replace(/^http/, 'ws')}/ws`);
+export interface RawOptions {
+  /** The volunteer's keys. @defaultValue a new volunteer */
+  keys?: WireKeys;
+  /** Local address to connect from (127.0.0.x: another network address). */
+  localAddress?: string;
+}
+
+export async function connectRaw(
+  url: string,
+  options: RawOptions = {},
+): Promise<RawPeer> {
+  const keys = options.keys ?? newKeys();
+  const socket = new WebSocket(
+    `${url.replace(/^http/, 'ws')}/ws`,
+    options.localAddress ? { localAddress: options.localAddress } : {},
+  );
   socket.on('error', () => undefined);
   const queue: unknown[] = [];
   const waiters: ((value: unknown) => void)[] = [];
@@ -33,14 +59,28 @@ export async function connectRaw(url: string): Promise<RawPeer> {
     socket.once('error', reject);
   });
   onTestFinished(() => socket.terminate());
+  const next = () =>
+    new Promise<{ type: string; [key: string]: unknown }>((resolve) => {
+      if (queue.length > 0) resolve(queue.shift() as never);
+      else waiters.push(resolve as (value: unknown) => void);
+    });
+  const challenge = await next();
+  if (challenge.type !== 'challenge')
+    throw new Error(`expected a challenge first, got ${challenge.type}`);
+  const nonce = challenge.nonce as string;
+  const host = new URL(url).host;
+  const signed = (data: string | Buffer): string | Buffer => {
+    if (typeof data !== 'string' || !data.startsWith('{"type":"hello"'))
+      return data;
+    const m = JSON.parse(data) as Record<string, unknown>;
+    if (m.protocol !== PROTOCOL_VERSION || 'volunteer' in m) return data;
+    return JSON.stringify({ ...m, volunteer: proof(keys, host, nonce) });
+  };
   return {
     socket,
-    send: (data) => socket.send(data),
-    next: () =>
-      new Promise((resolve) => {
-        if (queue.length > 0) resolve(queue.shift() as never);
-        else waiters.push(resolve as (value: unknown) => void);
-      }),
+    nonce,
+    send: (data) => socket.send(signed(data)),
+    next,
     closed,
   };
 }
@@ -48,7 +88,7 @@ export async function connectRaw(url: string): Promise<RawPeer> {
 export const hello = (extra: Record<string, unknown> = {}) =>
   JSON.stringify({
     type: 'hello',
-    protocol: 2,
+    protocol: PROTOCOL_VERSION,
     kind: 'node',
     slots: 1,
     ...extra,

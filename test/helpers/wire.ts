@@ -4,6 +4,7 @@
  * colony code, so that the conformance test checks the document, not our own decoder.
  */
 import { spawn } from 'node:child_process';
+import { generateKeyPairSync, sign, type KeyObject } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -65,9 +66,48 @@ export async function startWireMaster(
   return { url, stop: () => child.kill('SIGTERM'), exited };
 }
 
+/** A volunteer's key pair (ECDSA P-256), as docs/protocol.md describes it. */
+export interface WireKeys {
+  privateKey: KeyObject;
+  /** base64 SPKI (DER). */
+  publicKey: string;
+}
+
+export function newKeys(): WireKeys {
+  const pair = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
+  return {
+    privateKey: pair.privateKey,
+    publicKey: pair.publicKey
+      .export({ type: 'spki', format: 'der' })
+      .toString('base64'),
+  };
+}
+
+/** `hello.volunteer`: the signature of the documented string, P1363 (r || s), base64. */
+export function proof(
+  keys: WireKeys,
+  host: string,
+  nonce: string,
+): { publicKey: string; signature: string } {
+  const text = `colony-hello\nprotocol=3\nhost=${host}\nnonce=${nonce}`;
+  const signature = sign('sha256', Buffer.from(text), {
+    key: keys.privateKey,
+    dsaEncoding: 'ieee-p1363',
+  }).toString('base64');
+  return { publicKey: keys.publicKey, signature };
+}
+
 export interface WirePeer {
   socket: WebSocket;
+  /**
+   * Sends a message as JSON. A `hello` without `volunteer` gets this peer's proof for
+   * the challenge, as every worker signs it; use `socket.send` to send one unsigned.
+   */
   send(message: unknown): void;
+  /** The master's first frame, read by `connect`. */
+  challenge: Frame;
+  /** This peer's key pair (a volunteer of its own unless `keys` was given). */
+  keys: WireKeys;
   /** The next frame from the master (text frames, parsed). */
   next(): Promise<Frame>;
   /** The next frame, which must be of this type. */
@@ -88,6 +128,7 @@ export interface WirePeer {
 export async function connect(
   url: string,
   options: WebSocket.ClientOptions = {},
+  keys: WireKeys = newKeys(),
 ): Promise<WirePeer> {
   const socket = new WebSocket(`${url.replace(/^http/, 'ws')}/ws`, {
     perMessageDeflate: false,
@@ -124,9 +165,20 @@ export async function connect(
         reject(new Error(`socket closed (${code})`)),
       );
     });
+  const challenge = await next();
+  if (challenge.type !== 'challenge')
+    throw new Error(`expected a challenge first, got ${challenge.type}`);
+  const host = new URL(url).host;
+  const signed = (message: unknown): unknown => {
+    const m = message as Record<string, unknown> | null;
+    if (m?.type !== 'hello' || 'volunteer' in m) return message;
+    return { ...m, volunteer: proof(keys, host, challenge.nonce as string) };
+  };
   return {
     socket,
-    send: (message) => socket.send(JSON.stringify(message)),
+    challenge,
+    keys,
+    send: (message) => socket.send(JSON.stringify(signed(message))),
     next,
     async expect(type) {
       const frame = await next();
@@ -193,7 +245,7 @@ export async function worker(
   slots = 1,
 ): Promise<WirePeer & { welcome: Frame }> {
   const peer = await connect(url);
-  peer.send({ type: 'hello', protocol: 2, kind: 'node', slots });
+  peer.send({ type: 'hello', protocol: 3, kind: 'node', slots });
   const welcome = await peer.expect('welcome');
   return { ...peer, welcome };
 }

@@ -44,7 +44,7 @@ describe('task progress', () => {
     expect(await partial()).toBe(0);
 
     const dashboard = await connectRaw(master.url);
-    dashboard.send(JSON.stringify({ type: 'watch', protocol: 2 }));
+    dashboard.send(JSON.stringify({ type: 'watch', protocol: 3 }));
     expect((await dashboard.next()).type).toBe('snapshot');
 
     const a = await workerWithTask(master.url);

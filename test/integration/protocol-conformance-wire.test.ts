@@ -48,7 +48,7 @@ describe('docs/protocol.md: frames', () => {
   it('"Frames larger than limits.maxPayloadBytes close the socket with 1009."', async () => {
     const { url } = await startWireMaster();
     const peer = await connect(url);
-    peer.send({ type: 'hello', protocol: 2, kind: 'node', slots: 1 });
+    peer.send({ type: 'hello', protocol: 3, kind: 'node', slots: 1 });
     const welcome = await peer.expect('welcome');
     const max = (welcome.limits as { maxPayloadBytes: number }).maxPayloadBytes;
     peer.socket.send(Buffer.alloc(max + 1));

@@ -9,6 +9,8 @@ import { describe, expect, it } from 'vitest';
 import {
   cancelJob,
   connect,
+  newKeys,
+  proof,
   startWireMaster,
   submit,
   takeTasks,
@@ -24,7 +26,7 @@ describe('docs/protocol.md: connection and handshake', () => {
     const { url } = await startWireMaster();
     const peer = await connect(url, { perMessageDeflate: true });
     expect(peer.socket.extensions).toBe('');
-    peer.send({ type: 'hello', protocol: 2, kind: 'node', slots: 1 });
+    peer.send({ type: 'hello', protocol: 3, kind: 'node', slots: 1 });
     expect((await peer.next()).type).toBe('welcome');
   });
 
@@ -45,26 +47,98 @@ describe('docs/protocol.md: connection and handshake', () => {
     expect(welcome.heartbeatMs).toBe(10_000);
   });
 
-  it('"A hello whose protocol is not 2 gets an error frame E_PROTOCOL_MISMATCH, then close 4426."', async () => {
+  it('"A hello whose protocol is not 3 gets an error frame E_PROTOCOL_MISMATCH, then close 4426."', async () => {
     const { url } = await startWireMaster();
     const peer = await connect(url);
-    peer.send({ type: 'hello', protocol: 3, kind: 'node', slots: 1 });
+    // A protocol-2 worker: no volunteer proof; the reason names both versions.
+    peer.socket.send(
+      JSON.stringify({ type: 'hello', protocol: 2, kind: 'node', slots: 1 }),
+    );
     const error = await peer.expect('error');
     expect(keys(error)).toEqual(['code', 'message', 'type']);
     expect(error.code).toBe('E_PROTOCOL_MISMATCH');
+    expect(error.message).toMatch(/protocol 3, not 2/);
     expect((await peer.closed).code).toBe(4426);
+  });
+
+  it('"The master\'s first frame on every socket is a challenge: a nonce of 32 random bytes, base64, new on every connection."', async () => {
+    const { url } = await startWireMaster();
+    const a = await connect(url);
+    const b = await connect(url);
+    expect(keys(a.challenge)).toEqual(['nonce', 'type']);
+    const nonce = a.challenge.nonce as string;
+    expect(Buffer.from(nonce, 'base64')).toHaveLength(32);
+    expect(b.challenge.nonce).not.toBe(nonce);
+  });
+
+  it('"A hello without volunteer, or whose signature does not verify, gets an error frame E_BAD_IDENTITY, then close 4403."', async () => {
+    const { url } = await startWireMaster();
+    const host = new URL(url).host;
+    const base = { type: 'hello', protocol: 3, kind: 'node', slots: 1 };
+    const unsigned = await connect(url);
+    unsigned.socket.send(JSON.stringify(base));
+    expect((await unsigned.expect('error')).code).toBe('E_BAD_IDENTITY');
+    expect((await unsigned.closed).code).toBe(4403);
+    // Signed for another socket's nonce: a replayed proof.
+    const other = await connect(url);
+    const replay = await connect(url);
+    replay.send({
+      ...base,
+      volunteer: proof(replay.keys, host, other.challenge.nonce as string),
+    });
+    expect((await replay.expect('error')).code).toBe('E_BAD_IDENTITY');
+    expect((await replay.closed).code).toBe(4403);
+    // Signed for another master's host.
+    const elsewhere = await connect(url);
+    elsewhere.send({
+      ...base,
+      volunteer: proof(
+        elsewhere.keys,
+        'example.org',
+        elsewhere.challenge.nonce as string,
+      ),
+    });
+    expect((await elsewhere.expect('error')).code).toBe('E_BAD_IDENTITY');
+    // Another key than the one that signed.
+    const swapped = await connect(url);
+    swapped.send({
+      ...base,
+      volunteer: {
+        ...proof(swapped.keys, host, swapped.challenge.nonce as string),
+        publicKey: other.keys.publicKey,
+      },
+    });
+    expect((await swapped.expect('error')).code).toBe('E_BAD_IDENTITY');
+  });
+
+  it('"The volunteer id is the first 16 hex digits of the SHA-256 of the SPKI bytes; GET /api/workers shows it"', async () => {
+    const { url } = await startWireMaster();
+    const keysOf = newKeys();
+    await connect(url, {}, keysOf).then(async (peer) => {
+      peer.send({ type: 'hello', protocol: 3, kind: 'node', slots: 1 });
+      await peer.expect('welcome');
+    });
+    const id = createHash('sha256')
+      .update(Buffer.from(keysOf.publicKey, 'base64'))
+      .digest('hex')
+      .slice(0, 16);
+    const workers = (await (await fetch(`${url}/api/workers`)).json()) as {
+      volunteer: string;
+      disagreed: number;
+    }[];
+    expect(workers).toMatchObject([{ volunteer: id, disagreed: 0 }]);
   });
 
   it('"A hello that does not match its schema gets an error frame E_INVALID_MESSAGE and the socket stays open"', async () => {
     const { url } = await startWireMaster();
     const peer = await connect(url);
-    peer.send({ type: 'hello', protocol: 2, kind: 'node', slots: 0 });
+    peer.send({ type: 'hello', protocol: 3, kind: 'node', slots: 0 });
     expect(await peer.expect('error')).toMatchObject({
       code: 'E_INVALID_MESSAGE',
     });
     peer.send({
       type: 'hello',
-      protocol: 2,
+      protocol: 3,
       kind: 'node',
       slots: 1,
       colour: 'red',
@@ -73,14 +147,14 @@ describe('docs/protocol.md: connection and handshake', () => {
       code: 'E_INVALID_MESSAGE',
     });
     // Still waiting for a good hello.
-    peer.send({ type: 'hello', protocol: 2, kind: 'node', slots: 1 });
+    peer.send({ type: 'hello', protocol: 3, kind: 'node', slots: 1 });
     expect((await peer.next()).type).toBe('welcome');
   });
 
   it('"A socket that sends no valid hello or watch within 10 s of connecting is closed with 4401, without an error frame."', async () => {
     const { url } = await startWireMaster();
     const peer = await connect(url);
-    peer.send({ type: 'hello', protocol: 2, kind: 'node' }); // invalid: no slots
+    peer.send({ type: 'hello', protocol: 3, kind: 'node' }); // invalid: no slots
     expect(await peer.expect('error')).toMatchObject({
       code: 'E_INVALID_MESSAGE',
     });
@@ -102,7 +176,7 @@ describe('docs/protocol.md: connection and handshake', () => {
   it('"A second hello on the same socket gets E_INVALID_MESSAGE ("hello sent twice") and is otherwise ignored"', async () => {
     const { url } = await startWireMaster();
     const peer = await worker(url);
-    peer.send({ type: 'hello', protocol: 2, kind: 'node', slots: 4 });
+    peer.send({ type: 'hello', protocol: 3, kind: 'node', slots: 4 });
     expect(await peer.expect('error')).toMatchObject({
       code: 'E_INVALID_MESSAGE',
       message: expect.stringMatching(/hello sent twice/),
@@ -289,7 +363,7 @@ describe('docs/protocol.md: errors and closing', () => {
   it('"only a pong counts, other frames do not"', async () => {
     const { url } = await startWireMaster(['--heartbeat-ms', '100']);
     const peer = await connect(url, { autoPong: false });
-    peer.send({ type: 'hello', protocol: 2, kind: 'node', slots: 1 });
+    peer.send({ type: 'hello', protocol: 3, kind: 'node', slots: 1 });
     await peer.expect('welcome');
     // Busy, but deaf to pings: every ping is answered with a frame that is not a pong.
     peer.socket.on('ping', () =>

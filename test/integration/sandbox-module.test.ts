@@ -41,6 +41,8 @@ async function fakeMaster(): Promise<FakeMaster> {
   const results = new Promise<Results>((resolve) => (gotResults = resolve));
   wss.on('connection', (socket) => {
     socket.on('error', () => undefined);
+    // A worker speaks after the master's challenge (this stand-in does not check the proof).
+    socket.send(JSON.stringify({ type: 'challenge', nonce: 'bm9uY2U=' }));
     socket.on('message', (data: Buffer) => {
       const decoded = decodeWorkerMessage(data.toString('utf8'));
       if (!decoded.ok)

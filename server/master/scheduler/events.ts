@@ -2,7 +2,6 @@
  * Handlers of the scheduler's events other than results: jobs come and go, workers
  * come and go, credit arrives, time passes.
  */
-import { ErrorCode } from '../../../shared/errors.js';
 import { feedText } from './outbox.js';
 import { JobRecord, WorkerRecord, type JobLimits } from './records.js';
 import { MAX_CREDIT, type State } from './state.js';
@@ -12,8 +11,8 @@ import {
   dropLease,
   expireLease,
   finishJobIfDone,
-  finishTask,
   lostLease,
+  reportFailure,
   syncFair,
 } from './transitions.js';
 import type { JobSpec, SchedulerEvent } from './types.js';
@@ -139,7 +138,11 @@ export function jobPurged(s: State, e: EventOf<'job-purged'>): void {
 /** A worker finished its handshake; it gets tasks once it grants credit. */
 export function workerJoined(s: State, e: EventOf<'worker-joined'>): void {
   if (s.workers.has(e.workerId)) return;
-  const worker = new WorkerRecord(e.workerId, e.name, e.kind, e.slots, s.now);
+  const worker = new WorkerRecord(e.workerId, e.name, e.kind, e.slots, s.now, {
+    volunteer: e.volunteer,
+    // With addresses not told apart, each worker counts as an address of its own.
+    address: s.options.distinctAddresses ? e.address : undefined,
+  });
   s.workers.set(worker.id, worker);
   s.out.feed(s.now, 'joined', feedText.joined(e.name, e.kind, e.slots));
 }
@@ -165,17 +168,18 @@ export function workerLeft(s: State, e: EventOf<'worker-left'>): void {
     if (rec === undefined) continue;
     const { job, index } = rec;
     if (!job.isRunning || job.table.isTerminal(index)) continue;
-    if (k < suspects) {
-      const deaths = job.table.addDeath(index);
-      if (deaths >= job.limits.maxWorkerDeaths) {
-        finishTask(s, job, index, {
-          ok: false,
-          error: `killed its worker ${deaths} times; last: worker ${worker.name} dropped`,
-          code: ErrorCode.TaskKilledWorkers,
-        });
-        continue;
-      }
-    }
+    if (
+      k < suspects &&
+      reportFailure(
+        s,
+        job,
+        index,
+        worker,
+        'crash',
+        `worker ${worker.name} dropped`,
+      )
+    )
+      continue;
     lostLease(s, job, index, true, undefined);
     requeued++;
   }

@@ -141,9 +141,11 @@ function checkRunningJob(
     if ((state === TaskState.Running) !== activeLeases > 0) {
       fail(`${where}: state ${state} with ${activeLeases} active leases`);
     }
-    if (t.failures(i) >= job.limits.maxAttempts)
+    // Past the limit a task stays open only while too few independent witnesses agree.
+    const agreed = job.witnessCount(i) >= job.limits.replicas;
+    if (t.failures(i) >= job.limits.maxAttempts && agreed)
       fail(`${where}: too many failures`);
-    if (t.deaths(i) >= job.limits.maxWorkerDeaths)
+    if (t.deaths(i) >= job.limits.maxWorkerDeaths && agreed)
       fail(`${where}: too many deaths`);
     if (i >= t.cursor) {
       if (
@@ -196,9 +198,9 @@ function checkRunningJob(
       }
       if (rs.inQueue && wanted > 0) realWork = true;
       if (rs.maxVotes >= k) fail(`${where}: agreed but open`);
-      const holders = new Set(leases.map((r) => r.worker));
+      const holders = new Set(leases.map((r) => r.worker.volunteer));
       if (holders.size !== leases.length)
-        fail(`${where}: two copies on one worker`);
+        fail(`${where}: two copies on one volunteer`);
     }
   }
   for (const [key, n] of Object.entries(counts)) {

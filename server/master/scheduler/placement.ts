@@ -81,7 +81,8 @@ function takeTask(s: State, job: JobRecord, worker: WorkerRecord): number {
 
 /**
  * A task that failed on a worker goes elsewhere if there is anywhere else; a replica
- * never goes to a worker that voted on the task or holds a copy of it.
+ * never goes to a volunteer, or an address, that voted on the task or holds a copy of
+ * it: agreement needs distinct volunteers on distinct addresses.
  */
 function mayTake(
   s: State,
@@ -92,7 +93,8 @@ function mayTake(
   if (job.avoid.get(i) === worker.id && s.workers.size > 1) return false;
   const rs = job.replicaStates?.get(i);
   if (rs === undefined) return true;
-  if (rs.voters.has(worker.id)) return false;
-  for (const rec of job.leasesOf(i)) if (rec.worker === worker) return false;
+  if (!rs.voters.isIndependent(worker)) return false;
+  for (const rec of job.leasesOf(i))
+    if (rec.worker.overlaps(worker)) return false;
   return true;
 }

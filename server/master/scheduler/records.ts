@@ -116,6 +116,8 @@ export class WorkerRecord {
   credit = 0;
   /** Its results that were recorded. */
   done = 0;
+  /** Its replica outputs that disagreed with the output the others agreed on. */
+  disagreed = 0;
   /** Active leases, in lease order (added as issued; leases increase). */
   readonly active = new LeaseList();
   /** Expired leases still attributable to it, to fence a late result. */
@@ -131,6 +133,13 @@ export class WorkerRecord {
   readonly kind: WorkerKind;
   readonly slots: number;
   readonly connectedAt: number;
+  /** The volunteer it proved to be (its key's id), or its own id when unknown. */
+  readonly volunteer: string;
+  /**
+   * The network address it counts as for replicas: its client address, or its own id
+   * when addresses are not told apart (a lab behind one NAT) or unknown.
+   */
+  readonly address: string;
 
   constructor(
     id: WorkerId,
@@ -138,12 +147,49 @@ export class WorkerRecord {
     kind: WorkerKind,
     slots: number,
     connectedAt: number,
+    identity: {
+      volunteer?: string | undefined;
+      address?: string | undefined;
+    } = {},
   ) {
     this.id = id;
     this.name = name;
     this.kind = kind;
     this.slots = slots;
     this.connectedAt = connectedAt;
+    this.volunteer = identity.volunteer || `worker:${id}`;
+    this.address = identity.address || `worker:${id}`;
+  }
+
+  /** True if `other` is the same volunteer or on the same address. */
+  overlaps(other: WorkerRecord): boolean {
+    return other.volunteer === this.volunteer || other.address === this.address;
+  }
+}
+
+/**
+ * Who reported something about a task. A report counts as independent evidence only
+ * if it comes from a volunteer not seen yet, on an address not seen yet: one stranger
+ * with many keys or many sockets on one address is one witness.
+ */
+export class Witnesses {
+  readonly volunteers = new Set<string>();
+  readonly addresses = new Set<string>();
+
+  /** True if `worker` is a new, independent witness. */
+  isIndependent(worker: WorkerRecord): boolean {
+    return (
+      !this.volunteers.has(worker.volunteer) &&
+      !this.addresses.has(worker.address)
+    );
+  }
+
+  /** Adds `worker`; returns true if it was independent of those before it. */
+  add(worker: WorkerRecord): boolean {
+    const fresh = this.isIndependent(worker);
+    this.volunteers.add(worker.volunteer);
+    this.addresses.add(worker.address);
+    return fresh;
   }
 }
 
@@ -155,8 +201,8 @@ export interface Vote {
 
 /** Votes and queue membership of a replicated task that was dispatched at least once. */
 export class ReplicaState {
-  /** Workers that returned an output: each votes once. */
-  readonly voters = new Set<WorkerId>();
+  /** Volunteers and addresses that returned an output: each votes once. */
+  readonly voters = new Witnesses();
   /** Candidate outputs by digest. */
   readonly votes = new Map<string, Vote>();
   /** Size of the largest group of equal outputs. */
@@ -189,6 +235,11 @@ export class JobRecord {
   readonly outstanding = new WindowMap<LeaseRecord>();
   /** Re-queued tasks that should avoid the worker they last failed on. */
   readonly avoid = new Map<number, WorkerId>();
+  /**
+   * Open tasks with failure reports (errors, crashes, dropped workers): who reported
+   * them. A task fails only once `replicas` independent witnesses did (see results.ts).
+   */
+  readonly reporters = new Map<number, Witnesses>();
   /** Replicated jobs only: tasks dispatched and not yet terminal. */
   readonly replicaStates: Map<number, ReplicaState> | undefined;
   /** Recent task durations: the job's typical task time (backups.ts). */
@@ -232,6 +283,24 @@ export class JobRecord {
       if (rec.isActive) n++;
     }
     return n;
+  }
+
+  /** Records `worker` as reporting a failure of task `i`; the independent witnesses so far. */
+  addReporter(i: number, worker: WorkerRecord): number {
+    let w = this.reporters.get(i);
+    if (w === undefined) {
+      w = new Witnesses();
+      this.reporters.set(i, w);
+    }
+    w.add(worker);
+    return this.witnessCount(i);
+  }
+
+  /** Independent witnesses of task `i`'s failure (the smaller of volunteers and addresses). */
+  witnessCount(i: number): number {
+    const w = this.reporters.get(i);
+    if (w === undefined) return 0;
+    return Math.min(w.volunteers.size, w.addresses.size);
   }
 
   addError(index: number, error: string): void {

@@ -5,12 +5,13 @@
  */
 import { ErrorCode } from '../../../shared/errors.js';
 import { noteSuccess } from './backups.js';
-import type { JobRecord, WorkerRecord } from './records.js';
+import type { JobRecord, Vote, WorkerRecord } from './records.js';
 import type { State } from './state.js';
 import {
   dropLease,
   finishTask,
   lostLease,
+  reportFailure,
   syncReplica,
 } from './transitions.js';
 import type { ReceivedResult } from './types.js';
@@ -64,9 +65,9 @@ function succeeded(
   const rs = job.replicaStates.get(i);
   if (rs === undefined)
     throw new Error(`task ${i} of ${job.spec.id}: no votes`);
-  // One vote per worker, even if it got a second copy after its first lease expired.
-  if (!rs.voters.has(worker.id)) {
-    rs.voters.add(worker.id);
+  // One vote per volunteer and per address, even if it got a second copy after its
+  // first lease expired: a stranger's many keys or sockets on one address vote once.
+  if (rs.voters.add(worker)) {
     let vote = rs.votes.get(result.digest);
     if (vote === undefined) {
       vote = { output: result.output, workers: [] };
@@ -80,13 +81,15 @@ function succeeded(
         const voter = s.workers.get(id);
         if (voter) voter.done++;
       }
+      countDissent(s, rs.votes, result.digest);
       finishTask(s, job, i, { ok: true, output: vote.output });
       return;
     }
-    if (rs.voters.size >= replicas + maxAttempts) {
+    const voters = rs.voters.volunteers.size;
+    if (voters >= replicas + maxAttempts) {
       finishTask(s, job, i, {
         ok: false,
-        error: `replicas disagree: ${rs.voters.size} results, at most ${rs.maxVotes} equal, ${replicas} needed`,
+        error: `replicas disagree: ${voters} results, at most ${rs.maxVotes} equal, ${replicas} needed`,
         code: ErrorCode.ReplicasDisagree,
       });
       return;
@@ -95,6 +98,27 @@ function succeeded(
   syncReplica(s, job, i, true, true);
 }
 
+/** Counts every voter whose output differs from the agreed one (BOINC's invalid results). */
+function countDissent(
+  s: State,
+  votes: ReadonlyMap<string, Vote>,
+  agreed: string,
+): void {
+  for (const [digest, vote] of votes) {
+    if (digest === agreed) continue;
+    for (const id of vote.workers) {
+      s.disagreements++;
+      const voter = s.workers.get(id);
+      if (voter) voter.disagreed++;
+    }
+  }
+}
+
+/**
+ * A failure report. The task fails once its failures (or deaths) reach the job's limit
+ * *and* `replicas` independent witnesses (distinct volunteers on distinct addresses)
+ * reported one: the agreement a success needs. Until then it is retried elsewhere.
+ */
 function failed(
   s: State,
   job: JobRecord,
@@ -104,26 +128,7 @@ function failed(
   wasActive: boolean,
 ): void {
   const t = job.table;
-  if (result.kind === 'error') {
-    if (t.addFailure(i) >= job.limits.maxAttempts) {
-      finishTask(s, job, i, {
-        ok: false,
-        error: result.error,
-        code: ErrorCode.TaskFailed,
-      });
-      return;
-    }
-  } else {
-    const deaths = t.addDeath(i);
-    if (deaths >= job.limits.maxWorkerDeaths) {
-      finishTask(s, job, i, {
-        ok: false,
-        error: `killed its worker ${deaths} times; last: ${result.error}`,
-        code: ErrorCode.TaskKilledWorkers,
-      });
-      return;
-    }
-  }
+  if (reportFailure(s, job, i, worker, result.kind, result.error)) return;
   job.addError(i, result.error);
   if (wasActive) {
     lostLease(s, job, i, false, worker.id);

@@ -164,6 +164,11 @@ export class Scheduler {
   }
 
   /** Every connected worker, in order of arrival. */
+  /** Replica outputs that disagreed with an agreed output, since start (a metric). */
+  get disagreements(): number {
+    return this.#s.disagreements;
+  }
+
   workerViews(): WorkerView[] {
     return [...this.#s.workers.values()].map(workerView);
   }
@@ -217,6 +222,8 @@ function workerView(worker: WorkerRecord): WorkerView {
     slots: worker.slots,
     inFlight: worker.active.size,
     done: worker.done,
+    disagreed: worker.disagreed,
+    volunteer: worker.volunteer.startsWith('worker:') ? '' : worker.volunteer,
     connectedAt: worker.connectedAt,
   };
 }

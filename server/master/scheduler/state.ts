@@ -17,6 +17,7 @@ export interface ResolvedOptions {
   maxWorkerDeaths: number;
   maxBatch: number;
   firstLease: number;
+  distinctAddresses: boolean;
 }
 
 /** Resolves and checks the options (a bad value is a programmer error: it throws). */
@@ -26,6 +27,7 @@ export function resolveOptions(options: SchedulerOptions): ResolvedOptions {
     maxWorkerDeaths: options.maxWorkerDeaths ?? 3,
     maxBatch: options.maxBatch ?? LIMITS.maxBatch,
     firstLease: options.firstLease ?? 1,
+    distinctAddresses: options.distinctAddresses ?? true,
   };
   const { leaseGraceMs, maxWorkerDeaths, maxBatch } = resolved;
   if (!Number.isInteger(leaseGraceMs) || leaseGraceMs < 0) {
@@ -60,6 +62,8 @@ export class State {
   now = -Infinity;
   /** The last lease issued. */
   leaseSeq = 0;
+  /** Replica outputs that disagreed with an agreed output, ever (a metric). */
+  disagreements = 0;
   /** Jobs created so far (submission order). */
   jobSeq = 0;
   readonly jobs = new Map<JobId, JobRecord>();

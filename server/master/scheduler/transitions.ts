@@ -178,6 +178,41 @@ function failIfOverDispatched(s: State, job: JobRecord, i: number): boolean {
 }
 
 /**
+ * A report that task `i` failed on `worker`: an `error` (the task threw) or a `crash`
+ * (it killed its thread, or the worker dropped while running it). The task fails once
+ * its errors or crashes reach the job's limit *and* `replicas` independent witnesses
+ * (distinct volunteers on distinct addresses) reported: the agreement a success needs,
+ * so that one stranger's sockets cannot fail a task. Returns true if it failed.
+ */
+export function reportFailure(
+  s: State,
+  job: JobRecord,
+  i: number,
+  worker: WorkerRecord,
+  kind: 'error' | 'crash',
+  error: string,
+): boolean {
+  const t = job.table;
+  if (kind === 'error') t.addFailure(i);
+  else t.addDeath(i);
+  if (job.addReporter(i, worker) < job.limits.replicas) return false;
+  if (t.failures(i) >= job.limits.maxAttempts) {
+    finishTask(s, job, i, { ok: false, error, code: ErrorCode.TaskFailed });
+    return true;
+  }
+  const deaths = t.deaths(i);
+  if (deaths >= job.limits.maxWorkerDeaths) {
+    finishTask(s, job, i, {
+      ok: false,
+      error: `killed its worker ${deaths} times; last: ${error}`,
+      code: ErrorCode.TaskKilledWorkers,
+    });
+    return true;
+  }
+  return false;
+}
+
+/**
  * Ends task `i` with its one recorded outcome, and stops every other copy still out.
  * The caller has dropped the lease that brought the outcome, if any.
  */
@@ -194,6 +229,7 @@ export function finishTask(
   s.out.push({ type: 'record', jobId: job.spec.id, index: i, outcome });
   if (job.outstanding.size > 0) revokeAll(s, job.outstanding.get(i));
   if (job.avoid.size > 0) job.avoid.delete(i);
+  if (job.reporters.size > 0) job.reporters.delete(i);
   job.replicaStates?.delete(i);
   if (!outcome.ok) {
     job.addError(i, outcome.error);
@@ -249,6 +285,7 @@ function endJob(s: State, job: JobRecord): void {
   s.fair.leave(job);
   job.table.release();
   job.avoid.clear();
+  job.reporters.clear();
   job.replicaStates?.clear();
 }
 

@@ -66,6 +66,10 @@ export type SchedulerEvent =
       kind: WorkerKind;
       name: string;
       slots: number;
+      /** The volunteer it proved to be at `hello` (a short hash of its public key). */
+      volunteer?: string;
+      /** The network address it connects from (client-address.ts). */
+      address?: string;
       at: number;
     }
   | {
@@ -130,6 +134,12 @@ export interface SchedulerOptions {
    * a restarted master never repeat those a worker may still hold. @defaultValue 1
    */
   firstLease?: number;
+  /**
+   * Replicas of a task go to distinct network addresses, and a failure needs reports
+   * from distinct addresses. Off, each worker counts as an address of its own (a lab
+   * behind one NAT, tests on loopback); volunteers must still differ. @defaultValue true
+   */
+  distinctAddresses?: boolean;
 }
 
 /** Read-only views for the HTTP API and the dashboard (the shell adds rates). */
@@ -158,6 +168,10 @@ export interface WorkerView {
   inFlight: number;
   /** Results of this worker that were recorded. */
   done: number;
+  /** Its replica outputs that disagreed with an agreed output. */
+  disagreed: number;
+  /** The volunteer it proved to be ('' for none). */
+  volunteer: string;
   connectedAt: number;
 }
 

@@ -226,6 +226,8 @@ describe('job life', () => {
         slots: 4,
         inFlight: 2,
         done: 1,
+        disagreed: 0,
+        volunteer: '',
         connectedAt: 1,
       },
       {
@@ -235,6 +237,8 @@ describe('job life', () => {
         slots: 1,
         inFlight: 0,
         done: 0,
+        disagreed: 0,
+        volunteer: '',
         connectedAt: 1,
       },
     ]);

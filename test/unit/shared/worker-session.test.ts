@@ -1,5 +1,5 @@
 /** The shared worker loop with a fake transport, executor and clock: plain calls, no sockets. */
-import { describe, expect, test } from 'vitest';
+import { describe, expect, test, vi } from 'vitest';
 import {
   decodeWorkerMessage,
   type TaskBatch,
@@ -144,6 +144,10 @@ const tasksFrame = (leases: number[], name = 'squares') =>
 const sentOfType = (sent: unknown[], type: string) =>
   sent.filter((m) => (m as { type: string }).type === type);
 
+/** A stand-in for proveHello: marks the nonce it signed. */
+const prove = (nonce: string) =>
+  Promise.resolve({ publicKey: 'pk', signature: `signed ${nonce}` });
+
 function setup(options: { fixedWindow?: number } = {}) {
   const time = fakeClock();
   const exec = fakeExecutor();
@@ -154,6 +158,7 @@ function setup(options: { fixedWindow?: number } = {}) {
     executor: exec.executor,
     kind: 'node',
     name: 'test',
+    prove,
     clock: time.clock,
     onStatus: (s) => statuses.push(s.state),
     ...options,
@@ -175,11 +180,25 @@ function setup(options: { fixedWindow?: number } = {}) {
 }
 
 describe('worker session', () => {
-  test('says hello, then grants its window as credit', () => {
+  test('answers the challenge with a signed hello, then grants its window as credit', async () => {
     const s = setup();
+    s.conn().handlers.onOpen();
+    // The master speaks first: nothing is sent before its challenge.
+    expect(s.conn().sent).toEqual([]);
+    s.conn().handlers.onMessage(
+      JSON.stringify({ type: 'challenge', nonce: 'n0nce' }),
+    );
+    await vi.waitFor(() => expect(s.conn().sent).toHaveLength(1));
     s.welcome();
     expect(s.conn().sent).toEqual([
-      { type: 'hello', protocol: 2, kind: 'node', slots: 2, name: 'test' },
+      {
+        type: 'hello',
+        protocol: 3,
+        kind: 'node',
+        slots: 2,
+        name: 'test',
+        volunteer: { publicKey: 'pk', signature: 'signed n0nce' },
+      },
       { type: 'ready', credit: 4 },
     ]);
     expect(s.session.status).toMatchObject({
@@ -211,7 +230,7 @@ describe('worker session', () => {
     // Not idle yet: the result waits a moment for company.
     expect(sentOfType(s.conn().sent, 'results')).toEqual([]);
     s.exec.finish(2, { ok: false, error: 'boom', kind: 'error' });
-    const sent = s.conn().sent.slice(2);
+    const sent = s.conn().sent.slice(1); // after `ready`
     // One frame: the results, with the credit that tops the window back up.
     expect(sent).toEqual([
       {
@@ -248,7 +267,7 @@ describe('worker session', () => {
     s.conn().handlers.onMessage(tasksFrame([1, 2]));
     s.exec.finish(1, { ok: true, output: 1 });
     s.time.advance(5);
-    expect(s.conn().sent.slice(2)[0]).toEqual({
+    expect(s.conn().sent.slice(1)[0]).toEqual({
       type: 'results',
       leases: [1],
       outputs: [1],
@@ -427,6 +446,7 @@ describe('worker session', () => {
       connect: net.connect,
       executor: exec.executor,
       kind: 'browser',
+      prove,
       clock: time.clock,
       onLog: (_l, m) => logs.push(m),
     });

@@ -30,6 +30,8 @@ const worker = (id: string, done = 0): WorkerSummary => ({
   name: id,
   kind: 'browser',
   slots: 2,
+  disagreed: 0,
+  volunteer: `v-${id}`,
   inFlight: 0,
   done,
   rate: 0,

@@ -51,6 +51,8 @@ function worker(id: string, patch: Partial<WorkerSummary> = {}): WorkerSummary {
     slots: 1,
     inFlight: 0,
     done: 0,
+    disagreed: 0,
+    volunteer: `v-${id}`,
     rate: 0,
     connectedAt: 0,
     ...patch,

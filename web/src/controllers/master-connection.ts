@@ -128,6 +128,9 @@ export class MasterConnection implements ReactiveController {
         if (!this.model.loaded) return;
         this.model.apply(message);
         break;
+      case 'challenge':
+        // Every socket gets one first; only workers sign it.
+        return;
       case 'error':
         // The master refused the watch; the close that follows drives the retry.
         console.warn(`colony: ${message.code}: ${message.message}`);

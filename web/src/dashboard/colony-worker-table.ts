@@ -42,6 +42,12 @@ export class ColonyWorkerTable extends LitElement {
         column-gap: 12px;
         padding: 0 16px;
       }
+      .vol {
+        margin-left: 6px;
+        font-family: var(--font-mono, monospace);
+        font-size: 11px;
+        color: var(--c-muted);
+      }
       .head {
         height: 32px;
         border-top: 1px solid var(--c-border);
@@ -231,7 +237,16 @@ export class ColonyWorkerTable extends LitElement {
       <span class="kind"
         ><span class="badge kind-${w.kind}">${w.kind}</span></span
       >
-      <span class="name ellipsis" title=${w.name}>${w.name}</span>
+      <span class="name ellipsis" title=${w.name}
+        >${w.name}
+        ${
+          w.volunteer
+            ? html`<span class="vol" title="volunteer ${w.volunteer}"
+                >${w.volunteer}</span
+              >`
+            : nothing
+        }</span
+      >
       <span class="r num slotcol">${w.slots}</span>
       <span class="r num flight">${formatCount(w.inFlight)}</span>
       <span class="r num done">${formatCount(w.done)}</span>

@@ -17,6 +17,8 @@ import { volunteerStyles } from './volunteer-styles.js';
 import { spawnTaskThread } from './spawn-task-thread.js';
 import { describeBrowser } from './browser-name.js';
 import { forgetToken } from '../token-store.js';
+import { proveHello } from '../../../shared/identity.js';
+import { loadBrowserIdentity } from './identity-store.js';
 
 const RATE_WINDOW_MS = 30_000;
 
@@ -270,6 +272,9 @@ export class ColonyVolunteer extends LitElement {
       executor,
       kind: 'browser',
       name: this._nameParam() ?? this._name,
+      // Signed for the host this page came from: the socket dials the same one.
+      prove: async (nonce) =>
+        proveHello(await loadBrowserIdentity(), window.location.host, nonce),
       clock,
       onStatus: (status) => {
         if (status.inFlight > 0) this._busyAt = Date.now();
