@@ -2,6 +2,7 @@
  * Handlers of the scheduler's events other than results: jobs come and go, workers
  * come and go, credit arrives, time passes.
  */
+import { startAllowance, syncHungry } from './allowance.js';
 import { ErrorCode } from '../../../shared/errors.js';
 import { feedText } from './outbox.js';
 import { JobRecord, WorkerRecord, type JobLimits } from './records.js';
@@ -125,6 +126,7 @@ export function jobCancelled(s: State, e: EventOf<'job-cancelled'>): void {
 export function workerJoined(s: State, e: EventOf<'worker-joined'>): void {
   if (s.workers.has(e.workerId)) return;
   const worker = new WorkerRecord(e.workerId, e.name, e.kind, e.slots, s.now);
+  worker.allowance = startAllowance(s.options.allowance, e.slots);
   s.workers.set(worker.id, worker);
   s.out.feed(s.now, 'joined', feedText.joined(e.name, e.kind, e.slots));
 }
@@ -175,12 +177,15 @@ export function workerLeft(s: State, e: EventOf<'worker-left'>): void {
   s.out.feed(s.now, 'left', feedText.left(worker.name, e.clean));
 }
 
-/** More prefetch window; capped so that one socket cannot hoard the queue. */
+/**
+ * More prefetch window; capped so that one socket cannot hoard the queue (and what it
+ * may hold at once is capped again by its allowance, see allowance.ts).
+ */
 export function creditGranted(s: State, e: EventOf<'credit-granted'>): void {
   const worker = s.workers.get(e.workerId);
   if (worker === undefined || e.credit <= 0) return;
   worker.credit = Math.min(worker.credit + e.credit, MAX_CREDIT);
-  s.hungry.add(worker);
+  syncHungry(s, worker);
 }
 
 /** Time passed: every lease past its expiry returns its task to the queue. */

@@ -111,6 +111,8 @@ export class LeaseList {
 export class WorkerRecord {
   /** Tasks it may still be sent (the prefetch window it granted). */
   credit = 0;
+  /** Most active leases it may hold (see allowance.ts); set by the scheduler on joining. */
+  allowance = 0;
   /** Its results that were recorded. */
   done = 0;
   /** Active leases, in lease order (added as issued; leases increase). */

@@ -3,6 +3,7 @@
  * decided. A result is accepted from the worker its lease was issued to, while the task
  * is open; everything else is a race (ignored) or a forgery (rejected).
  */
+import { grow } from './allowance.js';
 import { ErrorCode } from '../../../shared/errors.js';
 import type { JobRecord, WorkerRecord } from './records.js';
 import type { State } from './state.js';
@@ -41,6 +42,8 @@ export function receiveResults(
     // A lease on record means its task is open: ending a task drops all its leases.
     const { job, index } = rec;
     const wasActive = rec.isActive;
+    // Answering is what earns a worker a larger allowance (see allowance.ts).
+    if (wasActive) grow(s, worker);
     dropLease(s, rec);
     if (result.ok) succeeded(s, job, index, worker, result);
     else failed(s, job, index, worker, result, wasActive);

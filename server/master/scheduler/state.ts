@@ -2,6 +2,7 @@
  * Everything the scheduler knows, in one object that its modules share. Only code
  * reached from `Scheduler.handle()` mutates it.
  */
+import { ALLOWANCE_DEFAULTS, type AllowanceOptions } from './allowance.js';
 import { LIMITS } from '../../../shared/protocol.js';
 import { FairShare } from './fair-share.js';
 import { ExpiryQueue } from './leases.js';
@@ -17,6 +18,7 @@ export interface ResolvedOptions {
   maxWorkerDeaths: number;
   maxBatch: number;
   firstLease: number;
+  allowance: AllowanceOptions;
 }
 
 /** Resolves and checks the options (a bad value is a programmer error: it throws). */
@@ -26,7 +28,12 @@ export function resolveOptions(options: SchedulerOptions): ResolvedOptions {
     maxWorkerDeaths: options.maxWorkerDeaths ?? 3,
     maxBatch: options.maxBatch ?? LIMITS.maxBatch,
     firstLease: options.firstLease ?? 1,
+    allowance: { ...ALLOWANCE_DEFAULTS, ...options.allowance },
   };
+  for (const [key, n] of Object.entries(resolved.allowance)) {
+    if (!Number.isInteger(n) || n < 1)
+      throw new RangeError(`allowance.${key} must be an integer >= 1`);
+  }
   const { leaseGraceMs, maxWorkerDeaths, maxBatch } = resolved;
   if (!Number.isInteger(leaseGraceMs) || leaseGraceMs < 0) {
     throw new RangeError(`leaseGraceMs must be an integer >= 0`);

@@ -3,6 +3,7 @@
  * commands out (imperative). The shell (runtime + gateway + store) turns socket frames
  * and HTTP calls into events, and carries out the commands.
  */
+import type { AllowanceOptions } from './allowance.js';
 import type { ErrorCode, CloseCode } from '../../../shared/errors.js';
 import type { JobOptions } from '../../../shared/job.js';
 import type {
@@ -128,6 +129,11 @@ export interface SchedulerOptions {
    * a restarted master never repeat those a worker may still hold. @defaultValue 1
    */
   firstLease?: number;
+  /**
+   * What one worker may hold at once, whatever credit it grants (see allowance.ts).
+   * @defaultValue 2 per slot at first, +1 per result, up to min(1 024 per slot, 4 096)
+   */
+  allowance?: Partial<AllowanceOptions>;
 }
 
 /** Read-only views for the HTTP API and the dashboard (the shell adds rates). */
