@@ -12,6 +12,8 @@ Usage:
   colony master [--host 127.0.0.1] [--port 8080] [--data ./colony-data] [--token T]
                 [--store sqlite|memory] [--fsync normal|full] [--heartbeat-ms 10000]
                 [--tls-cert FILE --tls-key FILE] [--trust-proxy ADDR[,ADDR]]
+                [--max-connections-per-address 256] [--max-handshakes-per-address 32]
+                [--handshake-ms 10000]
   colony backup FILE [--data ./colony-data] online copy of the SQLite store (0600)
   colony worker [URL] [--threads N] [--name NAME] [--window N] [--memory-mb MB]
                 [--sandbox auto|bwrap|permission|none]

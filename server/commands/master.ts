@@ -22,6 +22,18 @@ function networkOptions(flags: Flags) {
   };
 }
 
+/** What strangers may open: per-address caps and the handshake deadline. */
+function limitOptions(flags: Flags) {
+  const conns = flags['max-connections-per-address'];
+  const shakes = flags['max-handshakes-per-address'];
+  const handshake = flags['handshake-ms'];
+  return {
+    ...(conns ? { maxConnectionsPerAddress: conns } : {}),
+    ...(shakes ? { maxHandshakesPerAddress: shakes } : {}),
+    ...(handshake ? { handshakeMs: handshake } : {}),
+  };
+}
+
 export async function runMaster(flags: Flags): Promise<void> {
   const master = await startMaster({
     ...networkOptions(flags),
@@ -33,6 +45,7 @@ export async function runMaster(flags: Flags): Promise<void> {
     ...(flags.fsync ? { fsync: flags.fsync } : {}),
     ...(flags['heartbeat-ms'] ? { heartbeatMs: flags['heartbeat-ms'] } : {}),
     ...(flags['log-level'] ? { logLevel: flags['log-level'] } : {}),
+    ...limitOptions(flags),
   });
   printMasterBanner(master.url, master.token);
   let stopping = false;

@@ -2,6 +2,7 @@
  * Handlers of the scheduler's events other than results: jobs come and go, workers
  * come and go, credit arrives, time passes.
  */
+import { DEFAULT_MAX_OUTPUT_BYTES } from '../../../shared/job.js';
 import { startAllowance, syncHungry } from './allowance.js';
 import { ErrorCode } from '../../../shared/errors.js';
 import { feedText } from './outbox.js';
@@ -92,6 +93,7 @@ function jobLimits(s: State, spec: JobSpec): JobLimits {
       (2 * (attempts + maxWorkerDeaths) + 10) * copies,
       MAX_DISPATCHES,
     ),
+    maxOutputBytes: spec.options.maxOutputBytes ?? DEFAULT_MAX_OUTPUT_BYTES,
   };
 }
 

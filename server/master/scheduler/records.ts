@@ -174,6 +174,8 @@ export interface JobLimits {
   leaseMs: number;
   /** Dispatches without a result after which a task is failed. */
   dispatchBound: number;
+  /** Largest output accepted; a bigger one is a failed attempt. */
+  maxOutputBytes: number;
 }
 
 /** A job and its tasks. */

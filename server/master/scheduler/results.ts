@@ -45,9 +45,40 @@ export function receiveResults(
     // Answering is what earns a worker a larger allowance (see allowance.ts).
     if (wasActive) grow(s, worker);
     dropLease(s, rec);
-    if (result.ok) succeeded(s, job, index, worker, result);
+    if (result.ok && (result.bytes ?? 0) > job.limits.maxOutputBytes) {
+      tooLarge(s, job, index, worker, result, wasActive);
+    } else if (result.ok) succeeded(s, job, index, worker, result);
     else failed(s, job, index, worker, result, wasActive);
   }
+}
+
+/**
+ * An output over the job's `maxOutputBytes`: the worker is told, and it counts as a
+ * failed attempt (the task goes to another worker), with its own code if it is the last.
+ */
+function tooLarge(
+  s: State,
+  job: JobRecord,
+  i: number,
+  worker: WorkerRecord,
+  result: Success,
+  wasActive: boolean,
+): void {
+  const error = `output of ${result.bytes} bytes is over the job's maxOutputBytes (${job.limits.maxOutputBytes})`;
+  s.out.push({
+    type: 'reject-result',
+    workerId: worker.id,
+    lease: result.lease,
+    code: ErrorCode.OutputTooLarge,
+    message: error,
+  });
+  const failure: Failure = {
+    lease: result.lease,
+    ok: false,
+    kind: 'error',
+    error,
+  };
+  failed(s, job, i, worker, failure, wasActive, ErrorCode.OutputTooLarge);
 }
 
 function succeeded(
@@ -103,15 +134,12 @@ function failed(
   worker: WorkerRecord,
   result: Failure,
   wasActive: boolean,
+  code: ErrorCode = ErrorCode.TaskFailed,
 ): void {
   const t = job.table;
   if (result.kind === 'error') {
     if (t.addFailure(i) >= job.limits.maxAttempts) {
-      finishTask(s, job, i, {
-        ok: false,
-        error: result.error,
-        code: ErrorCode.TaskFailed,
-      });
+      finishTask(s, job, i, { ok: false, error: result.error, code });
       return;
     }
   } else {

@@ -42,6 +42,8 @@ export type ReceivedResult =
       output: unknown;
       /** Canonical digest of the output, compared across replicas. */
       digest: string;
+      /** Size of the output as stored, checked against `maxOutputBytes`. @defaultValue 0 */
+      bytes?: number;
     }
   | { lease: Lease; ok: false; error: string; kind: FailureKind };
 
