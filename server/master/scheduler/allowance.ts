@@ -6,8 +6,10 @@
  * prefetch window can need. A lease that expires on a worker halves its allowance.
  * A socket that claims 100 000 and answers nothing holds `slots × START_PER_SLOT`.
  */
-import type { State } from './state.js';
 import type { WorkerRecord } from './records.js';
+import type { AllowanceOptions } from './types.js';
+
+export type { AllowanceOptions };
 
 /** The defaults of {@link AllowanceOptions}. */
 export const ALLOWANCE_DEFAULTS: AllowanceOptions = {
@@ -17,15 +19,6 @@ export const ALLOWANCE_DEFAULTS: AllowanceOptions = {
   // The worker session's largest prefetch window.
   maxHeld: 4_096,
 };
-
-export interface AllowanceOptions {
-  /** Tasks per slot a new worker may hold. */
-  startPerSlot: number;
-  /** Tasks per slot a worker may grow to hold. */
-  maxPerSlot: number;
-  /** Cap on what any worker may hold. */
-  maxHeld: number;
-}
 
 /** The allowance of a worker with `slots` that just joined. */
 export function startAllowance(o: AllowanceOptions, slots: number): number {
@@ -46,15 +39,14 @@ export function room(worker: WorkerRecord): number {
 }
 
 /** A result came back on an active lease: the worker may hold one more. */
-export function grow(s: State, worker: WorkerRecord): void {
-  if (worker.allowance < maxAllowance(s.options.allowance, worker.slots))
-    worker.allowance++;
+export function grow(o: AllowanceOptions, worker: WorkerRecord): void {
+  if (worker.allowance < maxAllowance(o, worker.slots)) worker.allowance++;
 }
 
 /** A lease expired on the worker: it held more than it could run. */
-export function shrink(s: State, worker: WorkerRecord): void {
+export function shrink(o: AllowanceOptions, worker: WorkerRecord): void {
   worker.allowance = Math.max(
-    startAllowance(s.options.allowance, worker.slots),
+    startAllowance(o, worker.slots),
     Math.floor(worker.allowance / 2),
   );
 }
@@ -62,13 +54,4 @@ export function shrink(s: State, worker: WorkerRecord): void {
 /** Whether the worker can take a task now: it granted credit and has room. */
 export function canTake(worker: WorkerRecord): boolean {
   return worker.credit > 0 && room(worker) > 0;
-}
-
-/**
- * Keeps `s.hungry` equal to the connected workers that can take a task. Adding a
- * member again keeps its place in the rotation.
- */
-export function syncHungry(s: State, worker: WorkerRecord): void {
-  if (canTake(worker) && s.isConnected(worker)) s.hungry.add(worker);
-  else s.hungry.delete(worker);
 }

@@ -3,7 +3,7 @@
  * come and go, credit arrives, time passes.
  */
 import { DEFAULT_MAX_OUTPUT_BYTES } from '../../../shared/job.js';
-import { startAllowance, syncHungry } from './allowance.js';
+import { startAllowance } from './allowance.js';
 import { ErrorCode } from '../../../shared/errors.js';
 import { feedText } from './outbox.js';
 import { JobRecord, WorkerRecord, type JobLimits } from './records.js';
@@ -187,7 +187,7 @@ export function creditGranted(s: State, e: EventOf<'credit-granted'>): void {
   const worker = s.workers.get(e.workerId);
   if (worker === undefined || e.credit <= 0) return;
   worker.credit = Math.min(worker.credit + e.credit, MAX_CREDIT);
-  syncHungry(s, worker);
+  s.syncHungry(worker);
 }
 
 /** Time passed: every lease past its expiry returns its task to the queue. */

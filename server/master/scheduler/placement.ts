@@ -3,7 +3,7 @@
  * rotation, each with one batch per `handle()` call; inside a batch, tasks come from
  * jobs in fair-share order; inside a job, re-queued tasks come before fresh ones.
  */
-import { room, syncHungry } from './allowance.js';
+import { room } from './allowance.js';
 import { ReplicaState, type JobRecord, type WorkerRecord } from './records.js';
 import type { State } from './state.js';
 import { hasWork, isQueuedEntry, issueLease } from './transitions.js';
@@ -29,7 +29,7 @@ export function dispatch(s: State): void {
   // Served workers go to the back, so that the next dispatch starts with the others.
   for (const worker of served) {
     s.hungry.delete(worker);
-    syncHungry(s, worker);
+    s.syncHungry(worker);
   }
 }
 

@@ -43,7 +43,7 @@ export function receiveResults(
     const { job, index } = rec;
     const wasActive = rec.isActive;
     // Answering is what earns a worker a larger allowance (see allowance.ts).
-    if (wasActive) grow(s, worker);
+    if (wasActive) grow(s.options.allowance, worker);
     dropLease(s, rec);
     if (result.ok && (result.bytes ?? 0) > job.limits.maxOutputBytes) {
       tooLarge(s, job, index, worker, result, wasActive);

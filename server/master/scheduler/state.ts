@@ -2,14 +2,19 @@
  * Everything the scheduler knows, in one object that its modules share. Only code
  * reached from `Scheduler.handle()` mutates it.
  */
-import { ALLOWANCE_DEFAULTS, type AllowanceOptions } from './allowance.js';
+import { ALLOWANCE_DEFAULTS, canTake } from './allowance.js';
 import { LIMITS } from '../../../shared/protocol.js';
 import { FairShare } from './fair-share.js';
 import { ExpiryQueue } from './leases.js';
 import { Outbox } from './outbox.js';
 import type { JobRecord, LeaseRecord, WorkerRecord } from './records.js';
 import { MAX_SMALL_COUNT } from './task-table.js';
-import type { JobId, SchedulerOptions, WorkerId } from './types.js';
+import type {
+  AllowanceOptions,
+  JobId,
+  SchedulerOptions,
+  WorkerId,
+} from './types.js';
 import { WindowMap } from './window-map.js';
 
 /** {@link SchedulerOptions} with defaults applied. */
@@ -84,6 +89,15 @@ export class State {
   constructor(options: ResolvedOptions) {
     this.options = options;
     this.leaseSeq = options.firstLease - 1;
+  }
+
+  /**
+   * Keeps `hungry` equal to the connected workers that can take a task (credit and
+   * room in their allowance). Adding a member again keeps its place in the rotation.
+   */
+  syncHungry(worker: WorkerRecord): void {
+    if (canTake(worker) && this.isConnected(worker)) this.hungry.add(worker);
+    else this.hungry.delete(worker);
   }
 
   /** True if `worker` is the connected worker of its id (not one that left). */

@@ -4,7 +4,7 @@
  * lease maps, the expiry queue and the fair-share heap in step.
  */
 import { ErrorCode } from '../../../shared/errors.js';
-import { shrink, syncHungry } from './allowance.js';
+import { shrink } from './allowance.js';
 import { feedText } from './outbox.js';
 import { LeaseRecord, type JobRecord, type WorkerRecord } from './records.js';
 import { MAX_REVOKED, type State } from './state.js';
@@ -53,7 +53,7 @@ export function dropLease(s: State, rec: LeaseRecord): void {
   if (wasActive) {
     rec.worker.active.delete(rec);
     s.expiry.remove(rec, rec.job.limits.leaseMs);
-    syncHungry(s, rec.worker);
+    s.syncHungry(rec.worker);
   } else {
     rec.worker.expired.delete(rec);
   }
@@ -99,8 +99,8 @@ export function expireLease(s: State, rec: LeaseRecord): void {
   rec.expired = true;
   rec.worker.active.delete(rec);
   rec.worker.expired.add(rec);
-  shrink(s, rec.worker);
-  syncHungry(s, rec.worker);
+  shrink(s.options.allowance, rec.worker);
+  s.syncHungry(rec.worker);
   // Steered away from the holder that sat on it, if anyone else can take it.
   lostLease(s, rec.job, rec.index, true, rec.worker.id);
 }

@@ -3,7 +3,6 @@
  * commands out (imperative). The shell (runtime + gateway + store) turns socket frames
  * and HTTP calls into events, and carries out the commands.
  */
-import type { AllowanceOptions } from './allowance.js';
 import type { ErrorCode, CloseCode } from '../../../shared/errors.js';
 import type { JobOptions } from '../../../shared/job.js';
 import type {
@@ -118,6 +117,16 @@ export type Command =
     }
   /** A line for the dashboard's event feed. */
   | { type: 'feed'; event: FeedEvent };
+
+/** What one worker may hold at once (see allowance.ts). */
+export interface AllowanceOptions {
+  /** Tasks per slot a new worker may hold. */
+  startPerSlot: number;
+  /** Tasks per slot a worker may grow to hold. */
+  maxPerSlot: number;
+  /** Cap on what any worker may hold. */
+  maxHeld: number;
+}
 
 export interface SchedulerOptions {
   /** Extra time past `timeoutMs` before the master expires a lease, so that the worker's own kill report usually arrives first. @defaultValue 2 000 */
