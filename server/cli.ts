@@ -25,6 +25,8 @@ Usage:
                                             replicas need distinct volunteers on
                                             distinct addresses (on, the default);
                                             off lets one address (a lab) count as many
+                [--max-connections-per-address 256] [--max-handshakes-per-address 32]
+                [--handshake-ms 10000]
   colony backup FILE [--data ./colony-data] online copy of the SQLite store (0600)
   colony worker [URL] [--threads N] [--name NAME] [--window N] [--memory-mb MB]
                 [--sandbox auto|bwrap|permission|none] [--identity FILE]

@@ -19,6 +19,10 @@ export const ErrorCode = {
   PayloadTooLarge: 'E_PAYLOAD_TOO_LARGE',
   /** The request's Content-Type is not one the route accepts. */
   UnsupportedMediaType: 'E_UNSUPPORTED_MEDIA_TYPE',
+  /** Too many connections or pending handshakes from one address (HTTP 429 on upgrade). */
+  TooManyRequests: 'E_TOO_MANY_REQUESTS',
+  /** An output is larger than its job's `maxOutputBytes`; the task is tried elsewhere. */
+  OutputTooLarge: 'E_OUTPUT_TOO_LARGE',
   /** The route needs `Authorization: Bearer <token>` and it is missing or wrong. */
   Unauthorized: 'E_UNAUTHORIZED',
   /** No such job, module or route. */
@@ -59,7 +63,10 @@ export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 export const CloseCode = {
   /** The master is shutting down; reconnect later. */
   GoingAway: 1001,
-  /** A frame larger than `limits.maxPayloadBytes` (closed by the `ws` library). */
+  /**
+   * A frame larger than allowed (closed by the `ws` library before it is buffered):
+   * 64 KiB before `hello` and on dashboard sockets, `limits.maxPayloadBytes` after.
+   */
   MessageTooBig: 1009,
   /** Too many malformed messages from this socket. */
   InvalidMessage: 4400,

@@ -7,6 +7,9 @@ import * as z from 'zod';
 /** Longest accepted task module source (bundled), in bytes of UTF-16 text. */
 export const MAX_MODULE_CHARS = 8 * 1024 * 1024;
 
+/** Default of `maxOutputBytes`. */
+export const DEFAULT_MAX_OUTPUT_BYTES = 16 * 1024 * 1024;
+
 export const JobOptions = z.strictObject({
   /** Lease length: a task not answered by then is handed to someone else. @defaultValue 60 000 */
   timeoutMs: z
@@ -27,6 +30,17 @@ export const JobOptions = z.strictObject({
    * before the option existed keep their options as they were). @defaultValue true
    */
   backups: z.boolean().optional(),
+  /**
+   * Largest output of one task, in bytes as stored (JSON text, or the binary encoding).
+   * A bigger one is refused and counts as a failed attempt; the task is tried elsewhere.
+   * @defaultValue 16 MiB ({@link DEFAULT_MAX_OUTPUT_BYTES})
+   */
+  maxOutputBytes: z
+    .number()
+    .int()
+    .min(1)
+    .max(64 * 1024 * 1024)
+    .optional(),
 });
 export type JobOptions = z.infer<typeof JobOptions>;
 export type JobOptionsInput = z.input<typeof JobOptions>;

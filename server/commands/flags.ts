@@ -44,6 +44,17 @@ export const Flags = z.object({
     })
     .optional(),
   'heartbeat-ms': int('heartbeat-ms', 50, 3_600_000).optional(),
+  'max-connections-per-address': int(
+    'max-connections-per-address',
+    1,
+    1_000_000,
+  ).optional(),
+  'max-handshakes-per-address': int(
+    'max-handshakes-per-address',
+    1,
+    1_000_000,
+  ).optional(),
+  'handshake-ms': int('handshake-ms', 100, 600_000).optional(),
   'tls-cert': z.string().min(1).max(4096).optional(),
   'tls-key': z.string().min(1).max(4096).optional(),
   'trust-proxy': z.string().min(1).max(4096).optional(),

@@ -40,6 +40,18 @@ function browserOptions(flags: Flags) {
   };
 }
 
+/** What strangers may open: per-address caps and the handshake deadline. */
+function limitOptions(flags: Flags) {
+  const conns = flags['max-connections-per-address'];
+  const shakes = flags['max-handshakes-per-address'];
+  const handshake = flags['handshake-ms'];
+  return {
+    ...(conns ? { maxConnectionsPerAddress: conns } : {}),
+    ...(shakes ? { maxHandshakesPerAddress: shakes } : {}),
+    ...(handshake ? { handshakeMs: handshake } : {}),
+  };
+}
+
 export async function runMaster(flags: Flags): Promise<void> {
   // A generated token is long; one the operator gives must not be guessable.
   if (flags.token) checkTokenLength(flags.token, '--token');
@@ -60,6 +72,7 @@ export async function runMaster(flags: Flags): Promise<void> {
     ...(flags['distinct-addresses']
       ? { distinctAddresses: flags['distinct-addresses'] === 'on' }
       : {}),
+    ...limitOptions(flags),
   });
   printMasterBanner(master.url, master.token);
   let stopping = false;

@@ -29,6 +29,16 @@ export interface MasterOptions {
   leaseGraceMs?: number;
   /** Open sockets (HTTP + WebSocket) beyond which new ones are refused. @defaultValue 19 000 */
   maxConnections?: number;
+  /** Time a new WebSocket has to send `hello` or `watch`. @defaultValue 10 000 */
+  handshakeMs?: number;
+  /** Open WebSocket connections from one client address. @defaultValue 256 */
+  maxConnectionsPerAddress?: number;
+  /** Connections from one address still before `hello`/`watch`. @defaultValue 32 */
+  maxHandshakesPerAddress?: number;
+  /** Time to receive a request's headers (slowloris). @defaultValue 10 000 */
+  headersTimeoutMs?: number;
+  /** Time to receive a whole request, body included. @defaultValue 120 000 */
+  requestTimeoutMs?: number;
   /** Built pages. @defaultValue dist/web */
   webRoot?: string;
   /** Serve HTTPS and WSS with these PEM files (re-read on SIGHUP). @defaultValue plain HTTP */

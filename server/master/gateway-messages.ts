@@ -14,6 +14,7 @@ import {
   type Watch,
   type WorkerMessage,
 } from '../../shared/protocol.js';
+import { stripControlsLine } from '../../shared/sanitize.js';
 import type { Logger } from '../log.js';
 import { scanResultsFrame } from './results-text.js';
 import type { Lease, SchedulerEvent, WorkerId } from './scheduler/types.js';
@@ -48,6 +49,8 @@ export interface GatewayCounters {
   framesOut: number;
   heartbeatTimeouts: number;
   slowConsumers: number;
+  /** Upgrades refused by a per-address cap (HTTP 429). */
+  refusedPerAddress: number;
 }
 
 /** What message handling may do to a connection (implemented by the gateway). */
@@ -193,7 +196,9 @@ export class MessageHandler<P extends PeerState> {
       type: 'worker-joined',
       workerId,
       kind: message.kind,
-      name: message.name ?? `${message.kind}-${workerId}`,
+      // A stranger's name goes to terminals and the dashboard: one clean line.
+      name:
+        stripControlsLine(message.name ?? '') || `${message.kind}-${workerId}`,
       slots: message.slots,
       volunteer: identity.volunteer,
       address: peer.address,

@@ -12,6 +12,14 @@ import { CloseCode, type ErrorCode } from '../../shared/errors.js';
 import { LIMITS, type MasterMessage } from '../../shared/protocol.js';
 import type { Logger } from '../log.js';
 import { clientAddress } from './client-address.js';
+import {
+  AddressLimits,
+  HANDSHAKE_MAX_PAYLOAD,
+  raiseMaxPayload,
+  tooManyResponse,
+  type AddressLimitOptions,
+  type AddressTicket,
+} from './gateway-limits.js';
 import type { DashboardFeed } from './dashboard-feed.js';
 import {
   MessageHandler,
@@ -38,13 +46,19 @@ export interface GatewayOptions {
   maxBufferedBytes: number;
   /** Time to send `hello` or `watch` after connecting. @defaultValue 10 000 */
   handshakeMs: number;
+  /** Per client address caps. @defaultValue 256 connections, 32 pending handshakes */
+  addressLimits: AddressLimitOptions;
 }
 
 interface Peer extends PeerState {
   socket: WebSocket;
   isAlive: boolean;
   handshakeTimer: NodeJS.Timeout | null;
+  ticket: AddressTicket;
 }
+
+/** The `ws` error code of a frame over `maxPayload`. */
+const OVERSIZED = 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH';
 
 /** Sockets pinged per event-loop turn during a heartbeat round. */
 const BEAT_CHUNK = 500;
@@ -57,6 +71,7 @@ export class Gateway implements WorkerLink, Connections<Peer> {
     framesOut: 0,
     heartbeatTimeouts: 0,
     slowConsumers: 0,
+    refusedPerAddress: 0,
   };
   #wss: WebSocketServer;
   #options: GatewayOptions;
@@ -69,14 +84,18 @@ export class Gateway implements WorkerLink, Connections<Peer> {
   #heartbeat: NodeJS.Timeout;
   #accepting = true;
   #beating = false;
+  #limits: AddressLimits;
 
   constructor(options: GatewayOptions) {
     this.#options = options;
     this.#runtime = options.runtime;
     this.#log = options.logger;
+    this.#limits = new AddressLimits(options.addressLimits);
     this.#wss = new WebSocketServer({
       noServer: true,
-      maxPayload: options.maxPayloadBytes,
+      // Until `hello`, a frame over 64 KiB is refused from its header, unbuffered;
+      // a worker's socket is raised to maxPayloadBytes when it is admitted.
+      maxPayload: Math.min(HANDSHAKE_MAX_PAYLOAD, options.maxPayloadBytes),
       perMessageDeflate: false,
       clientTracking: false,
     });
@@ -118,8 +137,16 @@ export class Gateway implements WorkerLink, Connections<Peer> {
     }
     const address = clientAddress(req);
     const host = req.headers.host ?? '';
+    const ticket = this.#limits.open(address);
+    if (typeof ticket === 'string') {
+      this.counters.refusedPerAddress++;
+      socket.end(tooManyResponse(ticket));
+      return;
+    }
+    // Counted until the TCP connection is gone, however the upgrade ends.
+    socket.once('close', () => this.#limits.release(ticket));
     this.#wss.handleUpgrade(req, socket, head, (ws) =>
-      this.#accept(ws, address, host),
+      this.#accept(ws, address, ticket, host),
     );
   }
 
@@ -128,7 +155,12 @@ export class Gateway implements WorkerLink, Connections<Peer> {
     return this.#workers.get(workerId)?.address;
   }
 
-  #accept(socket: WebSocket, address: string, host: string): void {
+  #accept(
+    socket: WebSocket,
+    address: string,
+    ticket: AddressTicket,
+    host: string,
+  ): void {
     this.counters.connections++;
     const peer: Peer = {
       socket,
@@ -140,6 +172,7 @@ export class Gateway implements WorkerLink, Connections<Peer> {
       isAlive: true,
       invalid: 0,
       handshakeTimer: null,
+      ticket,
     };
     this.#peers.add(peer);
     // First frame on every socket: a worker signs this nonce in its `hello`.
@@ -160,11 +193,15 @@ export class Gateway implements WorkerLink, Connections<Peer> {
       this.#messages.onFrame(peer, data, isBinary),
     );
     socket.on('error', (error) => {
-      // ws emits protocol errors (bad UTF-8, unmasked frames, oversized) then closes.
+      // ws emits protocol errors (bad UTF-8, unmasked frames, oversized) then closes,
+      // reading on until the peer answers the close. An oversized frame's sender is
+      // cut off at once instead: its payload is not worth reading to throw away.
       this.#log.debug(
         { err: error.message, workerId: peer.workerId },
         'socket error',
       );
+      if ((error as { code?: string }).code === OVERSIZED)
+        setImmediate(() => socket.terminate());
     });
     socket.on('close', (code) => this.#onClose(peer, code));
   }
@@ -173,6 +210,7 @@ export class Gateway implements WorkerLink, Connections<Peer> {
 
   admitWorker(peer: Peer): WorkerId {
     this.#clearHandshake(peer);
+    raiseMaxPayload(peer.socket, this.#options.maxPayloadBytes);
     const workerId = `w${++this.#nextWorker}`;
     peer.role = 'worker';
     peer.workerId = workerId;
@@ -212,10 +250,12 @@ export class Gateway implements WorkerLink, Connections<Peer> {
   #clearHandshake(peer: Peer): void {
     if (peer.handshakeTimer) clearTimeout(peer.handshakeTimer);
     peer.handshakeTimer = null;
+    this.#limits.admitted(peer.ticket);
   }
 
   #onClose(peer: Peer, code: number): void {
     this.#clearHandshake(peer);
+    this.#limits.release(peer.ticket);
     this.#peers.delete(peer);
     if (peer.role === 'dashboard') this.#options.feed.unsubscribe(peer.socket);
     if (peer.workerId && this.#workers.get(peer.workerId) === peer) {

@@ -18,6 +18,7 @@ import {
 } from './data-dir.js';
 import { DashboardFeed } from './dashboard-feed.js';
 import { Gateway } from './gateway.js';
+import { ADDRESS_LIMIT_DEFAULTS } from './gateway-limits.js';
 import { createHttpHandler } from './http.js';
 import { JobsService } from './jobs-service.js';
 import {
@@ -128,7 +129,15 @@ export function buildMaster(options: MasterOptions = {}): Master {
     maxPayloadBytes,
     maxBufferedBytes:
       options.maxBufferedBytes ?? Math.max(maxPayloadBytes, 64 * 1024 * 1024),
-    handshakeMs: 10_000,
+    handshakeMs: options.handshakeMs ?? 10_000,
+    addressLimits: {
+      maxConnectionsPerAddress:
+        options.maxConnectionsPerAddress ??
+        ADDRESS_LIMIT_DEFAULTS.maxConnectionsPerAddress,
+      maxHandshakesPerAddress:
+        options.maxHandshakesPerAddress ??
+        ADDRESS_LIMIT_DEFAULTS.maxHandshakesPerAddress,
+    },
   });
   const handler = createHttpHandler({
     runtime,
@@ -257,6 +266,9 @@ function createMasterServer(
     handler,
   );
   server.maxConnections = options.maxConnections ?? 19_000;
+  // A client that drips its headers (slowloris) or its body is cut off in bounded time.
+  server.headersTimeout = options.headersTimeoutMs ?? 10_000;
+  server.requestTimeout = options.requestTimeoutMs ?? 120_000;
   server.on('upgrade', (req, socket, head) => {
     // Browsers of other sites are refused before the gateway sees the socket.
     const refused = checkUpgrade(req, options.originPolicy);

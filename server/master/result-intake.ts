@@ -3,6 +3,7 @@
  * keeps it, with the digest replicas are compared by; failures pass through.
  */
 import { createHash } from 'node:crypto';
+import { stripControls } from '../../shared/sanitize.js';
 import type { Results } from '../../shared/protocol.js';
 import type { ReceivedResult } from './scheduler/types.js';
 import { encodeStored } from './store/value-codec.js';
@@ -27,7 +28,13 @@ export function toReceivedResults(
         storedOutputs?.[i] ??
         (isBinary ? undefined : JSON.stringify(outputs[i])) ??
         encodeStored(outputs[i]);
-      received.push({ lease, ok: true, output, digest: digestOf(output) });
+      received.push({
+        lease,
+        ok: true,
+        output,
+        digest: digestOf(output),
+        bytes: sizeOf(output),
+      });
     } catch (error) {
       received.push({
         lease,
@@ -37,8 +44,21 @@ export function toReceivedResults(
       });
     }
   }
-  for (const failure of failures) received.push({ ...failure, ok: false });
+  // Error text ends up in terminals and logs: no control or bidi characters.
+  for (const failure of failures)
+    received.push({
+      ...failure,
+      error: stripControls(failure.error),
+      ok: false,
+    });
   return received;
+}
+
+/** Bytes of an output as stored (UTF-8 for JSON text). */
+function sizeOf(output: string | Uint8Array): number {
+  return typeof output === 'string'
+    ? Buffer.byteLength(output, 'utf8')
+    : output.byteLength;
 }
 
 /**

@@ -28,6 +28,12 @@ export interface ListenOptions {
 
 export type MasterServer = http.Server | https.Server;
 
+/**
+ * How often Node checks `headersTimeout` and `requestTimeout` (its default, 30 s, would
+ * let a slow client outlive a 10 s header timeout by half a minute).
+ */
+const TIMEOUT_CHECKS = { connectionsCheckingInterval: 1_000 };
+
 interface KeyPair {
   cert: Buffer;
   key: Buffer;
@@ -86,7 +92,7 @@ export function createListeningServer(
         `cannot use --tls-cert ${tls.certFile} / --tls-key ${tls.keyFile}: ${(error as Error).message}`,
       );
     }
-    const secure = https.createServer(pair);
+    const secure = https.createServer({ ...pair, ...TIMEOUT_CHECKS });
     const onHup = () => reloadTls(secure, tls, logger);
     process.on('SIGHUP', onHup);
     secure.once('close', () => process.off('SIGHUP', onHup));
@@ -96,7 +102,7 @@ export function createListeningServer(
     );
     server = secure;
   } else {
-    server = http.createServer();
+    server = http.createServer(TIMEOUT_CHECKS);
   }
   // Runs before every other listener: the address is known to all handlers.
   server.prependListener('upgrade', (req: http.IncomingMessage) => {

@@ -227,6 +227,14 @@ export async function startMaster(options = {}) {
     '--log-level',
     options.logLevel ?? 'warn',
   ];
+  // Every bench client connects from loopback: one address standing for thousands of
+  // volunteers, so the per-address caps are lifted (as an operator would for a lab).
+  args.push(
+    '--max-connections-per-address',
+    '1000000',
+    '--max-handshakes-per-address',
+    '1000000',
+  );
   if (options.store) args.push('--store', options.store);
   if (options.fsync) args.push('--fsync', options.fsync);
   if (options.heartbeatMs)

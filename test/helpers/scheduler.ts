@@ -15,8 +15,22 @@ import type {
   SchedulerOptions,
 } from '../../server/master/scheduler/types.js';
 
+/**
+ * What a worker may hold when a test does not say: no bound beyond its credit, so that
+ * tests of placement and fair share are about those alone. Tests of the allowance (and
+ * the property test) pass `allowance: ALLOWANCE_DEFAULTS`.
+ */
+const UNBOUNDED = {
+  startPerSlot: 1_000_000,
+  maxPerSlot: 1_000_000,
+  maxHeld: 1_000_000,
+};
+
 export function makeScheduler(options: SchedulerOptions = {}): Scheduler {
-  const s = new Scheduler(options);
+  const s = new Scheduler({
+    ...options,
+    allowance: options.allowance ?? UNBOUNDED,
+  });
   onTestFinished(() => s.checkInvariants());
   return s;
 }

@@ -238,7 +238,7 @@ describe('docs/protocol.md: credit', () => {
       url,
       Array.from({ length: 10 }, (_, i) => i),
     );
-    const peer = await worker(url);
+    const peer = await worker(url, 3);
     peer.send({ type: 'ready', credit: 3 });
     peer.send({ type: 'ready', credit: 2 });
     const tasks = await takeTasks(peer, 5);
@@ -246,9 +246,38 @@ describe('docs/protocol.md: credit', () => {
     expect(await peer.fence()).toEqual([]);
   });
 
+  it('"Nor more than the worker\'s allowance in flight: 2 tasks per slot at first, one more for each result it returns on a live lease"', async () => {
+    const { url } = await startWireMaster(['--store', 'memory']);
+    await submit(
+      url,
+      Array.from({ length: 1_000 }, (_, i) => i),
+    );
+    const peer = await worker(url, 2);
+    peer.send({ type: 'ready', credit: 100_000 });
+    let held = await takeTasks(peer, 4);
+    expect(await peer.fence()).toEqual([]); // 100,000 credit, but 4 held is all
+    const sizes = [held.length];
+    for (let round = 0; round < 3; round++) {
+      peer.send({
+        type: 'results',
+        leases: held.map((t) => t.lease),
+        outputs: held.map((t) => t.input),
+      });
+      held = [];
+      for (
+        let frame = await peer.next();
+        frame.type !== 'ack';
+        frame = await peer.next()
+      )
+        if (frame.type === 'tasks') held.push(...tasksOf(frame));
+      sizes.push(held.length);
+    }
+    expect(sizes).toEqual([4, 8, 16, 32]);
+  });
+
   it('"The master keeps at most limits.maxCredit unused credit per worker: a grant past that is cut to it, without an error."', async () => {
     const { url } = await startWireMaster(['--store', 'memory']);
-    const peer = await worker(url);
+    const peer = await worker(url, 64);
     peer.send({ type: 'ready', credit: 100_000 });
     peer.send({ type: 'ready', credit: 100_000 });
     expect(await peer.fence()).toEqual([]); // no error for the second grant
@@ -256,20 +285,25 @@ describe('docs/protocol.md: credit', () => {
       url,
       Array.from({ length: 100_010 }, (_, i) => i),
     );
-    let received = (await takeTasks(peer, 10_000)).length;
-    // One frame per event: a result for a lease never issued is an event that grants
-    // nothing (it gets E_UNKNOWN_LEASE and an ack).
+    // What a worker may hold at once is its allowance: answer everything held, each
+    // round, until no more tasks come.
+    let held = await takeTasks(peer, 128);
+    let received = held.length;
     for (;;) {
-      peer.send({ type: 'results', leases: [1], outputs: [0] });
-      let tasks = 0;
+      peer.send({
+        type: 'results',
+        leases: held.map((t) => t.lease),
+        outputs: held.map(() => 0),
+      });
+      held = [];
       for (
         let frame = await peer.next();
         frame.type !== 'ack';
         frame = await peer.next()
       )
-        if (frame.type === 'tasks') tasks += tasksOf(frame).length;
-      if (tasks === 0) break;
-      received += tasks;
+        if (frame.type === 'tasks') held.push(...tasksOf(frame));
+      if (held.length === 0) break;
+      received += held.length;
     }
     expect(received).toBe(100_000);
   });
@@ -280,12 +314,21 @@ describe('docs/protocol.md: credit', () => {
       url,
       Array.from({ length: 10_005 }, (_, i) => i),
     );
-    const peer = await worker(url);
+    const peer = await worker(url, 64);
     peer.send({ type: 'ready', credit: 10_003 });
-    expect(tasksOf(await peer.expect('tasks'))).toHaveLength(10_000);
-    expect(await peer.fence()).toEqual([]); // 3 credit left, work queued: it waits
-    peer.send({ type: 'ready', credit: 1 });
-    expect(tasksOf(await peer.expect('tasks'))).toHaveLength(4);
+    // The allowance (2 per slot at first) bounds the first frame.
+    const first = tasksOf(await peer.expect('tasks'));
+    expect(first).toHaveLength(128);
+    expect(await peer.fence()).toEqual([]); // credit left, work queued: it waits
+    // One results frame is one event: one tasks frame, then the ack.
+    peer.send({
+      type: 'results',
+      leases: first.map((t) => t.lease),
+      outputs: first.map(() => 0),
+    });
+    expect(tasksOf(await peer.expect('tasks'))).toHaveLength(256);
+    expect(await peer.expect('ack')).toEqual({ type: 'ack', count: 128 });
+    expect(await peer.fence()).toEqual([]);
   });
 
   it('"Each task sent uses one credit, and nothing ever gives it back: not a result, not a cancel"', async () => {

@@ -272,7 +272,7 @@ describe('bad WebSocket input', () => {
   test('results frames in columns: acks count the results committed, failures included', async () => {
     const master = await startTestMaster();
     const worker = await connectRaw(master.url);
-    worker.send(hello());
+    worker.send(hello({ slots: 3 }));
     expect((await worker.next()).type).toBe('welcome');
     const module = await fixtureModule('square.mjs');
     const n = 5;

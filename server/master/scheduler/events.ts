@@ -2,6 +2,8 @@
  * Handlers of the scheduler's events other than results: jobs come and go, workers
  * come and go, credit arrives, time passes.
  */
+import { DEFAULT_MAX_OUTPUT_BYTES } from '../../../shared/job.js';
+import { startAllowance } from './allowance.js';
 import { feedText } from './outbox.js';
 import { JobRecord, WorkerRecord, type JobLimits } from './records.js';
 import { MAX_CREDIT, type State } from './state.js';
@@ -94,6 +96,7 @@ function jobLimits(s: State, spec: JobSpec): JobLimits {
       (2 * (attempts + maxWorkerDeaths) + 10) * copies,
       MAX_DISPATCHES,
     ),
+    maxOutputBytes: spec.options.maxOutputBytes ?? DEFAULT_MAX_OUTPUT_BYTES,
   };
 }
 
@@ -143,6 +146,7 @@ export function workerJoined(s: State, e: EventOf<'worker-joined'>): void {
     // With addresses not told apart, each worker counts as an address of its own.
     address: s.options.distinctAddresses ? e.address : undefined,
   });
+  worker.allowance = startAllowance(s.options.allowance, e.slots);
   s.workers.set(worker.id, worker);
   s.out.feed(s.now, 'joined', feedText.joined(e.name, e.kind, e.slots));
 }
@@ -194,12 +198,15 @@ export function workerLeft(s: State, e: EventOf<'worker-left'>): void {
   s.out.feed(s.now, 'left', feedText.left(worker.name, e.clean));
 }
 
-/** More prefetch window; capped so that one socket cannot hoard the queue. */
+/**
+ * More prefetch window; capped so that one socket cannot hoard the queue (and what it
+ * may hold at once is capped again by its allowance, see allowance.ts).
+ */
 export function creditGranted(s: State, e: EventOf<'credit-granted'>): void {
   const worker = s.workers.get(e.workerId);
   if (worker === undefined || e.credit <= 0) return;
   worker.credit = Math.min(worker.credit + e.credit, MAX_CREDIT);
-  s.hungry.add(worker);
+  s.syncHungry(worker);
 }
 
 /** Time passed: every lease past its expiry returns its task to the queue. */

@@ -2,6 +2,7 @@
  * A full consistency check of the scheduler's state (dask's `validate_state`). O(state):
  * tests call it after every step; production code never needs to.
  */
+import { canTake, maxAllowance, room } from './allowance.js';
 import type { JobRecord, LeaseRecord } from './records.js';
 import { MAX_REVOKED, type State } from './state.js';
 import { TaskState } from './task-table.js';
@@ -57,9 +58,13 @@ export function checkInvariants(s: State): void {
     if (!Number.isInteger(worker.credit) || worker.credit < 0) {
       fail(`worker ${id}: credit ${worker.credit}`);
     }
-    if (s.hungry.has(worker) !== worker.credit > 0) {
-      fail(`worker ${id}: hungry set out of step with credit ${worker.credit}`);
+    if (s.hungry.has(worker) !== canTake(worker)) {
+      fail(
+        `worker ${id}: hungry set out of step with credit ${worker.credit}, room ${room(worker)}`,
+      );
     }
+    if (worker.allowance > maxAllowance(s.options.allowance, worker.slots))
+      fail(`worker ${id}: allowance ${worker.allowance} over its cap`);
     if (worker.revoked.size > MAX_REVOKED)
       fail(`worker ${id}: revoked unbounded`);
     for (const rec of worker.active) {

@@ -3,6 +3,7 @@
  * rotation, each with one batch per `handle()` call; inside a batch, tasks come from
  * jobs in fair-share order; inside a job, re-queued tasks come before fresh ones.
  */
+import { room } from './allowance.js';
 import { ReplicaState, type JobRecord, type WorkerRecord } from './records.js';
 import type { State } from './state.js';
 import { hasWork, isQueuedEntry, issueLease } from './transitions.js';
@@ -28,13 +29,16 @@ export function dispatch(s: State): void {
   // Served workers go to the back, so that the next dispatch starts with the others.
   for (const worker of served) {
     s.hungry.delete(worker);
-    if (worker.credit > 0) s.hungry.add(worker);
+    s.syncHungry(worker);
   }
 }
 
-/** One batch for `worker`: up to its credit, one task at a time from the fairest job. */
+/**
+ * One batch for `worker`: up to its credit and the room its allowance leaves, one task
+ * at a time from the fairest job.
+ */
 function fill(s: State, worker: WorkerRecord): Assignment[] {
-  const max = Math.min(worker.credit, s.options.maxBatch);
+  const max = Math.min(worker.credit, room(worker), s.options.maxBatch);
   const tasks: Assignment[] = [];
   // Jobs with nothing this worker may take; they go back unchanged afterwards.
   const setAside: JobRecord[] = [];

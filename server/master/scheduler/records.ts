@@ -114,6 +114,8 @@ export class LeaseList {
 export class WorkerRecord {
   /** Tasks it may still be sent (the prefetch window it granted). */
   credit = 0;
+  /** Most active leases it may hold (see allowance.ts); set by the scheduler on joining. */
+  allowance = 0;
   /** Its results that were recorded. */
   done = 0;
   /** Its replica outputs that disagreed with the output the others agreed on. */
@@ -223,6 +225,8 @@ export interface JobLimits {
   dispatchBound: number;
   /** Stragglers at the tail get backup copies (backups.ts). */
   backups: boolean;
+  /** Largest output accepted; a bigger one is a failed attempt. */
+  maxOutputBytes: number;
 }
 
 /** A job and its tasks. */

@@ -3,6 +3,7 @@
  * decided. A result is accepted from the worker its lease was issued to, while the task
  * is open; everything else is a race (ignored) or a forgery (rejected).
  */
+import { grow } from './allowance.js';
 import { ErrorCode } from '../../../shared/errors.js';
 import { noteSuccess } from './backups.js';
 import type { JobRecord, Vote, WorkerRecord } from './records.js';
@@ -43,11 +44,45 @@ export function receiveResults(
     // A lease on record means its task is open: ending a task drops all its leases.
     const { job, index } = rec;
     const wasActive = rec.isActive;
+    // Answering is what earns a worker a larger allowance (see allowance.ts).
+    if (wasActive) grow(s.options.allowance, worker);
     dropLease(s, rec);
-    if (result.ok && job.replicaStates === undefined) noteSuccess(s, rec);
-    if (result.ok) succeeded(s, job, index, worker, result);
-    else failed(s, job, index, worker, result, wasActive);
+    if (result.ok && (result.bytes ?? 0) > job.limits.maxOutputBytes) {
+      tooLarge(s, job, index, worker, result, wasActive);
+    } else if (result.ok) {
+      if (job.replicaStates === undefined) noteSuccess(s, rec);
+      succeeded(s, job, index, worker, result);
+    } else failed(s, job, index, worker, result, wasActive);
   }
+}
+
+/**
+ * An output over the job's `maxOutputBytes`: the worker is told, and it counts as a
+ * failed attempt (the task goes to another worker), with its own code if it is the last.
+ */
+function tooLarge(
+  s: State,
+  job: JobRecord,
+  i: number,
+  worker: WorkerRecord,
+  result: Success,
+  wasActive: boolean,
+): void {
+  const error = `output of ${result.bytes} bytes is over the job's maxOutputBytes (${job.limits.maxOutputBytes})`;
+  s.out.push({
+    type: 'reject-result',
+    workerId: worker.id,
+    lease: result.lease,
+    code: ErrorCode.OutputTooLarge,
+    message: error,
+  });
+  const failure: Failure = {
+    lease: result.lease,
+    ok: false,
+    kind: 'error',
+    error,
+  };
+  failed(s, job, i, worker, failure, wasActive, ErrorCode.OutputTooLarge);
 }
 
 function succeeded(
@@ -126,9 +161,10 @@ function failed(
   worker: WorkerRecord,
   result: Failure,
   wasActive: boolean,
+  code: ErrorCode = ErrorCode.TaskFailed,
 ): void {
   const t = job.table;
-  if (reportFailure(s, job, i, worker, result.kind, result.error)) return;
+  if (reportFailure(s, job, i, worker, result.kind, result.error, code)) return;
   job.addError(i, result.error);
   if (wasActive) {
     lostLease(s, job, i, false, worker.id);

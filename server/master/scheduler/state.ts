@@ -2,13 +2,19 @@
  * Everything the scheduler knows, in one object that its modules share. Only code
  * reached from `Scheduler.handle()` mutates it.
  */
+import { ALLOWANCE_DEFAULTS, canTake } from './allowance.js';
 import { LIMITS } from '../../../shared/protocol.js';
 import { FairShare } from './fair-share.js';
 import { ExpiryQueue } from './leases.js';
 import { Outbox } from './outbox.js';
 import type { JobRecord, LeaseRecord, WorkerRecord } from './records.js';
 import { MAX_SMALL_COUNT } from './task-table.js';
-import type { JobId, SchedulerOptions, WorkerId } from './types.js';
+import type {
+  AllowanceOptions,
+  JobId,
+  SchedulerOptions,
+  WorkerId,
+} from './types.js';
 import { WindowMap } from './window-map.js';
 
 /** {@link SchedulerOptions} with defaults applied. */
@@ -18,6 +24,7 @@ export interface ResolvedOptions {
   maxBatch: number;
   firstLease: number;
   distinctAddresses: boolean;
+  allowance: AllowanceOptions;
 }
 
 /** Resolves and checks the options (a bad value is a programmer error: it throws). */
@@ -28,7 +35,12 @@ export function resolveOptions(options: SchedulerOptions): ResolvedOptions {
     maxBatch: options.maxBatch ?? LIMITS.maxBatch,
     firstLease: options.firstLease ?? 1,
     distinctAddresses: options.distinctAddresses ?? true,
+    allowance: { ...ALLOWANCE_DEFAULTS, ...options.allowance },
   };
+  for (const [key, n] of Object.entries(resolved.allowance)) {
+    if (!Number.isInteger(n) || n < 1)
+      throw new RangeError(`allowance.${key} must be an integer >= 1`);
+  }
   const { leaseGraceMs, maxWorkerDeaths, maxBatch } = resolved;
   if (!Number.isInteger(leaseGraceMs) || leaseGraceMs < 0) {
     throw new RangeError(`leaseGraceMs must be an integer >= 0`);
@@ -85,6 +97,15 @@ export class State {
   constructor(options: ResolvedOptions) {
     this.options = options;
     this.leaseSeq = options.firstLease - 1;
+  }
+
+  /**
+   * Keeps `hungry` equal to the connected workers that can take a task (credit and
+   * room in their allowance). Adding a member again keeps its place in the rotation.
+   */
+  syncHungry(worker: WorkerRecord): void {
+    if (canTake(worker) && this.isConnected(worker)) this.hungry.add(worker);
+    else this.hungry.delete(worker);
   }
 
   /** True if `worker` is the connected worker of its id (not one that left). */

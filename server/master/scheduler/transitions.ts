@@ -4,6 +4,7 @@
  * lease maps, the expiry queue and the fair-share heap in step.
  */
 import { ErrorCode } from '../../../shared/errors.js';
+import { shrink } from './allowance.js';
 import { feedText } from './outbox.js';
 import { LeaseRecord, type JobRecord, type WorkerRecord } from './records.js';
 import { MAX_REVOKED, type State } from './state.js';
@@ -52,6 +53,7 @@ export function dropLease(s: State, rec: LeaseRecord): void {
   if (wasActive) {
     rec.worker.active.delete(rec);
     s.expiry.remove(rec, rec.job.limits.leaseMs);
+    s.syncHungry(rec.worker);
   } else {
     rec.worker.expired.delete(rec);
   }
@@ -97,7 +99,10 @@ export function expireLease(s: State, rec: LeaseRecord): void {
   rec.expired = true;
   rec.worker.active.delete(rec);
   rec.worker.expired.add(rec);
-  lostLease(s, rec.job, rec.index, true, undefined);
+  shrink(s.options.allowance, rec.worker);
+  s.syncHungry(rec.worker);
+  // Steered away from the holder that sat on it, if anyone else can take it.
+  lostLease(s, rec.job, rec.index, true, rec.worker.id);
 }
 
 /**
@@ -191,13 +196,14 @@ export function reportFailure(
   worker: WorkerRecord,
   kind: 'error' | 'crash',
   error: string,
+  code: ErrorCode = ErrorCode.TaskFailed,
 ): boolean {
   const t = job.table;
   if (kind === 'error') t.addFailure(i);
   else t.addDeath(i);
   if (job.addReporter(i, worker) < job.limits.replicas) return false;
   if (t.failures(i) >= job.limits.maxAttempts) {
-    finishTask(s, job, i, { ok: false, error, code: ErrorCode.TaskFailed });
+    finishTask(s, job, i, { ok: false, error, code });
     return true;
   }
   const deaths = t.deaths(i);

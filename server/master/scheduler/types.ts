@@ -41,6 +41,8 @@ export type ReceivedResult =
       output: unknown;
       /** Canonical digest of the output, compared across replicas. */
       digest: string;
+      /** Size of the output as stored, checked against `maxOutputBytes`. @defaultValue 0 */
+      bytes?: number;
     }
   | { lease: Lease; ok: false; error: string; kind: FailureKind };
 
@@ -122,6 +124,16 @@ export type Command =
   /** A line for the dashboard's event feed. */
   | { type: 'feed'; event: FeedEvent };
 
+/** What one worker may hold at once (see allowance.ts). */
+export interface AllowanceOptions {
+  /** Tasks per slot a new worker may hold. */
+  startPerSlot: number;
+  /** Tasks per slot a worker may grow to hold. */
+  maxPerSlot: number;
+  /** Cap on what any worker may hold. */
+  maxHeld: number;
+}
+
 export interface SchedulerOptions {
   /** Extra time past `timeoutMs` before the master expires a lease, so that the worker's own kill report usually arrives first. @defaultValue 2 000 */
   leaseGraceMs?: number;
@@ -140,6 +152,11 @@ export interface SchedulerOptions {
    * behind one NAT, tests on loopback); volunteers must still differ. @defaultValue true
    */
   distinctAddresses?: boolean;
+  /**
+   * What one worker may hold at once, whatever credit it grants (see allowance.ts).
+   * @defaultValue 2 per slot at first, +1 per result, up to min(1 024 per slot, 4 096)
+   */
+  allowance?: Partial<AllowanceOptions>;
 }
 
 /** Read-only views for the HTTP API and the dashboard (the shell adds rates). */

@@ -273,7 +273,9 @@ describe('lease table', () => {
       done += records(answered).length;
       s.checkInvariants();
     }
-    expect(done).toBe(5_998);
+    // Task 1 expired on 'fast', so it is steered away from it: 'fast' gets task 0 and
+    // every fresh task (2..6000), and answers all but task 0.
+    expect(done).toBe(5_999);
     // The expired leases are still known: their late results are recorded once...
     expect(records(send(s, 'slow', [ok(first, 'late')], 2_000))).toHaveLength(
       1,
@@ -286,7 +288,7 @@ describe('lease table', () => {
     expect(
       ofType(send(s, 'slow', [ok(first + 1_000_000)], 2_000), 'reject-result'),
     ).toHaveLength(1);
-    expect(s.jobView('j')?.counts).toMatchObject({ done: 6_000, queued: 1 });
+    expect(s.jobView('j')?.counts).toMatchObject({ done: 6_001, queued: 0 });
   });
 });
 
