@@ -9,6 +9,7 @@
 import { feedText } from './outbox.js';
 import type { JobRecord, LeaseRecord, WorkerRecord } from './records.js';
 import type { State } from './state.js';
+import { canTake } from './allowance.js';
 import { issueLease } from './transitions.js';
 import type { Assignment } from './types.js';
 
@@ -55,7 +56,7 @@ export function dispatchBackups(s: State): void {
   for (const [worker, tasks] of served) {
     // One `assign` per worker per call: join the batch dispatch() sent it, if any.
     s.out.assign(worker.id, tasks);
-    if (worker.credit === 0) s.hungry.delete(worker);
+    s.syncHungry(worker);
   }
 }
 
@@ -118,7 +119,8 @@ function stragglersOf(job: JobRecord): LeaseRecord[] {
 /** A worker with idle credit that holds no copy of the straggler's task. */
 function idleWorker(s: State, rec: LeaseRecord): WorkerRecord | undefined {
   for (const worker of s.hungry) {
-    if (worker.credit <= 0) continue;
+    // Credit and room in its allowance: a copy is held like any other task.
+    if (!canTake(worker)) continue;
     if (worker === rec.worker) continue;
     if (rec.job.avoid.get(rec.index) === worker.id) continue;
     return worker;
