@@ -33,7 +33,8 @@ describe('end to end with Node workers', () => {
       ),
     );
     const module = await fixtureModule('square.mjs');
-    const inputs = Array.from({ length: 1_000 }, (_, x) => ({ x }));
+    // 1 ms a task: the job outlasts one worker's first grant, so both take part.
+    const inputs = Array.from({ length: 1_000 }, (_, x) => ({ x, spinMs: 1 }));
     const { id } = await master.client.submit({
       name: 'squares',
       module,

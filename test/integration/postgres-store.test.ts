@@ -255,7 +255,7 @@ describe('claims and fencing', () => {
     ]);
     expect(failed.completed).toEqual([job.id]);
     expect((await readAll(ctx.store, job.id)).map((r) => r.outcome)).toEqual([
-      { ok: false, error: 'boom' },
+      { ok: false, error: 'boom', code: 'E_TASK_FAILED' },
     ]);
   });
 
