@@ -173,7 +173,9 @@ describe('sandbox', () => {
 
   test('permission: all but the network probes are refused, and the worker warns that the network is open', async () => {
     const { probes, worker, home } = await runProbes('permission');
-    expect(worker.stderr()).toMatch(/sandbox: permission;.*\n.*warning.*network/);
+    expect(worker.stderr()).toMatch(
+      /sandbox: permission;.*\n.*warning.*network/,
+    );
     for (const name of [
       'read /etc/passwd',
       'read home',
