@@ -29,6 +29,7 @@ import {
   makeServerCert,
   type TestCa,
 } from '../helpers/tls-certs.js';
+import { newKeys, proof } from '../helpers/wire.js';
 
 interface Setup {
   ca: TestCa;
@@ -83,17 +84,26 @@ async function helloFrom(
       : {}),
   });
   socket.on('error', () => undefined);
+  // Protocol 3: answer the master's challenge with a signed hello (a new volunteer).
+  const keys = newKeys();
+  const host = new URL(base).host;
+  const welcome = new Promise<void>((resolve) =>
+    socket.on('message', (data) => {
+      const frame = JSON.parse(data.toString()) as {
+        type: string;
+        nonce?: string;
+      };
+      if (frame.type === 'challenge')
+        socket.send(
+          hello({ name, volunteer: proof(keys, host, frame.nonce ?? '') }),
+        );
+      if (frame.type === 'welcome') resolve();
+    }),
+  );
   await new Promise<void>((resolve, reject) => {
     socket.once('open', () => resolve());
     socket.once('error', reject);
   });
-  const welcome = new Promise<void>((resolve) =>
-    socket.on('message', (data) => {
-      if ((JSON.parse(data.toString()) as { type: string }).type === 'welcome')
-        resolve();
-    }),
-  );
-  socket.send(hello({ name }));
   await welcome;
   return socket;
 }
