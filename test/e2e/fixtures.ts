@@ -65,6 +65,7 @@ export function squareInputs(count: number, spinMs = 0): SquareInput[] {
 export interface JobOptions {
   timeoutMs?: number;
   maxAttempts?: number;
+  backups?: boolean;
 }
 
 export interface Master {
@@ -113,6 +114,11 @@ async function startMaster(
     dataDir,
     '--token',
     TOKEN,
+    // Every page and fake worker of these tests comes from 127.0.0.1.
+    '--max-connections-per-address',
+    '100000',
+    '--max-handshakes-per-address',
+    '100000',
   ]);
   let out = '';
   let err = '';

@@ -237,9 +237,8 @@ export class ColonyWorkerTable extends LitElement {
       <span class="kind"
         ><span class="badge kind-${w.kind}">${w.kind}</span></span
       >
-      <span class="name ellipsis" title=${w.name}
-        >${w.name}
-        ${
+      <span class="ellipsis" title=${w.name}
+        ><span class="name">${w.name}</span> ${
           w.volunteer
             ? html`<span class="vol" title="volunteer ${w.volunteer}"
                 >${w.volunteer}</span
