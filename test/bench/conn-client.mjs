@@ -6,17 +6,12 @@
 //   {"cmd":"close"}            close every socket and exit
 // Usage: node conn-client.mjs WS_URL COUNT CONCURRENCY; prints JSON lines.
 import WebSocket from 'ws';
+import { signedHello } from './hello.mjs';
 import { emit, onCommands } from './lib.mjs';
 
 const [url, countText, concurrencyText = '256'] = process.argv.slice(2);
 const count = Number(countText);
 const concurrency = Number(concurrencyText);
-const HELLO = JSON.stringify({
-  type: 'hello',
-  protocol: 2,
-  kind: 'node',
-  slots: 1,
-});
 const sockets = new Set();
 let lost = 0;
 
@@ -35,8 +30,12 @@ function open(timeoutMs = 15_000) {
       resolve({ ok, error, ms: performance.now() - started });
     };
     const timer = setTimeout(() => settle(false, 'timeout'), timeoutMs);
-    socket.on('open', () => socket.send(HELLO));
-    socket.once('message', () => settle(true));
+    // The master's first frame is its challenge; the next one answers the signed hello.
+    let frames = 0;
+    socket.on('message', (data) => {
+      if (frames++ === 0) socket.send(signedHello(url, data.toString()));
+      else settle(true);
+    });
     socket.on('error', (error) => settle(false, error.code ?? error.message));
     socket.on('close', (code) => {
       if (sockets.delete(socket)) lost++;

@@ -3,16 +3,17 @@
 // task group with one `results` frame that also tops its credit up.
 // Usage: node fast-worker.mjs WS_URL WINDOW; runs until SIGTERM, then prints its counts.
 import WebSocket from 'ws';
+import { answerChallenge } from './hello.mjs';
 import { emit } from './lib.mjs';
 
 const [url, windowText = '4096'] = process.argv.slice(2);
 const window = Number(windowText);
 const socket = new WebSocket(url, { perMessageDeflate: false });
 const counts = { framesIn: 0, tasks: 0, framesOut: 0 };
-socket.on('open', () => {
-  socket.send(
-    JSON.stringify({ type: 'hello', protocol: 2, kind: 'node', slots: 1 }),
-  );
+const hello = answerChallenge(socket, url);
+hello.catch((error) => {
+  console.error(error.message);
+  process.exit(1);
 });
 socket.on('message', (data, isBinary) => {
   if (isBinary) return;

@@ -6,6 +6,7 @@
 import path from 'node:path';
 import WebSocket from 'ws';
 import { ColonyClient, bundleModule } from '../../dist/client.js';
+import { answerChallenge } from './hello.mjs';
 import { BENCH_DIR, emit, summarize } from './lib.mjs';
 
 const [url, token, countText] = process.argv.slice(2);
@@ -14,13 +15,14 @@ const warmup = Math.min(1_000, Math.floor(count / 5));
 const client = new ColonyClient({ url, token });
 const module = await bundleModule(path.join(BENCH_DIR, 'tasks/inc.mjs'));
 
-const socket = new WebSocket(`${url.replace(/^http/, 'ws')}/ws`, {
-  perMessageDeflate: false,
-});
+const wsUrl = `${url.replace(/^http/, 'ws')}/ws`;
+const socket = new WebSocket(wsUrl, { perMessageDeflate: false });
+const hello = answerChallenge(socket, wsUrl);
 await new Promise((resolve, reject) => {
   socket.once('open', resolve);
   socket.once('error', reject);
 });
+await hello;
 const frames = [];
 let waiter = null;
 socket.on('message', (data, isBinary) => {
@@ -35,9 +37,6 @@ const nextTasks = () =>
   new Promise((resolve) => {
     waiter = resolve;
   });
-socket.send(
-  JSON.stringify({ type: 'hello', protocol: 2, kind: 'node', slots: 1 }),
-);
 const { id } = await client.submit({
   name: 'latency',
   module,

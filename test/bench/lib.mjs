@@ -228,13 +228,17 @@ export async function startMaster(options = {}) {
     options.logLevel ?? 'warn',
   ];
   // Every bench client connects from loopback: one address standing for thousands of
-  // volunteers, so the per-address caps are lifted (as an operator would for a lab).
-  args.push(
-    '--max-connections-per-address',
-    '1000000',
-    '--max-handshakes-per-address',
-    '1000000',
-  );
+  // volunteers, so the per-address caps are lifted (as an operator would for a lab),
+  // unless the scenario is about strangers (the defaults then).
+  if (!options.defaultCaps)
+    args.push(
+      '--max-connections-per-address',
+      '1000000',
+      '--max-handshakes-per-address',
+      '1000000',
+    );
+  if (options.handshakeMs)
+    args.push('--handshake-ms', String(options.handshakeMs));
   if (options.store) args.push('--store', options.store);
   if (options.fsync) args.push('--fsync', options.fsync);
   if (options.heartbeatMs)
@@ -479,7 +483,7 @@ export async function watchFeed(WebSocket, wsUrl) {
     socket.once('open', resolve);
     socket.once('error', reject);
   });
-  socket.send(JSON.stringify({ type: 'watch', protocol: 2 }));
+  socket.send(JSON.stringify({ type: 'watch', protocol: 3 }));
   return {
     reset() {
       Object.assign(stats, {

@@ -5,6 +5,7 @@
 import path from 'node:path';
 import WebSocket from 'ws';
 import { ColonyClient, bundleModule } from '../../dist/client.js';
+import { signedHello } from './hello.mjs';
 import { BENCH_DIR, emit, sleep, summarize } from './lib.mjs';
 
 const [url, token, trialsText, mode = 'terminate'] = process.argv.slice(2);
@@ -35,8 +36,8 @@ async function worker() {
     socket.once('open', resolve);
     socket.once('error', reject);
   });
-  socket.send(
-    JSON.stringify({ type: 'hello', protocol: 2, kind: 'node', slots: 1 }),
+  await next('challenge').then((challenge) =>
+    socket.send(signedHello(wsUrl, JSON.stringify(challenge))),
   );
   await next('welcome');
   return { socket, next, closed };

@@ -8,7 +8,7 @@
 //
 // --quick     reduced counts (100k-task job, 2,000 connections) for iteration
 // --only      run some scenarios: baselines, throughput, sandbox, latency, reassign,
-//             connections, fdlimit, bigjob, binary, tail, inputs
+//             connections, fdlimit, bigjob, binary, tail, inputs, hostile
 // --profile   run the masters under --cpu-prof and print their hottest functions
 // --threads   threads per Node worker (default 1: 2 workers x 1 thread on 2 cores)
 import { spawnSync } from 'node:child_process';
@@ -20,6 +20,7 @@ import { BENCH_DIR, ROOT, killAll, removeTempDirs } from './lib.mjs';
 import { summarizeProfile } from './profile-summary.mjs';
 import { realInputs } from './inputs-scenario.mjs';
 import * as scenarios from './scenarios.mjs';
+import { hostile } from './hostile.mjs';
 import { tail } from './tail.mjs';
 
 const { values: flags } = parseArgs({
@@ -60,6 +61,7 @@ const P0 = quick
       binary: 4,
       inputs: 100_000,
       inputRounds: 3,
+      hostile: 20_000,
     }
   : {
       rtt: 20_000,
@@ -82,6 +84,7 @@ const P0 = quick
       binary: 8,
       inputs: 200_000,
       inputRounds: 5,
+      hostile: 40_000,
     };
 
 const P = {
@@ -221,6 +224,9 @@ await step('bigJob', 'bigjob', () =>
 );
 await step('binary', 'binary', () => scenarios.binary({ tasks: P.binary }));
 await step('tail', 'tail', () => tail({ tasks: 300, spinMs: 30 }));
+await step('hostile', 'hostile', () =>
+  hostile({ count: P.hostile, warm: Math.floor(P.hostile / 8) }),
+);
 await step('binaryBrowser', 'binary', () =>
   scenarios.binary({ tasks: P.binary, browser: true }),
 );
@@ -514,6 +520,25 @@ if (f.tail) {
       on ? r.ratio <= 1.25 && !r.timedOut : null,
     );
   }
+}
+if (f.hostile) {
+  const h = f.hostile;
+  row(
+    'honest round trip p99 during a flood (60 MB frame + 100 half-open handshakes)',
+    fmt.ms(h.flood.p99),
+    `before: ${fmt.ms(h.quiet.p99)}`,
+    `p50 ${fmt.ms(h.flood.p50)}`,
+    '< 20 ms',
+    h.flood.p99 < 20 && h.done === h.count,
+  );
+  row(
+    '  /healthz p99 during the flood',
+    fmt.ms(h.healthFlood.p99),
+    `before: ${fmt.ms(h.healthQuiet.p99)}`,
+    `${h.admitted} admitted, ${h.refused} refused (429)`,
+    '< 20 ms',
+    h.healthFlood.p99 < 20,
+  );
 }
 if (f.fdLimit) {
   const d = f.fdLimit;

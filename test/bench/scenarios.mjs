@@ -414,7 +414,7 @@ export async function connections({ count, extra, holdMs, profileDir }) {
     const before = procMemory(server.pid).rss;
     const client = await runScript(
       'conn-client.mjs',
-      [`ws://127.0.0.1:${port}/ws`, count, 256],
+      [`ws://127.0.0.1:${port}/ws?challenge=1`, count, 256],
       { stdin: true, timeoutMs: 600_000 },
     );
     try {

@@ -1,6 +1,7 @@
 // Baseline: a bare `ws` server doing the least a master does per message: parse the JSON
 // request, answer one JSON frame. `hello` gets a `welcome`, anything else a `tasks`-shaped
-// reply. Prints {"port": N}, then serves until SIGTERM.
+// reply (a connection baseline also gets a challenge first). Prints {"port": N}, then serves until SIGTERM.
+import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:http';
 import { WebSocketServer } from 'ws';
 import { emit } from './lib.mjs';
@@ -15,7 +16,13 @@ const wss = new WebSocketServer({
   perMessageDeflate: false,
   maxPayload: 64 * 1024 * 1024,
 });
-wss.on('connection', (socket) => {
+wss.on('connection', (socket, request) => {
+  // Connection baselines (`/ws?challenge=1`) get what a master's first frame is, so that
+  // both sides of the comparison make the same round trips; rtt baselines do not.
+  if (request.url?.includes('challenge=1'))
+    socket.send(
+      `{"type":"challenge","nonce":"${randomBytes(32).toString('base64')}"}`,
+    );
   socket.on('message', (data) => {
     const message = JSON.parse(data.toString());
     if (message.type === 'hello') {
