@@ -6,6 +6,9 @@
 import type { WebSocket } from 'ws';
 import type {
   Delta,
+  JobId,
+  Lease,
+  WorkerId,
   FeedEvent,
   JobSummary,
   Snapshot,
@@ -26,7 +29,7 @@ const DROP_BYTES = 16 << 20;
 
 /** The latest progress of an active lease. */
 interface ProgressEntry {
-  jobId: string;
+  jobId: JobId;
   index: number;
   fraction: number;
 }
@@ -48,12 +51,12 @@ export class DashboardFeed {
   #totalSamples: number[] = [];
   #rates = new Map<string, number>();
   #workerRates = new Map<string, number>();
-  #knownWorkers = new Set<string>();
+  #knownWorkers = new Set<WorkerId>();
   /**
    * Latest `progress` of active leases. Entries of leases that ended are forgotten at
    * publish time (and whenever the map outgrows the active leases): bounded by them.
    */
-  #progress = new Map<number, ProgressEntry>();
+  #progress = new Map<Lease, ProgressEntry>();
   /**
    * Sum of the fractions of each job's running tasks; null: to be computed again. Valid
    * for one synchronous turn (a snapshot, a delta, an API answer): leases end between
@@ -94,12 +97,7 @@ export class DashboardFeed {
    * Records the progress of an active lease (the runtime checked that the sending
    * worker holds it). Its job is published with the next delta.
    */
-  progress(
-    lease: number,
-    jobId: string,
-    index: number,
-    fraction: number,
-  ): void {
+  progress(lease: Lease, jobId: JobId, index: number, fraction: number): void {
     const entry = this.#progress.get(lease);
     if (entry) {
       if (entry.fraction === fraction) return;
@@ -127,7 +125,7 @@ export class DashboardFeed {
   }
 
   /** Sum of the latest fractions of the job's running tasks (a task's best replica). */
-  #partial(jobId: string): number {
+  #partial(jobId: JobId): number {
     if (this.#progress.size === 0) return 0;
     if (this.#partials === null) {
       this.#forgetEnded();
@@ -253,7 +251,7 @@ export class DashboardFeed {
       if (view) jobs.push(this.jobSummary(view));
     }
     const workers: WorkerSummary[] = [];
-    const removedWorkers: string[] = [];
+    const removedWorkers: WorkerId[] = [];
     for (const id of runtime.dirtyWorkers) {
       const view = runtime.scheduler.workerView(id);
       if (view) {

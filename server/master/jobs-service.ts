@@ -8,7 +8,7 @@ import * as z from 'zod';
 import { AppError, ErrorCode } from '../../shared/errors.js';
 import { JobOptions, SubmitJobBody } from '../../shared/job.js';
 import type { Runtime } from './runtime.js';
-import type { JobSpec } from './scheduler/types.js';
+import type { JobId, JobSpec } from './scheduler/types.js';
 import type { EncodedValue } from './store/store.js';
 import { encodeStored } from './store/value-codec.js';
 import { reviveBase64 } from '../base64-json.js';
@@ -20,7 +20,7 @@ export class JobsService {
   #runtime: Runtime;
   #nextId: number;
   /** Appends to one job run one after another, so task indices never interleave. */
-  #appendLocks = new Map<string, Promise<unknown>>();
+  #appendLocks = new Map<JobId, Promise<unknown>>();
 
   constructor(runtime: Runtime, existingIds: readonly string[]) {
     this.#runtime = runtime;
@@ -32,7 +32,7 @@ export class JobsService {
   }
 
   /** Validates and stores a job; resolves once it is durable. */
-  async submit(body: unknown): Promise<{ id: string }> {
+  async submit(body: unknown): Promise<{ id: JobId }> {
     const parsed = SubmitJobBody.safeParse(body);
     if (!parsed.success) {
       throw new AppError(
@@ -46,7 +46,7 @@ export class JobsService {
     const { store } = this.#runtime;
     if (store.getModule(moduleHash) === undefined) await validateModule(module);
     const encoded = (inputs ?? []).map((input, i) => encodeInput(input, i));
-    const id = String(this.#nextId++);
+    const id = String(this.#nextId++) as JobId;
     const spec: JobSpec = {
       id,
       name,
@@ -68,7 +68,7 @@ export class JobsService {
 
   /** Appends inputs (already parsed) as new tasks; returns the new total. */
   async append(
-    jobId: string,
+    jobId: JobId,
     inputs: readonly unknown[],
   ): Promise<{ total: number }> {
     const encoded = inputs.map((input, i) => encodeInput(input, i));
@@ -84,7 +84,7 @@ export class JobsService {
   }
 
   #appendNow(
-    jobId: string,
+    jobId: JobId,
     encoded: readonly EncodedValue[],
   ): { total: number } {
     const view = this.#openJob(jobId);
@@ -103,7 +103,7 @@ export class JobsService {
     return { total };
   }
 
-  seal(jobId: string): { total: number } {
+  seal(jobId: JobId): { total: number } {
     const view = this.#openJob(jobId);
     this.#runtime.store.sealJob(jobId);
     this.#runtime.dispatch({
@@ -114,7 +114,7 @@ export class JobsService {
     return { total: view.counts.total };
   }
 
-  async cancel(jobId: string): Promise<void> {
+  async cancel(jobId: JobId): Promise<void> {
     const view = this.#runtime.scheduler.jobView(jobId);
     if (!view) throw notFound(jobId);
     if (view.state !== 'running') return;
@@ -126,7 +126,7 @@ export class JobsService {
     await this.#runtime.store.commit();
   }
 
-  #openJob(jobId: string) {
+  #openJob(jobId: JobId) {
     const view = this.#runtime.scheduler.jobView(jobId);
     if (!view) throw notFound(jobId);
     if (view.spec.sealed || view.state !== 'running') {

@@ -3,11 +3,11 @@
  * session gathers what finishes within a moment and sends it in frames of at most
  * {@link MAX_RESULTS_PER_FRAME} results.
  */
-import type { TaskFailure } from '../protocol.js';
+import type { Lease, TaskFailure } from '../protocol.js';
 
 /** How some tasks ended: successes column by column (`outputs[i]` of `leases[i]`), failures apart. */
 export interface Outcomes {
-  leases: number[];
+  leases: Lease[];
   outputs: unknown[];
   failures: TaskFailure[];
 }
@@ -25,7 +25,7 @@ export class ResultsOutbox {
   add(done: Outcomes): void {
     const outbox = this.#outbox;
     for (let i = 0; i < done.leases.length; i++) {
-      outbox.leases.push(done.leases[i] as number);
+      outbox.leases.push(done.leases[i] as Lease);
       outbox.outputs.push(done.outputs[i]);
     }
     for (const failure of done.failures) outbox.failures.push(failure);

@@ -11,6 +11,7 @@ import {
   requireToken,
   sendJson,
 } from '../http-util.js';
+import { JobId } from '../../../shared/protocol.js';
 import { notFound } from '../jobs-service.js';
 import type { HttpOptions } from './options.js';
 import { streamResults } from './results-stream.js';
@@ -22,10 +23,17 @@ const NDJSON_TYPES = [
   'application/json-lines',
 ];
 
+/** The job id of a `/api/jobs/:id/...` path: one that is no job id names no job. */
+function jobIdOf(params: RouteContext['params']): JobId {
+  const parsed = JobId.safeParse(params.id);
+  if (!parsed.success) throw notFound(params.id ?? '');
+  return parsed.data;
+}
+
 export function apiRoutes(options: HttpOptions): Route[] {
   const { runtime, jobs, feed, token } = options;
 
-  const jobDetail = (jobId: string) => {
+  const jobDetail = (jobId: JobId) => {
     const view = runtime.scheduler.jobView(jobId);
     if (!view) throw notFound(jobId);
     const summary = feed.jobSummary(view);
@@ -56,31 +64,32 @@ export function apiRoutes(options: HttpOptions): Route[] {
   };
 
   const getJob = ({ res, params }: RouteContext) => {
-    sendJson(res, 200, jobDetail(params.id!));
+    sendJson(res, 200, jobDetail(jobIdOf(params)));
   };
 
   const cancelJob = async ({ req, res, params }: RouteContext) => {
     requireToken(req, token);
-    await jobs.cancel(params.id!);
-    sendJson(res, 200, jobDetail(params.id!));
+    const id = jobIdOf(params);
+    await jobs.cancel(id);
+    sendJson(res, 200, jobDetail(id));
   };
 
   const appendInputs = async ({ req, res, params }: RouteContext) => {
     requireToken(req, token);
     requireMediaType(req, NDJSON_TYPES);
     const text = (await readBody(req, options.maxBodyBytes)).toString('utf8');
-    sendJson(res, 200, await jobs.append(params.id!, parseNdjson(text)));
+    sendJson(res, 200, await jobs.append(jobIdOf(params), parseNdjson(text)));
   };
 
   const sealJob = ({ req, res, params }: RouteContext) => {
     requireToken(req, token);
-    sendJson(res, 200, jobs.seal(params.id!));
+    sendJson(res, 200, jobs.seal(jobIdOf(params)));
   };
 
   const results = ({ req, res, url, params }: RouteContext) => {
     requireToken(req, token);
     const follow = url.searchParams.get('follow') === '1';
-    return streamResults(runtime, req, res, params.id!, follow);
+    return streamResults(runtime, req, res, jobIdOf(params), follow);
   };
 
   const listWorkers = ({ res }: RouteContext) => {

@@ -10,6 +10,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import type { Socket } from 'node:net';
 import {
   LIMITS,
+  type Lease,
   type TaskBatch,
   type TaskFailure,
 } from '../../../shared/protocol.js';
@@ -46,7 +47,7 @@ const MAX_MODULE_CACHE = 32;
 const DROP_AFTER_LEASE_MS = 1_000;
 const SWEEP_MS = 250;
 
-const isLease = (v: unknown): v is number =>
+const isLease = (v: unknown): v is Lease =>
   typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
 
 export class SandboxedExecutor implements Executor {
@@ -54,7 +55,7 @@ export class SandboxedExecutor implements Executor {
   onProgress: ProgressListener | null = null;
   #options: SandboxedExecutorOptions;
   /** Leases handed to the child and not reported yet, with whom to tell. */
-  #held = new Map<number, OnDone>();
+  #held = new Map<Lease, OnDone>();
   #modules = new Map<string, Promise<string>>();
   #child: ChildProcess | null = null;
   #pipe: Socket | null = null;
@@ -64,7 +65,7 @@ export class SandboxedExecutor implements Executor {
   #stderr = '';
   #backlog: TaskBatch[] = [];
   /** Submitted batches with the wall-clock end of their leases, for the sweep. */
-  #batches: { deadline: number; leases: number[]; onDone: OnDone }[] = [];
+  #batches: { deadline: number; leases: Lease[]; onDone: OnDone }[] = [];
   #sweep: NodeJS.Timeout;
   #closed = false;
   #corked = false;
@@ -94,7 +95,7 @@ export class SandboxedExecutor implements Executor {
     else this.#backlog.push(batch);
   }
 
-  cancel(leases: readonly number[]): void {
+  cancel(leases: readonly Lease[]): void {
     const mine = leases.filter((lease) => this.#held.delete(lease));
     if (mine.length > 0) this.#send({ t: 'cancel', leases: mine });
   }
@@ -199,7 +200,7 @@ export class SandboxedExecutor implements Executor {
   }
 
   /** Reports these held leases as crashed (the child that ran them is gone). */
-  #crashAll(reason: string, leases: readonly number[]): void {
+  #crashAll(reason: string, leases: readonly Lease[]): void {
     const byDone = new Map<OnDone, TaskFailure[]>();
     for (const lease of leases) {
       const onDone = this.#held.get(lease);
@@ -280,21 +281,23 @@ export class SandboxedExecutor implements Executor {
     const count = Math.min(leases.length, outputs.length);
     for (let i = 0; i < count; i++) {
       const lease: unknown = leases[i];
-      const onDone = isLease(lease) ? this.#held.get(lease) : undefined;
+      if (!isLease(lease)) continue;
+      const onDone = this.#held.get(lease);
       if (!onDone) continue;
-      this.#held.delete(lease as number);
+      this.#held.delete(lease);
       const outcomes = outcomesOf(onDone);
-      outcomes.leases.push(lease as number);
+      outcomes.leases.push(lease);
       outcomes.outputs.push(outputs[i]);
     }
     for (const failure of failures as unknown[]) {
       if (failure === null || typeof failure !== 'object') continue;
       const { lease, error, kind } = failure as Record<string, unknown>;
-      const onDone = isLease(lease) ? this.#held.get(lease) : undefined;
+      if (!isLease(lease)) continue;
+      const onDone = this.#held.get(lease);
       if (!onDone) continue;
-      this.#held.delete(lease as number);
+      this.#held.delete(lease);
       outcomesOf(onDone).failures.push({
-        lease: lease as number,
+        lease,
         error: String(error).slice(0, LIMITS.maxErrorLength),
         kind: kind === 'crash' ? 'crash' : 'error',
       });

@@ -8,6 +8,7 @@ import type { JobSpec } from '../../../server/master/scheduler/types.js';
 import { TaskMark } from '../../../server/master/scheduler/types.js';
 import { MemoryStore } from '../../../server/master/store/memory-store.js';
 import { SqliteStore } from '../../../server/master/store/sqlite-store.js';
+import { unbranded, type Unbranded } from '../../helpers/ids.js';
 import type {
   EncodedValue,
   Store,
@@ -20,13 +21,13 @@ afterEach(() => {
   for (const cleanup of cleanups.splice(0)) cleanup();
 });
 
-const factories: { name: string; open: () => Store }[] = [
+const factories: { name: string; open: () => Unbranded<Store> }[] = [
   {
     name: 'MemoryStore',
     open: () => {
       const store = new MemoryStore();
       cleanups.push(() => store.close());
-      return store;
+      return unbranded(store);
     },
   },
   {
@@ -38,7 +39,7 @@ const factories: { name: string; open: () => Store }[] = [
         store.close();
         fs.rmSync(dir, { recursive: true, force: true });
       });
-      return store;
+      return unbranded(store);
     },
   },
 ];
