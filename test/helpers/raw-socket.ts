@@ -2,6 +2,7 @@
 import WebSocket from 'ws';
 import { onTestFinished } from 'vitest';
 import { Tasks, type TaskFailure } from '../../shared/protocol.js';
+import type { Unbranded } from './ids.js';
 
 export interface RawPeer {
   socket: WebSocket;
@@ -58,7 +59,7 @@ export const hello = (extra: Record<string, unknown> = {}) =>
 export const results = (
   leases: number[],
   outputs: unknown[],
-  extra: { failures?: TaskFailure[]; credit?: number } = {},
+  extra: { failures?: Unbranded<TaskFailure>[]; credit?: number } = {},
 ) => JSON.stringify({ type: 'results', leases, outputs, ...extra });
 
 /** Checks that a frame from the master is a valid `tasks` frame and returns it typed. */
