@@ -26,16 +26,23 @@ const MAX_ID_LENGTH = 64;
 /** A task module's content hash (SHA-256, hex); used by the schema and the fast path. */
 const MODULE_HASH_PATTERN = /^[0-9a-f]{64}$/;
 
-export const JobId = z.string().min(1).max(MAX_ID_LENGTH);
+// Ids are branded: a WorkerId cannot stand where a JobId is wanted. Values get their
+// brand where they enter (these schemas, store reads, id generation), never mid-code.
+export const JobId = z.string().min(1).max(MAX_ID_LENGTH).brand<'JobId'>();
 export type JobId = z.infer<typeof JobId>;
-export const WorkerId = z.string().min(1).max(MAX_ID_LENGTH);
+export const WorkerId = z
+  .string()
+  .min(1)
+  .max(MAX_ID_LENGTH)
+  .brand<'WorkerId'>();
 export type WorkerId = z.infer<typeof WorkerId>;
 /** Fencing token: unique per dispatch, increasing; results quote it. */
 export const Lease = z
   .number()
   .int()
   .nonnegative()
-  .max(Number.MAX_SAFE_INTEGER);
+  .max(Number.MAX_SAFE_INTEGER)
+  .brand<'Lease'>();
 export type Lease = z.infer<typeof Lease>;
 export const ModuleHash = z.string().regex(MODULE_HASH_PATTERN);
 export const WorkerKind = z.enum(['node', 'browser']);

@@ -12,6 +12,7 @@ import {
   type ThreadBatch,
   type ToThread,
 } from './runner/messages.js';
+import type { Lease } from './protocol.js';
 import { TaskModules } from './runner/modules.js';
 import {
   OutcomeBuffer,
@@ -36,7 +37,7 @@ export interface TaskRunnerOptions {
    * Told as each task starts (lease, time) and ends (-1): lets a host that can see it
    * without a message (shared memory) blame exactly the task that killed the thread.
    */
-  onRunning?(lease: number, at: number): void;
+  onRunning?(lease: Lease | -1, at: number): void;
 }
 
 /** The thread-side engine: feed it `ToThread` messages. */
@@ -55,7 +56,7 @@ class TaskRunner {
   readonly #queue: ThreadBatch[] = [];
   #at = 0;
   /** Leases cancelled before they started. */
-  readonly #cancelled = new Set<number>();
+  readonly #cancelled = new Set<Lease>();
   /** The running task. */
   #current: RunningTask | null = null;
   #draining = false;
@@ -105,7 +106,7 @@ class TaskRunner {
           // null: the task turned out synchronous once its module loaded (recorded).
           if (outcome)
             this.#out.record(
-              batch.leases[i] as number,
+              batch.leases[i] as Lease,
               outcome.status,
               outcome.value,
             );
@@ -128,7 +129,7 @@ class TaskRunner {
     i: number,
     now: number,
   ): Promise<Outcome | null> | null {
-    const lease = batch.leases[i] as number;
+    const lease = batch.leases[i] as Lease;
     const cancelled = this.#cancelled;
     if (
       (cancelled.size > 0 && cancelled.delete(lease)) ||

@@ -8,6 +8,7 @@ import { encodeFrame } from './codec.js';
 import {
   PROTOCOL_VERSION,
   decodeWorkerBoundMessage,
+  type Lease,
   expandTasks,
   type WorkerBoundMessage,
   type TaskBatch,
@@ -52,7 +53,7 @@ export interface Executor {
   /** Queues a batch; the executor runs its tasks as slots free up. */
   submit(batch: TaskBatch, onDone: (outcomes: Outcomes) => void): void;
   /** Drops these leases: queued ones are forgotten, running ones stopped. No `onDone` follows. */
-  cancel(leases: readonly number[]): void;
+  cancel(leases: readonly Lease[]): void;
   /** Cancels everything (the connection is gone: the master re-queued them). */
   cancelAll(): void;
   /** Tasks queued or running. */
@@ -66,7 +67,7 @@ export interface Executor {
 }
 
 /** Progress of a running task: its lease and a fraction, 0..1. */
-export type ProgressListener = (lease: number, fraction: number) => void;
+export type ProgressListener = (lease: Lease, fraction: number) => void;
 
 export interface Clock {
   now(): number;
@@ -225,7 +226,7 @@ class Session {
     }
   };
 
-  #onProgress = (lease: number, fraction: number): void => {
+  #onProgress = (lease: Lease, fraction: number): void => {
     if (
       this.#transport === null ||
       this.status.state !== 'connected' ||

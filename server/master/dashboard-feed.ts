@@ -6,6 +6,9 @@
 import type { WebSocket } from 'ws';
 import type {
   Delta,
+  JobId,
+  Lease,
+  WorkerId,
   FeedEvent,
   JobSummary,
   Snapshot,
@@ -26,7 +29,7 @@ const DROP_BYTES = 16 << 20;
 
 /** The latest progress of an active lease. */
 interface ProgressEntry {
-  jobId: string;
+  jobId: JobId;
   index: number;
   fraction: number;
 }
@@ -43,17 +46,17 @@ export class DashboardFeed {
   #pendingEvents: FeedEvent[] = [];
   #history: ThroughputPoint[] = [];
   /** finished-task counts per job / per worker at each of the last samples */
-  #jobSamples = new Map<string, number[]>();
-  #workerSamples = new Map<string, number[]>();
+  #jobSamples = new Map<JobId, number[]>();
+  #workerSamples = new Map<WorkerId, number[]>();
   #totalSamples: number[] = [];
-  #rates = new Map<string, number>();
-  #workerRates = new Map<string, number>();
-  #knownWorkers = new Set<string>();
+  #rates = new Map<JobId, number>();
+  #workerRates = new Map<WorkerId, number>();
+  #knownWorkers = new Set<WorkerId>();
   /**
    * Latest `progress` of active leases. Entries of leases that ended are forgotten at
    * publish time (and whenever the map outgrows the active leases): bounded by them.
    */
-  #progress = new Map<number, ProgressEntry>();
+  #progress = new Map<Lease, ProgressEntry>();
   /**
    * Sum of the fractions of each job's running tasks; null: to be computed again. Valid
    * for one synchronous turn (a snapshot, a delta, an API answer): leases end between
@@ -94,12 +97,7 @@ export class DashboardFeed {
    * Records the progress of an active lease (the runtime checked that the sending
    * worker holds it). Its job is published with the next delta.
    */
-  progress(
-    lease: number,
-    jobId: string,
-    index: number,
-    fraction: number,
-  ): void {
+  progress(lease: Lease, jobId: JobId, index: number, fraction: number): void {
     const entry = this.#progress.get(lease);
     if (entry) {
       if (entry.fraction === fraction) return;
@@ -127,7 +125,7 @@ export class DashboardFeed {
   }
 
   /** Sum of the latest fractions of the job's running tasks (a task's best replica). */
-  #partial(jobId: string): number {
+  #partial(jobId: JobId): number {
     if (this.#progress.size === 0) return 0;
     if (this.#partials === null) {
       this.#forgetEnded();
@@ -272,7 +270,7 @@ export class DashboardFeed {
       return;
     }
     const jobs: JobSummary[] = [];
-    const removedJobs: string[] = [];
+    const removedJobs: JobId[] = [];
     for (const id of runtime.dirtyJobs) {
       const view = runtime.scheduler.jobView(id);
       // A dirty job the scheduler no longer knows was purged.
@@ -280,7 +278,7 @@ export class DashboardFeed {
       else removedJobs.push(id);
     }
     const workers: WorkerSummary[] = [];
-    const removedWorkers: string[] = [];
+    const removedWorkers: WorkerId[] = [];
     for (const id of runtime.dirtyWorkers) {
       const view = runtime.scheduler.workerView(id);
       if (view) {
@@ -330,9 +328,9 @@ function safeSend(socket: WebSocket, text: string): void {
   if (socket.readyState === socket.OPEN) socket.send(text);
 }
 
-function pushSample(
-  samples: Map<string, number[]>,
-  id: string,
+function pushSample<Id extends string>(
+  samples: Map<Id, number[]>,
+  id: Id,
   value: number,
 ): number {
   let list = samples.get(id);

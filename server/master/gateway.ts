@@ -28,7 +28,7 @@ import {
   type PeerState,
 } from './gateway-messages.js';
 import type { Runtime, WorkerLink } from './runtime.js';
-import type { WorkerId } from './scheduler/types.js';
+import type { Lease, WorkerId } from './scheduler/types.js';
 import { buildTasksFrame, type DispatchBatch } from './task-frames.js';
 import { newNonce } from './volunteer-auth.js';
 
@@ -211,7 +211,7 @@ export class Gateway implements WorkerLink, Connections<Peer> {
   admitWorker(peer: Peer): WorkerId {
     this.#clearHandshake(peer);
     raiseMaxPayload(peer.socket, this.#options.maxPayloadBytes);
-    const workerId = `w${++this.#nextWorker}`;
+    const workerId = `w${++this.#nextWorker}` as WorkerId;
     peer.role = 'worker';
     peer.workerId = workerId;
     this.#workers.set(workerId, peer);
@@ -344,7 +344,7 @@ export class Gateway implements WorkerLink, Connections<Peer> {
     if (peer) this.send(peer, { type: 'ack', count });
   }
 
-  sendCancel(workerId: WorkerId, leases: number[]): void {
+  sendCancel(workerId: WorkerId, leases: Lease[]): void {
     const peer = this.#workers.get(workerId);
     if (peer) this.send(peer, { type: 'cancel', leases });
   }

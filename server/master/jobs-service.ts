@@ -8,7 +8,7 @@ import * as z from 'zod';
 import { AppError, ErrorCode } from '../../shared/errors.js';
 import { JobOptions, SubmitJobBody } from '../../shared/job.js';
 import type { Runtime } from './runtime.js';
-import type { JobSpec } from './scheduler/types.js';
+import type { JobId, JobSpec } from './scheduler/types.js';
 import type { EncodedValue, PurgeReport } from './store/store.js';
 import { encodeStored } from './store/value-codec.js';
 import { reviveBase64 } from '../base64-json.js';
@@ -20,7 +20,7 @@ export class JobsService {
   #runtime: Runtime;
   #nextId: number;
   /** Appends to one job run one after another, so task indices never interleave. */
-  #appendLocks = new Map<string, Promise<unknown>>();
+  #appendLocks = new Map<JobId, Promise<unknown>>();
 
   constructor(runtime: Runtime, existingIds: readonly string[]) {
     this.#runtime = runtime;
@@ -40,7 +40,7 @@ export class JobsService {
   async submit(
     body: unknown,
     storedInputs?: EncodedValue[],
-  ): Promise<{ id: string }> {
+  ): Promise<{ id: JobId }> {
     const parsed = SubmitJobBody.safeParse(body);
     if (!parsed.success) {
       throw new AppError(
@@ -56,7 +56,7 @@ export class JobsService {
     if (store.getModule(moduleHash) === undefined) await validateModule(module);
     const encoded =
       storedInputs ?? (inputs ?? []).map((input, i) => encodeInput(input, i));
-    const id = String(this.#nextId++);
+    const id = String(this.#nextId++) as JobId;
     const spec: JobSpec = {
       id,
       name,
@@ -78,7 +78,7 @@ export class JobsService {
 
   /** Appends inputs (already parsed) as new tasks; returns the new total. */
   async append(
-    jobId: string,
+    jobId: JobId,
     inputs: readonly unknown[],
   ): Promise<{ total: number }> {
     return this.appendStored(
@@ -89,7 +89,7 @@ export class JobsService {
 
   /** Appends inputs already in their stored form; returns the new total. */
   async appendStored(
-    jobId: string,
+    jobId: JobId,
     encoded: readonly EncodedValue[],
   ): Promise<{ total: number }> {
     const previous = this.#appendLocks.get(jobId) ?? Promise.resolve();
@@ -104,7 +104,7 @@ export class JobsService {
   }
 
   #appendNow(
-    jobId: string,
+    jobId: JobId,
     encoded: readonly EncodedValue[],
   ): { total: number } {
     const view = this.#openJob(jobId);
@@ -123,7 +123,7 @@ export class JobsService {
     return { total };
   }
 
-  seal(jobId: string): { total: number } {
+  seal(jobId: JobId): { total: number } {
     const view = this.#openJob(jobId);
     this.#runtime.store.sealJob(jobId);
     this.#runtime.dispatch({
@@ -134,7 +134,7 @@ export class JobsService {
     return { total: view.counts.total };
   }
 
-  async cancel(jobId: string): Promise<void> {
+  async cancel(jobId: JobId): Promise<void> {
     const view = this.#runtime.scheduler.jobView(jobId);
     if (!view) throw notFound(jobId);
     if (view.state !== 'running') return;
@@ -151,7 +151,7 @@ export class JobsService {
    * running job is cancelled first, and its end committed; the job is 404 as soon as the
    * scheduler forgets it, and this resolves once its rows are gone.
    */
-  async purge(jobId: string): Promise<PurgeReport> {
+  async purge(jobId: JobId): Promise<PurgeReport> {
     const runtime = this.#runtime;
     if (!runtime.scheduler.jobView(jobId)) throw notFound(jobId);
     await this.cancel(jobId);
@@ -161,7 +161,7 @@ export class JobsService {
     return runtime.store.purgeJob(jobId);
   }
 
-  #openJob(jobId: string) {
+  #openJob(jobId: JobId) {
     const view = this.#runtime.scheduler.jobView(jobId);
     if (!view) throw notFound(jobId);
     if (view.spec.sealed || view.state !== 'running') {

@@ -5,7 +5,7 @@
 import { createHash } from 'node:crypto';
 import { stripControls } from '../../shared/sanitize.js';
 import type { Results } from '../../shared/protocol.js';
-import type { ReceivedResult } from './scheduler/types.js';
+import type { Lease, ReceivedResult } from './scheduler/types.js';
 import { encodeStored } from './store/value-codec.js';
 
 /**
@@ -21,7 +21,7 @@ export function toReceivedResults(
   const { leases, outputs, failures = [] } = message;
   const received: ReceivedResult[] = [];
   for (let i = 0; i < leases.length; i++) {
-    const lease = leases[i] as number;
+    const lease = leases[i] as Lease;
     try {
       // A text frame's outputs are plain JSON: stored as their text without a walk.
       const output =

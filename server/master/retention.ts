@@ -2,7 +2,7 @@
  * Retention: which ended jobs are old enough to purge, and the duration flag that says
  * how old. Pure functions; the master's purger (purger.ts) runs them on a timer.
  */
-import type { JobView } from './scheduler/types.js';
+import type { JobId, JobView } from './scheduler/types.js';
 
 const UNIT_MS = { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
 
@@ -29,9 +29,9 @@ export function jobsToPurge(
   now: number,
   retainMs: number,
   limit: number,
-): string[] {
+): JobId[] {
   const cutoff = now - retainMs;
-  const due: { id: string; at: number }[] = [];
+  const due: { id: JobId; at: number }[] = [];
   for (const view of views) {
     const at = view.finishedAt;
     if (view.state === 'running' || at === null || at > cutoff) continue;

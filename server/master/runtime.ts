@@ -27,7 +27,7 @@ export interface WorkerLink {
   sendTasks(workerId: WorkerId, batch: DispatchBatch): void;
   /** `count` results of this worker are durable. */
   sendAck(workerId: WorkerId, count: number): void;
-  sendCancel(workerId: WorkerId, leases: number[]): void;
+  sendCancel(workerId: WorkerId, leases: Lease[]): void;
   sendReject(
     workerId: WorkerId,
     lease: number,

@@ -4,7 +4,7 @@
  * input is decoded and re-encoded as one binary frame.
  */
 import { encodeFrame } from '../../shared/codec.js';
-import type { JobWire, Tasks } from '../../shared/protocol.js';
+import type { JobId, JobWire, Tasks } from '../../shared/protocol.js';
 import type { Assignment } from './scheduler/types.js';
 import type { EncodedValue } from './store/store.js';
 import { decodeStored } from './store/value-codec.js';
@@ -21,7 +21,7 @@ export interface DispatchBatch {
   /** Stored inputs of `tasks`, in the same order. */
   inputs: readonly EncodedValue[];
   /** Wire facts of every job in the batch. */
-  jobs: ReadonlyMap<string, JobWireInfo>;
+  jobs: ReadonlyMap<JobId, JobWireInfo>;
 }
 
 /**
@@ -31,7 +31,7 @@ export interface DispatchBatch {
 export function buildTasksFrame(
   tasks: readonly Assignment[],
   inputs: readonly EncodedValue[],
-  jobs: ReadonlyMap<string, JobWireInfo>,
+  jobs: ReadonlyMap<JobId, JobWireInfo>,
 ): string | Uint8Array {
   const jobsWire: Record<string, JobWire> = {};
   for (const [id, job] of jobs) {
@@ -42,7 +42,7 @@ export function buildTasksFrame(
     };
   }
   // One group per job, in the order the tasks came.
-  const groups = new Map<string, number[]>();
+  const groups = new Map<JobId, number[]>();
   for (let i = 0; i < tasks.length; i++) {
     const jobId = (tasks[i] as Assignment).jobId;
     let members = groups.get(jobId);

@@ -13,7 +13,7 @@
  * Tasks stay in columns from the wire to the thread and back (slices of the frame's
  * task groups): no object per task, and a structured clone of a few arrays per batch.
  */
-import type { TaskBatch } from '../protocol.js';
+import type { Lease, TaskBatch } from '../protocol.js';
 import type { FromThread, ToThread } from '../task-runner.js';
 import type { Executor, ProgressListener } from '../worker-session.js';
 import { ModuleSources } from './modules.js';
@@ -51,7 +51,7 @@ export class TaskExecutor implements Executor {
   #queue: Slice[] = [];
   readonly #threads: Thread[] = [];
   /** Leases cancelled while in a thread: their outcomes are dropped. */
-  readonly #cancelled = new Set<number>();
+  readonly #cancelled = new Set<Lease>();
   #pending = 0;
   #avgTaskMs = 0;
   #crashes = 0;
@@ -88,9 +88,9 @@ export class TaskExecutor implements Executor {
     this.#pump();
   }
 
-  cancel(leases: readonly number[]): void {
+  cancel(leases: readonly Lease[]): void {
     const wanted = new Set(leases);
-    const keep = (lease: number) => !wanted.has(lease);
+    const keep = (lease: Lease) => !wanted.has(lease);
     const queue: Slice[] = [];
     for (const slice of this.#queue) {
       const kept = subSlice(slice, keep);
@@ -124,7 +124,7 @@ export class TaskExecutor implements Executor {
   }
 
   /** Marks the thread's unreported tasks in `wanted` (all if null) cancelled. */
-  #cancelInThread(thread: Thread, wanted: Set<number> | null): void {
+  #cancelInThread(thread: Thread, wanted: Set<Lease> | null): void {
     const hit = unreportedIn(thread, wanted).filter(
       (lease) => !this.#cancelled.has(lease),
     );
@@ -181,7 +181,9 @@ export class TaskExecutor implements Executor {
     message: { lease: unknown; fraction: unknown },
   ): void {
     const listener = this.onProgress;
-    const { lease, fraction } = message;
+    const { fraction } = message;
+    // From our own thread; it counts only if it names a lease that thread holds.
+    const lease = message.lease as Lease;
     if (
       listener === null ||
       typeof lease !== 'number' ||
@@ -209,7 +211,7 @@ export class TaskExecutor implements Executor {
     void Promise.resolve(thread.handle.terminate()).catch(() => undefined);
     const culprit = running ?? runningTask(thread);
     const lease = culprit
-      ? (culprit.slice.batch.leases[culprit.i] as number)
+      ? (culprit.slice.batch.leases[culprit.i] as Lease)
       : -1;
     const again: Slice[] = [];
     for (const range of takeUnreported(thread)) {
@@ -221,7 +223,7 @@ export class TaskExecutor implements Executor {
       this.#pending -= dropped;
       if (kept) again.push(kept);
     }
-    if (culprit) this.#blame(culprit, lease, reason);
+    if (culprit && lease !== -1) this.#blame(culprit, lease, reason);
     this.#queue = again.concat(this.#queue);
     if (this.#closed) return;
     this.#options.onLog?.(`thread replaced: ${reason}`);
@@ -231,7 +233,7 @@ export class TaskExecutor implements Executor {
   }
 
   /** Reports the crash of the task a dead thread was running (already not pending). */
-  #blame(culprit: RunningTask, lease: number, reason: string): void {
+  #blame(culprit: RunningTask, lease: Lease, reason: string): void {
     if (this.#cancelled.delete(lease)) return;
     // A task that started past its lease was never really run for the master (which
     // has re-queued it): it gets no death against it.

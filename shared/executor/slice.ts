@@ -3,7 +3,7 @@
  * Tasks stay in the columns of the frame they came in (no object per task): a slice is
  * the batch plus a range, and a thread gets the range's column slices.
  */
-import type { TaskBatch } from '../protocol.js';
+import type { Lease, TaskBatch } from '../protocol.js';
 import type { ToThread } from '../task-runner.js';
 import type { Outcomes } from '../worker-session.js';
 
@@ -46,12 +46,12 @@ export const rangeOf = (slice: Slice, from: number, to: number): Slice => ({
  */
 export function subSlice(
   slice: Slice,
-  keep: (lease: number) => boolean,
+  keep: (lease: Lease) => boolean,
 ): Slice | null {
   const { batch } = slice;
   const picked: number[] = [];
   for (let i = slice.from; i < slice.to; i++)
-    if (keep(batch.leases[i] as number)) picked.push(i);
+    if (keep(batch.leases[i] as Lease)) picked.push(i);
   if (picked.length === 0) return null;
   if (picked.length === slice.to - slice.from) return slice;
   const column = <T>(values: T[]): T[] => picked.map((i) => values[i] as T);

@@ -4,6 +4,7 @@
  * outcomes are matched by walking the slices alongside them; anything else on the
  * thread's port (task code can post there) is ignored.
  */
+import type { Lease } from '../protocol.js';
 import { Status, type ThreadOutcomes } from '../task-runner.js';
 import { emptyOutcomes, hasOutcomes, rangeOf, type Slice } from './slice.js';
 import type { ThreadHandle } from './types.js';
@@ -47,14 +48,14 @@ export const newThread = (handle: ThreadHandle, now: number): Thread => ({
 /** The first task handed to the thread and not reported yet that `match` accepts. */
 export function findUnreported(
   thread: Thread,
-  match: (lease: number) => boolean,
+  match: (lease: Lease) => boolean,
 ): HeldTask | null {
   const { inflight } = thread;
   for (let n = 0; n < inflight.length; n++) {
     const slice = inflight[n] as Slice;
     const { leases } = slice.batch;
     for (let i = n === 0 ? thread.cursor : slice.from; i < slice.to; i++)
-      if (match(leases[i] as number)) return { slice, i };
+      if (match(leases[i] as Lease)) return { slice, i };
   }
   return null;
 }
@@ -103,7 +104,7 @@ export function handTo(thread: Thread, slice: Slice, now: number): void {
 export function settle(
   thread: Thread,
   message: ThreadOutcomes,
-  cancelled: Set<number>,
+  cancelled: Set<Lease>,
   release: (count: number) => void,
   onMismatch: () => void,
 ): void {
@@ -112,7 +113,7 @@ export function settle(
   let unreleased = 0;
   for (let k = 0; k < leases.length; k++) {
     const slice = thread.inflight[0];
-    const lease = leases[k] as number;
+    const lease = leases[k] as Lease;
     if (!slice || slice.batch.leases[thread.cursor] !== lease) {
       onMismatch();
       break;
@@ -165,9 +166,9 @@ export function takeUnreported(thread: Thread): Slice[] {
 /** Leases the thread holds unreported that are in `wanted` (all if null). */
 export function unreportedIn(
   thread: Thread,
-  wanted: Set<number> | null,
-): number[] {
-  const hit: number[] = [];
+  wanted: Set<Lease> | null,
+): Lease[] {
+  const hit: Lease[] = [];
   findUnreported(thread, (lease) => {
     if (wanted === null || wanted.has(lease)) hit.push(lease);
     return false;

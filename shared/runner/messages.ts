@@ -2,6 +2,7 @@
  * What a task thread and its host say to each other (the same for Node worker threads
  * and browser Web Workers), and what a task module's function receives.
  */
+import type { Lease } from '../protocol.js';
 
 /** What the task module's default export receives as its second argument. */
 export interface TaskContext {
@@ -23,7 +24,7 @@ export type TaskFunction = (input: unknown, ctx: TaskContext) => unknown;
 export interface ThreadBatch {
   job: string;
   module: string;
-  leases: number[];
+  leases: Lease[];
   indexes: number[];
   attempts: number[];
   inputs: unknown[];
@@ -45,7 +46,7 @@ export type Status = (typeof Status)[keyof typeof Status];
 /** Outcomes of the next tasks of the thread, in the order it was given them. */
 export interface ThreadOutcomes {
   type: 'outcomes';
-  leases: number[];
+  leases: Lease[];
   status: Status[];
   values: unknown[];
 }
@@ -53,11 +54,11 @@ export interface ThreadOutcomes {
 /** Host -> thread messages. */
 export type ToThread =
   | ({ type: 'run' } & ThreadBatch)
-  | { type: 'cancel'; leases: number[] }
+  | { type: 'cancel'; leases: Lease[] }
   | { type: 'module'; hash: string; source: string }
   /** Shared memory where the thread writes [lease running now or -1, its start time]. */
   | { type: 'slot'; buffer: SharedArrayBuffer };
 
 /** Thread -> host messages. */
 export type FromThread =
-  ThreadOutcomes | { type: 'progress'; lease: number; fraction: number };
+  ThreadOutcomes | { type: 'progress'; lease: Lease; fraction: number };

@@ -2,6 +2,7 @@
  * How a task ended, checked and bounded, and the outcomes a thread gathers before it
  * posts them in one message (tiny tasks would cost one message each otherwise).
  */
+import type { Lease } from '../protocol.js';
 import { Status, type FromThread, type ThreadOutcomes } from './messages.js';
 
 /** Turns anything thrown into a bounded message. */
@@ -75,7 +76,7 @@ export class OutcomeBuffer {
     return { type: 'outcomes', leases: [], status: [], values: [] };
   }
 
-  record(lease: number, status: Status, value: unknown): void {
+  record(lease: Lease, status: Status, value: unknown): void {
     const out = this.#out;
     out.leases.push(lease);
     out.status.push(status);

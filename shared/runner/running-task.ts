@@ -1,6 +1,7 @@
 /**
  * The `ctx` a task function receives, which is also the runner's record of the task.
  */
+import type { Lease } from '../protocol.js';
 import type { FromThread, TaskContext } from './messages.js';
 
 /** Where a task's progress goes, and the clock that throttles it. */
@@ -17,14 +18,14 @@ export class RunningTask implements TaskContext {
   aborted = false;
   #controller: AbortController | null = null;
   #progress: ((fraction: number) => void) | null = null;
-  readonly lease: number;
+  readonly lease: Lease;
   readonly jobId: string;
   readonly taskIndex: number;
   readonly attempt: number;
   readonly #options: ProgressPort;
 
   constructor(
-    lease: number,
+    lease: Lease,
     jobId: string,
     taskIndex: number,
     attempt: number,

@@ -4,6 +4,7 @@
  * when the lease may send again. Only leases whose tasks report progress are tracked,
  * and each leaves when its task ends or is cancelled: bounded by the leases held.
  */
+import type { Lease } from '../protocol.js';
 
 /** At most one `progress` frame per lease in this many ms; later reports coalesce. */
 export const PROGRESS_EVERY_MS = 250;
@@ -16,17 +17,17 @@ export interface ProgressTimers {
 
 export class ProgressThrottle {
   /** When each lease last sent a frame. */
-  readonly #sentAt = new Map<number, number>();
+  readonly #sentAt = new Map<Lease, number>();
   /** The latest fraction of each lease not sent yet. */
-  readonly #due = new Map<number, number>();
+  readonly #due = new Map<Lease, number>();
   #timer: unknown = null;
   #timerAt = Infinity;
   readonly #clock: ProgressTimers;
-  readonly #send: (lease: number, fraction: number) => void;
+  readonly #send: (lease: Lease, fraction: number) => void;
 
   constructor(
     clock: ProgressTimers,
-    send: (lease: number, fraction: number) => void,
+    send: (lease: Lease, fraction: number) => void,
   ) {
     this.#clock = clock;
     this.#send = send;
@@ -38,7 +39,7 @@ export class ProgressThrottle {
   }
 
   /** A task reported `fraction`: sent now, or coalesced until its lease may send. */
-  report(lease: number, fraction: number): void {
+  report(lease: Lease, fraction: number): void {
     const now = this.#clock.now();
     const sentAt = this.#sentAt.get(lease);
     if (sentAt === undefined || now - sentAt >= PROGRESS_EVERY_MS) {
@@ -52,7 +53,7 @@ export class ProgressThrottle {
   }
 
   /** Forgets leases that ended here (done or cancelled). */
-  forget(leases: readonly number[]): void {
+  forget(leases: readonly Lease[]): void {
     for (const lease of leases) {
       this.#sentAt.delete(lease);
       this.#due.delete(lease);

@@ -3,7 +3,7 @@
  * session gathers what finishes within a moment and sends it in frames of at most
  * {@link MAX_RESULTS_PER_FRAME} results.
  */
-import type { TaskFailure } from '../protocol.js';
+import type { Lease, TaskFailure } from '../protocol.js';
 
 /**
  * How some tasks ended: successes column by column (`outputs[i]` of `leases[i]`),
@@ -12,10 +12,10 @@ import type { TaskFailure } from '../protocol.js';
  * so the session may grant that credit anew).
  */
 export interface Outcomes {
-  leases: number[];
+  leases: Lease[];
   outputs: unknown[];
   failures: TaskFailure[];
-  skipped?: number[];
+  skipped?: Lease[];
 }
 
 export const MAX_RESULTS_PER_FRAME = 2_000;
@@ -31,7 +31,7 @@ export class ResultsOutbox {
   add(done: Outcomes): void {
     const outbox = this.#outbox;
     for (let i = 0; i < done.leases.length; i++) {
-      outbox.leases.push(done.leases[i] as number);
+      outbox.leases.push(done.leases[i] as Lease);
       outbox.outputs.push(done.outputs[i]);
     }
     for (const failure of done.failures) outbox.failures.push(failure);

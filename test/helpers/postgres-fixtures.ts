@@ -11,6 +11,8 @@ import type {
 } from '../../server/master/store/postgres/cluster-store.js';
 import { PgClusterStore } from '../../server/master/store/postgres/pg-cluster-store.js';
 import type { StoredResult } from '../../server/master/store/store.js';
+import type { JobId } from '../../shared/protocol.js';
+import { jobId } from './ids.js';
 import { usePostgres, type TestPostgres } from './postgres.js';
 
 /** Claim TTL of the tests: long, so that only `silence()` makes a master dead. */
@@ -49,7 +51,7 @@ let jobCounter = 0;
 
 export function spec(taskCount: number, sealed = true, replicas = 1): JobSpec {
   return {
-    id: `job-${++jobCounter}`,
+    id: jobId(`job-${++jobCounter}`),
     name: 'test job',
     moduleHash: 'h1',
     options: { timeoutMs: 60_000, maxAttempts: 3, replicas, priority: 0 },
@@ -83,12 +85,12 @@ export function outcomeOf(task: ClaimedTask, output = task.input): RecordEntry {
 
 export async function readAll(
   store: PgClusterStore,
-  jobId: string,
+  job: JobId,
   pageSize = 100,
 ): Promise<StoredResult[]> {
   const all: StoredResult[] = [];
   for (;;) {
-    const page = await store.readResults(jobId, all.at(-1)?.seq ?? 0, pageSize);
+    const page = await store.readResults(job, all.at(-1)?.seq ?? 0, pageSize);
     if (page.length === 0) return all;
     all.push(...page);
   }

@@ -7,6 +7,7 @@ import {
   type TaskFailure,
 } from '../../shared/protocol.js';
 import { newKeys, proof, type WireKeys } from './wire.js';
+import type { Unbranded } from './ids.js';
 
 export interface RawPeer {
   socket: WebSocket;
@@ -98,7 +99,7 @@ export const hello = (extra: Record<string, unknown> = {}) =>
 export const results = (
   leases: number[],
   outputs: unknown[],
-  extra: { failures?: TaskFailure[]; credit?: number } = {},
+  extra: { failures?: Unbranded<TaskFailure>[]; credit?: number } = {},
 ) => JSON.stringify({ type: 'results', leases, outputs, ...extra });
 
 /** Checks that a frame from the master is a valid `tasks` frame and returns it typed. */

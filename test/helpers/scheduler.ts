@@ -6,6 +6,7 @@ import { onTestFinished } from 'vitest';
 import type { JobOptions } from '../../shared/job.js';
 import type { WorkerKind } from '../../shared/protocol.js';
 import { Scheduler } from '../../server/master/scheduler/scheduler.js';
+import { jobId, lease as toLease, unbranded, type Unbranded } from './ids.js';
 import type {
   Assignment,
   Command,
@@ -26,13 +27,16 @@ const UNBOUNDED = {
   maxHeld: 1_000_000,
 };
 
-export function makeScheduler(options: SchedulerOptions = {}): Scheduler {
+/** A scheduler that takes plain ids (`'j1'`, `'w1'`, `3`): see ./ids.ts. */
+export type TestScheduler = Unbranded<Scheduler>;
+
+export function makeScheduler(options: SchedulerOptions = {}): TestScheduler {
   const s = new Scheduler({
     ...options,
     allowance: options.allowance ?? UNBOUNDED,
   });
   onTestFinished(() => s.checkInvariants());
-  return s;
+  return unbranded(s);
 }
 
 export const DEFAULT_JOB_OPTIONS: JobOptions = {
@@ -55,7 +59,7 @@ export function jobSpec(
 ): JobSpec {
   const { name, sealed, createdAt, ...options } = init;
   return {
-    id,
+    id: jobId(id),
     name: name ?? `job-${id}`,
     moduleHash: 'a'.repeat(64),
     options: { ...DEFAULT_JOB_OPTIONS, ...options },
@@ -66,7 +70,7 @@ export function jobSpec(
 }
 
 export function submit(
-  s: Scheduler,
+  s: TestScheduler,
   id: string,
   taskCount: number,
   init: JobInit = {},
@@ -80,7 +84,7 @@ export function submit(
 }
 
 export function join(
-  s: Scheduler,
+  s: TestScheduler,
   workerId: string,
   slots = 1,
   at = 0,
@@ -97,7 +101,7 @@ export function join(
 }
 
 export function credit(
-  s: Scheduler,
+  s: TestScheduler,
   workerId: string,
   n: number,
   at = 0,
@@ -106,7 +110,7 @@ export function credit(
 }
 
 export function leave(
-  s: Scheduler,
+  s: TestScheduler,
   workerId: string,
   clean: boolean,
   at = 0,
@@ -114,12 +118,12 @@ export function leave(
   return s.handle({ type: 'worker-left', workerId, clean, at });
 }
 
-export function tick(s: Scheduler, at: number): Command[] {
+export function tick(s: TestScheduler, at: number): Command[] {
   return s.handle({ type: 'tick', at });
 }
 
 export function send(
-  s: Scheduler,
+  s: TestScheduler,
   workerId: string,
   results: ReceivedResult[],
   at = 0,
@@ -129,21 +133,29 @@ export function send(
 
 /** A successful result; the digest is the JSON of the output unless given. */
 export function ok(
-  lease: Lease,
+  lease: number,
   output: unknown = 'out',
   digest?: string,
 ): ReceivedResult {
-  return { lease, ok: true, output, digest: digest ?? JSON.stringify(output) };
+  return {
+    lease: toLease(lease),
+    ok: true,
+    output,
+    digest: digest ?? JSON.stringify(output),
+  };
 }
 
 /** The task threw. */
-export function thrown(lease: Lease, error = 'boom'): ReceivedResult {
-  return { lease, ok: false, error, kind: 'error' };
+export function thrown(lease: number, error = 'boom'): ReceivedResult {
+  return { lease: toLease(lease), ok: false, error, kind: 'error' };
 }
 
 /** The task killed its thread. */
-export function crashed(lease: Lease, error = 'out of memory'): ReceivedResult {
-  return { lease, ok: false, error, kind: 'crash' };
+export function crashed(
+  lease: number,
+  error = 'out of memory',
+): ReceivedResult {
+  return { lease: toLease(lease), ok: false, error, kind: 'crash' };
 }
 
 export function ofType<T extends Command['type']>(
@@ -192,13 +204,13 @@ export function cancelled(
 }
 
 /** True if the job runs and is not sealed: what a client may append inputs to. */
-export function acceptsInputs(s: Scheduler, id: string): boolean {
+export function acceptsInputs(s: TestScheduler, id: string): boolean {
   const view = s.jobView(id);
   return view?.state === 'running' && !view.spec.sealed;
 }
 
 /** Queued tasks over all running jobs, as the views show them. */
-export function totalQueued(s: Scheduler): number {
+export function totalQueued(s: TestScheduler): number {
   return s
     .jobViews()
     .filter((view) => view.state === 'running')

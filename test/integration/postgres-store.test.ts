@@ -7,6 +7,7 @@ import {
   MIGRATIONS,
 } from '../../server/master/store/postgres/migrations.js';
 import { PgClusterStore } from '../../server/master/store/postgres/pg-cluster-store.js';
+import type { JobId } from '../../shared/protocol.js';
 import {
   numbered,
   outcomeOf,
@@ -150,7 +151,7 @@ describe('jobs', () => {
   });
 
   test('lists jobs newest first, paged and filtered by state', async () => {
-    const ids: string[] = [];
+    const ids: JobId[] = [];
     for (let i = 0; i < 3; i++) {
       const job = spec(1);
       await ctx.store.createJob(job, numbered(1));

@@ -6,6 +6,7 @@ import { readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { ErrorCode } from '../../shared/errors.js';
+import { jobId } from '../helpers/ids.js';
 import {
   collectResults,
   fixtureModule,
@@ -49,7 +50,7 @@ describe('DELETE /api/jobs/:id?purge=1', () => {
     spawnWorker(url, 2);
     expect((await collectResults(client, first.id)).size).toBe(20);
     expect((await collectResults(client, second.id)).size).toBe(20);
-    const moduleHash = master.runtime.scheduler.jobView(first.id)!.spec
+    const moduleHash = master.runtime.scheduler.jobView(jobId(first.id))!.spec
       .moduleHash;
 
     expect(await purge(url, first.id)).toMatchObject({
@@ -58,7 +59,9 @@ describe('DELETE /api/jobs/:id?purge=1', () => {
     });
     expect(await status(url, `/api/jobs/${first.id}`)).toBe(404);
     expect(await status(url, `/api/jobs/${first.id}/results`)).toBe(404);
-    expect(master.runtime.store.readResults(first.id, 0, 100)).toEqual([]);
+    expect(master.runtime.store.readResults(jobId(first.id), 0, 100)).toEqual(
+      [],
+    );
     expect(master.runtime.store.getModule(moduleHash)).toBeDefined();
     expect((await collectResults(client, second.id)).size).toBe(20);
 
@@ -163,7 +166,7 @@ describe('colony master --retain', () => {
       };
       master.runtime.on('job-purged', onPurged);
     });
-    expect(master.runtime.scheduler.jobView(ended.id)).toBeUndefined();
+    expect(master.runtime.scheduler.jobView(jobId(ended.id))).toBeUndefined();
     expect((await client.job(running.id)).state).toBe('running');
   });
 

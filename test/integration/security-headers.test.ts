@@ -18,6 +18,7 @@ import { describe, expect, onTestFinished, test } from 'vitest';
 import { ColonyClient } from '../../server/client/index.js';
 import { startMaster } from '../../server/master/main.js';
 import { ErrorCode } from '../../shared/errors.js';
+import { jobId } from '../helpers/ids.js';
 import { apiRoutes } from '../../server/master/http/api-routes.js';
 import { siteRoutes } from '../../server/master/http/site-routes.js';
 import type { HttpOptions } from '../../server/master/http/options.js';
@@ -96,7 +97,8 @@ describe('response headers', () => {
       module,
       inputs: [{ x: 1 }],
     });
-    const moduleHash = master.runtime.scheduler.jobView(id)!.spec.moduleHash;
+    const moduleHash = master.runtime.scheduler.jobView(jobId(id))!.spec
+      .moduleHash;
     const params: Record<string, string> = { id, file: `${moduleHash}.js` };
     const routes = routeTable(master);
     expect(routes.length).toBeGreaterThanOrEqual(15);

@@ -11,6 +11,7 @@ import * as esbuild from 'esbuild';
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
 import type { JobSpec } from '../../server/master/scheduler/types.js';
 import { SqliteStore } from '../../server/master/store/sqlite-store.js';
+import { jobId, unbranded, type Unbranded } from '../helpers/ids.js';
 
 const require = createRequire(import.meta.url);
 const WRITER_SOURCE = fileURLToPath(
@@ -30,7 +31,7 @@ afterAll(() => {
 
 function spec(id: string, taskCount: number, sealed = true): JobSpec {
   return {
-    id,
+    id: jobId(id),
     name: `job ${id}`,
     moduleHash: 'h1',
     options: { timeoutMs: 1_000, maxAttempts: 3, replicas: 2, priority: 7 },
@@ -45,10 +46,13 @@ describe('SqliteStore on disk', () => {
   afterEach(() => {
     for (const store of open.splice(0)) store.close();
   });
-  function openStore(dir: string, fsync?: 'normal' | 'full'): SqliteStore {
+  function openStore(
+    dir: string,
+    fsync?: 'normal' | 'full',
+  ): Unbranded<SqliteStore> {
     const store = new SqliteStore(fsync ? { dir, fsync } : { dir });
     open.push(store);
-    return store;
+    return unbranded(store);
   }
 
   test('reopening keeps modules, jobs, inputs, results and end states', async () => {
@@ -201,7 +205,7 @@ describe('SqliteStore under kill -9', () => {
     try {
       const results = [];
       for (let after = 0; ;) {
-        const page = store.readResults('job-1', after, 10_000);
+        const page = store.readResults(jobId('job-1'), after, 10_000);
         if (page.length === 0) break;
         results.push(...page);
         after = page.at(-1)!.seq;

@@ -8,6 +8,7 @@ import { afterEach, describe, expect, test, vi } from 'vitest';
 import type { TaskBatch } from '../../shared/protocol.js';
 import type { Outcomes } from '../../shared/worker-session.js';
 import { ThreadPool } from '../../server/worker/thread-pool.js';
+import { jobId, lease } from '../helpers/ids.js';
 
 const HASH = 'a'.repeat(64);
 
@@ -52,11 +53,11 @@ interface Input {
 /** One job's batch: task i has lease 1000 + first + i and input inputs[i]. */
 function batch(first: number, inputs: Input[]): TaskBatch {
   return {
-    job: 'j',
+    job: jobId('j'),
     module: HASH,
     timeoutMs: 60_000,
     name: 'test',
-    leases: inputs.map((_, i) => 1_000 + first + i),
+    leases: inputs.map((_, i) => lease(1_000 + first + i)),
     indexes: inputs.map((_, i) => first + i),
     attempts: inputs.map(() => 1),
     inputs,
@@ -139,7 +140,7 @@ describe('thread pool (real worker threads)', () => {
     const cancelled = [1_001, 1_002, 1_003];
     for (let x = 50; x < 150; x++) cancelled.push(1_000 + x);
     const reportedBefore = new Set(c.outputs.keys());
-    pool.cancel(cancelled);
+    pool.cancel(cancelled.map(lease));
     await vi.waitFor(() => expect(pool.pending).toBe(0), { timeout: 10_000 });
     const isCancelled = new Set(cancelled);
     for (let x = 0; x < 200; x++) {
@@ -222,7 +223,7 @@ describe('thread pool (real worker threads)', () => {
       c.onDone,
     );
     await vi.waitFor(() => expect(heard).toContain(1_000), { timeout: 5_000 });
-    pool.cancel([1_000]);
+    pool.cancel([lease(1_000)]);
     const before = heard.filter((lease) => lease === 1_000).length;
     await c.until(1);
     await vi.waitFor(() => expect(pool.pending).toBe(0), { timeout: 5_000 });

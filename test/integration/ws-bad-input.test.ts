@@ -12,6 +12,7 @@ import {
   spawnWorker,
   startTestMaster,
 } from '../helpers/master.js';
+import { jobId } from '../helpers/ids.js';
 import {
   asTasks,
   connectRaw,
@@ -254,7 +255,7 @@ describe('bad WebSocket input', () => {
     expect(tasks.groups).toHaveLength(1);
     const [group] = tasks.groups;
     expect(group).toMatchObject({ job: id, indexes: [0], inputs: [{ x: 7 }] });
-    expect(tasks.jobs[id]?.name).toBe('one task');
+    expect(tasks.jobs[jobId(id)]?.name).toBe('one task');
     const lease = group?.leases[0] as number;
     thief.send(resultsFrame([lease], [666]));
     expect(await thief.next()).toMatchObject({

@@ -11,6 +11,7 @@ import {
   requireToken,
   sendJson,
 } from '../http-util.js';
+import { JobId } from '../../../shared/protocol.js';
 import { scanNdjsonInputs, scanSubmitBody } from '../input-texts.js';
 import { notFound } from '../jobs-service.js';
 import type { HttpOptions } from './options.js';
@@ -23,10 +24,17 @@ const NDJSON_TYPES = [
   'application/json-lines',
 ];
 
+/** The job id of a `/api/jobs/:id/...` path: one that is no job id names no job. */
+function jobIdOf(params: RouteContext['params']): JobId {
+  const parsed = JobId.safeParse(params.id);
+  if (!parsed.success) throw notFound(params.id ?? '');
+  return parsed.data;
+}
+
 export function apiRoutes(options: HttpOptions): Route[] {
   const { runtime, jobs, feed, token } = options;
 
-  const jobDetail = (jobId: string) => {
+  const jobDetail = (jobId: JobId) => {
     const view = runtime.scheduler.jobView(jobId);
     if (!view) throw notFound(jobId);
     const summary = feed.jobSummary(view);
@@ -69,12 +77,12 @@ export function apiRoutes(options: HttpOptions): Route[] {
   };
 
   const getJob = ({ res, params }: RouteContext) => {
-    sendJson(res, 200, jobDetail(params.id!));
+    sendJson(res, 200, jobDetail(jobIdOf(params)));
   };
 
   const cancelJob = async ({ req, res, url, params }: RouteContext) => {
     requireToken(req, token);
-    const id = params.id!;
+    const id = jobIdOf(params);
     if (url.searchParams.get('purge') === '1') {
       // The report says what the purge cost the event loop: steps, longest step.
       const { steps, longestStepMs, longestStepCpuMs } = await jobs.purge(id);
@@ -98,19 +106,19 @@ export function apiRoutes(options: HttpOptions): Route[] {
     sendJson(
       res,
       200,
-      await jobs.appendStored(params.id!, scanNdjsonInputs(text)),
+      await jobs.appendStored(jobIdOf(params), scanNdjsonInputs(text)),
     );
   };
 
   const sealJob = ({ req, res, params }: RouteContext) => {
     requireToken(req, token);
-    sendJson(res, 200, jobs.seal(params.id!));
+    sendJson(res, 200, jobs.seal(jobIdOf(params)));
   };
 
   const results = ({ req, res, url, params }: RouteContext) => {
     requireToken(req, token);
     const follow = url.searchParams.get('follow') === '1';
-    return streamResults(runtime, req, res, params.id!, follow);
+    return streamResults(runtime, req, res, jobIdOf(params), follow);
   };
 
   const listWorkers = ({ res }: RouteContext) => {
@@ -143,7 +151,7 @@ const JobsQuery = z.object({
     .min(1)
     .max(JOBS_PAGE.max)
     .default(JOBS_PAGE.default),
-  before: z.string().min(1).max(64).optional(),
+  before: JobId.optional(),
   status: z.enum(['running', 'completed', 'cancelled']).optional(),
 });
 

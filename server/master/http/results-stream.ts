@@ -6,6 +6,7 @@
  */
 import { once } from 'node:events';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { JobId } from '../../../shared/protocol.js';
 import { bytesAsBase64 } from '../../base64-json.js';
 import { notFound } from '../jobs-service.js';
 import type { Runtime } from '../runtime.js';
@@ -19,7 +20,7 @@ export async function streamResults(
   runtime: Runtime,
   req: IncomingMessage,
   res: ServerResponse,
-  jobId: string,
+  jobId: JobId,
   follow: boolean,
 ): Promise<void> {
   if (!runtime.scheduler.jobView(jobId)) throw notFound(jobId);

@@ -9,7 +9,7 @@ import { feedText } from './outbox.js';
 import { LeaseRecord, type JobRecord, type WorkerRecord } from './records.js';
 import { MAX_REVOKED, type State } from './state.js';
 import { TaskState } from './task-table.js';
-import type { Assignment, RecordedOutcome, WorkerId } from './types.js';
+import type { Assignment, Lease, RecordedOutcome, WorkerId } from './types.js';
 
 /** Dispatches task `i` of `job` to `worker` under a new lease. */
 export function issueLease(
@@ -18,7 +18,7 @@ export function issueLease(
   i: number,
   worker: WorkerRecord,
 ): Assignment {
-  const lease = ++s.leaseSeq;
+  const lease = ++s.leaseSeq as Lease;
   const attempt = job.table.addDispatch(i);
   const rec = new LeaseRecord(
     lease,

@@ -12,10 +12,9 @@ import type {
   WorkerKind,
 } from '../../../shared/protocol.js';
 
-export type JobId = string;
-export type WorkerId = string;
-/** Fencing token: unique and increasing across the master's life. */
-export type Lease = number;
+/** Branded ids (see shared/protocol.ts); a Lease is unique and increasing across the master's life. */
+export type { JobId, WorkerId, Lease } from '../../../shared/protocol.js';
+import type { JobId, WorkerId, Lease } from '../../../shared/protocol.js';
 
 /** A job as the scheduler needs it; inputs and the module live in the store. */
 export interface JobSpec {

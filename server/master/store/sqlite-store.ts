@@ -60,7 +60,7 @@ interface PendingCommit {
 
 type JobRow = [
   jid: number,
-  id: string,
+  id: JobId,
   spec: string,
   taskCount: number,
   sealed: number,

@@ -10,6 +10,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import type { Socket } from 'node:net';
 import {
   LIMITS,
+  type Lease,
   type TaskBatch,
   type TaskFailure,
 } from '../../../shared/protocol.js';
@@ -39,7 +40,7 @@ const MAX_RESTART_DELAY_MS = 10_000;
 const STDERR_TAIL = 2_048;
 const MAX_MODULE_CACHE = 32;
 
-const isLease = (v: unknown): v is number =>
+const isLease = (v: unknown): v is Lease =>
   typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
 
 export class SandboxedExecutor implements Executor {
@@ -47,7 +48,7 @@ export class SandboxedExecutor implements Executor {
   onProgress: ProgressListener | null = null;
   #options: SandboxedExecutorOptions;
   /** Leases handed to the child and not reported yet, with whom to tell. */
-  #held = new Map<number, OnDone>();
+  #held = new Map<Lease, OnDone>();
   #modules = new Map<string, Promise<string>>();
   #child: ChildProcess | null = null;
   #pipe: Socket | null = null;
@@ -77,7 +78,7 @@ export class SandboxedExecutor implements Executor {
     else this.#backlog.push(batch);
   }
 
-  cancel(leases: readonly number[]): void {
+  cancel(leases: readonly Lease[]): void {
     const mine = leases.filter((lease) => this.#held.delete(lease));
     if (mine.length > 0) this.#send({ t: 'cancel', leases: mine });
   }
@@ -165,7 +166,7 @@ export class SandboxedExecutor implements Executor {
   }
 
   /** Reports these held leases as crashed (the child that ran them is gone). */
-  #crashAll(reason: string, leases: readonly number[]): void {
+  #crashAll(reason: string, leases: readonly Lease[]): void {
     const byDone = new Map<OnDone, TaskFailure[]>();
     for (const lease of leases) {
       const onDone = this.#held.get(lease);
@@ -246,31 +247,34 @@ export class SandboxedExecutor implements Executor {
     const count = Math.min(leases.length, outputs.length);
     for (let i = 0; i < count; i++) {
       const lease: unknown = leases[i];
-      const onDone = isLease(lease) ? this.#held.get(lease) : undefined;
+      if (!isLease(lease)) continue;
+      const onDone = this.#held.get(lease);
       if (!onDone) continue;
-      this.#held.delete(lease as number);
+      this.#held.delete(lease);
       const outcomes = outcomesOf(onDone);
-      outcomes.leases.push(lease as number);
+      outcomes.leases.push(lease);
       outcomes.outputs.push(outputs[i]);
     }
     for (const failure of failures as unknown[]) {
       if (failure === null || typeof failure !== 'object') continue;
       const { lease, error, kind } = failure as Record<string, unknown>;
-      const onDone = isLease(lease) ? this.#held.get(lease) : undefined;
+      if (!isLease(lease)) continue;
+      const onDone = this.#held.get(lease);
       if (!onDone) continue;
-      this.#held.delete(lease as number);
+      this.#held.delete(lease);
       outcomesOf(onDone).failures.push({
-        lease: lease as number,
+        lease,
         error: String(error).slice(0, LIMITS.maxErrorLength),
         kind: kind === 'crash' ? 'crash' : 'error',
       });
     }
     if (Array.isArray(skipped)) {
       for (const lease of skipped as unknown[]) {
-        const onDone = isLease(lease) ? this.#held.get(lease) : undefined;
+        if (!isLease(lease)) continue;
+        const onDone = this.#held.get(lease);
         if (!onDone) continue;
-        this.#held.delete(lease as number);
-        (outcomesOf(onDone).skipped ??= []).push(lease as number);
+        this.#held.delete(lease);
+        (outcomesOf(onDone).skipped ??= []).push(lease);
       }
     }
     for (const [onDone, outcomes] of byDone) onDone(outcomes);

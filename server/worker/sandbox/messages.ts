@@ -1,10 +1,14 @@
 /** Messages on the pipe between the worker (parent) and its sandboxed child. */
-import type { TaskBatch, TaskFailure } from '../../../shared/protocol.js';
+import type {
+  Lease,
+  TaskBatch,
+  TaskFailure,
+} from '../../../shared/protocol.js';
 
 /** Parent -> child. */
 export type ToChild =
   | { t: 'submit'; batch: TaskBatch }
-  | { t: 'cancel'; leases: number[] }
+  | { t: 'cancel'; leases: Lease[] }
   | { t: 'cancel-all' }
   /** The text of a module the child asked for, already checked against its hash. */
   | { t: 'module'; hash: string; source: string }
@@ -14,13 +18,13 @@ export type ToChild =
 export type FromChild =
   | {
       t: 'done';
-      leases: number[];
+      leases: Lease[];
       outputs: unknown[];
       failures: TaskFailure[];
       /** Leases over before their task started: no result, the slot is free again. */
-      skipped: number[] | undefined;
+      skipped: Lease[] | undefined;
     }
-  | { t: 'progress'; lease: number; fraction: number }
+  | { t: 'progress'; lease: Lease; fraction: number }
   /** The child's thread pool needs this module's text. */
   | { t: 'need'; hash: string }
   | { t: 'log'; message: string };

@@ -11,6 +11,8 @@ import type { JobSpec } from '../../../server/master/scheduler/types.js';
 import { SqliteStore } from '../../../server/master/store/sqlite-store.js';
 import type { DispatchBatch } from '../../../server/master/task-frames.js';
 import { JobOptions } from '../../../shared/job.js';
+import type { Lease } from '../../../shared/protocol.js';
+import * as ids from '../../helpers/ids.js';
 import { tempDir } from '../../helpers/master.js';
 
 class RecordingLink implements WorkerLink {
@@ -45,7 +47,7 @@ function setup() {
   const link = new RecordingLink();
   runtime.attach(link);
   const spec: JobSpec = {
-    id: 'j',
+    id: ids.jobId('j'),
     name: 'squares',
     moduleHash: 'a'.repeat(64),
     options: JobOptions.parse({}),
@@ -55,7 +57,7 @@ function setup() {
   };
   store.createJob(spec, ['{"x":1}', '{"x":2}']);
   runtime.dispatch({ type: 'job-submitted', job: spec, at: 1 });
-  for (const workerId of ['w1', 'w2']) {
+  for (const workerId of [ids.workerId('w1'), ids.workerId('w2')]) {
     runtime.dispatch({
       type: 'worker-joined',
       workerId,
@@ -67,7 +69,7 @@ function setup() {
   }
   runtime.dispatch({
     type: 'credit-granted',
-    workerId: 'w1',
+    workerId: ids.workerId('w1'),
     credit: 2,
     at: 1,
   });
@@ -87,7 +89,7 @@ describe('runtime', () => {
       expect(workerId).toBe('w1');
       expect(batch.tasks.map((task) => task.index)).toEqual([0, 1]);
       expect(batch.inputs).toEqual(['{"x":1}', '{"x":2}']);
-      expect(batch.jobs.get('j')).toEqual({
+      expect(batch.jobs.get(ids.jobId('j'))).toEqual({
         name: 'squares',
         moduleHash: spec.moduleHash,
         timeoutMs: spec.options.timeoutMs,
@@ -102,26 +104,24 @@ describe('runtime', () => {
     try {
       const leases = link.tasks[0]?.batch.tasks.map((task) => task.lease) ?? [];
       runtime.receiveResults(
-        'w1',
-        { type: 'results', leases: [leases[0] as number], outputs: [1] },
+        ids.workerId('w1'),
+        { type: 'results', leases: [leases[0] as Lease], outputs: [1] },
         false,
       );
       runtime.receiveResults(
-        'w1',
+        ids.workerId('w1'),
         {
           type: 'results',
           leases: [],
           outputs: [],
-          failures: [
-            { lease: leases[1] as number, error: 'no', kind: 'error' },
-          ],
+          failures: [{ lease: leases[1] as Lease, error: 'no', kind: 'error' }],
         },
         false,
       );
       expect(link.acks).toEqual([]);
       await store.commit();
       expect(link.acks).toEqual([{ workerId: 'w1', count: 2 }]);
-      expect(store.readResults('j', 0, 10)).toHaveLength(1);
+      expect(store.readResults(ids.jobId('j'), 0, 10)).toHaveLength(1);
       expect(link.others).toEqual([]);
     } finally {
       close();
@@ -133,11 +133,11 @@ describe('runtime', () => {
     try {
       const seen: unknown[] = [];
       runtime.on('progress', (progress) => seen.push(progress));
-      const lease = link.tasks[0]?.batch.tasks[1]?.lease as number;
-      runtime.receiveProgress('w2', lease, 0.5);
-      runtime.receiveProgress('w1', 123, 0.5);
+      const lease = link.tasks[0]?.batch.tasks[1]?.lease as Lease;
+      runtime.receiveProgress(ids.workerId('w2'), lease, 0.5);
+      runtime.receiveProgress(ids.workerId('w1'), ids.lease(123), 0.5);
       expect(seen).toEqual([]);
-      runtime.receiveProgress('w1', lease, 0.5);
+      runtime.receiveProgress(ids.workerId('w1'), lease, 0.5);
       expect(seen).toEqual([{ lease, jobId: 'j', index: 1, fraction: 0.5 }]);
     } finally {
       close();

@@ -11,6 +11,7 @@ import type {
   Lease,
   SchedulerEvent,
 } from '../../../server/master/scheduler/types.js';
+import { unbranded, type Unbranded } from '../../helpers/ids.js';
 import { jobSpec } from '../../helpers/scheduler.js';
 
 type Op =
@@ -64,7 +65,7 @@ interface SimWorker {
 }
 
 class Sim {
-  readonly s = new Scheduler();
+  readonly s = unbranded(new Scheduler());
   now = 0;
   readonly workers: SimWorker[] = [];
   readonly recorded = new Set<number>();
@@ -117,7 +118,7 @@ class Sim {
     return holders;
   }
 
-  handle(event: SchedulerEvent): void {
+  handle(event: Unbranded<SchedulerEvent>): void {
     const commands = this.s.handle(event);
     this.s.checkInvariants();
     this.check(commands);

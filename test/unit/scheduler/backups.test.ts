@@ -3,7 +3,6 @@
  * another worker, within the job's cap; the first result is recorded, the rest cancelled.
  */
 import { describe, expect, test } from 'vitest';
-import type { Scheduler } from '../../../server/master/scheduler/scheduler.js';
 import type { Assignment } from '../../../server/master/scheduler/types.js';
 import {
   assigned,
@@ -17,10 +16,11 @@ import {
   send,
   submit,
   tick,
+  type TestScheduler,
 } from '../../helpers/scheduler.js';
 
 /** Two workers with one slot each; job `j` of `n` tasks (10 ms each on `fast`). */
-function setUp(n: number, backups = true): Scheduler {
+function setUp(n: number, backups = true): TestScheduler {
   const s = makeScheduler();
   join(s, 'fast');
   join(s, 'slow');
@@ -33,7 +33,7 @@ function setUp(n: number, backups = true): Scheduler {
  * 10 ms, and `slow` takes the last one when `fast` is done. Ends with `fast` granting
  * credit that nothing is queued for.
  */
-function runToTail(s: Scheduler): { held: Assignment; now: number } {
+function runToTail(s: TestScheduler): { held: Assignment; now: number } {
   let now = 0;
   let [task] = assigned(credit(s, 'fast', 1, now), 'fast');
   while (task !== undefined && (s.jobView('j')?.counts.queued ?? 0) > 0) {
@@ -50,7 +50,7 @@ function runToTail(s: Scheduler): { held: Assignment; now: number } {
 
 /** Runs to the tail and past the time the straggler's backup copy is due. */
 function backupCopy(
-  s: Scheduler,
+  s: TestScheduler,
   at = 100,
 ): Assignment & { held: Assignment; now: number } {
   const { held, now } = runToTail(s);

@@ -1,5 +1,4 @@
 import { describe, expect, test } from 'vitest';
-import type { Scheduler } from '../../../server/master/scheduler/scheduler.js';
 import {
   assigned,
   credit,
@@ -8,10 +7,12 @@ import {
   ok,
   send,
   submit,
+  thrown,
+  type TestScheduler,
 } from '../../helpers/scheduler.js';
 
 /** Grants `n` credit to w1 and answers everything it gets; returns the job ids in order. */
-function run(s: Scheduler, n: number, at = 0): string[] {
+function run(s: TestScheduler, n: number, at = 0): string[] {
   const tasks = assigned(credit(s, 'w1', n, at));
   send(
     s,
@@ -104,9 +105,7 @@ describe('fair share', () => {
     submit(s, 'a', 1, { priority: 100 });
     const [task] = assigned(credit(s, 'w1', 1));
     // It threw on w1: it waits for w2; w1 gets job b's tasks meanwhile.
-    send(s, 'w1', [
-      { lease: task?.lease ?? 0, ok: false, error: 'x', kind: 'error' },
-    ]);
+    send(s, 'w1', [thrown(task?.lease ?? 0, 'x')]);
     submit(s, 'b', 3);
     expect(assigned(credit(s, 'w1', 5)).map((t) => t.jobId)).toEqual([
       'b',

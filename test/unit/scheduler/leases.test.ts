@@ -22,6 +22,7 @@ import {
   type WorkerRecord,
 } from '../../../server/master/scheduler/records.js';
 import { WindowMap } from '../../../server/master/scheduler/window-map.js';
+import { lease as toLease } from '../../helpers/ids.js';
 
 describe('lease expiry', () => {
   test('a lease expires at dispatch + timeoutMs + leaseGraceMs, not before', () => {
@@ -304,7 +305,7 @@ describe('WindowMap and LeaseList', () => {
 
   function record(lease: number): LeaseRecord {
     return new LeaseRecord(
-      lease,
+      toLease(lease),
       undefined as unknown as JobRecord,
       0,
       undefined as unknown as WorkerRecord,

@@ -13,7 +13,12 @@ import type {
   SchedulerEvent,
   SchedulerOptions,
 } from '../../../server/master/scheduler/types.js';
-import { acceptsInputs, jobSpec } from '../../helpers/scheduler.js';
+import { unbranded, type Unbranded } from '../../helpers/ids.js';
+import {
+  acceptsInputs,
+  jobSpec,
+  type TestScheduler,
+} from '../../helpers/scheduler.js';
 
 type Op =
   | { t: 'join'; slots: number }
@@ -141,7 +146,7 @@ interface SimWorker {
 
 /** Drives a scheduler and checks every command it returns. */
 class Sim {
-  s: Scheduler;
+  s: TestScheduler;
   now = 0;
   lastLease = 0;
   readonly workers: SimWorker[] = [];
@@ -154,10 +159,10 @@ class Sim {
 
   constructor(leaseGraceMs: number, maxWorkerDeaths: number) {
     this.options = { leaseGraceMs, maxWorkerDeaths };
-    this.s = new Scheduler(this.options);
+    this.s = unbranded(new Scheduler(this.options));
   }
 
-  handle(event: SchedulerEvent): void {
+  handle(event: Unbranded<SchedulerEvent>): void {
     const commands = this.s.handle(event);
     this.check(commands);
     this.s.checkInvariants();
@@ -172,7 +177,11 @@ class Sim {
     return this.jobs[k % Math.max(this.jobs.length, 1)];
   }
 
-  result(lease: Lease, outcome: Outcome, digest: string): ReceivedResult {
+  result(
+    lease: number,
+    outcome: Outcome,
+    digest: string,
+  ): Unbranded<ReceivedResult> {
     if (outcome === 'ok') return { lease, ok: true, output: digest, digest };
     return { lease, ok: false, error: `${outcome} ${lease}`, kind: outcome };
   }
@@ -355,7 +364,7 @@ class Sim {
   /** The master restarts: jobs come back from the store, workers must reconnect. */
   restart(): void {
     const views = this.s.jobViews();
-    this.s = new Scheduler(this.options);
+    this.s = unbranded(new Scheduler(this.options));
     // A new master counts leases afresh; its workers are new sessions.
     this.lastLease = 0;
     for (const w of this.workers) w.alive = false;

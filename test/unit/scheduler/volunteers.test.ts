@@ -4,7 +4,6 @@
  * whose output disagrees with the agreed one is counted.
  */
 import { describe, expect, test } from 'vitest';
-import type { Scheduler } from '../../../server/master/scheduler/scheduler.js';
 import {
   assigned,
   crashed,
@@ -16,11 +15,12 @@ import {
   send,
   submit,
   thrown,
+  type TestScheduler,
 } from '../../helpers/scheduler.js';
 
 /** A worker of `volunteer` connecting from `address`. */
 function joinAs(
-  s: Scheduler,
+  s: TestScheduler,
   workerId: string,
   volunteer: string,
   address: string,
@@ -39,7 +39,7 @@ function joinAs(
 }
 
 /** The lease of task 0 sent to `workerId` on a grant, or undefined if none was. */
-function leaseOf(s: Scheduler, workerId: string): number | undefined {
+function leaseOf(s: TestScheduler, workerId: string): number | undefined {
   return assigned(credit(s, workerId, 1), workerId)[0]?.lease;
 }
 

@@ -17,6 +17,7 @@ import {
   expandTasks,
 } from '../../../shared/protocol.js';
 import { buildTasksFrame } from '../../../server/master/task-frames.js';
+import { unbranded } from '../../helpers/ids.js';
 
 const MODULE = 'a'.repeat(64);
 
@@ -387,7 +388,7 @@ describe('codec', () => {
       ],
     };
     // Stored inputs are JSON text, spliced into a text frame as they are.
-    const text = buildTasksFrame(
+    const text = unbranded(buildTasksFrame)(
       assignments,
       ['{"x":0}', 'null', '"one"'],
       jobs,
@@ -401,7 +402,7 @@ describe('codec', () => {
     expect(Tasks.safeParse(JSON.parse(text as string)).success).toBe(true);
     // A binary input makes the whole frame binary; other inputs are unchanged.
     const bytes = new Uint8Array([1, 2, 3]);
-    const binary = buildTasksFrame(
+    const binary = unbranded(buildTasksFrame)(
       assignments,
       ['{"x":0}', encodeFrame(bytes) as Uint8Array, '"one"'],
       jobs,

@@ -7,6 +7,7 @@ import {
   type TaskFunction,
   type ThreadBatch,
 } from '../../../shared/task-runner.js';
+import { jobId, lease } from '../../helpers/ids.js';
 
 /** One outcome, read out of the columns of the `outcomes` messages. */
 interface Outcome {
@@ -65,9 +66,9 @@ const run = (
   deadline = 10_000,
 ): { type: 'run' } & ThreadBatch => ({
   type: 'run',
-  job: '1',
+  job: jobId('1'),
   module,
-  leases,
+  leases: leases.map(lease),
   indexes: leases,
   attempts: leases.map(() => 1),
   inputs,
@@ -118,7 +119,7 @@ describe('task runner', () => {
       type: 'run',
       job: 'j7',
       module: 'm',
-      leases: [10, 11, 12],
+      leases: [10, 11, 12].map(lease),
       indexes: [4, 0, 9],
       attempts: [1, 3, 2],
       inputs: ['a', { b: 1 }, null],
@@ -164,7 +165,7 @@ describe('task runner', () => {
 
   test('skips tasks whose lease ran out or that were cancelled before they started', async () => {
     const h = harness({ m: (x: unknown) => x }, () => 5_000);
-    h.runner.handle({ type: 'cancel', leases: [2] });
+    h.runner.handle({ type: 'cancel', leases: [lease(2)] });
     h.runner.handle(run([1], [1], 'm', 4_000));
     h.runner.handle(run([2, 3], [2, 3]));
     expect(await h.until(3)).toEqual([skipped(1), skipped(2), ok(3, 3)]);
@@ -184,7 +185,7 @@ describe('task runner', () => {
     const running = new Promise<void>((resolve) => (started = resolve));
     h.runner.handle(run([1], [1]));
     await running;
-    h.runner.handle({ type: 'cancel', leases: [1] });
+    h.runner.handle({ type: 'cancel', leases: [lease(1)] });
     expect(await h.until(1)).toEqual([skipped(1)]);
   });
 

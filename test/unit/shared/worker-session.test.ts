@@ -11,6 +11,7 @@ import {
   type Outcomes,
   type TransportHandlers,
 } from '../../../shared/worker-session.js';
+import * as ids from '../../helpers/ids.js';
 
 function fakeClock() {
   let now = 1_000;
@@ -83,11 +84,11 @@ function fakeExecutor(slots = 2) {
       running.delete(lease);
       onDone = entry.onDone;
       if (ending.ok) {
-        outcomes.leases.push(lease);
+        outcomes.leases.push(ids.lease(lease));
         outcomes.outputs.push(ending.output);
       } else {
         outcomes.failures.push({
-          lease,
+          lease: ids.lease(lease),
           error: ending.error,
           kind: ending.kind,
         });
@@ -252,7 +253,12 @@ describe('worker session', () => {
     s.conn().handlers.onMessage(tasksFrame([1, 2]));
     const entry = s.exec.running.get(1)!;
     s.exec.running.clear();
-    entry.onDone({ leases: [], outputs: [], failures: [], skipped: [1, 2] });
+    entry.onDone({
+      leases: [],
+      outputs: [],
+      failures: [],
+      skipped: [ids.lease(1), ids.lease(2)],
+    });
     expect(sentOfType(s.conn().sent, 'results')).toEqual([]);
     // Without this grant a worker whose queue outlived its leases waits forever.
     expect(sentOfType(s.conn().sent, 'ready')).toEqual([
@@ -492,7 +498,7 @@ describe('worker session', () => {
     ) => {
       const listener = s.exec.executor.onProgress;
       if (!listener) throw new Error('the session set no onProgress');
-      listener(lease, fraction);
+      listener(ids.lease(lease), fraction);
     };
     const progressFrames = (s: ReturnType<typeof setup>) =>
       sentOfType(s.conn().sent, 'progress');

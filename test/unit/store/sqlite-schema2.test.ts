@@ -8,6 +8,7 @@ import { afterEach, expect, test } from 'vitest';
 import { SCHEMA_VERSION } from '../../../server/master/store/sqlite-schema.js';
 import { SqliteStore } from '../../../server/master/store/sqlite-store.js';
 import type { StoredResult } from '../../../server/master/store/store.js';
+import { unbranded, type Unbranded } from '../../helpers/ids.js';
 
 const cleanups: (() => void)[] = [];
 
@@ -90,14 +91,14 @@ function writeV2(dir: string): void {
   }
 }
 
-function outcomes(store: SqliteStore): StoredResult['outcome'][] {
+function outcomes(store: Unbranded<SqliteStore>): StoredResult['outcome'][] {
   return store.readResults('a', 0, 100).map((r) => r.outcome);
 }
 
 test('a schema 2 file is migrated in place to 3: old failures read back with the code their message names, E_TASK_FAILED otherwise', async () => {
   const dir = freshDir();
   writeV2(dir);
-  const store = new SqliteStore({ dir });
+  const store = unbranded(new SqliteStore({ dir }));
   cleanups.push(() => store.close());
   expect(outcomes(store)).toEqual([
     { ok: true, output: '"zero"' },
@@ -131,7 +132,7 @@ test('a migrated schema 2 file stores new failures with their code and reopens a
   const dir = freshDir();
   writeV2(dir);
   new SqliteStore({ dir }).close();
-  const store = new SqliteStore({ dir });
+  const store = unbranded(new SqliteStore({ dir }));
   cleanups.push(() => store.close());
   expect(outcomes(store).filter((o) => !o.ok)).toHaveLength(5);
   store.appendInputs('a', ROWS.length, ['6']);

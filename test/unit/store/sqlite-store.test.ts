@@ -12,6 +12,7 @@ import type {
   EncodedValue,
   StoredResult,
 } from '../../../server/master/store/store.js';
+import { jobId, unbranded, type Unbranded } from '../../helpers/ids.js';
 
 const cleanups: (() => void)[] = [];
 
@@ -25,8 +26,10 @@ function freshDir(): string {
   return dir;
 }
 
-function openStore(dir: string): SqliteStore {
-  const store = new SqliteStore({ dir });
+type Store = Unbranded<SqliteStore>;
+
+function openStore(dir: string): Store {
+  const store = unbranded(new SqliteStore({ dir }));
   cleanups.push(() => store.close());
   return store;
 }
@@ -43,7 +46,7 @@ function peek<T>(dir: string, read: (db: Database.Database) => T): T {
 
 function spec(id: string, taskCount: number, sealed = true): JobSpec {
   return {
-    id,
+    id: jobId(id),
     name: `job ${id}`,
     moduleHash: 'h1',
     options: { timeoutMs: 60_000, maxAttempts: 5, replicas: 1, priority: 0 },
@@ -57,7 +60,7 @@ function numbered(count: number, from = 0): string[] {
   return Array.from({ length: count }, (_, i) => JSON.stringify(from + i));
 }
 
-function readAll(store: SqliteStore, jobId: string): StoredResult[] {
+function readAll(store: Store, jobId: string): StoredResult[] {
   const all: StoredResult[] = [];
   for (;;) {
     const page = store.readResults(jobId, all.at(-1)?.seq ?? 0, 100);
@@ -134,7 +137,7 @@ describe('SqliteStore reopened', () => {
     const values: EncodedValue[] = numbered(1_000).map((v, i) =>
       i % 150 === 7 ? new Uint8Array([i & 255]) : i % 170 === 9 ? `a\n${v}` : v,
     );
-    const first = new SqliteStore({ dir });
+    const first = unbranded(new SqliteStore({ dir }));
     first.createJob(spec('a', 700, false), values.slice(0, 700));
     // Read (and cached) before the append and the restart.
     expect(first.getInputs('a', [699, 0, 255, 256])).toEqual([
@@ -163,7 +166,10 @@ describe('SqliteStore reopened', () => {
 
   test('a chunk row missing from the file is a RangeError, not a wrong input', () => {
     const dir = freshDir();
-    new SqliteStore({ dir }).createJob(spec('a', 1_000), numbered(1_000));
+    unbranded(new SqliteStore({ dir })).createJob(
+      spec('a', 1_000),
+      numbered(1_000),
+    );
     const db = new Database(path.join(dir, 'colony.db'));
     db.prepare('DELETE FROM inputs WHERE first = 256').run();
     db.close();
@@ -181,7 +187,7 @@ describe('SqliteStore reopened', () => {
 
   test('seq keeps increasing after a restart, whichever job had the last one', async () => {
     const dir = freshDir();
-    const first = new SqliteStore({ dir });
+    const first = unbranded(new SqliteStore({ dir }));
     first.createJob(spec('a', 10), numbered(10));
     first.createJob(spec('b', 10), numbered(10));
     first.recordResult('b', 0, { ok: true, output: '0' });

@@ -8,6 +8,7 @@ import type { JobSpec } from '../../../server/master/scheduler/types.js';
 import { TaskMark } from '../../../server/master/scheduler/types.js';
 import { MemoryStore } from '../../../server/master/store/memory-store.js';
 import { SqliteStore } from '../../../server/master/store/sqlite-store.js';
+import { jobId, unbranded, type Unbranded } from '../../helpers/ids.js';
 import type {
   EncodedValue,
   Store,
@@ -20,13 +21,13 @@ afterEach(() => {
   for (const cleanup of cleanups.splice(0)) cleanup();
 });
 
-const factories: { name: string; open: () => Store }[] = [
+const factories: { name: string; open: () => Unbranded<Store> }[] = [
   {
     name: 'MemoryStore',
     open: () => {
       const store = new MemoryStore();
       cleanups.push(() => store.close());
-      return store;
+      return unbranded(store);
     },
   },
   {
@@ -38,14 +39,14 @@ const factories: { name: string; open: () => Store }[] = [
         store.close();
         fs.rmSync(dir, { recursive: true, force: true });
       });
-      return store;
+      return unbranded(store);
     },
   },
 ];
 
 function spec(id: string, taskCount: number, sealed = true): JobSpec {
   return {
-    id,
+    id: jobId(id),
     name: `job ${id}`,
     moduleHash: 'h1',
     options: { timeoutMs: 60_000, maxAttempts: 5, replicas: 1, priority: 0 },
@@ -60,7 +61,7 @@ function numbered(count: number, from = 0): string[] {
 }
 
 function readAll(
-  store: Store,
+  store: Unbranded<Store>,
   jobId: string,
   pageSize = 1_000,
 ): StoredResult[] {

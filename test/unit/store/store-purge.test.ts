@@ -10,6 +10,7 @@ import type { JobSpec } from '../../../server/master/scheduler/types.js';
 import { MemoryStore } from '../../../server/master/store/memory-store.js';
 import { SqliteStore } from '../../../server/master/store/sqlite-store.js';
 import type { Store } from '../../../server/master/store/store.js';
+import { jobId, unbranded, type Unbranded } from '../../helpers/ids.js';
 
 const cleanups: (() => void)[] = [];
 afterEach(() => {
@@ -22,20 +23,20 @@ function tempDir(): string {
   return dir;
 }
 
-function openSqlite(dir = tempDir()): SqliteStore {
+function openSqlite(dir = tempDir()): Unbranded<SqliteStore> {
   const store = new SqliteStore({ dir });
   cleanups.unshift(() => store.close());
-  return store;
+  return unbranded(store);
 }
 
-const factories: { name: string; open: () => Store }[] = [
-  { name: 'MemoryStore', open: () => new MemoryStore() },
+const factories: { name: string; open: () => Unbranded<Store> }[] = [
+  { name: 'MemoryStore', open: () => unbranded(new MemoryStore()) },
   { name: 'SqliteStore', open: () => openSqlite() },
 ];
 
 function spec(id: string, taskCount: number, moduleHash = 'h1'): JobSpec {
   return {
-    id,
+    id: jobId(id),
     name: `job ${id}`,
     moduleHash,
     options: { timeoutMs: 60_000, maxAttempts: 5, replicas: 1, priority: 0 },
@@ -47,7 +48,7 @@ function spec(id: string, taskCount: number, moduleHash = 'h1'): JobSpec {
 
 /** A job of `count` tasks, every one answered, ended and committed. */
 async function endedJob(
-  store: Store,
+  store: Unbranded<Store>,
   id: string,
   count: number,
   moduleHash = 'h1',

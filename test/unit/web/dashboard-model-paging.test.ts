@@ -1,9 +1,10 @@
 import { describe, expect, test } from 'vitest';
 import type { Delta, JobSummary } from '../../../shared/protocol.js';
 import { DashboardModel } from '../../../web/src/dashboard-model.js';
+import { jobId } from '../../helpers/ids.js';
 
 const job = (id: string, done: number): JobSummary => ({
-  id,
+  id: jobId(id),
   name: id,
   state: 'completed',
   sealed: true,
@@ -43,7 +44,7 @@ function loaded(): DashboardModel {
 describe('DashboardModel: purged and older jobs', () => {
   test('a delta removes purged jobs', () => {
     const m = loaded();
-    m.apply(delta(1_250, { removedJobs: ['5'] }));
+    m.apply(delta(1_250, { removedJobs: [jobId('5')] }));
     expect([...m.jobs.keys()]).toEqual(['6']);
   });
 

@@ -10,9 +10,10 @@ import {
   MAX_EVENTS,
   THROUGHPUT_WINDOW_MS,
 } from '../../../web/src/dashboard-model.js';
+import { jobId, workerId } from '../../helpers/ids.js';
 
 const job = (id: string, done: number): JobSummary => ({
-  id,
+  id: jobId(id),
   name: id,
   state: 'running',
   sealed: true,
@@ -26,7 +27,7 @@ const job = (id: string, done: number): JobSummary => ({
 });
 
 const worker = (id: string, done = 0): WorkerSummary => ({
-  id,
+  id: workerId(id),
   name: id,
   kind: 'browser',
   slots: 2,
@@ -83,7 +84,7 @@ describe('DashboardModel', () => {
       delta(10_250, {
         jobs: [job('j1', 4), job('j2', 0)],
         workers: [worker('w3'), worker('w1', 7)],
-        removedWorkers: ['w2'],
+        removedWorkers: [workerId('w2')],
         events: [{ at: 10_250, kind: 'left', text: 'w2 left' }],
       }),
     );
@@ -101,7 +102,10 @@ describe('DashboardModel', () => {
     const m = new DashboardModel();
     m.reset(snapshot(10_000));
     m.apply(
-      delta(10_250, { workers: [worker('w1', 1)], removedWorkers: ['w1'] }),
+      delta(10_250, {
+        workers: [worker('w1', 1)],
+        removedWorkers: [workerId('w1')],
+      }),
     );
     expect(m.workers.get('w1')?.done).toBe(1);
   });

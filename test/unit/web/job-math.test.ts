@@ -16,6 +16,7 @@ import {
   windowRate,
   workerTotals,
 } from '../../../web/src/job-math.js';
+import { jobId, workerId } from '../../helpers/ids.js';
 
 const counts = (c: Partial<JobCounts>): JobCounts => ({
   total: 0,
@@ -28,7 +29,7 @@ const counts = (c: Partial<JobCounts>): JobCounts => ({
 
 function job(id: string, patch: Partial<JobSummary> = {}): JobSummary {
   return {
-    id,
+    id: jobId(id),
     name: `job ${id}`,
     state: 'running',
     sealed: true,
@@ -45,7 +46,7 @@ function job(id: string, patch: Partial<JobSummary> = {}): JobSummary {
 
 function worker(id: string, patch: Partial<WorkerSummary> = {}): WorkerSummary {
   return {
-    id,
+    id: workerId(id),
     name: `w-${id}`,
     kind: 'node',
     slots: 1,

@@ -7,6 +7,7 @@ import {
   type ToThread,
 } from '../../../shared/task-runner.js';
 import type { Outcomes } from '../../../shared/worker-session.js';
+import { jobId, lease, type Unbranded } from '../../helpers/ids.js';
 import {
   WebWorkerExecutor,
   type SpawnThread,
@@ -87,7 +88,7 @@ function fakeThreads(clock: { now(): number }) {
     /** `run` messages the thread was sent. */
     runs: Extract<ToThread, { type: 'run' }>[];
     fail(message: string): void;
-    forge(message: FromThread): void;
+    forge(message: Unbranded<FromThread>): void;
   }[] = [];
   const spawn: SpawnThread = (events) => {
     const thread: (typeof threads)[number] = {
@@ -95,7 +96,7 @@ function fakeThreads(clock: { now(): number }) {
       hold: () => false,
       runs: [],
       fail: (message: string) => events.onError(message),
-      forge: (message: FromThread) => events.onMessage(message),
+      forge: (message) => events.onMessage(message as FromThread),
     };
     let running: Float64Array | null = null;
     const runner = createTaskRunner({
@@ -139,11 +140,11 @@ function tasks(
 ): TaskBatch {
   const indexes = Array.from({ length: count }, (_, i) => i);
   return {
-    job: 'job-1',
+    job: jobId('job-1'),
     module,
     timeoutMs,
     name: 'test',
-    leases: indexes.map((i) => firstLease + i),
+    leases: indexes.map((i) => lease(firstLease + i)),
     indexes,
     attempts: indexes.map(() => 1),
     inputs: indexes,
@@ -212,11 +213,15 @@ describe('WebWorkerExecutor', () => {
     const { executor, pool, clock, done, onDone } = setup(1);
     // The thread is busy while the next tasks queue up: it then takes them as one
     // batch of two jobs' tasks, the hanging one first.
-    executor.submit({ ...tasks(GATE, 1, 100), job: 'job-0' }, onDone);
+    executor.submit({ ...tasks(GATE, 1, 100), job: jobId('job-0') }, onDone);
     await settle();
     executor.submit(tasks(HANG, 1, 1), onDone);
     executor.submit(
-      { ...tasks(DOUBLE, 3, 10, 60_000), job: 'job-2', indexes: [1, 2, 3] },
+      {
+        ...tasks(DOUBLE, 3, 10, 60_000),
+        job: jobId('job-2'),
+        indexes: [1, 2, 3],
+      },
       onDone,
     );
     openGate();
@@ -282,7 +287,7 @@ describe('WebWorkerExecutor', () => {
     executor.submit(tasks(DOUBLE, 1, 2), onDone);
     executor.submit(tasks(HANG, 1, 3), onDone);
     const thread = pool.threads[0]!;
-    thread.hold = (m) => m.type === 'outcomes' && m.leases.includes(2);
+    thread.hold = (m) => m.type === 'outcomes' && m.leases.includes(lease(2));
     openGate();
     await settle();
     expect(done.get(1)).toEqual([{ ok: true, output: 'through' }]);
@@ -307,7 +312,7 @@ describe('WebWorkerExecutor', () => {
     const { executor, done, onDone, clock } = setup(1);
     executor.submit(tasks(HANG, 1, 1), onDone);
     executor.submit(tasks(DOUBLE, 40, 100, 60_000), onDone);
-    executor.cancel([1, 100, 139]);
+    executor.cancel([1, 100, 139].map(lease));
     // The queued one leaves at once; the two in the thread when it answers or dies.
     expect(executor.pending).toBe(40);
     await settle();
@@ -375,7 +380,7 @@ describe('WebWorkerExecutor', () => {
     pool.threads[0]?.forge({ type: 'progress', lease: 999, fraction: 0.5 });
     pool.threads[0]?.forge({ type: 'progress', lease: 7, fraction: 2 });
     expect(heard).toHaveLength(2);
-    executor.cancel([7]);
+    executor.cancel([7].map(lease));
     clock.advance(300);
     reportProgress(0.75);
     await settle();

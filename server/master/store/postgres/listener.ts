@@ -5,6 +5,7 @@
  * reconnect make the master look at the database anyway.
  */
 import pg from 'pg';
+import { JobId } from '../../../../shared/protocol.js';
 import type { ClusterHint } from './cluster-store.js';
 import { CHANNEL_CANCEL, CHANNEL_INPUTS } from './pg-jobs.js';
 
@@ -42,7 +43,10 @@ export class ClusterListener {
     client.on('error', (error) => this.#lost(client, error));
     client.on('end', () => this.#lost(client, new Error('connection ended')));
     client.on('notification', (message) => {
-      const jobId = message.payload ?? '';
+      // A hint names a job; one that is no job id could name nothing stored.
+      const parsed = JobId.safeParse(message.payload);
+      if (!parsed.success) return;
+      const jobId = parsed.data;
       if (message.channel === CHANNEL_INPUTS) {
         this.#options.onHint({ type: 'inputs', jobId });
       } else if (message.channel === CHANNEL_CANCEL) {

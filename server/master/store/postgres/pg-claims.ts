@@ -10,7 +10,7 @@ import type { ClaimedTask, ClaimRef, ReplicaVotes } from './cluster-store.js';
 import { inTransaction, jobKeys, joinValue } from './sql-util.js';
 
 interface ClaimRow {
-  id: string;
+  id: JobId;
   idx: number;
   token: string;
   attempts: number;

@@ -202,7 +202,7 @@ async function analyzeAfter(pool: pg.Pool, inserted: number): Promise<void> {
 }
 
 interface JobDbRow {
-  id: string;
+  id: JobId;
   name: string;
   module_hash: string;
   options: JobOptions;

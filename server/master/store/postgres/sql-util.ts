@@ -3,6 +3,7 @@
  * milliseconds, and encoded values split over a text and a bytea column.
  */
 import type pg from 'pg';
+import type { JobId } from '../../scheduler/types.js';
 import type { EncodedValue } from '../store.js';
 
 /** Milliseconds since the epoch by the database's clock (all masters share it). */
@@ -73,9 +74,9 @@ export function toNumber(value: string | number | null): number | null {
 /** The integer keys of the given jobs (those that exist), in key order: lock order. */
 export async function jobKeys(
   client: pg.PoolClient | pg.Pool,
-  ids: readonly string[],
-): Promise<Map<string, number>> {
-  const { rows } = await client.query<{ id: string; jid: string }>(
+  ids: readonly JobId[],
+): Promise<Map<JobId, number>> {
+  const { rows } = await client.query<{ id: JobId; jid: string }>(
     'SELECT id, jid FROM jobs WHERE id = ANY($1::text[]) ORDER BY jid',
     [[...new Set(ids)]],
   );

@@ -6,6 +6,7 @@
 import { describe, expect, test } from 'vitest';
 import { TaskExecutor } from '../../../../shared/executor/index.js';
 import { endings, fakeClock, fakeSpawner, tasks } from './fakes.js';
+import { lease } from '../../../helpers/ids.js';
 
 function setup(slot = true) {
   const clock = fakeClock();
@@ -87,7 +88,7 @@ describe('crash blame', () => {
     const { pool, executor, done, onDone } = setup();
     executor.submit(tasks(2, 1), onDone);
     const first = pool.threads[0]!;
-    executor.cancel([1, 2]);
+    executor.cancel([1, 2].map(lease));
     expect(first.posted.at(-1)).toEqual({ type: 'cancel', leases: [1, 2] });
     first.start(1, 1_000_000);
     first.die('boom');

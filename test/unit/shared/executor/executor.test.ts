@@ -13,6 +13,7 @@ import {
   tasks,
   type FakeThread,
 } from './fakes.js';
+import { lease } from '../../../helpers/ids.js';
 
 function setup(threads = 1, loadModule?: (hash: string) => Promise<string>) {
   const clock = fakeClock();
@@ -79,7 +80,7 @@ describe('cancel', () => {
     executor.submit(tasks(10, 1), onDone);
     const thread = pool.threads[0]!;
     expect(leasesOf(thread)).toEqual([1, 2]);
-    executor.cancel([2, 5, 6, 99]);
+    executor.cancel([2, 5, 6, 99].map(lease));
     expect(executor.pending).toBe(8); // 2 stays until the thread answers it
     expect(thread.posted.at(-1)).toEqual({ type: 'cancel', leases: [2] });
     for (let round = 0; executor.pending > 0 && round < 100; round++)
@@ -112,8 +113,8 @@ describe('cancel', () => {
   test('a lease is told to its thread once, however often it is cancelled', () => {
     const { pool, executor, onDone } = setup();
     executor.submit(tasks(1, 1), onDone);
-    executor.cancel([1]);
-    executor.cancel([1]);
+    executor.cancel([1].map(lease));
+    executor.cancel([1].map(lease));
     const cancels = pool.threads[0]!.posted.filter((m) => m.type === 'cancel');
     expect(cancels).toEqual([{ type: 'cancel', leases: [1] }]);
   });
@@ -219,7 +220,7 @@ describe('progress', () => {
     ]);
     a.answer(1);
     a.send({ type: 'progress', lease: 1, fraction: 0.9 }); // answered
-    executor.cancel([2]);
+    executor.cancel([2].map(lease));
     a.send({ type: 'progress', lease: 2, fraction: 0.9 }); // cancelled
     expect(heard).toHaveLength(2);
   });

@@ -3,7 +3,7 @@
  * records what it is posted and answers when the test says so, so every interleaving
  * (a crash mid-batch, an overrun, a forged message) is scripted and deterministic.
  */
-import type { TaskBatch } from '../../../../shared/protocol.js';
+import type { Lease, TaskBatch } from '../../../../shared/protocol.js';
 import {
   Status,
   type FromThread,
@@ -15,6 +15,7 @@ import type {
   ThreadEvents,
 } from '../../../../shared/executor/index.js';
 import type { Outcomes } from '../../../../shared/worker-session.js';
+import { jobId, lease, type Unbranded } from '../../../helpers/ids.js';
 
 /** A clock whose timers run, in time order, only when the test advances it. */
 export function fakeClock(start = 1_000_000) {
@@ -54,7 +55,7 @@ export type FakeClock = ReturnType<typeof fakeClock>;
 export class FakeThread {
   readonly posted: ToThread[] = [];
   /** Tasks run messages gave it and it has not answered, in order. */
-  readonly queue: { lease: number; input: unknown }[] = [];
+  readonly queue: { lease: Lease; input: unknown }[] = [];
   terminated = false;
   readonly running: Float64Array | null;
   readonly #events: ThreadEvents;
@@ -101,8 +102,8 @@ export class FakeThread {
   }
 
   /** Delivers any message as if the thread (or task code on its port) posted it. */
-  send(message: FromThread): void {
-    if (!this.terminated) this.#events.onMessage(message);
+  send(message: Unbranded<FromThread>): void {
+    if (!this.terminated) this.#events.onMessage(message as FromThread);
   }
 
   die(reason: string): void {
@@ -137,11 +138,11 @@ export function tasks(
 ): TaskBatch {
   const indexes = Array.from({ length: count }, (_, i) => i);
   return {
-    job: 'job-1',
+    job: jobId('job-1'),
     module,
     timeoutMs,
     name: 'test',
-    leases: indexes.map((i) => firstLease + i),
+    leases: indexes.map((i) => lease(firstLease + i)),
     indexes,
     attempts: indexes.map(() => 1),
     inputs: indexes,
