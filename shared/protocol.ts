@@ -48,6 +48,13 @@ export const ModuleHash = z.string().regex(MODULE_HASH_PATTERN);
 export const WorkerKind = z.enum(['node', 'browser']);
 export type WorkerKind = z.infer<typeof WorkerKind>;
 
+/** Where a Node worker runs task code (`colony worker --sandbox`), as its `hello` says. */
+export const NodeSandbox = z.enum(['bwrap', 'permission', 'none']);
+export type NodeSandbox = z.infer<typeof NodeSandbox>;
+/** Where a worker's task code runs, as the master shows it: a browser's in Web Workers. */
+export const WorkerSandbox = z.enum([...NodeSandbox.options, 'browser']);
+export type WorkerSandbox = z.infer<typeof WorkerSandbox>;
+
 const Name = z.string().min(1).max(LIMITS.maxNameLength);
 const ErrorText = z.string().max(LIMITS.maxErrorLength);
 
@@ -76,7 +83,7 @@ export const Hello = z.strictObject({
   slots: z.number().int().min(1).max(LIMITS.maxSlots),
   name: Name.optional(),
   /** Where a Node worker runs task code (`colony worker --sandbox`), shown on the dashboard. */
-  sandbox: z.enum(['bwrap', 'permission', 'none']).optional(),
+  sandbox: NodeSandbox.optional(),
 });
 export type Hello = z.infer<typeof Hello>;
 
@@ -306,6 +313,8 @@ export const WorkerSummary = z.strictObject({
   connectedAt: z.number(),
   /** Where it connects from (`GET /api/workers` only; see docs/deploy.md). */
   address: z.string().optional(),
+  /** Where its task code runs, as it said at `hello` (absent: a Node worker that did not say). */
+  sandbox: WorkerSandbox.optional(),
 });
 export type WorkerSummary = z.infer<typeof WorkerSummary>;
 

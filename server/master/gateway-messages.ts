@@ -13,6 +13,7 @@ import {
   type Results,
   type Watch,
   type WorkerMessage,
+  type WorkerSandbox,
 } from '../../shared/protocol.js';
 import { stripControlsLine } from '../../shared/sanitize.js';
 import type { Logger } from '../log.js';
@@ -75,6 +76,15 @@ export interface FrameSink {
     storedOutputs?: readonly string[],
   ): void;
   receiveProgress(workerId: WorkerId, lease: Lease, fraction: number): void;
+}
+
+/**
+ * The sandbox a worker is shown with: what a Node worker's `hello` says (if it says),
+ * `browser` for a tab whatever it claims (its tasks run in Web Workers).
+ */
+export function sandboxOf(hello: Hello): { sandbox?: WorkerSandbox } {
+  if (hello.kind === 'browser') return { sandbox: 'browser' };
+  return hello.sandbox ? { sandbox: hello.sandbox } : {};
 }
 
 export class MessageHandler<P extends PeerState> {
@@ -202,6 +212,7 @@ export class MessageHandler<P extends PeerState> {
       slots: message.slots,
       volunteer: identity.volunteer,
       address: peer.address,
+      ...sandboxOf(message),
       at: this.#sink.now(),
     });
   }

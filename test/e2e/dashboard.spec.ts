@@ -34,10 +34,19 @@ test('a Node worker and a tab share a job; the dashboard shows both and progress
   await expect(table.locator('[data-kind="browser"] .name')).toHaveText(
     'tab-e2e',
   );
-  await expect(table.locator('[data-kind="node"] .badge')).toHaveText('node');
-  await expect(table.locator('[data-kind="browser"] .badge')).toHaveText(
+  await expect(table.locator('[data-kind="node"] .kind .badge')).toHaveText(
+    'node',
+  );
+  await expect(table.locator('[data-kind="browser"] .kind .badge')).toHaveText(
     'browser',
   );
+  // Where each runs task code: the Node worker's `auto` sandbox, the tab's Web Workers.
+  await expect(table.locator('[data-kind="node"] .sandbox .badge')).toHaveText(
+    /^(bwrap|permission)$/,
+  );
+  await expect(
+    table.locator('[data-kind="browser"] .sandbox .badge'),
+  ).toHaveText('browser');
   await expect(page.getByTestId('worker-count')).toHaveText('2');
 
   const id = await master.submit('shared-job', squareInputs(400, 20));

@@ -106,6 +106,9 @@ async function runProbes(mode: string): Promise<{
   const [last] = (await collectResults(master.client, after.id)).values();
   expect(last).toEqual({ index: 0, ok: true, output: 42 });
   expect(worker.child.exitCode).toBeNull();
+  // The master shows where the worker runs task code (its hello says).
+  const shown = await master.client.workers();
+  expect(shown.map((w) => w.sandbox)).toEqual([mode]);
   return { probes, worker, home };
 }
 
@@ -266,6 +269,8 @@ describe('sandbox', () => {
         '2',
         '--sandbox',
         mode,
+        '--name',
+        `primes-${mode}`,
       ]);
       const { id } = await master.client.submit({
         name: `primes-${mode}`,
@@ -273,6 +278,12 @@ describe('sandbox', () => {
         inputs,
       });
       const results = await collectResults(master.client, id);
+      // `auto` is shown as the mode it picked (the last mode's worker may still be
+      // leaving: this one is found by its name).
+      const shown = await master.client.workers();
+      expect(shown.find((w) => w.name === `primes-${mode}`)?.sandbox).toBe(
+        mode === 'auto' ? 'bwrap' : mode,
+      );
       byMode.set(
         mode,
         [...results.values()]

@@ -145,6 +145,7 @@ export function workerJoined(s: State, e: EventOf<'worker-joined'>): void {
     volunteer: e.volunteer,
     // With addresses not told apart, each worker counts as an address of its own.
     address: s.options.distinctAddresses ? e.address : undefined,
+    sandbox: e.sandbox,
   });
   worker.allowance = startAllowance(s.options.allowance, e.slots);
   s.workers.set(worker.id, worker);

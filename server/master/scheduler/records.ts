@@ -2,7 +2,11 @@
  * The scheduler's mutable records of jobs, workers, leases and replicated tasks. Only the
  * scheduler's modules touch them, and only from inside `Scheduler.handle()`.
  */
-import type { JobState, WorkerKind } from '../../../shared/protocol.js';
+import type {
+  JobState,
+  WorkerKind,
+  WorkerSandbox,
+} from '../../../shared/protocol.js';
 import { TaskTimes } from './task-times.js';
 import type { TaskTable } from './task-table.js';
 import type { JobSpec, Lease, WorkerId } from './types.js';
@@ -142,6 +146,8 @@ export class WorkerRecord {
    * when addresses are not told apart (a lab behind one NAT) or unknown.
    */
   readonly address: string;
+  /** Where it runs task code, as its `hello` said (for display only). */
+  readonly sandbox: WorkerSandbox | undefined;
 
   constructor(
     id: WorkerId,
@@ -152,6 +158,7 @@ export class WorkerRecord {
     identity: {
       volunteer?: string | undefined;
       address?: string | undefined;
+      sandbox?: WorkerSandbox | undefined;
     } = {},
   ) {
     this.id = id;
@@ -161,6 +168,7 @@ export class WorkerRecord {
     this.connectedAt = connectedAt;
     this.volunteer = identity.volunteer || `worker:${id}`;
     this.address = identity.address || `worker:${id}`;
+    this.sandbox = identity.sandbox;
   }
 
   /** True if `other` is the same volunteer or on the same address. */

@@ -225,5 +225,6 @@ function workerView(worker: WorkerRecord): WorkerView {
     disagreed: worker.disagreed,
     volunteer: worker.volunteer.startsWith('worker:') ? '' : worker.volunteer,
     connectedAt: worker.connectedAt,
+    ...(worker.sandbox ? { sandbox: worker.sandbox } : {}),
   };
 }

@@ -10,6 +10,7 @@ import type {
   FeedEvent,
   JobState,
   WorkerKind,
+  WorkerSandbox,
 } from '../../../shared/protocol.js';
 
 /** Branded ids (see shared/protocol.ts); a Lease is unique and increasing across the master's life. */
@@ -71,6 +72,8 @@ export type SchedulerEvent =
       volunteer?: string;
       /** The network address it connects from (client-address.ts). */
       address?: string;
+      /** Where it runs task code, as its `hello` claimed (shown, never trusted). */
+      sandbox?: WorkerSandbox;
       at: number;
     }
   | {
@@ -189,6 +192,8 @@ export interface WorkerView {
   /** The volunteer it proved to be ('' for none). */
   volunteer: string;
   connectedAt: number;
+  /** Where it runs task code, as it said (absent if it did not). */
+  sandbox?: WorkerSandbox;
 }
 
 /** An active lease: the task it runs and the worker that holds it. */

@@ -1,7 +1,7 @@
 import { LitElement, css, html, nothing } from 'lit';
 import { customElement, property, state } from 'lit/decorators.js';
 import { cssomStyle } from '../cssom-style.js';
-import type { WorkerSummary } from '../../../shared/protocol.js';
+import type { WorkerSandbox, WorkerSummary } from '../../../shared/protocol.js';
 import { WorkerSortKey, sortWorkers, visibleRange } from '../job-math.js';
 import { formatCount, formatRate, formatSpan } from '../format.js';
 import { baseStyles } from '../ui-styles.js';
@@ -18,6 +18,25 @@ const COLUMNS: readonly { key: WorkerSortKey; label: string; cls: string }[] = [
   { key: WorkerSortKey.Rate, label: 'Rate', cls: 'r rate' },
   { key: WorkerSortKey.Connected, label: 'Connected', cls: 'r since' },
 ];
+
+/** What each sandbox means, for the badge's tooltip (see the README's Security). */
+const SANDBOX_TITLES: Readonly<Record<WorkerSandbox, string>> = {
+  bwrap: 'task code runs in bubblewrap: no network, no files, no environment',
+  permission:
+    "task code runs under Node's permission model: no files, no environment, but network",
+  none: "task code runs unsandboxed in the worker's own process",
+  browser: 'task code runs in Web Workers of a browser tab',
+};
+
+function sandboxBadge(sandbox: WorkerSandbox | undefined) {
+  if (sandbox === undefined)
+    return html`<span class="faint" title="the worker did not say">–</span>`;
+  return html`<span
+    class="badge sandbox-${sandbox}"
+    title=${SANDBOX_TITLES[sandbox]}
+    >${sandbox}</span
+  >`;
+}
 
 /**
  * Connected workers as a windowed table: only the rows in view (plus a few) are in the
@@ -36,7 +55,7 @@ export class ColonyWorkerTable extends LitElement {
         /* rem, not em: the header row has a smaller font than the body rows */
         display: grid;
         grid-template-columns:
-          6.5rem minmax(0, 1fr)
+          6.5rem 6.5rem minmax(0, 1fr)
           4rem 7rem 6.5rem 6.5rem 7.5rem;
         align-items: center;
         column-gap: 12px;
@@ -119,6 +138,14 @@ export class ColonyWorkerTable extends LitElement {
         background: color-mix(in srgb, var(--c-browser) 10%, transparent);
         border-color: color-mix(in srgb, var(--c-browser) 30%, transparent);
       }
+      .sandbox .badge {
+        font-size: 11px;
+        padding: 1px 7px;
+      }
+      .badge.sandbox-none {
+        color: var(--c-warn);
+        border-color: color-mix(in srgb, var(--c-warn) 40%, transparent);
+      }
       .slots {
         color: var(--c-faint);
       }
@@ -134,6 +161,7 @@ export class ColonyWorkerTable extends LitElement {
           column-gap: 8px;
           padding: 0 12px;
         }
+        .sandbox,
         .slotcol,
         .flight,
         .rate,
@@ -178,7 +206,9 @@ export class ColonyWorkerTable extends LitElement {
     const slice = rows.slice(start, end);
     return html`
       <div class="grid head" role="row">
-        ${COLUMNS.slice(0, 2).map((c) => this._header(c))}
+        ${this._header(COLUMNS[0] as (typeof COLUMNS)[number])}
+        <span class="static sandbox" role="columnheader">Sandbox</span>
+        ${this._header(COLUMNS[1] as (typeof COLUMNS)[number])}
         <span class="static r slotcol" role="columnheader">Slots</span>
         ${COLUMNS.slice(2).map((c) => this._header(c))}
       </div>
@@ -237,6 +267,7 @@ export class ColonyWorkerTable extends LitElement {
       <span class="kind"
         ><span class="badge kind-${w.kind}">${w.kind}</span></span
       >
+      <span class="sandbox">${sandboxBadge(w.sandbox)}</span>
       <span class="ellipsis" title=${w.name}
         ><span class="name">${w.name}</span> ${
           w.volunteer
