@@ -36,6 +36,13 @@ export const WorkerId = z
   .max(MAX_ID_LENGTH)
   .brand<'WorkerId'>();
 export type WorkerId = z.infer<typeof WorkerId>;
+/** Who a worker proved to be at `hello`: replicas go to distinct volunteers. */
+export const VolunteerId = z
+  .string()
+  .min(1)
+  .max(MAX_ID_LENGTH)
+  .brand<'VolunteerId'>();
+export type VolunteerId = z.infer<typeof VolunteerId>;
 /** Fencing token: unique per dispatch, increasing; results quote it. */
 export const Lease = z
   .number()

@@ -62,7 +62,7 @@ export class DashboardFeed {
    * for one synchronous turn (a snapshot, a delta, an API answer): leases end between
    * turns, and a finished task's fraction must never count next to its result.
    */
-  #partials: Map<string, number> | null = null;
+  #partials: Map<JobId, number> | null = null;
   #sampleTimer: NodeJS.Timeout;
   #publishTimer: NodeJS.Timeout;
 
@@ -129,7 +129,7 @@ export class DashboardFeed {
     if (this.#progress.size === 0) return 0;
     if (this.#partials === null) {
       this.#forgetEnded();
-      const best = new Map<string, Map<number, number>>();
+      const best = new Map<JobId, Map<number, number>>();
       for (const { jobId: job, index, fraction } of this.#progress.values()) {
         let tasks = best.get(job);
         if (!tasks) {
@@ -138,7 +138,7 @@ export class DashboardFeed {
         }
         tasks.set(index, Math.max(fraction, tasks.get(index) ?? 0));
       }
-      const partials = new Map<string, number>();
+      const partials = new Map<JobId, number>();
       for (const [job, tasks] of best) {
         let sum = 0;
         for (const fraction of tasks.values()) sum += fraction;
@@ -198,7 +198,7 @@ export class DashboardFeed {
         this.#runtime.dirtyJobs.add(view.spec.id);
       this.#rates.set(view.spec.id, rate);
     }
-    const seen = new Set<string>();
+    const seen = new Set<WorkerId>();
     for (const view of scheduler.workerViews()) {
       seen.add(view.id);
       const rate = pushSample(this.#workerSamples, view.id, view.done);

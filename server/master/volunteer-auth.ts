@@ -5,7 +5,7 @@
  */
 import { createHash, createPublicKey, randomBytes, verify } from 'node:crypto';
 import { helloString, NONCE_BYTES } from '../../shared/identity.js';
-import type { VolunteerProof } from '../../shared/protocol.js';
+import type { VolunteerId, VolunteerProof } from '../../shared/protocol.js';
 
 export function newNonce(): string {
   return randomBytes(NONCE_BYTES).toString('base64');
@@ -19,7 +19,7 @@ export function checkVolunteer(
   proof: VolunteerProof,
   host: string,
   nonce: string,
-): { ok: true; volunteer: string } | { ok: false; reason: string } {
+): { ok: true; volunteer: VolunteerId } | { ok: false; reason: string } {
   try {
     const der = Buffer.from(proof.publicKey, 'base64');
     const key = createPublicKey({ key: der, format: 'der', type: 'spki' });
@@ -49,6 +49,9 @@ export function checkVolunteer(
 }
 
 /** 16 hex digits of the SHA-256 of the SPKI bytes (as volunteerIdOf in shared/identity.ts). */
-export function volunteerIdOfDer(der: Buffer): string {
-  return createHash('sha256').update(der).digest('hex').slice(0, 16);
+export function volunteerIdOfDer(der: Buffer): VolunteerId {
+  return createHash('sha256')
+    .update(der)
+    .digest('hex')
+    .slice(0, 16) as VolunteerId;
 }

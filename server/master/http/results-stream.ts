@@ -34,7 +34,7 @@ export async function streamResults(
   });
   let afterSeq = 0;
   let wake: (() => void) | null = null;
-  const onResults = (id: string) => {
+  const onResults = (id: JobId) => {
     if (id === jobId) wake?.();
   };
   runtime.on('results', onResults);

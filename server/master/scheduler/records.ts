@@ -9,7 +9,7 @@ import type {
 } from '../../../shared/protocol.js';
 import { TaskTimes } from './task-times.js';
 import type { TaskTable } from './task-table.js';
-import type { JobSpec, Lease, WorkerId } from './types.js';
+import type { JobSpec, Lease, VolunteerId, WorkerId } from './types.js';
 import { WindowMap } from './window-map.js';
 
 /** Errors kept per job for the dashboard. */
@@ -140,7 +140,7 @@ export class WorkerRecord {
   readonly slots: number;
   readonly connectedAt: number;
   /** The volunteer it proved to be (its key's id), or its own id when unknown. */
-  readonly volunteer: string;
+  readonly volunteer: VolunteerId;
   /**
    * The network address it counts as for replicas: its client address, or its own id
    * when addresses are not told apart (a lab behind one NAT) or unknown.
@@ -156,7 +156,7 @@ export class WorkerRecord {
     slots: number,
     connectedAt: number,
     identity: {
-      volunteer?: string | undefined;
+      volunteer?: VolunteerId | undefined;
       address?: string | undefined;
       sandbox?: WorkerSandbox | undefined;
     } = {},
@@ -166,7 +166,7 @@ export class WorkerRecord {
     this.kind = kind;
     this.slots = slots;
     this.connectedAt = connectedAt;
-    this.volunteer = identity.volunteer || `worker:${id}`;
+    this.volunteer = identity.volunteer || (`worker:${id}` as VolunteerId);
     this.address = identity.address || `worker:${id}`;
     this.sandbox = identity.sandbox;
   }
@@ -183,7 +183,7 @@ export class WorkerRecord {
  * with many keys or many sockets on one address is one witness.
  */
 export class Witnesses {
-  readonly volunteers = new Set<string>();
+  readonly volunteers = new Set<VolunteerId>();
   readonly addresses = new Set<string>();
 
   /** True if `worker` is a new, independent witness. */

@@ -8,14 +8,20 @@ import type { JobOptions } from '../../../shared/job.js';
 import type {
   FailureKind,
   FeedEvent,
+  JobId,
   JobState,
+  Lease,
+  VolunteerId,
+  WorkerId,
   WorkerKind,
   WorkerSandbox,
 } from '../../../shared/protocol.js';
 
-/** Branded ids (see shared/protocol.ts); a Lease is unique and increasing across the master's life. */
-export type { JobId, WorkerId, Lease } from '../../../shared/protocol.js';
-import type { JobId, WorkerId, Lease } from '../../../shared/protocol.js';
+/**
+ * Branded ids (shared/protocol.ts): a Lease is unique and increasing across the
+ * master's life; a VolunteerId is who a worker proved to be.
+ */
+export type { JobId, Lease, VolunteerId, WorkerId };
 
 /** A job as the scheduler needs it; inputs and the module live in the store. */
 export interface JobSpec {
@@ -69,7 +75,7 @@ export type SchedulerEvent =
       name: string;
       slots: number;
       /** The volunteer it proved to be at `hello` (a short hash of its public key). */
-      volunteer?: string;
+      volunteer?: VolunteerId;
       /** The network address it connects from (client-address.ts). */
       address?: string;
       /** Where it runs task code, as its `hello` claimed (shown, never trusted). */
