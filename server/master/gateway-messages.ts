@@ -75,6 +75,12 @@ export interface FrameSink {
     storedOutputs?: readonly string[],
   ): void;
   receiveProgress(workerId: WorkerId, lease: Lease, fraction: number): void;
+  receiveCheckpoint(
+    workerId: WorkerId,
+    lease: Lease,
+    state: unknown,
+    isBinary: boolean,
+  ): void;
 }
 
 export class MessageHandler<P extends PeerState> {
@@ -161,6 +167,15 @@ export class MessageHandler<P extends PeerState> {
           message.fraction,
         );
         return;
+      case 'checkpoint':
+        if (!peer.workerId) return this.#handshakeFirst(peer);
+        this.#sink.receiveCheckpoint(
+          peer.workerId,
+          message.lease,
+          message.state,
+          isBinary,
+        );
+        return;
     }
   }
 
@@ -202,6 +217,7 @@ export class MessageHandler<P extends PeerState> {
       slots: message.slots,
       volunteer: identity.volunteer,
       address: peer.address,
+      resumes: message.resumes === true,
       at: this.#sink.now(),
     });
   }

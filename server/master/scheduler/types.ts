@@ -55,6 +55,8 @@ export type SchedulerEvent =
       finishedAt: number | null;
       /** One byte per task (TaskMark). Length = job.taskCount. */
       marks: Uint8Array;
+      /** Tasks that have a stored checkpoint. @defaultValue none */
+      checkpointed?: readonly number[];
       at: number;
     }
   | { type: 'inputs-appended'; jobId: JobId; count: number; at: number }
@@ -72,6 +74,8 @@ export type SchedulerEvent =
       volunteer?: string;
       /** The network address it connects from (client-address.ts). */
       address?: string;
+      /** It understands `resume` (tasks that start from a checkpoint). @defaultValue false */
+      resumes?: boolean;
       at: number;
     }
   | {
@@ -88,6 +92,18 @@ export type SchedulerEvent =
       results: readonly ReceivedResult[];
       at: number;
     }
+  /**
+   * A task's checkpoint (`ctx.checkpoint`), `bytes` long as stored; `state` is opaque
+   * to the scheduler and comes back in `save-checkpoint` if it is kept.
+   */
+  | {
+      type: 'checkpoint-received';
+      workerId: WorkerId;
+      lease: Lease;
+      bytes: number;
+      state: unknown;
+      at: number;
+    }
   | { type: 'tick'; at: number };
 
 /** What the scheduler hands to a worker; the shell adds module, timeout and input. */
@@ -96,6 +112,8 @@ export interface Assignment {
   index: number;
   lease: Lease;
   attempt: number;
+  /** The task starts from its stored checkpoint (the shell adds it to the frame). */
+  resume?: true;
 }
 
 export type RecordedOutcome =
@@ -121,6 +139,10 @@ export type Command =
       state: 'completed' | 'cancelled';
       at: number;
     }
+  /** Keep this state as the task's checkpoint, replacing the one before. */
+  | { type: 'save-checkpoint'; jobId: JobId; index: number; state: unknown }
+  /** Drop the task's checkpoint (its outcome is recorded), or all of the job's (it ended). */
+  | { type: 'drop-checkpoints'; jobId: JobId; index?: number }
   /** A line for the dashboard's event feed. */
   | { type: 'feed'; event: FeedEvent };
 
@@ -175,6 +197,8 @@ export interface JobView {
   errors: { index: number; error: string }[];
   /** Backup copies of stragglers issued, and those whose result was recorded. */
   backups: { issued: number; won: number };
+  /** Open tasks with a checkpoint, and dispatches that resumed from one. */
+  checkpoints: { tasks: number; resumed: number };
 }
 
 export interface WorkerView {

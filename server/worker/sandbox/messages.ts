@@ -21,6 +21,7 @@ export type FromChild =
       skipped: number[] | undefined;
     }
   | { t: 'progress'; lease: number; fraction: number }
+  | { t: 'checkpoint'; lease: number; state: unknown }
   /** The child's thread pool needs this module's text. */
   | { t: 'need'; hash: string }
   | { t: 'log'; message: string };
