@@ -230,10 +230,9 @@ export const TaskGroup = z
       g.inputs.length === g.leases.length,
     { message: 'the columns of a task group must have the same length' },
   )
-  .refine(
-    (g) => (g.resume ?? []).every((r) => r.at < g.leases.length),
-    { message: 'a resume entry points past the end of its group' },
-  );
+  .refine((g) => (g.resume ?? []).every((r) => r.at < g.leases.length), {
+    message: 'a resume entry points past the end of its group',
+  });
 export type TaskGroup = z.infer<typeof TaskGroup>;
 
 /**

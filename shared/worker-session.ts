@@ -18,10 +18,7 @@ import {
 import { assertNever } from './errors.js';
 import { reconnectDelay } from './session/backoff.js';
 import { CreditWindow } from './session/credit-window.js';
-import {
-  CHECKPOINT_EVERY_MS,
-  ProgressThrottle,
-} from './session/progress.js';
+import { CHECKPOINT_EVERY_MS, ProgressThrottle } from './session/progress.js';
 import {
   MAX_RESULTS_PER_FRAME,
   ResultsOutbox,
@@ -29,10 +26,7 @@ import {
 } from './session/results-outbox.js';
 
 export type { Outcomes };
-export {
-  CHECKPOINT_EVERY_MS,
-  PROGRESS_EVERY_MS,
-} from './session/progress.js';
+export { CHECKPOINT_EVERY_MS, PROGRESS_EVERY_MS } from './session/progress.js';
 
 /** An open connection. */
 export interface Transport {

@@ -201,7 +201,10 @@ export class TaskExecutor implements Executor {
   }
 
   /** Passes on a task's checkpoint, on the same terms as its progress. */
-  #checkpoint(thread: Thread, message: { lease: unknown; state: unknown }): void {
+  #checkpoint(
+    thread: Thread,
+    message: { lease: unknown; state: unknown },
+  ): void {
     const listener = this.onCheckpoint;
     const { lease, state } = message;
     if (

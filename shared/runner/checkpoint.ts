@@ -29,7 +29,8 @@ export function checkpointState(state: unknown): unknown {
       'ctx.checkpoint: the state is not a JSON value or bytes',
     );
   // UTF-16 units of the text: the master counts exact UTF-8 bytes against the job's bound.
-  const size = typeof encoded === 'string' ? encoded.length : encoded.byteLength;
+  const size =
+    typeof encoded === 'string' ? encoded.length : encoded.byteLength;
   if (size > MAX_CHECKPOINT_BYTES)
     throw new RangeError(
       `ctx.checkpoint: a state of ${size} bytes is over the limit of ${MAX_CHECKPOINT_BYTES}`,

@@ -52,7 +52,11 @@ export class RunningTask implements TaskContext {
       this.#checkpoint = (state: unknown) => {
         const value = checkpointState(state);
         if (this.aborted) return;
-        this.#options.post({ type: 'checkpoint', lease: this.lease, state: value });
+        this.#options.post({
+          type: 'checkpoint',
+          lease: this.lease,
+          state: value,
+        });
       };
     }
     return this.#checkpoint;

@@ -96,7 +96,11 @@ export function restoreCheckpoints(
 ): void {
   if (indexes === undefined || indexes.length === 0) return;
   const open = indexes.filter(
-    (i) => Number.isInteger(i) && i >= 0 && i < job.table.size && !job.table.isTerminal(i),
+    (i) =>
+      Number.isInteger(i) &&
+      i >= 0 &&
+      i < job.table.size &&
+      !job.table.isTerminal(i),
   );
   if (open.length > 0) job.checkpointed = new Set(open);
 }

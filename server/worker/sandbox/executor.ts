@@ -241,7 +241,10 @@ export class SandboxedExecutor implements Executor {
     try {
       value = checkpointState(state);
     } catch (error) {
-      this.#log('warn', `sandbox: checkpoint dropped: ${(error as Error).message}`);
+      this.#log(
+        'warn',
+        `sandbox: checkpoint dropped: ${(error as Error).message}`,
+      );
       return;
     }
     this.onCheckpoint(lease, value);

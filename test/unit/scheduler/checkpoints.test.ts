@@ -7,10 +7,7 @@ import { describe, expect, test } from 'vitest';
 import { ErrorCode } from '../../../shared/errors.js';
 import type { Scheduler } from '../../../server/master/scheduler/scheduler.js';
 import { CHECKPOINT_MIN_INTERVAL_MS } from '../../../server/master/scheduler/checkpoints.js';
-import type {
-  Command,
-  Lease,
-} from '../../../server/master/scheduler/types.js';
+import type { Command, Lease } from '../../../server/master/scheduler/types.js';
 import { TaskMark } from '../../../server/master/scheduler/types.js';
 import {
   assigned,
@@ -151,7 +148,9 @@ describe('checkpoints', () => {
       expect(again?.resume).toBe(true);
       expect(checkpoint(s, 'a', lease, '"late"', 62_500)).toEqual([]);
       // b's own checkpoint still counts.
-      expect(saved(checkpoint(s, 'b', again!.lease, '"new"', 62_600))).toHaveLength(1);
+      expect(
+        saved(checkpoint(s, 'b', again!.lease, '"new"', 62_600)),
+      ).toHaveLength(1);
     });
 
     test('a lease whose task already has its result', () => {
@@ -169,9 +168,7 @@ describe('checkpoints', () => {
     ).toEqual([]);
     expect(
       saved(checkpoint(s, 'a', lease, '3', 1_000 + CHECKPOINT_MIN_INTERVAL_MS)),
-    ).toEqual([
-      { type: 'save-checkpoint', jobId: 'j', index: 0, state: '3' },
-    ]);
+    ).toEqual([{ type: 'save-checkpoint', jobId: 'j', index: 0, state: '3' }]);
   });
 
   test('one over maxCheckpointBytes is refused with an error frame and not kept', () => {
@@ -188,7 +185,9 @@ describe('checkpoints', () => {
         code: ErrorCode.CheckpointTooLarge,
       }),
     ]);
-    expect(saved(checkpoint(s, 'a', task!.lease, '"x"', 200, 10))).toHaveLength(1);
+    expect(saved(checkpoint(s, 'a', task!.lease, '"x"', 200, 10))).toHaveLength(
+      1,
+    );
   });
 
   test('dropped when the task’s result is recorded', () => {

@@ -186,7 +186,13 @@ describe('the checkpoint frame and the resume column', () => {
     const decoded = decodeWorkerBoundMessage(frame([{ at: 2, state: 'c!' }]));
     if (!decoded.ok) throw new Error(decoded.error);
     const [batch] = expandTasks(decoded.value as Tasks);
-    const slice = { batch: batch!, from: 1, to: 3, deadline: 5, onDone: () => {} };
+    const slice = {
+      batch: batch!,
+      from: 1,
+      to: 3,
+      deadline: 5,
+      onDone: () => {},
+    };
     expect(runMessage(slice)).toMatchObject({
       leases: [11, 12],
       resumes: [undefined, 'c!'],
