@@ -191,7 +191,7 @@ describe('the checkpoint frame and the resume column', () => {
       from: 1,
       to: 3,
       deadline: 5,
-      onDone: () => {},
+      onDone: () => undefined,
     };
     expect(runMessage(slice)).toMatchObject({
       leases: [11, 12],
@@ -215,7 +215,7 @@ describe('the runner', () => {
       checkpoint({ at: input });
       return input;
     };
-    let done: () => void = () => {};
+    let done: () => void = () => undefined;
     const finished = new Promise<void>((resolve) => (done = resolve));
     const runner = createTaskRunner({
       importModule: () => Promise.resolve({ default: task }),
@@ -246,7 +246,7 @@ describe('the runner', () => {
 
   test('a bad state fails the task with the reason', async () => {
     const posted: FromThread[] = [];
-    let done: () => void = () => {};
+    let done: () => void = () => undefined;
     const finished = new Promise<void>((resolve) => (done = resolve));
     const runner = createTaskRunner({
       importModule: () =>
