@@ -23,6 +23,8 @@ export const ErrorCode = {
   TooManyRequests: 'E_TOO_MANY_REQUESTS',
   /** An output is larger than its job's `maxOutputBytes`; the task is tried elsewhere. */
   OutputTooLarge: 'E_OUTPUT_TOO_LARGE',
+  /** A checkpoint is larger than its job's `maxCheckpointBytes`; it is not kept. */
+  CheckpointTooLarge: 'E_CHECKPOINT_TOO_LARGE',
   /** The route needs `Authorization: Bearer <token>` and it is missing or wrong. */
   Unauthorized: 'E_UNAUTHORIZED',
   /** No such job, module or route. */

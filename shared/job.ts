@@ -41,6 +41,17 @@ export const JobOptions = z.strictObject({
     .min(1)
     .max(64 * 1024 * 1024)
     .optional(),
+  /**
+   * Largest checkpoint of one task (`ctx.checkpoint(state)`), in bytes as stored (JSON
+   * text, or the binary encoding). A bigger one is not kept (`E_CHECKPOINT_TOO_LARGE`
+   * to the worker); the task goes on. @defaultValue 1 MiB
+   */
+  maxCheckpointBytes: z
+    .number()
+    .int()
+    .min(1)
+    .max(16 * 1024 * 1024)
+    .optional(),
 });
 export type JobOptions = z.infer<typeof JobOptions>;
 export type JobOptionsInput = z.input<typeof JobOptions>;

@@ -19,6 +19,11 @@ export const LIMITS = {
   maxBatch: 10_000,
   maxNameLength: 100,
   maxErrorLength: 4_096,
+  /**
+   * Largest checkpoint (`ctx.checkpoint`) any job may allow, in bytes as stored; a
+   * job's own bound is its `maxCheckpointBytes` option (1 MiB by default).
+   */
+  maxCheckpointBytes: 16 * 1024 * 1024,
 } as const;
 
 /** Longest job or worker id; the schemas and the fast-path checks below both use it. */
@@ -91,6 +96,11 @@ export const Hello = z.strictObject({
   name: Name.optional(),
   /** Where a Node worker runs task code (`colony worker --sandbox`), shown on the dashboard. */
   sandbox: NodeSandbox.optional(),
+  /**
+   * The worker understands `resume` in `tasks` groups (tasks that start again from a
+   * checkpoint). A worker without it is sent no `resume`: its tasks start from scratch.
+   */
+  resumes: z.literal(true).optional(),
 });
 export type Hello = z.infer<typeof Hello>;
 
@@ -148,6 +158,18 @@ export const Progress = z.strictObject({
 });
 export type Progress = z.infer<typeof Progress>;
 
+/**
+ * The latest state of a running task (`ctx.checkpoint(state)`): the master keeps it with
+ * the task, and a later attempt of the task starts from it (`ctx.resumeFrom`). A JSON
+ * value or bytes; the worker sends at most one per lease per second.
+ */
+export const Checkpoint = z.strictObject({
+  type: z.literal('checkpoint'),
+  lease: Lease,
+  state: z.unknown().refine((v) => v !== undefined, 'state is required'),
+});
+export type Checkpoint = z.infer<typeof Checkpoint>;
+
 /** A dashboard subscribes with this instead of `hello`. */
 export const Watch = z.strictObject({
   type: z.literal('watch'),
@@ -160,6 +182,7 @@ export const WorkerMessage = z.discriminatedUnion('type', [
   Ready,
   Results,
   Progress,
+  Checkpoint,
   Watch,
 ]);
 export type WorkerMessage = z.infer<typeof WorkerMessage>;
@@ -195,6 +218,13 @@ export const JobWire = z.strictObject({
 });
 export type JobWire = z.infer<typeof JobWire>;
 
+/** One task of a group that resumes from a checkpoint (see `TaskGroup.resume`). */
+export const ResumeEntry = z.strictObject({
+  at: z.number().int().nonnegative(),
+  state: z.unknown().refine((v) => v !== undefined, 'state is required'),
+});
+export type ResumeEntry = z.infer<typeof ResumeEntry>;
+
 /**
  * The tasks of one job in a frame, column by column: task i is `indexes[i]` of `job`,
  * under lease `leases[i]`, attempt `attempts[i]`, with input `inputs[i]`. Columns cost
@@ -207,6 +237,12 @@ export const TaskGroup = z
     indexes: z.array(z.number().int().nonnegative()).max(LIMITS.maxBatch),
     attempts: z.array(z.number().int().positive()).max(LIMITS.maxBatch),
     inputs: z.array(z.unknown()).max(LIMITS.maxBatch),
+    /**
+     * Tasks of the group that start again from a checkpoint: `at` is the task's position
+     * in the group, `state` what its earlier attempt last sent. Only for workers whose
+     * `hello` said `resumes`, and absent when no task of the group has one.
+     */
+    resume: z.array(ResumeEntry).min(1).max(LIMITS.maxBatch).optional(),
   })
   .refine(
     (g) =>
@@ -214,11 +250,18 @@ export const TaskGroup = z
       g.attempts.length === g.leases.length &&
       g.inputs.length === g.leases.length,
     { message: 'the columns of a task group must have the same length' },
-  );
+  )
+  .refine((g) => (g.resume ?? []).every((r) => r.at < g.leases.length), {
+    message: 'a resume entry points past the end of its group',
+  });
 export type TaskGroup = z.infer<typeof TaskGroup>;
 
-/** The tasks of one group as a worker's executor sees them: with their job's facts. */
-export type TaskBatch = TaskGroup & JobWire;
+/**
+ * The tasks of one group as a worker's executor sees them: with their job's facts, and
+ * the checkpoints to resume from as a column (`resumes[i]` undefined: start afresh).
+ */
+export type TaskBatch = Omit<TaskGroup, 'resume'> &
+  JobWire & { resumes?: unknown[] };
 
 /** Every group's `job` is a key of `jobs`; at most `maxBatch` tasks in all. */
 export const Tasks = z
@@ -302,6 +345,16 @@ export const JobSummary = z.strictObject({
       won: z.number().int().nonnegative(),
     })
     .optional(),
+  /**
+   * Checkpoints (`ctx.checkpoint`): open tasks that have one now, and dispatches that
+   * resumed from one (absent from masters that predate them).
+   */
+  checkpoints: z
+    .strictObject({
+      tasks: z.number().int().nonnegative(),
+      resumed: z.number().int().nonnegative(),
+    })
+    .optional(),
 });
 export type JobSummary = z.infer<typeof JobSummary>;
 
@@ -336,6 +389,7 @@ export const FeedEvent = z.strictObject({
     'completed',
     'cancelled',
     'backup',
+    'resumed',
   ]),
   text: z.string(),
 });
@@ -520,10 +574,27 @@ function isTasks(v: Record<string, unknown>): boolean {
 
 /** Each group of a `tasks` message with its job's facts (module, timeout, name). */
 export function expandTasks(message: Tasks): TaskBatch[] {
-  return message.groups.map(({ job, leases, indexes, attempts, inputs }) => {
-    const { module, timeoutMs, name } = message.jobs[job] as JobWire;
-    return { job, leases, indexes, attempts, inputs, module, timeoutMs, name };
-  });
+  return message.groups.map(
+    ({ job, leases, indexes, attempts, inputs, resume }) => {
+      const { module, timeoutMs, name } = message.jobs[job] as JobWire;
+      const batch: TaskBatch = {
+        job,
+        leases,
+        indexes,
+        attempts,
+        inputs,
+        module,
+        timeoutMs,
+        name,
+      };
+      if (resume !== undefined) {
+        const resumes: unknown[] = new Array<unknown>(leases.length);
+        for (const { at, state } of resume) resumes[at] = state;
+        batch.resumes = resumes;
+      }
+      return batch;
+    },
+  );
 }
 
 /** An `ack` (one follows every commit of a worker's results). */

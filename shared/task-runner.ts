@@ -144,6 +144,7 @@ class TaskRunner {
       batch.indexes[i] as number,
       batch.attempts[i] as number,
       this.#options,
+      batch.resumes?.[i],
     );
     this.#current = task;
     this.#options.onRunning?.(lease, now);

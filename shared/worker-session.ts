@@ -19,7 +19,7 @@ import {
 import { assertNever } from './errors.js';
 import { reconnectDelay } from './session/backoff.js';
 import { CreditWindow } from './session/credit-window.js';
-import { ProgressThrottle } from './session/progress.js';
+import { CHECKPOINT_EVERY_MS, ProgressThrottle } from './session/progress.js';
 import {
   MAX_RESULTS_PER_FRAME,
   ResultsOutbox,
@@ -27,7 +27,7 @@ import {
 } from './session/results-outbox.js';
 
 export type { Outcomes };
-export { PROGRESS_EVERY_MS } from './session/progress.js';
+export { CHECKPOINT_EVERY_MS, PROGRESS_EVERY_MS } from './session/progress.js';
 
 /** An open connection. */
 export interface Transport {
@@ -64,10 +64,14 @@ export interface Executor {
    * 0..1; an executor without it never reports progress.
    */
   onProgress?: ProgressListener | null;
+  /** Set by the session to hear `ctx.checkpoint(state)`, on the terms of `onProgress`. */
+  onCheckpoint?: CheckpointListener | null;
 }
 
 /** Progress of a running task: its lease and a fraction, 0..1. */
 export type ProgressListener = (lease: Lease, fraction: number) => void;
+/** A running task's checkpoint: its lease and its state (JSON or bytes). */
+export type CheckpointListener = (lease: Lease, state: unknown) => void;
 
 export interface Clock {
   now(): number;
@@ -158,6 +162,8 @@ class Session {
   readonly #credit: CreditWindow;
   readonly #outbox = new ResultsOutbox();
   readonly #progress: ProgressThrottle;
+  /** Checkpoints: the latest state per lease, at most one frame a second each. */
+  readonly #checkpoints: ProgressThrottle<unknown>;
   #transport: Transport | null = null;
   #stopped = false;
   /** Closes in a row without a welcome, for the reconnect backoff. */
@@ -179,6 +185,16 @@ class Session {
       this.#send({ type: 'progress', lease, fraction }),
     );
     this.#executor.onProgress = this.#onProgress;
+    this.#checkpoints = new ProgressThrottle<unknown>(
+      options.clock,
+      (lease, state) =>
+        this.#send({ type: 'checkpoint', lease, state: state as object }),
+      CHECKPOINT_EVERY_MS,
+    );
+    this.#executor.onCheckpoint = (lease, state) => {
+      if (this.#transport !== null && this.status.state === 'connected')
+        this.#checkpoints.report(lease, state);
+    };
   }
 
   #setStatus(patch: Partial<SessionStatus>): void {
@@ -239,9 +255,11 @@ class Session {
   /** The executor finished some tasks: queue their results, send soon. */
   #onTasksDone = (done: Outcomes): void => {
     // Only tasks that reported progress have any: nothing to do per task otherwise.
-    if (this.#progress.active) {
-      this.#progress.forget(done.leases);
-      for (const { lease } of done.failures) this.#progress.forget([lease]);
+    for (const throttle of [this.#progress, this.#checkpoints]) {
+      if (!throttle.active) continue;
+      // A state not sent yet is of no use once the task has its result.
+      throttle.forget(done.leases);
+      for (const { lease } of done.failures) throttle.forget([lease]);
     }
     const executor = this.#executor;
     this.#credit.completed(
@@ -290,6 +308,7 @@ class Session {
       case 'cancel':
         this.#executor.cancel(message.leases);
         if (this.#progress.active) this.#progress.forget(message.leases);
+        if (this.#checkpoints.active) this.#checkpoints.forget(message.leases);
         this.#setStatus({ inFlight: this.#executor.pending });
         this.#grantCredit();
         return;
@@ -346,6 +365,7 @@ class Session {
           kind,
           slots: this.#executor.slots,
           volunteer,
+          resumes: true,
           ...(name ? { name } : {}),
         });
       },
@@ -366,6 +386,7 @@ class Session {
     this.#outbox.clear();
     this.#credit.creditOut = 0;
     this.#progress.clear();
+    this.#checkpoints.clear();
     this.#clearFlushTimer();
     const lastClose = `${code}${reason ? ` ${reason}` : ''}`;
     if (this.#stopped) {
@@ -398,6 +419,7 @@ class Session {
     if (this.#reconnectTimer !== null)
       this.#clock.clearTimeout(this.#reconnectTimer);
     this.#progress.clear();
+    this.#checkpoints.clear();
     if (this.#transport) {
       this.#flush();
       this.#transport.close(1000, 'worker stopping');

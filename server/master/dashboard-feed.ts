@@ -166,6 +166,7 @@ export class DashboardFeed {
       finishedAt: view.finishedAt,
       errors: view.errors,
       backups: view.backups,
+      checkpoints: view.checkpoints,
     };
   }
 

@@ -35,6 +35,7 @@ export function collectDispatchBatch(
   for (const [jobId, indices] of byJob) {
     inputsByJob.set(jobId, store.getInputs(jobId, indices));
   }
+  const resumes = resumesOf(tasks, store);
   // Back in task order: each job's inputs came in the order of its tasks.
   const cursor = new Map<JobId, number>();
   const inputs = tasks.map((task) => {
@@ -42,5 +43,24 @@ export function collectDispatchBatch(
     cursor.set(task.jobId, at + 1);
     return inputsByJob.get(task.jobId)?.[at] ?? 'null';
   });
-  return { tasks, inputs, jobs };
+  return resumes ? { tasks, inputs, jobs, resumes } : { tasks, inputs, jobs };
+}
+
+/**
+ * The stored checkpoints of the tasks that resume from one, by position in `tasks`;
+ * undefined when none does (the common case costs one pass over the flags).
+ */
+function resumesOf(
+  tasks: readonly Assignment[],
+  store: Store,
+): Map<number, EncodedValue> | undefined {
+  let resumes: Map<number, EncodedValue> | undefined;
+  for (let k = 0; k < tasks.length; k++) {
+    const task = tasks[k] as Assignment;
+    if (task.resume !== true) continue;
+    // A checkpoint dropped meanwhile (it cannot be, in one turn) just starts afresh.
+    const [state] = store.getCheckpoints(task.jobId, [task.index]);
+    if (state !== undefined) (resumes ??= new Map()).set(k, state);
+  }
+  return resumes;
 }

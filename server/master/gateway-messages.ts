@@ -76,6 +76,12 @@ export interface FrameSink {
     storedOutputs?: readonly string[],
   ): void;
   receiveProgress(workerId: WorkerId, lease: Lease, fraction: number): void;
+  receiveCheckpoint(
+    workerId: WorkerId,
+    lease: Lease,
+    state: unknown,
+    isBinary: boolean,
+  ): void;
 }
 
 /**
@@ -171,6 +177,15 @@ export class MessageHandler<P extends PeerState> {
           message.fraction,
         );
         return;
+      case 'checkpoint':
+        if (!peer.workerId) return this.#handshakeFirst(peer);
+        this.#sink.receiveCheckpoint(
+          peer.workerId,
+          message.lease,
+          message.state,
+          isBinary,
+        );
+        return;
     }
   }
 
@@ -213,6 +228,7 @@ export class MessageHandler<P extends PeerState> {
       volunteer: identity.volunteer,
       address: peer.address,
       ...sandboxOf(message),
+      resumes: message.resumes === true,
       at: this.#sink.now(),
     });
   }

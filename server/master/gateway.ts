@@ -335,7 +335,7 @@ export class Gateway implements WorkerLink, Connections<Peer> {
     if (peer)
       this.#sendFrame(
         peer,
-        buildTasksFrame(batch.tasks, batch.inputs, batch.jobs),
+        buildTasksFrame(batch.tasks, batch.inputs, batch.jobs, batch.resumes),
       );
   }
 

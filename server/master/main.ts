@@ -246,6 +246,7 @@ function restore(runtime: Runtime, store: Store, logger: Logger): string[] {
       state: job.state,
       finishedAt: job.finishedAt,
       marks: job.marks,
+      checkpointed: job.checkpointed,
       at: runtime.now(),
     });
   }

@@ -20,6 +20,7 @@ import type {
 } from './scheduler/types.js';
 import type { EncodedValue, Store } from './store/store.js';
 import { collectDispatchBatch } from './dispatch-batch.js';
+import { encodeStored } from './store/value-codec.js';
 import type { DispatchBatch } from './task-frames.js';
 
 /** Where commands that touch sockets go (implemented by the gateway). */
@@ -54,6 +55,13 @@ export interface RuntimeCounters {
   recordedOk: number;
   recordedFailed: number;
   reassigned: number;
+}
+
+/** Bytes of a stored value (UTF-8 for JSON text). */
+function storedBytes(value: EncodedValue): number {
+  return typeof value === 'string'
+    ? Buffer.byteLength(value, 'utf8')
+    : value.byteLength;
 }
 
 /** Results of one worker waiting for the commit in flight, acked together. */
@@ -183,6 +191,33 @@ export class Runtime extends EventEmitter {
     this.emit('progress', progress);
   }
 
+  /**
+   * A task's checkpoint: encoded as the store keeps it, then fenced by the scheduler
+   * (only the holder of a live lease may save one); kept if it says so.
+   */
+  receiveCheckpoint(
+    workerId: WorkerId,
+    lease: Lease,
+    state: unknown,
+    isBinary: boolean,
+  ): void {
+    if (this.#closed) return;
+    let stored: EncodedValue;
+    try {
+      stored = isBinary ? encodeStored(state) : JSON.stringify(state);
+    } catch {
+      return; // a text frame's JSON always re-encodes; this is for odd binary ones
+    }
+    this.dispatch({
+      type: 'checkpoint-received',
+      workerId,
+      lease,
+      bytes: storedBytes(stored),
+      state: stored,
+      at: this.now(),
+    });
+  }
+
   /** The ack promises durability: it is sent only once the store has committed. */
   #ackAfterCommit(workerId: WorkerId, count: number): void {
     const commit = this.store.commit();
@@ -220,6 +255,7 @@ export class Runtime extends EventEmitter {
       case 'worker-left':
       case 'credit-granted':
       case 'results-received':
+      case 'checkpoint-received':
         this.dirtyWorkers.add(event.workerId);
         return;
       case 'tick':
@@ -277,6 +313,18 @@ export class Runtime extends EventEmitter {
           { jobId: command.jobId, state: command.state },
           'job finished',
         );
+        return;
+      case 'save-checkpoint':
+        this.store.putCheckpoint(
+          command.jobId,
+          command.index,
+          command.state as EncodedValue,
+        );
+        this.dirtyJobs.add(command.jobId);
+        return;
+      case 'drop-checkpoints':
+        this.store.dropCheckpoints(command.jobId, command.index);
+        this.dirtyJobs.add(command.jobId);
         return;
       case 'feed':
         if (command.event.kind === 'reassigned') this.counters.reassigned++;

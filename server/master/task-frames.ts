@@ -4,7 +4,13 @@
  * input is decoded and re-encoded as one binary frame.
  */
 import { encodeFrame } from '../../shared/codec.js';
-import type { JobId, JobWire, Tasks } from '../../shared/protocol.js';
+import type {
+  JobId,
+  JobWire,
+  ResumeEntry,
+  TaskGroup,
+  Tasks,
+} from '../../shared/protocol.js';
 import type { Assignment } from './scheduler/types.js';
 import type { EncodedValue } from './store/store.js';
 import { decodeStored } from './store/value-codec.js';
@@ -22,6 +28,8 @@ export interface DispatchBatch {
   inputs: readonly EncodedValue[];
   /** Wire facts of every job in the batch. */
   jobs: ReadonlyMap<JobId, JobWireInfo>;
+  /** Stored checkpoints of the tasks that resume from one, by position in `tasks`. */
+  resumes?: ReadonlyMap<number, EncodedValue>;
 }
 
 /**
@@ -32,6 +40,7 @@ export function buildTasksFrame(
   tasks: readonly Assignment[],
   inputs: readonly EncodedValue[],
   jobs: ReadonlyMap<JobId, JobWireInfo>,
+  resumes?: ReadonlyMap<number, EncodedValue>,
 ): string | Uint8Array {
   const jobsWire: Record<string, JobWire> = {};
   for (const [id, job] of jobs) {
@@ -49,7 +58,11 @@ export function buildTasksFrame(
     if (!members) groups.set(jobId, (members = []));
     members.push(i);
   }
-  if (inputs.every((input) => typeof input === 'string')) {
+  // Tasks that resume from a checkpoint are rare: they take the general path below.
+  if (
+    resumes === undefined &&
+    inputs.every((input) => typeof input === 'string')
+  ) {
     let frame = `{"type":"tasks","jobs":${JSON.stringify(jobsWire)},"groups":[`;
     let first = true;
     for (const [jobId, members] of groups) {
@@ -77,13 +90,33 @@ export function buildTasksFrame(
   const message: Tasks = {
     type: 'tasks',
     jobs: jobsWire,
-    groups: [...groups].map(([jobId, members]) => ({
-      job: jobId,
-      leases: members.map((i) => (tasks[i] as Assignment).lease),
-      indexes: members.map((i) => (tasks[i] as Assignment).index),
-      attempts: members.map((i) => (tasks[i] as Assignment).attempt),
-      inputs: members.map((i) => decodeStored(inputs[i] as EncodedValue)),
-    })),
+    groups: [...groups].map(([jobId, members]) => {
+      const group: TaskGroup = {
+        job: jobId,
+        leases: members.map((i) => (tasks[i] as Assignment).lease),
+        indexes: members.map((i) => (tasks[i] as Assignment).index),
+        attempts: members.map((i) => (tasks[i] as Assignment).attempt),
+        inputs: members.map((i) => decodeStored(inputs[i] as EncodedValue)),
+      };
+      const resume = resumeColumn(members, resumes);
+      if (resume) group.resume = resume;
+      return group;
+    }),
   };
   return encodeFrame(message);
+}
+
+/** The `resume` entries of a group whose tasks are `members` (positions in the batch). */
+function resumeColumn(
+  members: readonly number[],
+  resumes: ReadonlyMap<number, EncodedValue> | undefined,
+): ResumeEntry[] | undefined {
+  if (resumes === undefined) return undefined;
+  const out: ResumeEntry[] = [];
+  for (let at = 0; at < members.length; at++) {
+    const stored = resumes.get(members[at] as number);
+    if (stored !== undefined)
+      out.push({ at, state: decodeStored(stored) as object });
+  }
+  return out.length > 0 ? out : undefined;
 }

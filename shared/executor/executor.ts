@@ -15,7 +15,11 @@
  */
 import type { Lease, TaskBatch } from '../protocol.js';
 import type { FromThread, ToThread } from '../task-runner.js';
-import type { Executor, ProgressListener } from '../worker-session.js';
+import type {
+  CheckpointListener,
+  Executor,
+  ProgressListener,
+} from '../worker-session.js';
 import { ModuleSources } from './modules.js';
 import {
   rangeOf,
@@ -43,6 +47,8 @@ export class TaskExecutor implements Executor {
   readonly slots: number;
   /** Hears `ctx.progress` of the tasks running in the threads (set by the session). */
   onProgress: ProgressListener | null = null;
+  /** Hears `ctx.checkpoint(state)` of the tasks running in the threads (set by the session). */
+  onCheckpoint: CheckpointListener | null = null;
   readonly #options: TaskExecutorOptions;
   readonly #clock: ExecutorClock;
   readonly #maxBatch: number;
@@ -156,6 +162,7 @@ export class TaskExecutor implements Executor {
     if (thread.dead) return;
     if (message.type !== 'outcomes') {
       if (message.type === 'progress') this.#progress(thread, message);
+      else if (message.type === 'checkpoint') this.#checkpoint(thread, message);
       return;
     }
     const now = this.#clock.now();
@@ -193,6 +200,25 @@ export class TaskExecutor implements Executor {
     )
       return;
     if (findUnreported(thread, (l) => l === lease)) listener(lease, fraction);
+  }
+
+  /** Passes on a task's checkpoint, on the same terms as its progress. */
+  #checkpoint(
+    thread: Thread,
+    message: { lease: unknown; state: unknown },
+  ): void {
+    const listener = this.onCheckpoint;
+    const { state } = message;
+    // From our own thread; it counts only if it names a lease that thread holds.
+    const lease = message.lease as Lease;
+    if (
+      listener === null ||
+      typeof lease !== 'number' ||
+      state === undefined ||
+      this.#cancelled.has(lease)
+    )
+      return;
+    if (findUnreported(thread, (l) => l === lease)) listener(lease, state);
   }
 
   /**

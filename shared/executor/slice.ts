@@ -63,6 +63,7 @@ export function subSlice(
       indexes: column(batch.indexes),
       attempts: column(batch.attempts),
       inputs: column(batch.inputs),
+      ...(batch.resumes ? { resumes: column(batch.resumes) } : {}),
     },
     from: 0,
     to: picked.length,
@@ -86,5 +87,6 @@ export function runMessage(slice: Slice): ToThread {
     attempts: column(batch.attempts),
     inputs: column(batch.inputs),
     deadline: slice.deadline,
+    ...(batch.resumes ? { resumes: column(batch.resumes) } : {}),
   };
 }

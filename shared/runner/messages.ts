@@ -13,6 +13,16 @@ export interface TaskContext {
   jobId: string;
   taskIndex: number;
   attempt: number;
+  /**
+   * Saves the task's state (a JSON value, or bytes: a Uint8Array or ArrayBuffer) with
+   * the master; if this attempt is lost (its worker dies, its lease expires), the next
+   * attempt gets the latest one saved as `resumeFrom`. Only the latest state counts: the
+   * worker sends at most one a second per task. Throws if `state` is not JSON or bytes,
+   * or is larger than {@link MAX_CHECKPOINT_BYTES}.
+   */
+  checkpoint(state: unknown): void;
+  /** The state the task's last attempt saved with `checkpoint`; undefined on a fresh start. */
+  resumeFrom: unknown;
 }
 
 export type TaskFunction = (input: unknown, ctx: TaskContext) => unknown;
@@ -30,6 +40,8 @@ export interface ThreadBatch {
   inputs: unknown[];
   /** Wall-clock deadline (ms since epoch) of the leases; a task past it is skipped. */
   deadline: number;
+  /** Checkpoints to resume from, by task (undefined: start afresh); absent when none. */
+  resumes?: unknown[];
 }
 
 /** How a task ended in the thread, in `ThreadOutcomes.status`. */
@@ -61,4 +73,6 @@ export type ToThread =
 
 /** Thread -> host messages. */
 export type FromThread =
-  ThreadOutcomes | { type: 'progress'; lease: Lease; fraction: number };
+  | ThreadOutcomes
+  | { type: 'progress'; lease: Lease; fraction: number }
+  | { type: 'checkpoint'; lease: Lease; state: unknown };

@@ -2,6 +2,7 @@
  * The `ctx` a task function receives, which is also the runner's record of the task.
  */
 import type { Lease } from '../protocol.js';
+import { checkpointState } from './checkpoint.js';
 import type { FromThread, TaskContext } from './messages.js';
 
 /** Where a task's progress goes, and the clock that throttles it. */
@@ -18,10 +19,12 @@ export class RunningTask implements TaskContext {
   aborted = false;
   #controller: AbortController | null = null;
   #progress: ((fraction: number) => void) | null = null;
+  #checkpoint: ((state: unknown) => void) | null = null;
   readonly lease: Lease;
   readonly jobId: string;
   readonly taskIndex: number;
   readonly attempt: number;
+  readonly resumeFrom: unknown;
   readonly #options: ProgressPort;
 
   constructor(
@@ -30,12 +33,34 @@ export class RunningTask implements TaskContext {
     taskIndex: number,
     attempt: number,
     options: ProgressPort,
+    resumeFrom?: unknown,
   ) {
     this.lease = lease;
     this.jobId = jobId;
     this.taskIndex = taskIndex;
     this.attempt = attempt;
+    this.resumeFrom = resumeFrom;
     this.#options = options;
+  }
+
+  /**
+   * A bound function, like `progress`. Every call goes to the host, which keeps only
+   * the latest per task and sends at most one a second (worker-session); nothing is
+   * sent once the task was stopped.
+   */
+  get checkpoint(): (state: unknown) => void {
+    if (!this.#checkpoint) {
+      this.#checkpoint = (state: unknown) => {
+        const value = checkpointState(state);
+        if (this.aborted) return;
+        this.#options.post({
+          type: 'checkpoint',
+          lease: this.lease,
+          state: value,
+        });
+      };
+    }
+    return this.#checkpoint;
   }
 
   get signal(): AbortSignal {

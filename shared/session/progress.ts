@@ -3,11 +3,14 @@
  * {@link PROGRESS_EVERY_MS}; reports in between coalesce into the latest fraction, sent
  * when the lease may send again. Only leases whose tasks report progress are tracked,
  * and each leaves when its task ends or is cancelled: bounded by the leases held.
+ * Checkpoints ride the same throttle, with their own period and the state as value.
  */
 import type { Lease } from '../protocol.js';
 
 /** At most one `progress` frame per lease in this many ms; later reports coalesce. */
 export const PROGRESS_EVERY_MS = 250;
+/** At most one `checkpoint` frame per lease in this many ms; the latest state is kept. */
+export const CHECKPOINT_EVERY_MS = 1_000;
 
 export interface ProgressTimers {
   now(): number;
@@ -15,22 +18,25 @@ export interface ProgressTimers {
   clearTimeout(handle: unknown): void;
 }
 
-export class ProgressThrottle {
+export class ProgressThrottle<T = number> {
   /** When each lease last sent a frame. */
   readonly #sentAt = new Map<Lease, number>();
-  /** The latest fraction of each lease not sent yet. */
-  readonly #due = new Map<Lease, number>();
+  /** The latest value of each lease not sent yet. */
+  readonly #due = new Map<Lease, T>();
   #timer: unknown = null;
   #timerAt = Infinity;
   readonly #clock: ProgressTimers;
-  readonly #send: (lease: Lease, fraction: number) => void;
+  readonly #send: (lease: Lease, value: T) => void;
+  readonly #everyMs: number;
 
   constructor(
     clock: ProgressTimers,
-    send: (lease: Lease, fraction: number) => void,
+    send: (lease: Lease, value: T) => void,
+    everyMs = PROGRESS_EVERY_MS,
   ) {
     this.#clock = clock;
     this.#send = send;
+    this.#everyMs = everyMs;
   }
 
   /** True while any lease has reported progress (most tasks never do). */
@@ -39,17 +45,17 @@ export class ProgressThrottle {
   }
 
   /** A task reported `fraction`: sent now, or coalesced until its lease may send. */
-  report(lease: Lease, fraction: number): void {
+  report(lease: Lease, value: T): void {
     const now = this.#clock.now();
     const sentAt = this.#sentAt.get(lease);
-    if (sentAt === undefined || now - sentAt >= PROGRESS_EVERY_MS) {
+    if (sentAt === undefined || now - sentAt >= this.#everyMs) {
       this.#due.delete(lease);
       this.#sentAt.set(lease, now);
-      this.#send(lease, fraction);
+      this.#send(lease, value);
       return;
     }
-    this.#due.set(lease, fraction);
-    this.#arm(sentAt + PROGRESS_EVERY_MS, now);
+    this.#due.set(lease, value);
+    this.#arm(sentAt + this.#everyMs, now);
   }
 
   /** Forgets leases that ended here (done or cancelled). */
@@ -87,12 +93,12 @@ export class ProgressThrottle {
     this.#timerAt = Infinity;
     const now = this.#clock.now();
     let next = Infinity;
-    for (const [lease, fraction] of this.#due) {
-      const at = (this.#sentAt.get(lease) ?? 0) + PROGRESS_EVERY_MS;
+    for (const [lease, value] of this.#due) {
+      const at = (this.#sentAt.get(lease) ?? 0) + this.#everyMs;
       if (at <= now) {
         this.#due.delete(lease);
         this.#sentAt.set(lease, now);
-        this.#send(lease, fraction);
+        this.#send(lease, value);
       } else next = Math.min(next, at);
     }
     if (next !== Infinity) this.#arm(next, now);

@@ -8,7 +8,7 @@
 //
 // --quick     reduced counts (100k-task job, 2,000 connections) for iteration
 // --only      run some scenarios: baselines, throughput, sandbox, latency, reassign,
-//             connections, fdlimit, bigjob, binary, tail, inputs, hostile
+//             connections, fdlimit, bigjob, binary, tail, checkpoint, inputs, hostile
 // --profile   run the masters under --cpu-prof and print their hottest functions
 // --threads   threads per Node worker (default 1: 2 workers x 1 thread on 2 cores)
 import { spawnSync } from 'node:child_process';
@@ -22,6 +22,7 @@ import { realInputs } from './inputs-scenario.mjs';
 import * as scenarios from './scenarios.mjs';
 import { hostile } from './hostile.mjs';
 import { tail } from './tail.mjs';
+import { checkpointScenario } from './checkpoint.mjs';
 
 const { values: flags } = parseArgs({
   options: {
@@ -227,6 +228,7 @@ await step('tail', 'tail', () => tail({ tasks: 300, spinMs: 30 }));
 await step('hostile', 'hostile', () =>
   hostile({ count: P.hostile, warm: Math.floor(P.hostile / 8) }),
 );
+await step('checkpoint', 'checkpoint', () => checkpointScenario());
 await step('binaryBrowser', 'binary', () =>
   scenarios.binary({ tasks: P.binary, browser: true }),
 );
@@ -538,6 +540,31 @@ if (f.hostile) {
     `${h.admitted} admitted, ${h.refused} refused (429)`,
     '< 20 ms',
     h.healthFlood.p99 < 20,
+if (f.checkpoint) {
+  const c = f.checkpoint;
+  row(
+    `long task: ${c.steps} x ${c.stepMs} ms steps, alone`,
+    fmt.s(c.alone.seconds),
+    '',
+    '',
+    'info',
+    null,
+  );
+  row(
+    `  worker kill -9 at ${Math.round(c.killAt * 100)}%, resumed from its checkpoint`,
+    fmt.s(c.resumed.seconds),
+    `from step ${c.resumed.from}, attempt ${c.resumed.attempt}`,
+    fmt.x(c.resumed.seconds / c.alone.seconds),
+    'resumes',
+    c.resumed.from > 0 && c.resumed.attempt === 2 && !c.resumed.timedOut,
+  );
+  row(
+    '  same, no checkpoints: restarted from zero',
+    fmt.s(c.restarted.seconds),
+    `time saved by the checkpoint: ${fmt.s(c.savedSeconds)}`,
+    fmt.x(c.restarted.seconds / c.alone.seconds),
+    'info',
+    null,
   );
 }
 if (f.fdLimit) {

@@ -4,6 +4,10 @@
  */
 import { DEFAULT_MAX_OUTPUT_BYTES } from '../../../shared/job.js';
 import { startAllowance } from './allowance.js';
+import {
+  DEFAULT_MAX_CHECKPOINT_BYTES,
+  restoreCheckpoints,
+} from './checkpoints.js';
 import { feedText } from './outbox.js';
 import { JobRecord, WorkerRecord, type JobLimits } from './records.js';
 import { MAX_CREDIT, type State } from './state.js';
@@ -52,6 +56,7 @@ export function jobRestored(s: State, e: EventOf<'job-restored'>): void {
     job.table.release();
     return;
   }
+  restoreCheckpoints(job, e.checkpointed);
   syncFair(s, job);
   // The store may have died between the last result and the job's end.
   finishJobIfDone(s, job);
@@ -97,6 +102,8 @@ function jobLimits(s: State, spec: JobSpec): JobLimits {
       MAX_DISPATCHES,
     ),
     maxOutputBytes: spec.options.maxOutputBytes ?? DEFAULT_MAX_OUTPUT_BYTES,
+    maxCheckpointBytes:
+      spec.options.maxCheckpointBytes ?? DEFAULT_MAX_CHECKPOINT_BYTES,
   };
 }
 
@@ -148,6 +155,7 @@ export function workerJoined(s: State, e: EventOf<'worker-joined'>): void {
     sandbox: e.sandbox,
   });
   worker.allowance = startAllowance(s.options.allowance, e.slots);
+  worker.resumes = e.resumes === true;
   s.workers.set(worker.id, worker);
   s.out.feed(s.now, 'joined', feedText.joined(e.name, e.kind, e.slots));
 }

@@ -24,6 +24,11 @@ export function checkInvariants(s: State): void {
     if (sum !== size) fail(`job ${id}: counts sum ${sum} != ${size}`);
     if (Object.values(counts).some((n) => n < 0))
       fail(`job ${id}: negative count`);
+    // A checkpoint is kept only for an open task of a running job.
+    for (const i of job.checkpointed ?? []) {
+      if (!job.isRunning || job.table.isTerminal(i))
+        fail(`job ${id}: checkpoint kept for ended task ${i}`);
+    }
     if (job.isRunning) {
       checkRunningJob(job, inHeap.has(job), fail);
       continue;

@@ -67,6 +67,8 @@ export const feedText = {
   cancelled: (job: string): string => `job ${job} cancelled`,
   backup: (job: string, count: number): string =>
     `${plural(count, 'backup copy', 'backup copies')} of stragglers of job ${job} started`,
+  resumed: (job: string, index: number, name: string): string =>
+    `task ${index} of job ${job} resumes from its checkpoint on worker ${name}`,
 };
 
 function plural(n: number, word: string, many = `${word}s`): string {

@@ -23,6 +23,8 @@ export class LeaseRecord {
   settled = false;
   /** A backup copy of a straggler (backups.ts), not the task's own dispatch. */
   backup = false;
+  /** When its last checkpoint was kept (checkpoints.ts). */
+  checkpointAt = -Infinity;
   /** The task's other outstanding leases (a short linked list, newest first). */
   nextOfTask: LeaseRecord | undefined = undefined;
   /** The worker's list (active or expired) this lease is linked into, and its neighbours there. */
@@ -124,6 +126,8 @@ export class WorkerRecord {
   done = 0;
   /** Its replica outputs that disagreed with the output the others agreed on. */
   disagreed = 0;
+  /** It understands `resume` in `tasks` frames (said so in `hello`). */
+  resumes = false;
   /** Active leases, in lease order (added as issued; leases increase). */
   readonly active = new LeaseList();
   /** Expired leases still attributable to it, to fence a late result. */
@@ -235,6 +239,8 @@ export interface JobLimits {
   backups: boolean;
   /** Largest output accepted; a bigger one is a failed attempt. */
   maxOutputBytes: number;
+  /** Largest checkpoint kept; a bigger one is refused. */
+  maxCheckpointBytes: number;
 }
 
 /** A job and its tasks. */
@@ -259,6 +265,10 @@ export class JobRecord {
   /** Backup copies issued, and those whose result was the one recorded. */
   backupsIssued = 0;
   backupsWon = 0;
+  /** Open tasks with a stored checkpoint (checkpoints.ts); none until the first. */
+  checkpointed: Set<number> | undefined = undefined;
+  /** Dispatches that resumed from a checkpoint. */
+  resumed = 0;
   /** Stride-scheduling pass (fair-share.ts) and position in its heap. */
   pass = 0;
   heapIndex = -1;

@@ -15,6 +15,7 @@ import {
   workerLeft,
 } from './events.js';
 import { dispatchBackups } from './backups.js';
+import { receiveCheckpoint } from './checkpoints.js';
 import { checkInvariants } from './invariants.js';
 import { dispatch } from './placement.js';
 import type { JobRecord, WorkerRecord } from './records.js';
@@ -93,6 +94,12 @@ export class Scheduler {
       case 'results-received': {
         const worker = s.workers.get(event.workerId);
         if (worker) receiveResults(s, worker, event.results);
+        break;
+      }
+      case 'checkpoint-received': {
+        const worker = s.workers.get(event.workerId);
+        if (worker)
+          receiveCheckpoint(s, worker, event.lease, event.bytes, event.state);
         break;
       }
       case 'tick':
@@ -211,6 +218,10 @@ function jobView(job: JobRecord): JobView {
     counts: { total: size, ...counts },
     errors: job.errors.map((e) => ({ ...e })),
     backups: { issued: job.backupsIssued, won: job.backupsWon },
+    checkpoints: {
+      tasks: job.checkpointed?.size ?? 0,
+      resumed: job.resumed,
+    },
   };
 }
 

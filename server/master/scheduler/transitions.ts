@@ -5,6 +5,11 @@
  */
 import { ErrorCode } from '../../../shared/errors.js';
 import { shrink } from './allowance.js';
+import {
+  dropJobCheckpoints,
+  dropTaskCheckpoint,
+  resumes,
+} from './checkpoints.js';
 import { feedText } from './outbox.js';
 import { LeaseRecord, type JobRecord, type WorkerRecord } from './records.js';
 import { MAX_REVOKED, type State } from './state.js';
@@ -38,6 +43,8 @@ export function issueLease(
   if (job.avoid.size > 0) job.avoid.delete(i);
   if (job.replicaStates) syncReplica(s, job, i, true, false);
   else job.table.setState(i, TaskState.Running);
+  if (resumes(s, job, i, worker))
+    return { jobId: job.spec.id, index: i, lease, attempt, resume: true };
   return { jobId: job.spec.id, index: i, lease, attempt };
 }
 
@@ -233,6 +240,7 @@ export function finishTask(
     throw new Error(`task ${i} of ${job.spec.id} recorded twice`);
   t.setState(i, outcome.ok ? TaskState.Done : TaskState.Failed);
   s.out.push({ type: 'record', jobId: job.spec.id, index: i, outcome });
+  dropTaskCheckpoint(s, job, i);
   if (job.outstanding.size > 0) revokeAll(s, job.outstanding.get(i));
   if (job.avoid.size > 0) job.avoid.delete(i);
   if (job.reporters.size > 0) job.reporters.delete(i);
@@ -289,6 +297,7 @@ export function cancelJob(s: State, job: JobRecord): void {
 /** A finished job keeps its counts and drops its per-task state. */
 function endJob(s: State, job: JobRecord): void {
   s.fair.leave(job);
+  dropJobCheckpoints(s, job);
   job.table.release();
   job.avoid.clear();
   job.reporters.clear();

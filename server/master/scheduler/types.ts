@@ -61,6 +61,8 @@ export type SchedulerEvent =
       finishedAt: number | null;
       /** One byte per task (TaskMark). Length = job.taskCount. */
       marks: Uint8Array;
+      /** Tasks that have a stored checkpoint. @defaultValue none */
+      checkpointed?: readonly number[];
       at: number;
     }
   | { type: 'inputs-appended'; jobId: JobId; count: number; at: number }
@@ -80,6 +82,8 @@ export type SchedulerEvent =
       address?: string;
       /** Where it runs task code, as its `hello` claimed (shown, never trusted). */
       sandbox?: WorkerSandbox;
+      /** It understands `resume` (tasks that start from a checkpoint). @defaultValue false */
+      resumes?: boolean;
       at: number;
     }
   | {
@@ -96,6 +100,18 @@ export type SchedulerEvent =
       results: readonly ReceivedResult[];
       at: number;
     }
+  /**
+   * A task's checkpoint (`ctx.checkpoint`), `bytes` long as stored; `state` is opaque
+   * to the scheduler and comes back in `save-checkpoint` if it is kept.
+   */
+  | {
+      type: 'checkpoint-received';
+      workerId: WorkerId;
+      lease: Lease;
+      bytes: number;
+      state: unknown;
+      at: number;
+    }
   | { type: 'tick'; at: number };
 
 /** What the scheduler hands to a worker; the shell adds module, timeout and input. */
@@ -104,6 +120,8 @@ export interface Assignment {
   index: number;
   lease: Lease;
   attempt: number;
+  /** The task starts from its stored checkpoint (the shell adds it to the frame). */
+  resume?: true;
 }
 
 export type RecordedOutcome =
@@ -129,6 +147,10 @@ export type Command =
       state: 'completed' | 'cancelled';
       at: number;
     }
+  /** Keep this state as the task's checkpoint, replacing the one before. */
+  | { type: 'save-checkpoint'; jobId: JobId; index: number; state: unknown }
+  /** Drop the task's checkpoint (its outcome is recorded), or all of the job's (it ended). */
+  | { type: 'drop-checkpoints'; jobId: JobId; index?: number }
   /** A line for the dashboard's event feed. */
   | { type: 'feed'; event: FeedEvent };
 
@@ -183,6 +205,8 @@ export interface JobView {
   errors: { index: number; error: string }[];
   /** Backup copies of stragglers issued, and those whose result was recorded. */
   backups: { issued: number; won: number };
+  /** Open tasks with a checkpoint, and dispatches that resumed from one. */
+  checkpoints: { tasks: number; resumed: number };
 }
 
 export interface WorkerView {

@@ -25,6 +25,8 @@ interface MemoryJob {
   marks: Uint8Array;
   /** This job's results in seq order, so that `readResults` can binary-search. */
   results: StoredResult[];
+  /** Checkpoints of its tasks, by index. */
+  checkpoints: Map<number, EncodedValue>;
 }
 
 interface QueuedResult {
@@ -81,6 +83,7 @@ export class MemoryStore implements Store {
       inputs: inputs.map(copyValue),
       marks: new Uint8Array(Math.max(16, inputs.length)),
       results: [],
+      checkpoints: new Map(),
     });
   }
 
@@ -166,11 +169,35 @@ export class MemoryStore implements Store {
       state: job.state,
       finishedAt: job.finishedAt,
       marks: job.marks.slice(0, job.spec.taskCount),
+      checkpointed: [...job.checkpoints.keys()].sort((a, b) => a - b),
     }));
   }
 
   highestJobId(): number {
     return this.#highestId;
+  }
+
+  putCheckpoint(jobId: JobId, index: number, state: EncodedValue): void {
+    this.#assertOpen();
+    const job = this.#job(jobId);
+    checkIndex(jobId, index, job.spec.taskCount);
+    job.checkpoints.set(index, copyValue(state));
+  }
+
+  getCheckpoints(
+    jobId: JobId,
+    indices: readonly number[],
+  ): (EncodedValue | undefined)[] {
+    this.#assertOpen();
+    const { checkpoints } = this.#job(jobId);
+    return indices.map((i) => checkpoints.get(i));
+  }
+
+  dropCheckpoints(jobId: JobId, index?: number): void {
+    this.#assertOpen();
+    const { checkpoints } = this.#job(jobId);
+    if (index === undefined) checkpoints.clear();
+    else checkpoints.delete(index);
   }
 
   purgeJob(jobId: JobId): Promise<PurgeReport> {

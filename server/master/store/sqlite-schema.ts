@@ -8,12 +8,13 @@ import Database from 'better-sqlite3';
 import { ErrorCode } from '../../../shared/errors.js';
 import type { EncodedValue } from './store.js';
 import { ChunkWriter, prepareChunkInserts } from './sqlite-chunk-writer.js';
+import { CHECKPOINTS_SCHEMA } from './sqlite-checkpoints.js';
 
 /**
- * Bumped on any change of the schema below. A file of version 1 to 3 is migrated on open
+ * Bumped on any change of the schema below. A file of version 1 to 4 is migrated on open
  * (see {@link migrate}); a file of any other version is refused.
  */
-export const SCHEMA_VERSION = 4;
+export const SCHEMA_VERSION = 5;
 
 // Integer job keys (`jid`) keep the per-task rows small: a 1,000,000-task job would
 // otherwise repeat its id string in every input and result row and index entry.
@@ -63,7 +64,7 @@ CREATE TABLE IF NOT EXISTS results (
   PRIMARY KEY (jid, seq),
   UNIQUE (jid, idx)
 ) WITHOUT ROWID;
-`;
+${CHECKPOINTS_SCHEMA}`;
 
 /**
  * Opens (creating if missing) `<dir>/colony.db` in WAL mode and brings it to
@@ -105,7 +106,7 @@ const MIGRATION_PAGE = 4096;
 function migrate(db: Database.Database): void {
   const version = db.pragma('user_version', { simple: true }) as number;
   if (version === SCHEMA_VERSION) return;
-  if (version < 0 || version > 3) {
+  if (version < 0 || version > 4) {
     throw new Error(
       `${db.name} has schema version ${version}; this colony expects ${SCHEMA_VERSION}`,
     );
@@ -119,6 +120,8 @@ function migrate(db: Database.Database): void {
       else db.exec('ALTER TABLE results ADD COLUMN code TEXT');
       codeOldFailures(db);
     }
+    // Version 5 added the checkpoints table (sqlite-checkpoints.ts).
+    db.exec(CHECKPOINTS_SCHEMA);
     // Version 4 added the job states 'purging' and 'purged' (sqlite-purge.ts), which an
     // older colony would take for jobs: the version keeps it from opening the file.
     db.pragma(`user_version = ${SCHEMA_VERSION}`);

@@ -24,6 +24,7 @@ import type { Bindable } from './sqlite-rows.js';
 import { openDatabase } from './sqlite-schema.js';
 import { SqliteInputs } from './sqlite-inputs.js';
 import { SqliteResults } from './sqlite-results.js';
+import { SqliteCheckpoints } from './sqlite-checkpoints.js';
 import { PURGED, PURGING, SqlitePurger } from './sqlite-purge.js';
 
 /** Options of {@link SqliteStore}. */
@@ -79,6 +80,7 @@ export class SqliteStore implements Store {
   readonly #jobs = new Map<JobId, JobEntry>();
   readonly #inputs: SqliteInputs;
   readonly #results: SqliteResults;
+  readonly #checkpoints: SqliteCheckpoints;
   readonly #purger: SqlitePurger;
   #highestId = 0;
   #queuedFinishes: QueuedFinish[] = [];
@@ -99,6 +101,7 @@ export class SqliteStore implements Store {
     this.#db = db;
     this.#inputs = new SqliteInputs(db);
     this.#results = new SqliteResults(db);
+    this.#checkpoints = new SqliteCheckpoints(db);
     this.#purger = new SqlitePurger(db);
     this.#putModule = db.prepare<[string, string]>(
       'INSERT OR IGNORE INTO modules (hash, source) VALUES (?, ?)',
@@ -162,6 +165,7 @@ export class SqliteStore implements Store {
   purgeJob(jobId: JobId): Promise<PurgeReport> {
     this.#assertOpen();
     const job = this.#job(jobId);
+    this.#checkpoints.drop(job.jid, undefined);
     this.#jobs.delete(jobId);
     const shared = [...this.#jobs.values()].some(
       (other) => other.moduleHash === job.moduleHash,
@@ -309,9 +313,32 @@ export class SqliteStore implements Store {
         state: state as JobState,
         finishedAt,
         marks: this.#results.marks(jid, taskCount),
+        checkpointed: this.#checkpoints.indexes(jid),
       });
     }
     return jobs;
+  }
+
+  putCheckpoint(jobId: JobId, index: number, state: EncodedValue): void {
+    this.#assertOpen();
+    const job = this.#job(jobId);
+    if (!Number.isInteger(index) || index < 0 || index >= job.taskCount)
+      throw new RangeError(`job ${jobId} has no task ${index}`);
+    this.#checkpoints.put(job.jid, index, state);
+  }
+
+  getCheckpoints(
+    jobId: JobId,
+    indices: readonly number[],
+  ): (EncodedValue | undefined)[] {
+    this.#assertOpen();
+    return this.#checkpoints.get(this.#job(jobId).jid, indices);
+  }
+
+  dropCheckpoints(jobId: JobId, index?: number): void {
+    this.#assertOpen();
+    const job = this.#jobs.get(jobId);
+    if (job !== undefined) this.#checkpoints.drop(job.jid, index);
   }
 
   close(): void {

@@ -33,6 +33,8 @@ export interface RestoredJob {
   finishedAt: number | null;
   /** One byte per task: 0 open, 1 done, 2 failed (scheduler TaskMark). */
   marks: Uint8Array;
+  /** Tasks that have a checkpoint. */
+  checkpointed: number[];
 }
 
 /**
@@ -90,6 +92,19 @@ export interface Store {
    * between. Resolves when that is done.
    */
   purgeJob(jobId: JobId): Promise<PurgeReport>;
+
+  /**
+   * Keeps `state` as the checkpoint of a task (`ctx.checkpoint`), replacing the one
+   * before. Durable on return. The caller checked the task exists and is open.
+   */
+  putCheckpoint(jobId: JobId, index: number, state: EncodedValue): void;
+  /** The checkpoints of the given tasks, in the order asked; undefined where none. */
+  getCheckpoints(
+    jobId: JobId,
+    indices: readonly number[],
+  ): (EncodedValue | undefined)[];
+  /** Drops the checkpoint of task `index`, or every checkpoint of the job if omitted. */
+  dropCheckpoints(jobId: JobId, index?: number): void;
 
   /** Flushes what is queued and closes. */
   close(): void;

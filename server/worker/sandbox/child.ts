@@ -47,6 +47,7 @@ const pool = new ThreadPool({
   onLog: (message) => send({ t: 'log', message }),
 });
 pool.onProgress = (lease, fraction) => send({ t: 'progress', lease, fraction });
+pool.onCheckpoint = (lease, state) => send({ t: 'checkpoint', lease, state });
 
 function onMessage(message: ToChild): void {
   switch (message.t) {

@@ -14,7 +14,9 @@ import {
   type TaskBatch,
   type TaskFailure,
 } from '../../../shared/protocol.js';
+import { checkpointState } from '../../../shared/runner/checkpoint.js';
 import type {
+  CheckpointListener,
   Executor,
   Outcomes,
   ProgressListener,
@@ -46,6 +48,7 @@ const isLease = (v: unknown): v is Lease =>
 export class SandboxedExecutor implements Executor {
   readonly slots: number;
   onProgress: ProgressListener | null = null;
+  onCheckpoint: CheckpointListener | null = null;
   #options: SandboxedExecutorOptions;
   /** Leases handed to the child and not reported yet, with whom to tell. */
   #held = new Map<Lease, OnDone>();
@@ -214,6 +217,9 @@ export class SandboxedExecutor implements Executor {
           this.onProgress?.(lease, fraction);
         return;
       }
+      case 'checkpoint':
+        this.#onCheckpoint(message.lease, message.state);
+        return;
       case 'need':
         if (typeof message.hash === 'string') this.#provide(message.hash);
         return;
@@ -224,6 +230,25 @@ export class SandboxedExecutor implements Executor {
       default:
         return;
     }
+  }
+
+  /**
+   * A task's checkpoint, from a held lease only; the child is untrusted, so the state is
+   * checked again here (JSON or bytes, bounded) and dropped if it is not.
+   */
+  #onCheckpoint(lease: unknown, state: unknown): void {
+    if (!isLease(lease) || !this.#held.has(lease) || !this.onCheckpoint) return;
+    let value: unknown;
+    try {
+      value = checkpointState(state);
+    } catch (error) {
+      this.#log(
+        'warn',
+        `sandbox: checkpoint dropped: ${(error as Error).message}`,
+      );
+      return;
+    }
+    this.onCheckpoint(lease, value);
   }
 
   /** Passes on outcomes of leases held here (each once); anything else is dropped. */

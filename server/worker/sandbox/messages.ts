@@ -25,6 +25,7 @@ export type FromChild =
       skipped: Lease[] | undefined;
     }
   | { t: 'progress'; lease: Lease; fraction: number }
+  | { t: 'checkpoint'; lease: Lease; state: unknown }
   /** The child's thread pool needs this module's text. */
   | { t: 'need'; hash: string }
   | { t: 'log'; message: string };

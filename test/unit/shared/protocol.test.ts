@@ -24,7 +24,7 @@ const MODULE = 'a'.repeat(64);
 describe('protocol', () => {
   test('the worker message types are exactly these', () => {
     expectTypeOf<WorkerMessage['type']>().toEqualTypeOf<
-      'hello' | 'ready' | 'results' | 'progress' | 'watch'
+      'hello' | 'ready' | 'results' | 'progress' | 'checkpoint' | 'watch'
     >();
   });
 

@@ -199,6 +199,7 @@ describe('worker session', () => {
         slots: 2,
         name: 'test',
         volunteer: { publicKey: 'pk', signature: 'signed n0nce' },
+        resumes: true,
       },
       { type: 'ready', credit: 4 },
     ]);

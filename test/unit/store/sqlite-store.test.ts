@@ -400,7 +400,13 @@ describe('SqliteStore on a schema 1 file', () => {
         )
         .pluck()
         .all();
-      expect(tables).toEqual(['inputs', 'jobs', 'modules', 'results']);
+      expect(tables).toEqual([
+        'checkpoints',
+        'inputs',
+        'jobs',
+        'modules',
+        'results',
+      ]);
       expect(
         db
           .prepare<[], number>('SELECT COUNT(*) FROM inputs WHERE jid = 1')

@@ -366,6 +366,7 @@ describe.each(factories)('$name', ({ open }) => {
       state: 'running',
       finishedAt: null,
       marks: new Uint8Array([0, 1, 0, 0, 2, 1]),
+      checkpointed: [],
     });
     expect(jobs[1]?.marks).toEqual(new Uint8Array([TaskMark.Failed, 0]));
     expect(jobs[2]?.marks).toEqual(new Uint8Array(0));

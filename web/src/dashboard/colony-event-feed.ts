@@ -63,7 +63,8 @@ export class ColonyEventFeed extends LitElement {
       .failed {
         color: var(--c-failed);
       }
-      .submitted {
+      .submitted,
+      .resumed {
         color: var(--c-accent);
       }
       .text {

@@ -349,6 +349,17 @@ export class ColonyJobList extends LitElement {
           : nothing
       }
       ${
+        job.checkpoints &&
+        (job.checkpoints.tasks > 0 || job.checkpoints.resumed > 0)
+          ? html`<span
+              class="key checkpoints num"
+              title="running tasks that saved a checkpoint (and dispatches that resumed from one)"
+              >${formatCount(job.checkpoints.tasks)} checkpointed
+              (${formatCount(job.checkpoints.resumed)} resumed)</span
+            >`
+          : nothing
+      }
+      ${
         job.errors.length > 0
           ? html`<button
               class="link"
