@@ -48,6 +48,11 @@ export interface ThreadOutcomes {
   leases: number[];
   status: Status[];
   values: unknown[];
+  /**
+   * Busy milliseconds of each task (the thread's time in the task function, awaits
+   * included); absent from a thread that does not measure.
+   */
+  busy?: number[];
 }
 
 /** Host -> thread messages. */

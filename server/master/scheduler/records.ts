@@ -3,6 +3,7 @@
  * scheduler's modules touch them, and only from inside `Scheduler.handle()`.
  */
 import type { JobState, WorkerKind } from '../../../shared/protocol.js';
+import type { Credit } from './credit.js';
 import { TaskTimes } from './task-times.js';
 import type { TaskTable } from './task-table.js';
 import type { JobSpec, Lease, WorkerId } from './types.js';
@@ -199,6 +200,8 @@ export class Witnesses {
 export interface Vote {
   output: unknown;
   workers: WorkerId[];
+  /** What each of those workers earns if this output is the one agreed on. */
+  credits: Credit[];
 }
 
 /** Votes and queue membership of a replicated task that was dispatched at least once. */

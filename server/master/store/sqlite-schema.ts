@@ -10,10 +10,27 @@ import type { EncodedValue } from './store.js';
 import { ChunkWriter, prepareChunkInserts } from './sqlite-chunk-writer.js';
 
 /**
- * Bumped on any change of the schema below. A file of version 1 to 3 is migrated on open
+ * Bumped on any change of the schema below. A file of version 1 to 4 is migrated on open
  * (see {@link migrate}); a file of any other version is refused.
  */
-export const SCHEMA_VERSION = 4;
+export const SCHEMA_VERSION = 5;
+
+// Volunteers' totals (schema 5), one row per volunteer key; the indexes serve the
+// sorted pages of GET /api/volunteers and a volunteer's rank (count of those ahead).
+const VOLUNTEERS_SCHEMA = `
+CREATE TABLE IF NOT EXISTS volunteers (
+  id TEXT PRIMARY KEY,
+  name TEXT NOT NULL,
+  kind TEXT NOT NULL,
+  tasks INTEGER NOT NULL,
+  busy_ms REAL NOT NULL,
+  first_seen INTEGER NOT NULL,
+  last_seen INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS volunteers_tasks ON volunteers (tasks);
+CREATE INDEX IF NOT EXISTS volunteers_busy ON volunteers (busy_ms);
+CREATE INDEX IF NOT EXISTS volunteers_seen ON volunteers (last_seen);
+`;
 
 // Integer job keys (`jid`) keep the per-task rows small: a 1,000,000-task job would
 // otherwise repeat its id string in every input and result row and index entry.
@@ -105,7 +122,7 @@ const MIGRATION_PAGE = 4096;
 function migrate(db: Database.Database): void {
   const version = db.pragma('user_version', { simple: true }) as number;
   if (version === SCHEMA_VERSION) return;
-  if (version < 0 || version > 3) {
+  if (version < 0 || version > 4) {
     throw new Error(
       `${db.name} has schema version ${version}; this colony expects ${SCHEMA_VERSION}`,
     );
@@ -121,6 +138,8 @@ function migrate(db: Database.Database): void {
     }
     // Version 4 added the job states 'purging' and 'purged' (sqlite-purge.ts), which an
     // older colony would take for jobs: the version keeps it from opening the file.
+    // Version 5 added the volunteers' totals.
+    db.exec(VOLUNTEERS_SCHEMA);
     db.pragma(`user_version = ${SCHEMA_VERSION}`);
   })();
   enableIncrementalVacuum(db);

@@ -24,6 +24,7 @@ import type { Bindable } from './sqlite-rows.js';
 import { openDatabase } from './sqlite-schema.js';
 import { SqliteInputs } from './sqlite-inputs.js';
 import { SqliteResults } from './sqlite-results.js';
+import { SqliteVolunteers } from './sqlite-volunteers.js';
 import { PURGED, PURGING, SqlitePurger } from './sqlite-purge.js';
 
 /** Options of {@link SqliteStore}. */
@@ -80,6 +81,7 @@ export class SqliteStore implements Store {
   readonly #inputs: SqliteInputs;
   readonly #results: SqliteResults;
   readonly #purger: SqlitePurger;
+  readonly #volunteers: SqliteVolunteers;
   #highestId = 0;
   #queuedFinishes: QueuedFinish[] = [];
   #pending: PendingCommit | undefined;
@@ -100,6 +102,7 @@ export class SqliteStore implements Store {
     this.#inputs = new SqliteInputs(db);
     this.#results = new SqliteResults(db);
     this.#purger = new SqlitePurger(db);
+    this.#volunteers = new SqliteVolunteers(db);
     this.#putModule = db.prepare<[string, string]>(
       'INSERT OR IGNORE INTO modules (hash, source) VALUES (?, ?)',
     );
@@ -129,6 +132,7 @@ export class SqliteStore implements Store {
     this.#writeQueued = db.transaction(
       (results: readonly Bindable[], finishes: QueuedFinish[]) => {
         this.#results.insert(results);
+        this.#volunteers.writeQueued();
         for (const { jid, state, at } of finishes)
           this.#finish.run(state, at, jid);
       },
@@ -153,6 +157,10 @@ export class SqliteStore implements Store {
       .pluck()
       .all();
     for (const jid of left) void this.#purger.resume(jid);
+  }
+
+  get volunteers(): SqliteVolunteers {
+    return this.#volunteers;
   }
 
   highestJobId(): number {
@@ -348,7 +356,12 @@ export class SqliteStore implements Store {
   }
 
   #writeQueuedNow(): void {
-    if (!this.#results.hasQueued() && this.#queuedFinishes.length === 0) return;
+    if (
+      !this.#results.hasQueued() &&
+      this.#queuedFinishes.length === 0 &&
+      !this.#volunteers.hasQueued()
+    )
+      return;
     const results = this.#results.takeQueued();
     const finishes = this.#queuedFinishes;
     this.#queuedFinishes = [];

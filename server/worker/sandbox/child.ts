@@ -51,8 +51,10 @@ pool.onProgress = (lease, fraction) => send({ t: 'progress', lease, fraction });
 function onMessage(message: ToChild): void {
   switch (message.t) {
     case 'submit':
-      pool.submit(message.batch, ({ leases, outputs, failures, skipped }) =>
-        send({ t: 'done', leases, outputs, failures, skipped }),
+      pool.submit(
+        message.batch,
+        ({ leases, outputs, failures, skipped, busyMs }) =>
+          send({ t: 'done', leases, outputs, failures, skipped, busyMs }),
       );
       return;
     case 'cancel':

@@ -19,6 +19,8 @@ export type FromChild =
       failures: TaskFailure[];
       /** Leases over before their task started: no result, the slot is free again. */
       skipped: number[] | undefined;
+      /** Busy milliseconds of each success, when measured. */
+      busyMs: number[] | undefined;
     }
   | { t: 'progress'; lease: number; fraction: number }
   /** The child's thread pool needs this module's text. */

@@ -237,6 +237,7 @@ describe('worker session', () => {
         type: 'results',
         leases: [1],
         outputs: [1],
+        busyMs: [0],
         failures: [{ lease: 2, error: 'boom', kind: 'error' }],
         credit: 2,
       },
@@ -271,6 +272,7 @@ describe('worker session', () => {
       type: 'results',
       leases: [1],
       outputs: [1],
+      busyMs: [0],
       credit: 1,
     });
   });
@@ -289,6 +291,7 @@ describe('worker session', () => {
         type: 'results',
         leases: [1, 2],
         outputs: [1, 4],
+        busyMs: [0, 0],
         failures: [{ lease: 3, error: 'x', kind: 'crash' }],
         credit: 3,
       },

@@ -394,7 +394,13 @@ describe('SqliteStore on a schema 1 file', () => {
         )
         .pluck()
         .all();
-      expect(tables).toEqual(['inputs', 'jobs', 'modules', 'results']);
+      expect(tables).toEqual([
+        'inputs',
+        'jobs',
+        'modules',
+        'results',
+        'volunteers',
+      ]);
       expect(
         db
           .prepare<[], number>('SELECT COUNT(*) FROM inputs WHERE jid = 1')

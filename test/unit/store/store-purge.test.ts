@@ -9,6 +9,7 @@ import { ErrorCode } from '../../../shared/errors.js';
 import type { JobSpec } from '../../../server/master/scheduler/types.js';
 import { MemoryStore } from '../../../server/master/store/memory-store.js';
 import { SqliteStore } from '../../../server/master/store/sqlite-store.js';
+import { SCHEMA_VERSION } from '../../../server/master/store/sqlite-schema.js';
 import type { Store } from '../../../server/master/store/store.js';
 
 const cleanups: (() => void)[] = [];
@@ -184,7 +185,7 @@ describe('SqliteStore: space and restarts', () => {
     reopened.close();
     const file = new Database(path.join(dir, 'colony.db'), { readonly: true });
     expect(file.pragma('auto_vacuum', { simple: true })).toBe(2);
-    expect(file.pragma('user_version', { simple: true })).toBe(4);
+    expect(file.pragma('user_version', { simple: true })).toBe(SCHEMA_VERSION);
     file.close();
   });
 });
