@@ -57,9 +57,7 @@ export class LedgerQueue {
     volunteer: { id: string; name: string; kind: WorkerKind },
     at: number,
   ): void {
-    const delta = this.#delta(volunteer.id, volunteer.name, volunteer.kind, at);
-    delta.name = volunteer.name;
-    delta.kind = volunteer.kind;
+    this.#delta(volunteer.id, volunteer.name, volunteer.kind, at);
   }
 
   credit(credits: readonly Credit[], at: number): void {
@@ -83,6 +81,9 @@ export class LedgerQueue {
       delta = { id, name, kind, tasks: 0, busyMs: 0, firstAt: at, lastAt: at };
       this.#deltas.set(id, delta);
     }
+    // The latest name and kind win (a volunteer may rename itself or change runtime).
+    delta.name = name;
+    delta.kind = kind;
     delta.lastAt = Math.max(delta.lastAt, at);
     return delta;
   }
