@@ -15,7 +15,6 @@ import {
   credit,
   makeScheduler,
   ofType,
-  ok,
   records,
   send,
   submit,
@@ -50,8 +49,17 @@ function take(s: Scheduler, workerId: string, at = 0): Assignment {
   return task;
 }
 
-const done = (lease: number, output: unknown, busyMs: number) =>
-  ({ ...ok(lease, output), busyMs }) satisfies ReceivedResult;
+const done = (
+  lease: number,
+  output: unknown,
+  busyMs: number,
+): ReceivedResult => ({
+  lease,
+  ok: true,
+  output,
+  digest: JSON.stringify(output),
+  busyMs,
+});
 
 describe('credit accounting', () => {
   test('a recorded success credits its volunteer once, with its kind, name and busy time', () => {
