@@ -70,6 +70,8 @@ export const Hello = z.strictObject({
   kind: WorkerKind,
   slots: z.number().int().min(1).max(LIMITS.maxSlots),
   name: Name.optional(),
+  /** Send me `standing` frames: what my volunteer has given (absent: none are sent). */
+  standing: z.boolean().optional(),
   /** Where a Node worker runs task code (`colony worker --sandbox`), shown on the dashboard. */
   sandbox: z.enum(['bwrap', 'permission', 'none']).optional(),
 });

@@ -362,6 +362,7 @@ class Session {
           slots: this.#executor.slots,
           volunteer,
           ...(name ? { name } : {}),
+          standing: true,
         });
       },
       (error: unknown) => {

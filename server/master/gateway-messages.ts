@@ -202,6 +202,7 @@ export class MessageHandler<P extends PeerState> {
       slots: message.slots,
       volunteer: identity.volunteer,
       address: peer.address,
+      ...(message.standing ? { wantsStanding: true } : {}),
       at: this.#sink.now(),
     });
   }

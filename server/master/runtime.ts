@@ -237,7 +237,7 @@ export class Runtime extends EventEmitter {
     if (event.type !== 'worker-joined' || !event.volunteer) return;
     const { workerId, volunteer: id, name, kind, at } = event;
     this.store.volunteers.seen({ id, name, kind }, at);
-    this.#standings.joined(workerId, id);
+    if (event.wantsStanding) this.#standings.joined(workerId, id);
   }
 
   #markDirty(event: SchedulerEvent): void {

@@ -77,6 +77,8 @@ export type SchedulerEvent =
       volunteer?: string;
       /** The network address it connects from (client-address.ts). */
       address?: string;
+      /** It asked for `standing` frames (the shell sends them; see standings.ts). */
+      wantsStanding?: boolean;
       at: number;
     }
   | {

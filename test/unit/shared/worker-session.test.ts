@@ -198,6 +198,7 @@ describe('worker session', () => {
         slots: 2,
         name: 'test',
         volunteer: { publicKey: 'pk', signature: 'signed n0nce' },
+        standing: true,
       },
       { type: 'ready', credit: 4 },
     ]);
