@@ -40,7 +40,7 @@ Usage:
                                             permission (Node's permission model: no
                                             files, but network reachable); none runs
                                             it unconfined (only for code you trust)
-  colony submit MODULE --inputs FILE [--url URL] [--token T] [--name N]
+  colony submit MODULE --inputs FILE [--url URL] [--token T] [--name N] [--description TEXT]
                 [--timeout MS] [--max-attempts N] [--replicas K] [--priority P] [--no-backups]
                 [--wait] [--out FILE]
   colony status [--url URL]                 jobs and workers as a table

@@ -3,6 +3,7 @@
  * shared by the master (validation), the client library and the CLI.
  */
 import * as z from 'zod';
+import { stripControls } from './sanitize.js';
 
 /** Longest accepted task module source (bundled), in bytes of UTF-16 text. */
 export const MAX_MODULE_CHARS = 8 * 1024 * 1024;
@@ -58,8 +59,22 @@ export type JobOptionsInput = z.input<typeof JobOptions>;
 
 export const JOB_NAME_MAX = 200;
 
+/** Longest job description, in characters. */
+export const JOB_DESCRIPTION_MAX = 1_000;
+
+/**
+ * A job's public description, for the volunteers who run it: plain text (never markup),
+ * control and bidi characters stripped, trimmed; empty means none.
+ */
+export const JobDescription = z
+  .string()
+  .max(JOB_DESCRIPTION_MAX)
+  .transform((text) => stripControls(text).trim());
+
 export const SubmitJobBody = z.strictObject({
   name: z.string().min(1).max(JOB_NAME_MAX),
+  /** What the job is for, shown to volunteers as text ({@link JobDescription}). */
+  description: JobDescription.optional(),
   /** The task module's source: one ES module with a default export. */
   module: z.string().min(1).max(MAX_MODULE_CHARS),
   inputs: z.array(z.unknown()).optional(),

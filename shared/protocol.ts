@@ -24,6 +24,8 @@ export const LIMITS = {
    * job's own bound is its `maxCheckpointBytes` option (1 MiB by default).
    */
   maxCheckpointBytes: 16 * 1024 * 1024,
+  /** Largest `busyMs` of one result: a week of one thread. */
+  maxBusyMs: 7 * 24 * 3600 * 1000,
 } as const;
 
 /** Longest job or worker id; the schemas and the fast-path checks below both use it. */
@@ -94,6 +96,8 @@ export const Hello = z.strictObject({
   kind: WorkerKind,
   slots: z.number().int().min(1).max(LIMITS.maxSlots),
   name: Name.optional(),
+  /** Send me `standing` frames: what my volunteer has given (absent: none are sent). */
+  standing: z.boolean().optional(),
   /** Where a Node worker runs task code (`colony worker --sandbox`), shown on the dashboard. */
   sandbox: NodeSandbox.optional(),
   /**
@@ -135,12 +139,27 @@ export const Results = z
     leases: z.array(Lease).max(LIMITS.maxBatch),
     outputs: z.array(z.unknown()).max(LIMITS.maxBatch),
     failures: z.array(TaskFailure).max(LIMITS.maxBatch).optional(),
+    /**
+     * Busy time of each success (`busyMs[i]` for `leases[i]`): wall milliseconds its
+     * thread spent in the task function, awaits included. Credited to the volunteer
+     * when its result is the one recorded (bounded by the lease's age on the master).
+     */
+    busyMs: z
+      .array(z.number().nonnegative().max(LIMITS.maxBusyMs))
+      .max(LIMITS.maxBatch)
+      .optional(),
     /** More credit, as `ready` would grant: saves a frame per round trip. */
     credit: z.number().int().min(1).max(LIMITS.maxCredit).optional(),
   })
   .refine((m) => m.leases.length === m.outputs.length, {
     message: 'leases and outputs must have the same length',
   })
+  .refine(
+    (m) => m.busyMs === undefined || m.busyMs.length === m.leases.length,
+    {
+      message: 'busyMs and leases must have the same length',
+    },
+  )
   .refine(
     (m) => {
       const count = m.leases.length + (m.failures?.length ?? 0);
@@ -293,6 +312,21 @@ export const Ack = z.strictObject({
 });
 export type Ack = z.infer<typeof Ack>;
 
+/**
+ * What this volunteer (the key it proved at `hello`) has given this master, over all
+ * its connections and visits: sent after `welcome`, then at most every few seconds
+ * while it changes. `rank` is 1 for the volunteer with the most tasks.
+ */
+export const Standing = z.strictObject({
+  type: z.literal('standing'),
+  volunteer: z.string().max(MAX_ID_LENGTH),
+  tasks: z.number().int().nonnegative(),
+  busyMs: z.number().nonnegative(),
+  rank: z.number().int().positive(),
+  volunteers: z.number().int().positive(),
+});
+export type Standing = z.infer<typeof Standing>;
+
 export const ErrorFrame = z.strictObject({
   type: z.literal('error'),
   code: z.enum(Object.values(ErrorCode) as [ErrorCode, ...ErrorCode[]]),
@@ -318,6 +352,8 @@ export type JobCounts = z.infer<typeof JobCounts>;
 export const JobSummary = z.strictObject({
   id: JobId,
   name: z.string(),
+  /** The submitter's public description: plain text, shown as text (absent if none). */
+  description: z.string().optional(),
   state: JobState,
   sealed: z.boolean(),
   priority: z.number(),
@@ -434,6 +470,7 @@ export const WorkerBoundMessage = z.discriminatedUnion('type', [
   Tasks,
   Cancel,
   Ack,
+  Standing,
   ErrorFrame,
 ]);
 export type WorkerBoundMessage = z.infer<typeof WorkerBoundMessage>;
@@ -487,9 +524,12 @@ export function isResultsMessage(v: Record<string, unknown>): boolean {
 }
 
 function isResults(v: Record<string, unknown>): boolean {
-  const { leases, outputs, failures, credit } = v;
+  const { leases, outputs, failures, credit, busyMs } = v;
   const keys =
-    3 + (failures === undefined ? 0 : 1) + (credit === undefined ? 0 : 1);
+    3 +
+    (failures === undefined ? 0 : 1) +
+    (credit === undefined ? 0 : 1) +
+    (busyMs === undefined ? 0 : 1);
   if (
     !hasOnlyKeys(v, keys) ||
     !Array.isArray(leases) ||
@@ -504,6 +544,8 @@ function isResults(v: Record<string, unknown>): boolean {
   if (leases.length !== outputs.length || leases.length > LIMITS.maxBatch)
     return false;
   for (const lease of leases) if (!isLease(lease)) return false;
+  if (busyMs !== undefined && !isBusyColumn(busyMs, leases.length))
+    return false;
   let count = leases.length;
   if (failures !== undefined) {
     if (!Array.isArray(failures)) return false;
@@ -516,6 +558,15 @@ function isResults(v: Record<string, unknown>): boolean {
     }
   }
   return count >= 1 && count <= LIMITS.maxBatch;
+}
+
+function isBusyColumn(v: unknown, length: number): boolean {
+  if (!Array.isArray(v) || v.length !== length) return false;
+  for (const ms of v) {
+    if (typeof ms !== 'number' || !(ms >= 0) || ms > LIMITS.maxBusyMs)
+      return false;
+  }
+  return true;
 }
 
 function isJobWire(key: string, job: unknown): boolean {

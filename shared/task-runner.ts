@@ -34,6 +34,11 @@ export interface TaskRunnerOptions {
   post(message: FromThread): void;
   now(): number;
   /**
+   * A monotonic clock in milliseconds (`performance.now`) for the busy time of each
+   * task, credited to the volunteer. @defaultValue `now`
+   */
+  busyNow?(): number;
+  /**
    * Told as each task starts (lease, time) and ends (-1): lets a host that can see it
    * without a message (shared memory) blame exactly the task that killed the thread.
    */
@@ -91,8 +96,10 @@ class TaskRunner {
     this.#draining = true;
     const options = this.#options;
     const queue = this.#queue;
+    const busyNow = options.busyNow ?? options.now;
     try {
       let now = options.now();
+      let startedAt = busyNow();
       while (queue.length > 0) {
         const batch = queue[0] as ThreadBatch;
         const i = this.#at;
@@ -113,6 +120,9 @@ class TaskRunner {
         }
         this.#current = null;
         options.onRunning?.(-1, 0);
+        const endedAt = busyNow();
+        this.#out.busy(endedAt - startedAt);
+        startedAt = endedAt;
         now = options.now();
         if (queue.length === 0 || now - this.#out.lastPostAt >= POST_EVERY_MS)
           this.#out.post(now);

@@ -10,6 +10,7 @@ import {
   decodeWorkerBoundMessage,
   type Lease,
   expandTasks,
+  type Standing,
   type WorkerBoundMessage,
   type TaskBatch,
   type VolunteerProof,
@@ -88,6 +89,10 @@ export interface SessionStatus {
   workerId: string | null;
   /** Name of the job of the latest task received. */
   jobName: string | null;
+  /** Id of that job (its public description is at `GET /api/jobs/:id`). */
+  jobId: string | null;
+  /** What this volunteer has given the master, as its last `standing` frame said. */
+  standing: Omit<Standing, 'type'> | null;
   /** Results acknowledged by the master (committed). */
   done: number;
   /** Tasks held: queued or running here. */
@@ -152,6 +157,8 @@ class Session {
     state: 'connecting',
     workerId: null,
     jobName: null,
+    jobId: null,
+    standing: null,
     done: 0,
     inFlight: 0,
     lastClose: null,
@@ -236,6 +243,7 @@ class Session {
         type: 'results',
         leases: batch.leases,
         outputs: batch.outputs,
+        ...(batch.leases.length > 0 ? { busyMs: batch.busyMs } : {}),
         ...(batch.failures.length > 0 ? { failures: batch.failures } : {}),
         ...(credit > 0 ? { credit } : {}),
       });
@@ -312,6 +320,11 @@ class Session {
         this.#setStatus({ inFlight: this.#executor.pending });
         this.#grantCredit();
         return;
+      case 'standing': {
+        const { type: _type, ...standing } = message;
+        this.#setStatus({ standing });
+        return;
+      }
       case 'ack':
         this.#setStatus({ done: this.status.done + message.count });
         return;
@@ -328,14 +341,17 @@ class Session {
 
   #onTasks(message: Extract<WorkerBoundMessage, { type: 'tasks' }>): void {
     let jobName: string | undefined;
+    let jobId: string | undefined;
     for (const batch of expandTasks(message)) {
       this.#credit.received(batch.leases.length, this.#clock.now());
       jobName = batch.name;
+      jobId = batch.job;
       this.#executor.submit(batch, this.#onTasksDone);
     }
     this.#setStatus({
       inFlight: this.#executor.pending,
       ...(jobName ? { jobName } : {}),
+      ...(jobId ? { jobId } : {}),
     });
   }
 
@@ -367,6 +383,7 @@ class Session {
           volunteer,
           resumes: true,
           ...(name ? { name } : {}),
+          standing: true,
         });
       },
       (error: unknown) => {

@@ -28,6 +28,8 @@ export interface ClientOptions {
 
 export interface SubmitOptions {
   name: string;
+  /** What the job is for, shown to volunteers as plain text. */
+  description?: string;
   /** Bundled module source (see `bundleModule`). */
   module: string;
   inputs?: readonly unknown[];
@@ -95,6 +97,7 @@ export class ColonyClient {
     return this.#json('POST', '/api/jobs', {
       body: toJsonText({
         name: job.name,
+        ...(job.description ? { description: job.description } : {}),
         module: job.module,
         ...(job.inputs ? { inputs: job.inputs } : {}),
         ...(job.options ? { options: job.options } : {}),

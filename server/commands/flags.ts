@@ -70,6 +70,10 @@ export const Flags = z.object({
     .optional(),
   threads: int('threads', 1, 256).optional(),
   name: z.string().min(1).max(100).optional(),
+  description: z
+    .string()
+    .max(1_000, '--description must be at most 1000 characters')
+    .optional(),
   window: int('window', 1, 100_000).optional(),
   'memory-mb': int('memory-mb', 16, 65_536).optional(),
   sandbox: z

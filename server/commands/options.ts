@@ -26,6 +26,7 @@ export const OPTIONS = {
   'log-level': { type: 'string' },
   threads: { type: 'string' },
   name: { type: 'string' },
+  description: { type: 'string' },
   window: { type: 'string' },
   'memory-mb': { type: 'string' },
   sandbox: { type: 'string' },

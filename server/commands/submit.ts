@@ -52,10 +52,18 @@ export async function runSubmit(
   };
   const name = flags.name ?? path.basename(modulePath).replace(/\.[^.]+$/, '');
   const ext = path.extname(flags.inputs).toLowerCase();
+  const description = flags.description;
+  const about = description ? { description } : {};
   let id: string;
   let total: number;
   if (ext === '.jsonl' || ext === '.ndjson') {
-    ({ id } = await client.submit({ name, module, options, sealed: false }));
+    ({ id } = await client.submit({
+      name,
+      ...about,
+      module,
+      options,
+      sealed: false,
+    }));
     total = await client.appendFile(id, flags.inputs);
     await client.seal(id);
   } else if (ext === '.json') {
@@ -76,6 +84,7 @@ export async function runSubmit(
     }
     ({ id } = await client.submit({
       name,
+      ...about,
       module,
       options,
       inputs: inputs.slice(0, FIRST_BATCH),

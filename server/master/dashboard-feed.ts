@@ -156,6 +156,7 @@ export class DashboardFeed {
     return {
       id: view.spec.id,
       name: view.spec.name,
+      ...(view.spec.description ? { description: view.spec.description } : {}),
       state: view.state,
       sealed: view.spec.sealed,
       priority: view.spec.options.priority,

@@ -229,6 +229,7 @@ export class MessageHandler<P extends PeerState> {
       address: peer.address,
       ...sandboxOf(message),
       resumes: message.resumes === true,
+      ...(message.standing ? { wantsStanding: true } : {}),
       at: this.#sink.now(),
     });
   }

@@ -9,7 +9,11 @@ import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { encodeFrame } from '../../shared/codec.js';
 import { CloseCode, type ErrorCode } from '../../shared/errors.js';
-import { LIMITS, type MasterMessage } from '../../shared/protocol.js';
+import {
+  LIMITS,
+  type MasterMessage,
+  type Standing,
+} from '../../shared/protocol.js';
 import type { Logger } from '../log.js';
 import { clientAddress } from './client-address.js';
 import {
@@ -363,6 +367,11 @@ export class Gateway implements WorkerLink, Connections<Peer> {
       code: code as ErrorCode,
       message: `lease ${lease}: ${message}`,
     });
+  }
+
+  sendStanding(workerId: WorkerId, standing: Standing): void {
+    const peer = this.#workers.get(workerId);
+    if (peer) this.send(peer, standing);
   }
 
   disconnect(workerId: WorkerId, code: number, reason: string): void {

@@ -48,7 +48,7 @@ export class JobsService {
         z.prettifyError(parsed.error),
       );
     }
-    const { name, module, options, sealed } = parsed.data;
+    const { name, description, module, options, sealed } = parsed.data;
     const inputs = storedInputs ?? parsed.data.inputs;
     const moduleHash = createHash('sha256').update(module).digest('hex');
     // A module already stored passed this check when it was first submitted.
@@ -60,6 +60,7 @@ export class JobsService {
     const spec: JobSpec = {
       id,
       name,
+      ...(description ? { description } : {}),
       moduleHash,
       options: JobOptions.parse(options ?? {}),
       taskCount: encoded.length,

@@ -92,6 +92,26 @@ export function renderMetrics(
     'Replica outputs that disagreed with the output other volunteers agreed on.',
     [['', runtime.scheduler.disagreements]],
   );
+  const credited = counters.creditedTasks;
+  metric(
+    'colony_volunteer_tasks_total',
+    'counter',
+    'Tasks credited to volunteers (recorded results), by kind.',
+    [
+      ['{kind="node"}', credited.node],
+      ['{kind="browser"}', credited.browser],
+    ],
+  );
+  const busy = counters.creditedBusyMs;
+  metric(
+    'colony_volunteer_cpu_seconds_total',
+    'counter',
+    'Busy seconds of the tasks credited to volunteers (measured by their threads), by kind.',
+    [
+      ['{kind="node"}', busy.node / 1000],
+      ['{kind="browser"}', busy.browser / 1000],
+    ],
+  );
   metric('colony_tasks', 'gauge', 'Tasks of running jobs by state.', [
     ['{state="queued"}', queued],
     ['{state="running"}', running],

@@ -18,7 +18,7 @@ export function toReceivedResults(
   isBinary: boolean,
   storedOutputs?: readonly string[],
 ): ReceivedResult[] {
-  const { leases, outputs, failures = [] } = message;
+  const { leases, outputs, failures = [], busyMs } = message;
   const received: ReceivedResult[] = [];
   for (let i = 0; i < leases.length; i++) {
     const lease = leases[i] as Lease;
@@ -34,6 +34,7 @@ export function toReceivedResults(
         output,
         digest: digestOf(output),
         bytes: sizeOf(output),
+        busyMs: busyMs?.[i],
       });
     } catch (error) {
       received.push({

@@ -7,7 +7,12 @@
 import { EventEmitter } from 'node:events';
 import type { Logger } from '../log.js';
 import { assertNever } from '../../shared/errors.js';
-import type { FeedEvent, Results } from '../../shared/protocol.js';
+import type {
+  FeedEvent,
+  Results,
+  Standing,
+  WorkerKind,
+} from '../../shared/protocol.js';
 import { toReceivedResults } from './result-intake.js';
 import { Scheduler } from './scheduler/scheduler.js';
 import type {
@@ -22,6 +27,7 @@ import type { EncodedValue, Store } from './store/store.js';
 import { collectDispatchBatch } from './dispatch-batch.js';
 import { encodeStored } from './store/value-codec.js';
 import type { DispatchBatch } from './task-frames.js';
+import { Standings } from './standings.js';
 
 /** Where commands that touch sockets go (implemented by the gateway). */
 export interface WorkerLink {
@@ -36,6 +42,8 @@ export interface WorkerLink {
     message: string,
   ): void;
   disconnect(workerId: WorkerId, code: number, reason: string): void;
+  /** What the worker's volunteer has given (see standings.ts). */
+  sendStanding?(workerId: WorkerId, standing: Standing): void;
 }
 
 /** The latest progress of an active lease, as the dashboard feed receives it. */
@@ -55,6 +63,9 @@ export interface RuntimeCounters {
   recordedOk: number;
   recordedFailed: number;
   reassigned: number;
+  /** Tasks credited to volunteers, and their busy milliseconds, by kind (since start). */
+  creditedTasks: Record<WorkerKind, number>;
+  creditedBusyMs: Record<WorkerKind, number>;
 }
 
 /** Bytes of a stored value (UTF-8 for JSON text). */
@@ -82,6 +93,8 @@ export class Runtime extends EventEmitter {
     recordedOk: 0,
     recordedFailed: 0,
     reassigned: 0,
+    creditedTasks: { node: 0, browser: 0 },
+    creditedBusyMs: { node: 0, browser: 0 },
   };
   /** Jobs and workers changed since the dashboard last looked. */
   readonly dirtyJobs = new Set<JobId>();
@@ -95,6 +108,7 @@ export class Runtime extends EventEmitter {
   #pendingFinished = new Set<JobId>();
   #unacked = new Map<WorkerId, Unacked>();
   #closed = false;
+  readonly #standings: Standings;
   /** Jobs whose end (and so every result before it) is committed. */
   #finishedDurably = new Set<JobId>();
 
@@ -103,6 +117,8 @@ export class Runtime extends EventEmitter {
     clock: Clock;
     logger: Logger;
     scheduler?: SchedulerOptions;
+    /** Least time between two `standing` frames to one volunteer. @defaultValue 2 000 */
+    standingMs?: number;
   }) {
     super();
     this.setMaxListeners(0);
@@ -110,6 +126,16 @@ export class Runtime extends EventEmitter {
     this.#clock = options.clock;
     this.#log = options.logger;
     this.scheduler = new Scheduler(options.scheduler ?? {});
+    this.#standings = new Standings({
+      ledger: this.store.volunteers,
+      commit: () => this.store.commit(),
+      send: (workerId, standing) =>
+        this.#link?.sendStanding?.(workerId, standing),
+      logger: this.#log,
+      ...(options.standingMs === undefined
+        ? {}
+        : { intervalMs: options.standingMs }),
+    });
   }
 
   attach(link: WorkerLink): void {
@@ -137,6 +163,7 @@ export class Runtime extends EventEmitter {
     this.#markDirty(event);
     const commands = this.scheduler.handle(event);
     for (const command of commands) this.#execute(command);
+    this.#noteVolunteer(event);
     if (event.type === 'job-purged' && !this.scheduler.jobView(event.jobId)) {
       this.#finishedDurably.delete(event.jobId);
       this.emit('job-purged', event.jobId);
@@ -239,6 +266,15 @@ export class Runtime extends EventEmitter {
     );
   }
 
+  /** A volunteer's arrival is kept (first and last seen, name, kind). */
+  #noteVolunteer(event: SchedulerEvent): void {
+    if (event.type === 'worker-left') this.#standings.left(event.workerId);
+    if (event.type !== 'worker-joined' || !event.volunteer) return;
+    const { workerId, volunteer: id, name, kind, at } = event;
+    this.store.volunteers.seen({ id, name, kind }, at);
+    if (event.wantsStanding) this.#standings.joined(workerId, id);
+  }
+
   #markDirty(event: SchedulerEvent): void {
     switch (event.type) {
       case 'job-submitted':
@@ -289,6 +325,14 @@ export class Runtime extends EventEmitter {
         return;
       case 'disconnect':
         link?.disconnect(command.workerId, command.code, command.reason);
+        return;
+      case 'credit':
+        this.store.volunteers.credit(command.credits, this.now());
+        for (const { kind, busyMs } of command.credits) {
+          this.counters.creditedTasks[kind]++;
+          this.counters.creditedBusyMs[kind] += busyMs;
+        }
+        this.#standings.credited(command.credits);
         return;
       case 'record': {
         const { outcome } = command;
@@ -385,6 +429,7 @@ export class Runtime extends EventEmitter {
   /** Stops the timer; later events are ignored. */
   close(): void {
     this.#closed = true;
+    this.#standings.close();
     if (this.#timer) clearTimeout(this.#timer);
     this.#timer = null;
   }

@@ -27,6 +27,7 @@ const runner = createTaskRunner({
   },
   post: (message) => port.postMessage(message),
   now: () => Date.now(),
+  busyNow: () => performance.now(),
   onRunning: (lease, at) => {
     running[1] = at;
     running[0] = lease;

@@ -108,7 +108,7 @@ export function settle(
   release: (count: number) => void,
   onMismatch: () => void,
 ): void {
-  const { leases, status, values } = message;
+  const { leases, status, values, busy } = message;
   let done = emptyOutcomes();
   let unreleased = 0;
   for (let k = 0; k < leases.length; k++) {
@@ -126,6 +126,7 @@ export function settle(
     } else if (status[k] === Status.ok) {
       done.leases.push(lease);
       done.outputs.push(values[k]);
+      if (busy) (done.busyMs ??= []).push(busy[k] ?? 0);
     } else if (status[k] === Status.error) {
       done.failures.push({ lease, error: String(values[k]), kind: 'error' });
     } else {

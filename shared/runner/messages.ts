@@ -61,6 +61,11 @@ export interface ThreadOutcomes {
   leases: Lease[];
   status: Status[];
   values: unknown[];
+  /**
+   * Busy milliseconds of each task (the thread's time in the task function, awaits
+   * included); absent from a thread that does not measure.
+   */
+  busy?: number[];
 }
 
 /** Host -> thread messages. */

@@ -73,7 +73,7 @@ export class OutcomeBuffer {
   }
 
   static #fresh(): ThreadOutcomes {
-    return { type: 'outcomes', leases: [], status: [], values: [] };
+    return { type: 'outcomes', leases: [], status: [], values: [], busy: [] };
   }
 
   record(lease: Lease, status: Status, value: unknown): void {
@@ -81,6 +81,12 @@ export class OutcomeBuffer {
     out.leases.push(lease);
     out.status.push(status);
     out.values.push(value);
+  }
+
+  /** The busy time of the task recorded last (one call follows each `record`). */
+  busy(ms: number): void {
+    // Microseconds are plenty, and keep the wire's numbers short.
+    this.#out.busy?.push(Math.max(0, Math.round(ms * 1000) / 1000));
   }
 
   /** Posts what is recorded, if anything. */

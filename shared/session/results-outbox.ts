@@ -16,12 +16,26 @@ export interface Outcomes {
   outputs: unknown[];
   failures: TaskFailure[];
   skipped?: Lease[];
+  /** Busy milliseconds of each success (`busyMs[i]` of `leases[i]`), when measured. */
+  busyMs?: number[];
 }
+
+/** The outbox's columns: every success has a busy time (0 when not measured). */
+interface Columns extends Outcomes {
+  busyMs: number[];
+}
+
+const emptyColumns = (): Columns => ({
+  leases: [],
+  outputs: [],
+  failures: [],
+  busyMs: [],
+});
 
 export const MAX_RESULTS_PER_FRAME = 2_000;
 
 export class ResultsOutbox {
-  #outbox: Outcomes = { leases: [], outputs: [], failures: [] };
+  #outbox: Columns = emptyColumns();
 
   /** Results waiting. */
   get size(): number {
@@ -33,17 +47,18 @@ export class ResultsOutbox {
     for (let i = 0; i < done.leases.length; i++) {
       outbox.leases.push(done.leases[i] as Lease);
       outbox.outputs.push(done.outputs[i]);
+      outbox.busyMs.push(done.busyMs?.[i] ?? 0);
     }
     for (const failure of done.failures) outbox.failures.push(failure);
   }
 
   /** Drops everything (the master re-queued those tasks). */
   clear(): void {
-    this.#outbox = { leases: [], outputs: [], failures: [] };
+    this.#outbox = emptyColumns();
   }
 
   /** Takes one frame's worth: everything if it fits, else failures first (they are rare). */
-  take(): Outcomes {
+  take(): Columns {
     const outbox = this.#outbox;
     if (this.size <= MAX_RESULTS_PER_FRAME) {
       this.clear();
@@ -54,6 +69,7 @@ export class ResultsOutbox {
     return {
       leases: outbox.leases.splice(0, room),
       outputs: outbox.outputs.splice(0, room),
+      busyMs: outbox.busyMs.splice(0, room),
       failures,
     };
   }

@@ -14,6 +14,7 @@ import {
 import { JobId } from '../../../shared/protocol.js';
 import { scanNdjsonInputs, scanSubmitBody } from '../input-texts.js';
 import { notFound } from '../jobs-service.js';
+import { VolunteerQuery } from '../../../shared/volunteers.js';
 import type { HttpOptions } from './options.js';
 import { streamResults } from './results-stream.js';
 import type { Route, RouteContext } from './router.js';
@@ -129,7 +130,34 @@ export function apiRoutes(options: HttpOptions): Route[] {
     sendJson(res, 200, workers);
   };
 
+  /** A page of volunteers' totals, in the order asked (`x-total-count`, `link` next). */
+  const listVolunteers = ({ res, url }: RouteContext) => {
+    const parsed = VolunteerQuery.safeParse(
+      Object.fromEntries(url.searchParams),
+    );
+    if (!parsed.success) {
+      throw new AppError(
+        ErrorCode.InvalidArgument,
+        `bad query for /api/volunteers: ${z.prettifyError(parsed.error)}`,
+      );
+    }
+    const query = parsed.data;
+    const page = runtime.store.volunteers.page(query);
+    res.setHeader('x-total-count', String(page.total));
+    const offset = query.offset + page.volunteers.length;
+    if (page.volunteers.length === query.limit && offset < page.total) {
+      const next = new URLSearchParams({
+        sort: query.sort,
+        limit: String(query.limit),
+        offset: String(offset),
+      });
+      res.setHeader('link', `</api/volunteers?${next.toString()}>; rel="next"`);
+    }
+    sendJson(res, 200, page.volunteers);
+  };
+
   return [
+    { method: 'GET', path: '/api/volunteers', handler: listVolunteers },
     { method: 'GET', path: '/api/jobs', handler: listJobs },
     { method: 'POST', path: '/api/jobs', handler: submitJob },
     { method: 'GET', path: '/api/jobs/:id', handler: getJob },

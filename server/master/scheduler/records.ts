@@ -7,6 +7,7 @@ import type {
   WorkerKind,
   WorkerSandbox,
 } from '../../../shared/protocol.js';
+import type { Credit } from './credit.js';
 import { TaskTimes } from './task-times.js';
 import type { TaskTable } from './task-table.js';
 import type { JobSpec, Lease, VolunteerId, WorkerId } from './types.js';
@@ -211,6 +212,8 @@ export class Witnesses {
 export interface Vote {
   output: unknown;
   workers: WorkerId[];
+  /** What each of those workers earns if this output is the one agreed on. */
+  credits: Credit[];
 }
 
 /** Votes and queue membership of a replicated task that was dispatched at least once. */

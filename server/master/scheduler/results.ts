@@ -6,7 +6,8 @@
 import { grow } from './allowance.js';
 import { ErrorCode } from '../../../shared/errors.js';
 import { noteSuccess } from './backups.js';
-import type { JobRecord, Vote, WorkerRecord } from './records.js';
+import { creditFor, type Credit } from './credit.js';
+import type { JobRecord, LeaseRecord, Vote, WorkerRecord } from './records.js';
 import type { State } from './state.js';
 import {
   dropLease,
@@ -51,7 +52,7 @@ export function receiveResults(
       tooLarge(s, job, index, worker, result, wasActive);
     } else if (result.ok) {
       if (job.replicaStates === undefined) noteSuccess(s, rec);
-      succeeded(s, job, index, worker, result);
+      succeeded(s, rec, result);
     } else failed(s, job, index, worker, result, wasActive);
   }
 }
@@ -85,15 +86,12 @@ function tooLarge(
   failed(s, job, i, worker, failure, wasActive, ErrorCode.OutputTooLarge);
 }
 
-function succeeded(
-  s: State,
-  job: JobRecord,
-  i: number,
-  worker: WorkerRecord,
-  result: Success,
-): void {
+function succeeded(s: State, rec: LeaseRecord, result: Success): void {
+  const { job, index: i, worker } = rec;
+  const credit = creditFor(worker, rec, result.busyMs, s.now);
   if (job.replicaStates === undefined) {
     worker.done++;
+    if (credit) emitCredits(s, [credit]);
     finishTask(s, job, i, { ok: true, output: result.output });
     return;
   }
@@ -105,10 +103,11 @@ function succeeded(
   if (rs.voters.add(worker)) {
     let vote = rs.votes.get(result.digest);
     if (vote === undefined) {
-      vote = { output: result.output, workers: [] };
+      vote = { output: result.output, workers: [], credits: [] };
       rs.votes.set(result.digest, vote);
     }
     vote.workers.push(worker.id);
+    if (credit) vote.credits.push(credit);
     rs.maxVotes = Math.max(rs.maxVotes, vote.workers.length);
     const { replicas, maxAttempts } = job.limits;
     if (vote.workers.length >= replicas) {
@@ -117,6 +116,7 @@ function succeeded(
         if (voter) voter.done++;
       }
       countDissent(s, rs.votes, result.digest);
+      emitCredits(s, vote.credits);
       finishTask(s, job, i, { ok: true, output: vote.output });
       return;
     }
@@ -131,6 +131,11 @@ function succeeded(
     }
   }
   syncReplica(s, job, i, true, true);
+}
+
+/** The volunteers credited with a task whose success is about to be recorded. */
+function emitCredits(s: State, credits: Credit[]): void {
+  if (credits.length > 0) s.out.push({ type: 'credit', credits });
 }
 
 /** Counts every voter whose output differs from the agreed one (BOINC's invalid results). */

@@ -4,6 +4,7 @@
  * and HTTP calls into events, and carries out the commands.
  */
 import type { ErrorCode, CloseCode } from '../../../shared/errors.js';
+import type { Credit } from './credit.js';
 import type { JobOptions } from '../../../shared/job.js';
 import type {
   FailureKind,
@@ -27,6 +28,8 @@ export type { JobId, Lease, VolunteerId, WorkerId };
 export interface JobSpec {
   id: JobId;
   name: string;
+  /** Public description for volunteers (plain text); absent when none was given. */
+  description?: string;
   moduleHash: string;
   options: JobOptions;
   /** Number of inputs known so far (tasks 0..taskCount-1). */
@@ -49,6 +52,8 @@ export type ReceivedResult =
       digest: string;
       /** Size of the output as stored, checked against `maxOutputBytes`. @defaultValue 0 */
       bytes?: number;
+      /** The task's busy time as the worker reported it (see credit.ts). */
+      busyMs?: number | undefined;
     }
   | { lease: Lease; ok: false; error: string; kind: FailureKind };
 
@@ -84,6 +89,8 @@ export type SchedulerEvent =
       sandbox?: WorkerSandbox;
       /** It understands `resume` (tasks that start from a checkpoint). @defaultValue false */
       resumes?: boolean;
+      /** It asked for `standing` frames (the shell sends them; see standings.ts). */
+      wantsStanding?: boolean;
       at: number;
     }
   | {
@@ -130,6 +137,11 @@ export type RecordedOutcome =
 export type Command =
   | { type: 'assign'; workerId: WorkerId; tasks: Assignment[] }
   | { type: 'cancel-leases'; workerId: WorkerId; leases: Lease[] }
+  /**
+   * Add these tasks to the volunteers' totals: each recorded success earns its
+   * credit once (credit.ts). Emitted just before the task's `record`.
+   */
+  | { type: 'credit'; credits: Credit[] }
   /** Write the task's one result (emitted at most once per task, ever). */
   | { type: 'record'; jobId: JobId; index: number; outcome: RecordedOutcome }
   /** Tell the worker its result was refused (error frame; the socket stays open). */

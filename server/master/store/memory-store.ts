@@ -7,6 +7,7 @@ import type { JobState } from '../../../shared/protocol.js';
 import type { JobId, JobSpec } from '../scheduler/types.js';
 import { TaskMark } from '../scheduler/types.js';
 import { performance } from 'node:perf_hooks';
+import { MemoryLedger } from './volunteer-ledger.js';
 import type {
   EncodedValue,
   PurgeReport,
@@ -54,6 +55,7 @@ export class MemoryStore implements Store {
   #lastSeq = 0;
   #highestId = 0;
   #closed = false;
+  readonly volunteers = new MemoryLedger();
 
   putModule(hash: string, source: string): void {
     this.#assertOpen();
@@ -225,6 +227,7 @@ export class MemoryStore implements Store {
   }
 
   #applyQueued(): void {
+    this.volunteers.apply();
     const results = this.#queuedResults;
     const finishes = this.#queuedFinishes;
     this.#queuedResults = [];

@@ -11,10 +11,27 @@ import { ChunkWriter, prepareChunkInserts } from './sqlite-chunk-writer.js';
 import { CHECKPOINTS_SCHEMA } from './sqlite-checkpoints.js';
 
 /**
- * Bumped on any change of the schema below. A file of version 1 to 4 is migrated on open
+ * Bumped on any change of the schema below. A file of version 1 to 5 is migrated on open
  * (see {@link migrate}); a file of any other version is refused.
  */
-export const SCHEMA_VERSION = 5;
+export const SCHEMA_VERSION = 6;
+
+// Volunteers' totals (schema 6), one row per volunteer key; the indexes serve the
+// sorted pages of GET /api/volunteers and a volunteer's rank (count of those ahead).
+const VOLUNTEERS_SCHEMA = `
+CREATE TABLE IF NOT EXISTS volunteers (
+  id TEXT PRIMARY KEY,
+  name TEXT NOT NULL,
+  kind TEXT NOT NULL,
+  tasks INTEGER NOT NULL,
+  busy_ms REAL NOT NULL,
+  first_seen INTEGER NOT NULL,
+  last_seen INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS volunteers_tasks ON volunteers (tasks);
+CREATE INDEX IF NOT EXISTS volunteers_busy ON volunteers (busy_ms);
+CREATE INDEX IF NOT EXISTS volunteers_seen ON volunteers (last_seen);
+`;
 
 // Integer job keys (`jid`) keep the per-task rows small: a 1,000,000-task job would
 // otherwise repeat its id string in every input and result row and index entry.
@@ -106,7 +123,7 @@ const MIGRATION_PAGE = 4096;
 function migrate(db: Database.Database): void {
   const version = db.pragma('user_version', { simple: true }) as number;
   if (version === SCHEMA_VERSION) return;
-  if (version < 0 || version > 4) {
+  if (version < 0 || version > 5) {
     throw new Error(
       `${db.name} has schema version ${version}; this colony expects ${SCHEMA_VERSION}`,
     );
@@ -124,6 +141,8 @@ function migrate(db: Database.Database): void {
     db.exec(CHECKPOINTS_SCHEMA);
     // Version 4 added the job states 'purging' and 'purged' (sqlite-purge.ts), which an
     // older colony would take for jobs: the version keeps it from opening the file.
+    // Version 6 added the volunteers' totals.
+    db.exec(VOLUNTEERS_SCHEMA);
     db.pragma(`user_version = ${SCHEMA_VERSION}`);
   })();
   enableIncrementalVacuum(db);

@@ -25,6 +25,7 @@ import { openDatabase } from './sqlite-schema.js';
 import { SqliteInputs } from './sqlite-inputs.js';
 import { SqliteResults } from './sqlite-results.js';
 import { SqliteCheckpoints } from './sqlite-checkpoints.js';
+import { SqliteVolunteers } from './sqlite-volunteers.js';
 import { PURGED, PURGING, SqlitePurger } from './sqlite-purge.js';
 
 /** Options of {@link SqliteStore}. */
@@ -82,6 +83,7 @@ export class SqliteStore implements Store {
   readonly #results: SqliteResults;
   readonly #checkpoints: SqliteCheckpoints;
   readonly #purger: SqlitePurger;
+  readonly #volunteers: SqliteVolunteers;
   #highestId = 0;
   #queuedFinishes: QueuedFinish[] = [];
   #pending: PendingCommit | undefined;
@@ -103,6 +105,7 @@ export class SqliteStore implements Store {
     this.#results = new SqliteResults(db);
     this.#checkpoints = new SqliteCheckpoints(db);
     this.#purger = new SqlitePurger(db);
+    this.#volunteers = new SqliteVolunteers(db);
     this.#putModule = db.prepare<[string, string]>(
       'INSERT OR IGNORE INTO modules (hash, source) VALUES (?, ?)',
     );
@@ -132,6 +135,7 @@ export class SqliteStore implements Store {
     this.#writeQueued = db.transaction(
       (results: readonly Bindable[], finishes: QueuedFinish[]) => {
         this.#results.insert(results);
+        this.#volunteers.writeQueued();
         for (const { jid, state, at } of finishes)
           this.#finish.run(state, at, jid);
       },
@@ -156,6 +160,10 @@ export class SqliteStore implements Store {
       .pluck()
       .all();
     for (const jid of left) void this.#purger.resume(jid);
+  }
+
+  get volunteers(): SqliteVolunteers {
+    return this.#volunteers;
   }
 
   highestJobId(): number {
@@ -375,7 +383,12 @@ export class SqliteStore implements Store {
   }
 
   #writeQueuedNow(): void {
-    if (!this.#results.hasQueued() && this.#queuedFinishes.length === 0) return;
+    if (
+      !this.#results.hasQueued() &&
+      this.#queuedFinishes.length === 0 &&
+      !this.#volunteers.hasQueued()
+    )
+      return;
     const results = this.#results.takeQueued();
     const finishes = this.#queuedFinishes;
     this.#queuedFinishes = [];

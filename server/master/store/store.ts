@@ -9,6 +9,7 @@
 import type { ErrorCode } from '../../../shared/errors.js';
 import type { JobState } from '../../../shared/protocol.js';
 import type { JobId, JobSpec } from '../scheduler/types.js';
+import type { VolunteerLedger } from './volunteer-ledger.js';
 
 export type EncodedValue = string | Uint8Array;
 
@@ -48,6 +49,9 @@ export interface PurgeReport {
 }
 
 export interface Store {
+  /** The volunteers' totals; its writes are committed by `commit()` too. */
+  readonly volunteers: VolunteerLedger;
+
   /** Keeps a task module by its content hash (idempotent). Durable on return. */
   putModule(hash: string, source: string): void;
   getModule(hash: string): string | undefined;

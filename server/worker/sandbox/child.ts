@@ -52,8 +52,10 @@ pool.onCheckpoint = (lease, state) => send({ t: 'checkpoint', lease, state });
 function onMessage(message: ToChild): void {
   switch (message.t) {
     case 'submit':
-      pool.submit(message.batch, ({ leases, outputs, failures, skipped }) =>
-        send({ t: 'done', leases, outputs, failures, skipped }),
+      pool.submit(
+        message.batch,
+        ({ leases, outputs, failures, skipped, busyMs }) =>
+          send({ t: 'done', leases, outputs, failures, skipped, busyMs }),
       );
       return;
     case 'cancel':

@@ -253,7 +253,8 @@ export class SandboxedExecutor implements Executor {
 
   /** Passes on outcomes of leases held here (each once); anything else is dropped. */
   #onDone(message: Record<string, unknown>): void {
-    const { leases, outputs, failures, skipped } = message;
+    const { leases, outputs, failures, skipped, busyMs } = message;
+    const busy = Array.isArray(busyMs) ? (busyMs as unknown[]) : [];
     if (
       !Array.isArray(leases) ||
       !Array.isArray(outputs) ||
@@ -264,7 +265,7 @@ export class SandboxedExecutor implements Executor {
     const outcomesOf = (onDone: OnDone): Outcomes => {
       let outcomes = byDone.get(onDone);
       if (!outcomes) {
-        outcomes = { leases: [], outputs: [], failures: [] };
+        outcomes = { leases: [], outputs: [], failures: [], busyMs: [] };
         byDone.set(onDone, outcomes);
       }
       return outcomes;
@@ -279,6 +280,11 @@ export class SandboxedExecutor implements Executor {
       const outcomes = outcomesOf(onDone);
       outcomes.leases.push(lease);
       outcomes.outputs.push(outputs[i]);
+      const ms = busy[i];
+      // The child is not trusted with more than a plausible number.
+      outcomes.busyMs?.push(
+        typeof ms === 'number' && ms >= 0 && ms <= LIMITS.maxBusyMs ? ms : 0,
+      );
     }
     for (const failure of failures as unknown[]) {
       if (failure === null || typeof failure !== 'object') continue;

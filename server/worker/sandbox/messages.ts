@@ -23,6 +23,8 @@ export type FromChild =
       failures: TaskFailure[];
       /** Leases over before their task started: no result, the slot is free again. */
       skipped: Lease[] | undefined;
+      /** Busy milliseconds of each success, when measured. */
+      busyMs: number[] | undefined;
     }
   | { t: 'progress'; lease: Lease; fraction: number }
   | { t: 'checkpoint'; lease: Lease; state: unknown }

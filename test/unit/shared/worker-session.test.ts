@@ -200,6 +200,7 @@ describe('worker session', () => {
         name: 'test',
         volunteer: { publicKey: 'pk', signature: 'signed n0nce' },
         resumes: true,
+        standing: true,
       },
       { type: 'ready', credit: 4 },
     ]);
@@ -239,6 +240,7 @@ describe('worker session', () => {
         type: 'results',
         leases: [1],
         outputs: [1],
+        busyMs: [0],
         failures: [{ lease: 2, error: 'boom', kind: 'error' }],
         credit: 2,
       },
@@ -278,6 +280,7 @@ describe('worker session', () => {
       type: 'results',
       leases: [1],
       outputs: [1],
+      busyMs: [0],
       credit: 1,
     });
   });
@@ -296,6 +299,7 @@ describe('worker session', () => {
         type: 'results',
         leases: [1, 2],
         outputs: [1, 4],
+        busyMs: [0, 0],
         failures: [{ lease: 3, error: 'x', kind: 'crash' }],
         credit: 3,
       },

@@ -406,6 +406,7 @@ describe('SqliteStore on a schema 1 file', () => {
         'jobs',
         'modules',
         'results',
+        'volunteers',
       ]);
       expect(
         db

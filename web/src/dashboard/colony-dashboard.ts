@@ -18,6 +18,7 @@ import './colony-worker-table.js';
 import './colony-throughput-chart.js';
 import './colony-event-feed.js';
 import './colony-token-dialog.js';
+import './colony-top-volunteers.js';
 
 /** Jobs rendered at first; the rest are counted, and "show older" adds a page. */
 const MAX_JOBS_SHOWN = 40;
@@ -72,7 +73,8 @@ export class ColonyDashboard extends LitElement {
       <div class="layout">
         <div class="column">${this._jobsCard()} ${this._workersCard(now)}</div>
         <div class="column">
-          ${this._chartCard(throughput, now)} ${this._eventsCard()}
+          ${this._chartCard(throughput, now)} ${this._volunteersCard(now)}
+          ${this._eventsCard()}
         </div>
       </div>
       ${this._dialog()}
@@ -219,6 +221,14 @@ export class ColonyDashboard extends LitElement {
         .points=${this._master.model.throughput}
         .now=${now}
       ></colony-throughput-chart>
+    </section>`;
+  }
+
+  /** The volunteers who gave most (the top of GET /api/volunteers). */
+  private _volunteersCard(now: number) {
+    return html`<section class="card" aria-labelledby="volunteers-h">
+      <div class="card-head"><h2 id="volunteers-h">Top volunteers</h2></div>
+      <colony-top-volunteers .now=${now}></colony-top-volunteers>
     </section>`;
   }
 

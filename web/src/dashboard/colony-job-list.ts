@@ -60,6 +60,10 @@ export class ColonyJobList extends LitElement {
         gap: 8px;
         min-width: 0;
       }
+      .desc {
+        margin: 2px 0 0;
+        font-size: 12px;
+      }
       .name {
         font-weight: 600;
         font-size: 14px;
@@ -267,6 +271,13 @@ export class ColonyJobList extends LitElement {
         ></colony-progress-bar>
         ${this._breakdown(job, expanded)}
       </div>
+      ${
+        job.description
+          ? html`<p class="desc muted ellipsis" title=${job.description}>
+              ${job.description}
+            </p>`
+          : nothing
+      }
       ${expanded ? this._errors(job) : nothing}
     </li>`;
   }

@@ -20,6 +20,7 @@ const runner = createTaskRunner({
   importModule: (hash) => import(/* @vite-ignore */ `/modules/${hash}.js`),
   post: (message: FromThread) => self.postMessage(message),
   now: () => Date.now(),
+  busyNow: () => performance.now(),
   onRunning: (lease, at) => {
     if (!running) return;
     running[1] = at;

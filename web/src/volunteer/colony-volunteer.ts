@@ -19,6 +19,8 @@ import { describeBrowser } from './browser-name.js';
 import { forgetToken } from '../token-store.js';
 import { proveHello } from '../../../shared/identity.js';
 import { loadBrowserIdentity } from './identity-store.js';
+import { loadVolunteerName, saveVolunteerName } from './volunteer-name.js';
+import './colony-contribution.js';
 
 const RATE_WINDOW_MS = 30_000;
 
@@ -65,6 +67,8 @@ export class ColonyVolunteer extends LitElement {
     Math.min(LIMITS.maxSlots, navigator.hardwareConcurrency || 4),
   );
   private readonly _name = describeBrowser(navigator.userAgent);
+  /** The name the volunteer chose (kept in this browser), if any. */
+  @state() private _chosenName = loadVolunteerName();
   private _session: WorkerSession | null = null;
   private _executor: WebWorkerExecutor | null = null;
   private _givenMs = 0;
@@ -108,6 +112,15 @@ export class ColonyVolunteer extends LitElement {
       <section class="card" aria-label="Volunteer">
         ${this._hero(phase)} ${this._stats()} ${this._detail(phase)}
       </section>
+      <colony-contribution
+        .standing=${this._status?.standing ?? null}
+        .jobId=${this._status?.jobId ?? null}
+        .jobName=${this._status?.jobName ?? null}
+        .done=${this._doneBefore + (this._status?.done ?? 0)}
+        .now=${this._now}
+        .name=${this._chosenName ?? ''}
+        @volunteer-name=${this._onName}
+      ></colony-contribution>
       ${this._about()}
     `;
   }
@@ -271,7 +284,7 @@ export class ColonyVolunteer extends LitElement {
       connect: browserConnect(masterSocketUrl(window.location)),
       executor,
       kind: 'browser',
-      name: this._nameParam() ?? this._name,
+      name: this._nameParam() ?? this._chosenName ?? this._name,
       // Signed for the host this page came from: the socket dials the same one.
       prove: async (nonce) =>
         proveHello(await loadBrowserIdentity(), window.location.host, nonce),
@@ -318,6 +331,10 @@ export class ColonyVolunteer extends LitElement {
       this._start();
     }
   }
+
+  private _onName = (event: CustomEvent<{ name: string }>): void => {
+    this._chosenName = saveVolunteerName(event.detail.name);
+  };
 
   private _nameParam(): string | null {
     const name = new URLSearchParams(window.location.search).get('name');

@@ -1,0 +1,47 @@
+/**
+ * Credit accounting: who is credited with a task, and with how much busy time. Pure:
+ * the scheduler calls it where a task's outcome is decided (results.ts), and the shell
+ * adds the credits it emits to the volunteers' totals.
+ *
+ * The rules, BOINC's: only a recorded success earns credit. A task redone elsewhere is
+ * credited once, to the volunteer whose result was recorded (a later result of it finds
+ * its lease revoked and is ignored); of a replicated task's voters, those who returned
+ * the agreed output are credited and those who disagreed are not; a backup copy that
+ * lost the race is revoked like any other copy and earns nothing.
+ */
+import type { WorkerKind } from '../../../shared/protocol.js';
+import type { LeaseRecord, WorkerRecord } from './records.js';
+
+/** One task credited to one volunteer. */
+export interface Credit {
+  /** The volunteer's id (a short hash of its public key). */
+  volunteer: string;
+  kind: WorkerKind;
+  name: string;
+  /** The task's busy time as its thread measured it, bounded by the lease's age. */
+  busyMs: number;
+}
+
+/**
+ * The credit `worker` would earn for the result of `rec`, or undefined if the worker
+ * proved no volunteer identity (nobody to credit). The reported busy time is trusted
+ * only up to the time the lease has been out: no task took longer than that here.
+ */
+export function creditFor(
+  worker: WorkerRecord,
+  rec: LeaseRecord,
+  reportedBusyMs: number | undefined,
+  now: number,
+): Credit | undefined {
+  if (worker.volunteer.startsWith('worker:')) return undefined;
+  const issuedAt = rec.expiresAt - rec.job.limits.leaseMs;
+  const bound = Math.max(0, now - issuedAt);
+  const reported =
+    reportedBusyMs !== undefined && reportedBusyMs >= 0 ? reportedBusyMs : 0;
+  return {
+    volunteer: worker.volunteer,
+    kind: worker.kind,
+    name: worker.name,
+    busyMs: Math.min(reported, bound),
+  };
+}

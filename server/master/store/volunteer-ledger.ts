@@ -1,0 +1,163 @@
+/**
+ * The volunteers' totals (SPEC §14): name, kind, tasks, busy time, first and last seen.
+ * Writes are queued and made durable by the store's next `commit()`, with the results
+ * that earned them; reads see committed totals only.
+ */
+import type {
+  VolunteerPage,
+  VolunteerQuery,
+  VolunteerSummary,
+} from '../../../shared/volunteers.js';
+import type { WorkerKind } from '../../../shared/protocol.js';
+import type { Credit } from '../scheduler/credit.js';
+
+/** Where one volunteer stands among all: rank 1 has the most tasks. */
+export interface VolunteerStanding {
+  tasks: number;
+  busyMs: number;
+  rank: number;
+  volunteers: number;
+}
+
+export interface VolunteerLedger {
+  /** A volunteer connected: created if new; its name and kind are updated. */
+  seen(
+    volunteer: { id: string; name: string; kind: WorkerKind },
+    at: number,
+  ): void;
+  /** Adds recorded tasks to their volunteers' totals. */
+  credit(credits: readonly Credit[], at: number): void;
+  /** One page of volunteers in the order asked. */
+  page(query: VolunteerQuery): VolunteerPage;
+  /** The volunteer's totals and rank; a volunteer not (yet) kept has none and ranks last. */
+  standing(id: string): VolunteerStanding;
+}
+
+/** A volunteer's changes since the last commit, merged: one write each per commit. */
+export interface LedgerDelta {
+  id: string;
+  name: string;
+  kind: WorkerKind;
+  tasks: number;
+  busyMs: number;
+  /** When the delta's first change happened (the first seen of a new volunteer). */
+  firstAt: number;
+  lastAt: number;
+}
+
+/** Gathers the changes of one commit, merged per volunteer. */
+export class LedgerQueue {
+  #deltas = new Map<string, LedgerDelta>();
+
+  get size(): number {
+    return this.#deltas.size;
+  }
+
+  seen(
+    volunteer: { id: string; name: string; kind: WorkerKind },
+    at: number,
+  ): void {
+    this.#delta(volunteer.id, volunteer.name, volunteer.kind, at);
+  }
+
+  credit(credits: readonly Credit[], at: number): void {
+    for (const c of credits) {
+      const delta = this.#delta(c.volunteer, c.name, c.kind, at);
+      delta.tasks++;
+      delta.busyMs += c.busyMs;
+    }
+  }
+
+  /** Takes everything queued. */
+  take(): LedgerDelta[] {
+    const deltas = [...this.#deltas.values()];
+    this.#deltas = new Map();
+    return deltas;
+  }
+
+  #delta(id: string, name: string, kind: WorkerKind, at: number): LedgerDelta {
+    let delta = this.#deltas.get(id);
+    if (delta === undefined) {
+      delta = { id, name, kind, tasks: 0, busyMs: 0, firstAt: at, lastAt: at };
+      this.#deltas.set(id, delta);
+    }
+    // The latest name and kind win (a volunteer may rename itself or change runtime).
+    delta.name = name;
+    delta.kind = kind;
+    delta.lastAt = Math.max(delta.lastAt, at);
+    return delta;
+  }
+}
+
+/** The ledger in memory (the memory store): the same contract as SQLite's. */
+export class MemoryLedger implements VolunteerLedger {
+  readonly #queue = new LedgerQueue();
+  readonly #rows = new Map<string, VolunteerSummary>();
+
+  seen(
+    volunteer: { id: string; name: string; kind: WorkerKind },
+    at: number,
+  ): void {
+    this.#queue.seen(volunteer, at);
+  }
+
+  credit(credits: readonly Credit[], at: number): void {
+    this.#queue.credit(credits, at);
+  }
+
+  /** Applies what is queued (the store's commit). */
+  apply(): void {
+    for (const d of this.#queue.take()) {
+      const row = this.#rows.get(d.id);
+      if (row === undefined) {
+        this.#rows.set(d.id, {
+          id: d.id,
+          name: d.name,
+          kind: d.kind,
+          tasks: d.tasks,
+          busyMs: d.busyMs,
+          firstSeen: d.firstAt,
+          lastSeen: d.lastAt,
+        });
+        continue;
+      }
+      row.name = d.name;
+      row.kind = d.kind;
+      row.tasks += d.tasks;
+      row.busyMs += d.busyMs;
+      row.lastSeen = Math.max(row.lastSeen, d.lastAt);
+    }
+  }
+
+  page(query: VolunteerQuery): VolunteerPage {
+    const all = [...this.#rows.values()].sort(ORDER[query.sort]);
+    return {
+      volunteers: all
+        .slice(query.offset, query.offset + query.limit)
+        .map((v) => ({ ...v })),
+      total: all.length,
+    };
+  }
+
+  standing(id: string): VolunteerStanding {
+    const me = this.#rows.get(id);
+    const tasks = me?.tasks ?? 0;
+    let ahead = 0;
+    for (const row of this.#rows.values()) if (row.tasks > tasks) ahead++;
+    return {
+      tasks,
+      busyMs: me?.busyMs ?? 0,
+      rank: me ? ahead + 1 : this.#rows.size + 1,
+      volunteers: me ? this.#rows.size : this.#rows.size + 1,
+    };
+  }
+}
+
+type Order = (a: VolunteerSummary, b: VolunteerSummary) => number;
+const byId: Order = (a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
+/** The orders of {@link VolunteerQuery.sort}: descending, ties by id (as SQLite's). */
+const ORDER: Record<VolunteerQuery['sort'], Order> = {
+  tasks: (a, b) => b.tasks - a.tasks || byId(a, b),
+  cpu: (a, b) => b.busyMs - a.busyMs || byId(a, b),
+  lastSeen: (a, b) => b.lastSeen - a.lastSeen || byId(a, b),
+};
