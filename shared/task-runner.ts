@@ -20,7 +20,8 @@ import {
   outcomeOf,
   type Outcome,
 } from './runner/outcomes.js';
-import { RunningTask } from './runner/running-task.js';
+import { Pacer } from './runner/pacer.js';
+import { RunningTask, type ProgressPort } from './runner/running-task.js';
 
 export * from './runner/messages.js';
 export { errorMessage } from './runner/outcomes.js';
@@ -37,6 +38,8 @@ export interface TaskRunnerOptions {
    * without a message (shared memory) blame exactly the task that killed the thread.
    */
   onRunning?(lease: number, at: number): void;
+  /** Sleeps for the CPU share; `wake` ends it early. @defaultValue a timer */
+  sleep?(ms: number, wake: Promise<void>): Promise<void>;
 }
 
 /** The thread-side engine: feed it `ToThread` messages. */
@@ -59,11 +62,26 @@ class TaskRunner {
   /** The running task. */
   #current: RunningTask | null = null;
   #draining = false;
+  /** Told to start no more tasks (the volunteer paused). */
+  #held = false;
+  readonly #pacer: Pacer;
+  /** What each task's `ctx` reaches: posting, the clock, pacing. */
+  readonly #port: ProgressPort;
 
   constructor(options: TaskRunnerOptions) {
     this.#options = options;
     this.#modules = new TaskModules(options.importModule);
     this.#out = new OutcomeBuffer(options.post);
+    this.#pacer = new Pacer({
+      now: options.now,
+      ...(options.sleep ? { sleep: options.sleep } : {}),
+      beforeRest: (now) => this.#out.post(now),
+    });
+    this.#port = {
+      post: options.post,
+      now: options.now,
+      pace: this.#pacer.pace,
+    };
   }
 
   handle(message: ToThread): void {
@@ -71,6 +89,17 @@ class TaskRunner {
       case 'run':
         if (message.leases.length > 0) this.#queue.push(message);
         void this.#drain();
+        return;
+      case 'share':
+        this.#pacer.setShare(message.percent);
+        return;
+      case 'hold':
+        this.#held = message.on;
+        if (message.on) {
+          this.#pacer.wake();
+          // Idle: answer for whatever waits (nothing, unless a module is loading).
+          if (!this.#draining) this.#skipQueued(this.#options.now());
+        }
         return;
       case 'cancel':
         for (const lease of message.leases) {
@@ -90,9 +119,23 @@ class TaskRunner {
     this.#draining = true;
     const options = this.#options;
     const queue = this.#queue;
+    const pacer = this.#pacer;
+    let now = options.now();
     try {
-      let now = options.now();
+      pacer.begin(now);
       while (queue.length > 0) {
+        if (this.#held) {
+          this.#skipQueued(now);
+          break;
+        }
+        // The CPU share: rest before the next task once enough rest is owed.
+        if (pacer.active) {
+          const rest = pacer.due(now);
+          if (rest > 0) {
+            now = await pacer.rest(now, rest);
+            continue;
+          }
+        }
         const batch = queue[0] as ThreadBatch;
         const i = this.#at;
         if (++this.#at === batch.leases.length) {
@@ -118,8 +161,24 @@ class TaskRunner {
       }
       this.#out.post(now);
     } finally {
+      pacer.end(now);
       this.#draining = false;
     }
+  }
+
+  /** Answers every queued task `skipped` (the thread holds): none of them started. */
+  #skipQueued(now: number): void {
+    const queue = this.#queue;
+    while (queue.length > 0) {
+      const batch = queue.shift() as ThreadBatch;
+      for (let i = this.#at; i < batch.leases.length; i++) {
+        const lease = batch.leases[i] as number;
+        this.#cancelled.delete(lease);
+        this.#out.record(lease, Status.skipped, null);
+      }
+      this.#at = 0;
+    }
+    this.#out.post(now);
   }
 
   /** Runs task `i` of the batch: recorded at once, or a promise of its outcome. */
@@ -142,7 +201,7 @@ class TaskRunner {
       batch.job,
       batch.indexes[i] as number,
       batch.attempts[i] as number,
-      this.#options,
+      this.#port,
     );
     this.#current = task;
     this.#options.onRunning?.(lease, now);
