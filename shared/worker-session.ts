@@ -67,10 +67,7 @@ export interface Executor {
   resize?(threads: number): void;
   /** The CPU share of each thread, percent 1..100 (a duty cycle, shared/duty-cycle.ts). */
   setShare?(percent: number): void;
-  /**
-   * Starts no more tasks: queued ones are dropped without `onDone` (as by `cancel`) or
-   * reported `skipped`; running ones finish and report as usual.
-   */
+  /** Starts no more tasks: those not started are reported `skipped`; running ones finish. */
   pause?(): void;
   /** Starts tasks again. */
   resume?(): void;

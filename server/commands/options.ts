@@ -28,6 +28,7 @@ export const OPTIONS = {
   name: { type: 'string' },
   window: { type: 'string' },
   'memory-mb': { type: 'string' },
+  cpu: { type: 'string' },
   sandbox: { type: 'string' },
   url: { type: 'string' },
   inputs: { type: 'string' },

@@ -98,24 +98,16 @@ export class TaskExecutor implements Executor {
       this.#post(thread, { type: 'share', percent });
   }
 
-  /**
-   * Starts no more tasks: the queue is dropped (no `onDone`, as by `cancel`), tasks
-   * handed to threads and not started come back `skipped`, running ones finish.
-   */
-  pause(): void {
-    this.#held = true;
-    for (const slice of this.#queue) this.#pending -= slice.to - slice.from;
-    this.#queue = [];
-    for (const thread of this.#threads)
-      this.#post(thread, { type: 'hold', on: true });
-  }
+  /** Starts no more tasks: those not started come back `skipped`; running ones finish. */
+  pause = (): void => this.#hold(true);
+  resume = (): void => this.#hold(false);
 
-  /** Starts tasks again after {@link TaskExecutor.pause}. */
-  resume(): void {
-    if (!this.#held) return;
-    this.#held = false;
+  #hold(on: boolean): void {
+    if (on === this.#held) return;
+    this.#held = on;
+    if (on) this.#skip(this.#queue.splice(0));
     for (const thread of this.#threads)
-      this.#post(thread, { type: 'hold', on: false });
+      this.#post(thread, { type: 'hold', on });
     this.#pump();
   }
 
@@ -197,6 +189,15 @@ export class TaskExecutor implements Executor {
       handle.post({ type: 'share', percent: this.#share });
     if (this.#held) handle.post({ type: 'hold', on: true });
     return thread;
+  }
+
+  /** Reports these queued tasks skipped (not started): each lease gets its `onDone`. */
+  #skip(slices: readonly Slice[]): void {
+    for (const slice of slices) {
+      this.#pending -= slice.to - slice.from;
+      const skipped = slice.batch.leases.slice(slice.from, slice.to);
+      slice.onDone({ leases: [], outputs: [], failures: [], skipped });
+    }
   }
 
   /** Ends a retiring thread once it holds nothing. */
@@ -286,7 +287,7 @@ export class TaskExecutor implements Executor {
       reportCrash(culprit, lease, reason);
     if (this.#held) {
       // Paused: what the thread had not started is dropped like the queue was.
-      for (const range of again) this.#pending -= range.to - range.from;
+      this.#skip(again);
       again.length = 0;
     }
     this.#queue = again.concat(this.#queue);
