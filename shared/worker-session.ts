@@ -196,6 +196,8 @@ class Session {
    */
   #releasing = false;
   #releaseClosing = false;
+  /** Results sent on this connection and not acked yet (a pause waits for them). */
+  #unacked = 0;
 
   constructor(options: WorkerSessionOptions) {
     this.#options = options;
@@ -251,6 +253,7 @@ class Session {
         this.#outbox.size === 0 && !this.#releasing
           ? this.#credit.due(this.#executor.pending)
           : 0;
+      this.#unacked += batch.leases.length + batch.failures.length;
       this.#send({
         type: 'results',
         leases: batch.leases,
@@ -293,13 +296,17 @@ class Session {
     if (this.#releasing) this.#closeIfDrained();
   };
 
-  /** Pausing and nothing running: the results are out, so close to release the rest. */
+  /**
+   * Pausing, nothing running, every result sent and acked (so that the count shown is
+   * the master's): close, which releases what was dropped unstarted.
+   */
   #closeIfDrained(): void {
     const transport = this.#transport;
     if (!transport || this.#executor.pending > 0 || this.#releaseClosing)
       return;
-    this.#releaseClosing = true;
     this.#flush();
+    if (this.#unacked > 0) return;
+    this.#releaseClosing = true;
     transport.close(1000, 'paused');
   }
 
@@ -360,6 +367,7 @@ class Session {
         return;
       case 'welcome':
         this.#failures = 0;
+        this.#unacked = 0;
         this.#credit.creditOut = 0;
         this.#setStatus({
           state: 'connected',
@@ -378,7 +386,9 @@ class Session {
         this.#grantCredit();
         return;
       case 'ack':
+        this.#unacked = Math.max(0, this.#unacked - message.count);
         this.#setStatus({ done: this.status.done + message.count });
+        if (this.#releasing) this.#closeIfDrained();
         return;
       case 'error':
         this.#options.onLog?.(

@@ -101,9 +101,11 @@ function setup() {
         ],
       }),
     );
+  const ack = (count: number) =>
+    conn().handlers.onMessage(JSON.stringify({ type: 'ack', count }));
   const sentOf = (type: string) =>
     conn().sent.filter((m) => (m as { type: string }).type === type);
-  return { exec, session, opened, closes, conn, welcome, tasks, sentOf };
+  return { exec, session, opened, closes, conn, welcome, tasks, ack, sentOf };
 }
 
 describe('pausing a worker session', () => {
@@ -123,6 +125,10 @@ describe('pausing a worker session', () => {
       { type: 'results', leases: [1, 2], outputs: [10, 20] },
     ]);
     const readyBefore = s.sentOf('ready').length;
+    // It waits for the master to commit them, so that its count is the master's.
+    expect(s.closes).toEqual([]);
+    s.ack(2);
+    expect(s.session.status.done).toBe(2);
     expect(s.closes).toEqual([[1000, 'paused']]);
     expect(s.session.status.state).toBe('paused');
     expect(s.sentOf('ready')).toHaveLength(readyBefore);
@@ -138,6 +144,7 @@ describe('pausing a worker session', () => {
     s.tasks([7, 8]);
     expect(s.exec.held.map((t) => t.lease)).toEqual([1]);
     s.exec.finish(1);
+    s.ack(1);
     expect(s.closes).toEqual([[1000, 'paused']]);
   });
 
@@ -163,6 +170,7 @@ describe('pausing a worker session', () => {
     s.exec.finish(1);
     expect(s.closes).toEqual([]);
     s.exec.finish(2);
+    s.ack(2);
     expect(s.closes).toEqual([[1000, 'paused']]);
     expect(s.opened).toHaveLength(2);
   });
