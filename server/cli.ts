@@ -29,6 +29,13 @@ Usage:
                 [--handshake-ms 10000]
   colony backup FILE [--data ./colony-data] online copy of the SQLite store (0600)
   colony worker [URL] [--threads N] [--name NAME] [--window N] [--memory-mb MB]
+                [--cpu PERCENT]             CPU share per thread, 1..100 (default
+                                            100): after a task of t ms a thread
+                                            rests t*(100/PERCENT-1) ms
+                                            pause: SIGTSTP pauses (running tasks
+                                            finish and are sent, unstarted ones go
+                                            back), SIGCONT resumes; on a terminal,
+                                            p or space toggles
                 [--sandbox auto|bwrap|permission|none] [--identity FILE]
                                             the volunteer's key pair, made on first
                                             run (default: $XDG_CONFIG_HOME or

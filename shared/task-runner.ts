@@ -21,7 +21,8 @@ import {
   outcomeOf,
   type Outcome,
 } from './runner/outcomes.js';
-import { RunningTask } from './runner/running-task.js';
+import { Pacer } from './runner/pacer.js';
+import { RunningTask, type ProgressPort } from './runner/running-task.js';
 
 export * from './runner/messages.js';
 export { errorMessage } from './runner/outcomes.js';
@@ -43,6 +44,8 @@ export interface TaskRunnerOptions {
    * without a message (shared memory) blame exactly the task that killed the thread.
    */
   onRunning?(lease: Lease | -1, at: number): void;
+  /** Sleeps for the CPU share; `wake` ends it early. @defaultValue a timer */
+  sleep?(ms: number, wake: Promise<void>): Promise<void>;
 }
 
 /** The thread-side engine: feed it `ToThread` messages. */
@@ -65,11 +68,26 @@ class TaskRunner {
   /** The running task. */
   #current: RunningTask | null = null;
   #draining = false;
+  /** Told to start no more tasks (the volunteer paused). */
+  #held = false;
+  readonly #pacer: Pacer;
+  /** What each task's `ctx` reaches: posting, the clock, pacing. */
+  readonly #port: ProgressPort;
 
   constructor(options: TaskRunnerOptions) {
     this.#options = options;
     this.#modules = new TaskModules(options.importModule);
     this.#out = new OutcomeBuffer(options.post);
+    this.#pacer = new Pacer({
+      now: options.now,
+      ...(options.sleep ? { sleep: options.sleep } : {}),
+      beforeRest: (now) => this.#out.post(now),
+    });
+    this.#port = {
+      post: options.post,
+      now: options.now,
+      pace: this.#pacer.pace,
+    };
   }
 
   handle(message: ToThread): void {
@@ -77,6 +95,17 @@ class TaskRunner {
       case 'run':
         if (message.leases.length > 0) this.#queue.push(message);
         void this.#drain();
+        return;
+      case 'share':
+        this.#pacer.setShare(message.percent);
+        return;
+      case 'hold':
+        this.#held = message.on;
+        if (message.on) {
+          this.#pacer.wake();
+          // Idle: answer for whatever waits (nothing, unless a module is loading).
+          if (!this.#draining) this.#skipQueued(this.#options.now());
+        }
         return;
       case 'cancel':
         for (const lease of message.leases) {
@@ -97,10 +126,26 @@ class TaskRunner {
     const options = this.#options;
     const queue = this.#queue;
     const busyNow = options.busyNow ?? options.now;
+    const pacer = this.#pacer;
+    let now = options.now();
+    // Busy time: from one task's end to the next's, without the CPU share's rests.
+    let startedAt = busyNow();
+    let restedAt = pacer.restedMs;
     try {
-      let now = options.now();
-      let startedAt = busyNow();
+      pacer.begin(now);
       while (queue.length > 0) {
+        if (this.#held) {
+          this.#skipQueued(now);
+          break;
+        }
+        // The CPU share: rest before the next task once enough rest is owed.
+        if (pacer.active) {
+          const rest = pacer.due(now);
+          if (rest > 0) {
+            now = await pacer.rest(now, rest);
+            continue;
+          }
+        }
         const batch = queue[0] as ThreadBatch;
         const i = this.#at;
         if (++this.#at === batch.leases.length) {
@@ -121,16 +166,35 @@ class TaskRunner {
         this.#current = null;
         options.onRunning?.(-1, 0);
         const endedAt = busyNow();
-        this.#out.busy(endedAt - startedAt);
+        this.#out.busy(
+          Math.max(0, endedAt - startedAt - (pacer.restedMs - restedAt)),
+        );
         startedAt = endedAt;
+        restedAt = pacer.restedMs;
         now = options.now();
         if (queue.length === 0 || now - this.#out.lastPostAt >= POST_EVERY_MS)
           this.#out.post(now);
       }
       this.#out.post(now);
     } finally {
+      pacer.end(now);
       this.#draining = false;
     }
+  }
+
+  /** Answers every queued task `skipped` (the thread holds): none of them started. */
+  #skipQueued(now: number): void {
+    const queue = this.#queue;
+    while (queue.length > 0) {
+      const batch = queue.shift() as ThreadBatch;
+      for (let i = this.#at; i < batch.leases.length; i++) {
+        const lease = batch.leases[i] as Lease;
+        this.#cancelled.delete(lease);
+        this.#out.record(lease, Status.skipped, null);
+      }
+      this.#at = 0;
+    }
+    this.#out.post(now);
   }
 
   /** Runs task `i` of the batch: recorded at once, or a promise of its outcome. */
@@ -153,7 +217,7 @@ class TaskRunner {
       batch.job,
       batch.indexes[i] as number,
       batch.attempts[i] as number,
-      this.#options,
+      this.#port,
       batch.resumes?.[i],
     );
     this.#current = task;

@@ -67,6 +67,14 @@ export interface Executor {
   onProgress?: ProgressListener | null;
   /** Set by the session to hear `ctx.checkpoint(state)`, on the terms of `onProgress`. */
   onCheckpoint?: CheckpointListener | null;
+  /** Runs on `threads` threads from now on (`slots` follows). */
+  resize?(threads: number): void;
+  /** The CPU share of each thread, percent 1..100 (a duty cycle, shared/duty-cycle.ts). */
+  setShare?(percent: number): void;
+  /** Starts no more tasks: those not started are reported `skipped`; running ones finish. */
+  pause?(): void;
+  /** Starts tasks again. */
+  resume?(): void;
 }
 
 /** Progress of a running task: its lease and a fraction, 0..1. */
@@ -81,8 +89,9 @@ export interface Clock {
   random(): number;
 }
 
+/** `paused`: by {@link WorkerSession.pause}, not connected, until `resume()`. */
 export type SessionState =
-  'connecting' | 'connected' | 'disconnected' | 'stopped';
+  'connecting' | 'connected' | 'disconnected' | 'paused' | 'stopped';
 
 export interface SessionStatus {
   state: SessionState;
@@ -135,6 +144,18 @@ export interface WorkerSession {
   readonly status: SessionStatus;
   /** Closes the connection for good (code 1000) and stops reconnecting. */
   stop(): void;
+  /**
+   * Takes no more tasks and starts none of those held: the running ones finish and
+   * their results are sent, then the connection closes (1000 "paused"), which makes the
+   * master re-queue the tasks held but not started. Nothing finished is given back.
+   */
+  pause(): void;
+  /** Connects again after {@link WorkerSession.pause} (at once if it is still closing). */
+  resume(): void;
+  /** Grows or shrinks the thread pool, and the prefetch window with it. */
+  setThreads(threads: number): void;
+  /** The CPU share of each thread, percent 1..100. */
+  setShare(percent: number): void;
 }
 
 const FLUSH_DELAY_MS = 4;
@@ -148,6 +169,10 @@ export function runWorkerSession(options: WorkerSessionOptions): WorkerSession {
       return { ...session.status };
     },
     stop: () => session.stop(),
+    pause: () => session.pause(),
+    resume: () => session.resume(),
+    setThreads: (threads) => session.setThreads(threads),
+    setShare: (percent) => options.executor.setShare?.(percent),
   };
 }
 
@@ -177,6 +202,16 @@ class Session {
   #failures = 0;
   #reconnectTimer: unknown = null;
   #flushTimer: unknown = null;
+  /** Paused by the volunteer: no credit, no tasks started, no reconnecting. */
+  #paused = false;
+  /**
+   * A pause began on this connection: it takes no tasks and closes once what runs has
+   * reported (the close is what returns the tasks dropped unstarted to the master).
+   */
+  #releasing = false;
+  #releaseClosing = false;
+  /** Results sent on this connection and not acked yet (a pause waits for them). */
+  #unacked = 0;
 
   constructor(options: WorkerSessionOptions) {
     this.#options = options;
@@ -214,6 +249,7 @@ class Session {
   }
 
   #grantCredit(): void {
+    if (this.#releasing) return;
     const credit = this.#credit.due(this.#executor.pending);
     if (credit > 0) this.#send({ type: 'ready', credit });
   }
@@ -238,7 +274,10 @@ class Session {
       const batch = this.#outbox.take();
       // The last frame of the flush carries the new credit: one frame, not two.
       const credit =
-        this.#outbox.size === 0 ? this.#credit.due(this.#executor.pending) : 0;
+        this.#outbox.size === 0 && !this.#releasing
+          ? this.#credit.due(this.#executor.pending)
+          : 0;
+      this.#unacked += batch.leases.length + batch.failures.length;
       this.#send({
         type: 'results',
         leases: batch.leases,
@@ -281,7 +320,60 @@ class Session {
       this.#flush();
     else
       this.#flushTimer ??= this.#clock.setTimeout(this.#flush, FLUSH_DELAY_MS);
+    if (this.#releasing) this.#closeIfDrained();
   };
+
+  /**
+   * Pausing, nothing running, every result sent and acked (so that the count shown is
+   * the master's): close, which releases what was dropped unstarted.
+   */
+  #closeIfDrained(): void {
+    const transport = this.#transport;
+    if (!transport || this.#executor.pending > 0 || this.#releaseClosing)
+      return;
+    this.#flush();
+    if (this.#unacked > 0) return;
+    this.#releaseClosing = true;
+    transport.close(1000, 'paused');
+  }
+
+  pause(): void {
+    if (this.#paused || this.#stopped) return;
+    this.#paused = true;
+    this.#executor.pause?.();
+    if (this.#reconnectTimer !== null) {
+      this.#clock.clearTimeout(this.#reconnectTimer);
+      this.#reconnectTimer = null;
+    }
+    if (!this.#transport) {
+      this.#setStatus({ state: 'paused', inFlight: this.#executor.pending });
+      return;
+    }
+    this.#releasing = true;
+    this.#setStatus({ inFlight: this.#executor.pending });
+    // Not welcomed yet: it holds nothing, so it may close now.
+    if (this.status.state !== 'connected') {
+      this.#releaseClosing = true;
+      this.#transport.close(1000, 'paused');
+    } else this.#closeIfDrained();
+  }
+
+  resume(): void {
+    if (!this.#paused || this.#stopped) return;
+    this.#paused = false;
+    this.#executor.resume?.();
+    // Still closing to release what it dropped: #onClose connects again at once.
+    if (this.#transport) return;
+    this.#failures = 0;
+    this.connect();
+  }
+
+  setThreads(threads: number): void {
+    this.#executor.resize?.(threads);
+    this.#credit.setSlots(this.#executor.slots);
+    if (this.#transport && this.status.state === 'connected')
+      this.#grantCredit();
+  }
 
   #onFrame = (frame: string | Uint8Array): void => {
     const decoded = decodeWorkerBoundMessage(frame);
@@ -302,6 +394,7 @@ class Session {
         return;
       case 'welcome':
         this.#failures = 0;
+        this.#unacked = 0;
         this.#credit.creditOut = 0;
         this.#setStatus({
           state: 'connected',
@@ -326,7 +419,9 @@ class Session {
         return;
       }
       case 'ack':
+        this.#unacked = Math.max(0, this.#unacked - message.count);
         this.#setStatus({ done: this.status.done + message.count });
+        if (this.#releasing) this.#closeIfDrained();
         return;
       case 'error':
         this.#options.onLog?.(
@@ -340,6 +435,8 @@ class Session {
   }
 
   #onTasks(message: Extract<WorkerBoundMessage, { type: 'tasks' }>): void {
+    // Sent before the pause was known: the close releases them, unstarted.
+    if (this.#releasing) return;
     let jobName: string | undefined;
     let jobId: string | undefined;
     for (const batch of expandTasks(message)) {
@@ -406,8 +503,20 @@ class Session {
     this.#checkpoints.clear();
     this.#clearFlushTimer();
     const lastClose = `${code}${reason ? ` ${reason}` : ''}`;
+    const released = this.#releasing;
+    this.#releasing = false;
+    this.#releaseClosing = false;
     if (this.#stopped) {
       this.#setStatus({ state: 'stopped', inFlight: 0, lastClose });
+      return;
+    }
+    if (this.#paused) {
+      this.#setStatus({ state: 'paused', inFlight: 0, lastClose });
+      return;
+    }
+    if (released) {
+      // Resumed while the pause was still closing: connect again at once.
+      this.connect();
       return;
     }
     this.#setStatus({ state: 'disconnected', inFlight: 0, lastClose });

@@ -76,6 +76,7 @@ export const Flags = z.object({
     .optional(),
   window: int('window', 1, 100_000).optional(),
   'memory-mb': int('memory-mb', 16, 65_536).optional(),
+  cpu: int('cpu', 1, 100).optional(),
   sandbox: z
     .enum(SANDBOX_MODES, {
       error: '--sandbox must be auto, bwrap, permission or none',

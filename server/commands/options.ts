@@ -29,6 +29,7 @@ export const OPTIONS = {
   description: { type: 'string' },
   window: { type: 'string' },
   'memory-mb': { type: 'string' },
+  cpu: { type: 'string' },
   sandbox: { type: 'string' },
   url: { type: 'string' },
   inputs: { type: 'string' },

@@ -3,6 +3,7 @@ import os from 'node:os';
 import type { Flags } from './flags.js';
 import { createLogger } from '../log.js';
 import { startNodeWorker } from '../worker/node-worker.js';
+import { installPauseControls } from '../worker/pause-controls.js';
 import { defaultIdentityFile, loadIdentity } from '../worker/identity-file.js';
 import { resolveSandbox, type SandboxMode } from '../worker/sandbox/modes.js';
 import { DEFAULT_URL } from './common.js';
@@ -46,11 +47,14 @@ export async function runWorker(
     ...(flags.name ? { name: flags.name } : {}),
     ...(flags.window ? { window: flags.window } : {}),
     ...(flags['memory-mb'] ? { threadMemoryMb: flags['memory-mb'] } : {}),
+    ...(flags.cpu ? { cpuPercent: flags.cpu } : {}),
   });
   process.stderr.write(
-    `colony worker: ${threads} thread(s) for ${target}; sandbox: ${sandbox}; volunteer ${identity.volunteer}${identity.created ? ` (new identity in ${identityFile})` : ''}\n${WARNINGS[sandbox]}`,
+    `colony worker: ${threads} thread(s) at ${flags.cpu ?? 100}% CPU for ${target}; sandbox: ${sandbox}; volunteer ${identity.volunteer}${identity.created ? ` (new identity in ${identityFile})` : ''}\n${WARNINGS[sandbox]}`,
   );
+  let removeControls = (): void => undefined;
   const stop = () => {
+    removeControls();
     worker.stop().then(
       () => process.exit(0),
       () => process.exit(1),
@@ -58,4 +62,9 @@ export async function runWorker(
   };
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);
+  removeControls = installPauseControls({
+    session: worker.session,
+    say: (message) => process.stderr.write(`colony worker: ${message}\n`),
+    onInterrupt: stop,
+  });
 }

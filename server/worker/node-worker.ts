@@ -31,6 +31,11 @@ export interface NodeWorkerOptions {
   name?: string;
   /** A fixed prefetch window (1 = one task at a time); else adaptive. */
   window?: number;
+  /**
+   * The CPU share of each thread, percent 1..100: after a task that ran t ms a thread
+   * rests t * (100 / cpu - 1) ms (see shared/duty-cycle.ts). @defaultValue 100
+   */
+  cpuPercent?: number;
   threadMemoryMb?: number;
   /**
    * Where task code runs (resolve `auto` with `resolveSandbox` first).
@@ -102,6 +107,9 @@ export function startNodeWorker(options: NodeWorkerOptions): RunningWorker {
           loadModule,
           onLog: (level, message) => logger[level](message),
         });
+
+  if (options.cpuPercent !== undefined && options.cpuPercent < 100)
+    pool.setShare(options.cpuPercent);
 
   const connect: Connect = (handlers) => {
     const socket = new WebSocket(wsUrlOf(options.url), {

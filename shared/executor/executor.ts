@@ -32,6 +32,7 @@ import {
   findUnreported,
   handTo,
   newThread,
+  reportCrash,
   runningTask,
   settle,
   takeUnreported,
@@ -41,10 +42,8 @@ import {
 } from './thread.js';
 import type { ExecutorClock, TaskExecutorOptions } from './types.js';
 
-const MAX_ERROR_CHARS = 4_000;
-
 export class TaskExecutor implements Executor {
-  readonly slots: number;
+  #slots: number;
   /** Hears `ctx.progress` of the tasks running in the threads (set by the session). */
   onProgress: ProgressListener | null = null;
   /** Hears `ctx.checkpoint(state)` of the tasks running in the threads (set by the session). */
@@ -63,17 +62,59 @@ export class TaskExecutor implements Executor {
   #crashes = 0;
   #watchdog: unknown = null;
   #closed = false;
+  /** Paused: no task starts; see {@link TaskExecutor.pause}. */
+  #held = false;
+  /** CPU share of every thread, percent. */
+  #share = 100;
 
   constructor(options: TaskExecutorOptions) {
     this.#options = options;
     this.#clock = options.clock;
-    this.slots = Math.max(1, Math.floor(options.threads));
+    this.#slots = Math.max(1, Math.floor(options.threads));
     this.#maxBatch = options.maxBatch ?? 256;
     this.#killSlackMs = options.killSlackMs ?? 200;
     this.#modules = options.loadModule
       ? new ModuleSources(options.loadModule)
       : null;
-    for (let i = 0; i < this.slots; i++) this.#threads.push(this.#spawn());
+    for (let i = 0; i < this.#slots; i++) this.#threads.push(this.#spawn());
+  }
+
+  get slots(): number {
+    return this.#slots;
+  }
+
+  /** Runs on `threads` threads: extra ones end once they answered for what they hold. */
+  resize(threads: number): void {
+    const want = Math.max(1, Math.floor(threads));
+    if (this.#closed || want === this.#slots) return;
+    this.#slots = want;
+    const live = this.#threads.filter((t) => !t.dead && !t.retiring);
+    for (let n = live.length; n < want; n++) this.#threads.push(this.#spawn());
+    for (const thread of live.slice(want)) {
+      thread.retiring = true;
+      this.#retireIfIdle(thread);
+    }
+    this.#pump();
+  }
+
+  /** The CPU share of each thread, percent 1..100 (see shared/duty-cycle.ts). */
+  setShare(percent: number): void {
+    this.#share = percent;
+    for (const thread of this.#threads)
+      this.#post(thread, { type: 'share', percent });
+  }
+
+  /** Starts no more tasks: those not started come back `skipped`; running ones finish. */
+  pause = (): void => this.#hold(true);
+  resume = (): void => this.#hold(false);
+
+  #hold(on: boolean): void {
+    if (on === this.#held) return;
+    this.#held = on;
+    if (on) this.#skip(this.#queue.splice(0));
+    for (const thread of this.#threads)
+      this.#post(thread, { type: 'hold', on });
+    this.#pump();
   }
 
   get pending(): number {
@@ -150,7 +191,27 @@ export class TaskExecutor implements Executor {
       },
     });
     thread = newThread(handle, this.#clock.now());
+    if (this.#share !== 100)
+      handle.post({ type: 'share', percent: this.#share });
+    if (this.#held) handle.post({ type: 'hold', on: true });
     return thread;
+  }
+
+  /** Reports these queued tasks skipped (not started): each lease gets its `onDone`. */
+  #skip(slices: readonly Slice[]): void {
+    for (const slice of slices) {
+      this.#pending -= slice.to - slice.from;
+      const skipped = slice.batch.leases.slice(slice.from, slice.to);
+      slice.onDone({ leases: [], outputs: [], failures: [], skipped });
+    }
+  }
+
+  /** Ends a retiring thread once it holds nothing. */
+  #retireIfIdle(thread: Thread): void {
+    if (!thread.retiring || thread.unreported > 0) return;
+    thread.dead = true;
+    this.#threads.splice(this.#threads.indexOf(thread), 1);
+    void Promise.resolve(thread.handle.terminate()).catch(() => undefined);
   }
 
   /** Settled tasks leave `pending` before their `onDone` runs. */
@@ -176,6 +237,7 @@ export class TaskExecutor implements Executor {
     settle(thread, message, this.#cancelled, this.#release, () =>
       this.#options.onLog?.('ignored outcomes out of order from a thread'),
     );
+    this.#retireIfIdle(thread);
     this.#pump();
   }
 
@@ -249,28 +311,21 @@ export class TaskExecutor implements Executor {
       this.#pending -= dropped;
       if (kept) again.push(kept);
     }
-    if (culprit && lease !== -1) this.#blame(culprit, lease, reason);
+    if (culprit && lease !== -1 && !this.#cancelled.delete(lease))
+      reportCrash(culprit, lease, reason);
+    if (this.#held) {
+      // Paused: what the thread had not started is dropped like the queue was.
+      this.#skip(again);
+      again.length = 0;
+    }
     this.#queue = again.concat(this.#queue);
     if (this.#closed) return;
     this.#options.onLog?.(`thread replaced: ${reason}`);
     const at = this.#threads.indexOf(thread);
-    if (at >= 0) this.#threads[at] = this.#spawn();
+    // A retiring thread that dies is not replaced: it was on its way out.
+    if (at >= 0 && thread.retiring) this.#threads.splice(at, 1);
+    else if (at >= 0) this.#threads[at] = this.#spawn();
     this.#pump();
-  }
-
-  /** Reports the crash of the task a dead thread was running (already not pending). */
-  #blame(culprit: RunningTask, lease: Lease, reason: string): void {
-    if (this.#cancelled.delete(lease)) return;
-    // A task that started past its lease was never really run for the master (which
-    // has re-queued it): it gets no death against it.
-    if (culprit.startedAt > culprit.slice.deadline) return;
-    culprit.slice.onDone({
-      leases: [],
-      outputs: [],
-      failures: [
-        { lease, error: reason.slice(0, MAX_ERROR_CHARS), kind: 'crash' },
-      ],
-    });
   }
 
   /** Kills threads whose running task outlived its `timeoutMs` since it started. */
@@ -312,10 +367,10 @@ export class TaskExecutor implements Executor {
   }
 
   #pump(): void {
-    if (this.#closed) return;
+    if (this.#closed || this.#held) return;
     const size = this.#batchSize();
     for (const thread of this.#threads) {
-      if (thread.dead) continue;
+      if (thread.dead || thread.retiring) continue;
       // Keep up to two batches per thread: one running, one waiting, no idle gap.
       let room = 2 * size - thread.unreported;
       if (room < size && thread.unreported > 0) continue;

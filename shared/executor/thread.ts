@@ -22,6 +22,8 @@ export interface Thread {
   /** When the thread last reported (or was handed work while idle). */
   lastHeardAt: number;
   dead: boolean;
+  /** Gets no more work; terminated once it has answered for what it holds. */
+  retiring: boolean;
 }
 
 /** A task the thread holds: task `i` of `slice`. */
@@ -43,6 +45,7 @@ export const newThread = (handle: ThreadHandle, now: number): Thread => ({
   modules: new Set(),
   lastHeardAt: now,
   dead: false,
+  retiring: false,
 });
 
 /** The first task handed to the thread and not reported yet that `match` accepts. */
@@ -175,4 +178,24 @@ export function unreportedIn(
     return false;
   });
   return hit;
+}
+
+const MAX_ERROR_CHARS = 4_000;
+
+/** Reports the crash of the task a dead thread was running (already not pending). */
+export function reportCrash(
+  culprit: RunningTask,
+  lease: Lease,
+  reason: string,
+): void {
+  // A task that started past its lease was never really run for the master (which
+  // has re-queued it): it gets no death against it.
+  if (culprit.startedAt > culprit.slice.deadline) return;
+  culprit.slice.onDone({
+    leases: [],
+    outputs: [],
+    failures: [
+      { lease, error: reason.slice(0, MAX_ERROR_CHARS), kind: 'crash' },
+    ],
+  });
 }

@@ -10,6 +10,13 @@ export interface TaskContext {
   signal: AbortSignal;
   /** Optional progress report, 0..1. */
   progress(fraction: number): void;
+  /**
+   * Keeps the volunteer's CPU share inside a long task: resolves at once, or after the
+   * rest the share asks for (e.g. as long again as the task ran since its last rest at
+   * 50%). Await it every few ms to tens of ms of work; tasks that never call it rest
+   * only between tasks.
+   */
+  pace(): Promise<void>;
   jobId: string;
   taskIndex: number;
   attempt: number;
@@ -74,7 +81,14 @@ export type ToThread =
   | { type: 'cancel'; leases: Lease[] }
   | { type: 'module'; hash: string; source: string }
   /** Shared memory where the thread writes [lease running now or -1, its start time]. */
-  | { type: 'slot'; buffer: SharedArrayBuffer };
+  | { type: 'slot'; buffer: SharedArrayBuffer }
+  /** The CPU share of the thread, percent 1..100 (see shared/duty-cycle.ts). */
+  | { type: 'share'; percent: number }
+  /**
+   * `on`: start no more tasks; those queued are answered `skipped` at once (the running
+   * one finishes). `off`: run what comes again.
+   */
+  | { type: 'hold'; on: boolean };
 
 /** Thread -> host messages. */
 export type FromThread =

@@ -5,10 +5,12 @@ import type { Lease } from '../protocol.js';
 import { checkpointState } from './checkpoint.js';
 import type { FromThread, TaskContext } from './messages.js';
 
-/** Where a task's progress goes, and the clock that throttles it. */
+/** Where a task's progress goes, the clock that throttles it, and its pacing. */
 export interface ProgressPort {
   post(message: FromThread): void;
   now(): number;
+  /** `ctx.pace()`: the thread's CPU share (see runner/pacer.ts). */
+  pace(): Promise<void>;
 }
 
 /**
@@ -85,6 +87,11 @@ export class RunningTask implements TaskContext {
       };
     }
     return this.#progress;
+  }
+
+  /** Rests if the CPU share asks for it (a bound function, like `progress`). */
+  get pace(): () => Promise<void> {
+    return this.#options.pace;
   }
 
   abort(): void {

@@ -28,8 +28,20 @@ export class CreditWindow {
   readonly #options: CreditWindowOptions;
 
   constructor(options: CreditWindowOptions) {
-    this.#options = options;
+    this.#options = { ...options };
     this.#window = options.fixedWindow ?? options.slots * 2;
+  }
+
+  /** The thread count changed: the window keeps its share per slot. */
+  setSlots(slots: number): void {
+    const before = this.#options.slots;
+    if (slots === before || slots < 1) return;
+    this.#options.slots = slots;
+    if (this.#options.fixedWindow !== undefined) return;
+    this.#window = Math.min(
+      this.#options.maxWindow,
+      Math.max(slots * 2, Math.round((this.#window * slots) / before)),
+    );
   }
 
   /** `count` tasks arrived from the master at `now`. */

@@ -64,13 +64,29 @@ test('screenshots of the dashboard and the volunteer page, 1400×900 and 390 wid
   await page.setViewportSize({ width: 390, height: 844 });
   await expect(page.locator('colony-throughput-chart canvas')).toBeVisible();
   await screenshot(page, 'dashboard-390', true);
+  await page.emulateMedia({ colorScheme: 'dark' });
+  await screenshot(page, 'dashboard-390-dark', true);
 
   await expect(tab.getByTestId('job')).toHaveText('image-tiles · 100k');
   await screenshot(tab, 'volunteer-1400x900');
+  await tab.emulateMedia({ colorScheme: 'dark' });
+  await screenshot(tab, 'volunteer-1400x900-dark');
+  await tab.emulateMedia({ colorScheme: 'light' });
   await tab.setViewportSize({ width: 390, height: 844 });
   await screenshot(tab, 'volunteer-390', true);
   await tab.emulateMedia({ colorScheme: 'dark' });
   await screenshot(tab, 'volunteer-390-dark', true);
+  // Paused, at 50%: the state and the controls as a volunteer who held back sees them.
+  await tab.locator('[data-share="50"]').click();
+  await tab.getByTestId('pause').click();
+  await expect(tab.locator('[data-phase]')).toHaveAttribute(
+    'data-phase',
+    'paused',
+  );
+  await screenshot(tab, 'volunteer-390-dark-paused', true);
+  await tab.emulateMedia({ colorScheme: 'light' });
+  await tab.setViewportSize({ width: 1400, height: 900 });
+  await screenshot(tab, 'volunteer-1400x900-paused');
 
   await master.cancel(big);
 });

@@ -64,6 +64,15 @@ function onMessage(message: ToChild): void {
     case 'cancel-all':
       pool.cancelAll();
       return;
+    case 'share':
+      pool.setShare(message.percent);
+      return;
+    case 'pause':
+      pool.pause();
+      return;
+    case 'resume':
+      pool.resume();
+      return;
     case 'module':
       waiting.get(message.hash)?.resolve(message.source);
       waiting.delete(message.hash);

@@ -62,6 +62,9 @@ export class SandboxedExecutor implements Executor {
   #backlog: TaskBatch[] = [];
   #closed = false;
   #corked = false;
+  /** The volunteer's controls, passed on to every child started. */
+  #share = 100;
+  #paused = false;
 
   constructor(options: SandboxedExecutorOptions) {
     this.#options = options;
@@ -92,6 +95,25 @@ export class SandboxedExecutor implements Executor {
     this.#send({ t: 'cancel-all' });
   }
 
+  setShare(percent: number): void {
+    this.#share = percent;
+    this.#send({ t: 'share', percent });
+  }
+
+  pause(): void {
+    this.#paused = true;
+    // Batches waiting for a restarting child never started: they come back skipped.
+    const waiting = this.#backlog.flatMap((batch) => batch.leases);
+    this.#backlog = [];
+    this.#onDone({ leases: [], outputs: [], failures: [], skipped: waiting });
+    this.#send({ t: 'pause' });
+  }
+
+  resume(): void {
+    this.#paused = false;
+    this.#send({ t: 'resume' });
+  }
+
   /** Stops the child (it also dies with this process). */
   async close(): Promise<void> {
     this.#closed = true;
@@ -117,6 +139,8 @@ export class SandboxedExecutor implements Executor {
     this.#stderr = '';
     const pipe = child.stdio[PIPE_FD] as Socket;
     this.#pipe = pipe;
+    if (this.#share !== 100) this.#send({ t: 'share', percent: this.#share });
+    if (this.#paused) this.#send({ t: 'pause' });
     const backlog = this.#backlog;
     this.#backlog = [];
     for (const batch of backlog) this.#send({ t: 'submit', batch });

@@ -10,6 +10,11 @@ export type ToChild =
   | { t: 'submit'; batch: TaskBatch }
   | { t: 'cancel'; leases: Lease[] }
   | { t: 'cancel-all' }
+  /** The CPU share of each thread, percent 1..100. */
+  | { t: 'share'; percent: number }
+  /** Start no more tasks (those not started come back skipped), or start again. */
+  | { t: 'pause' }
+  | { t: 'resume' }
   /** The text of a module the child asked for, already checked against its hash. */
   | { t: 'module'; hash: string; source: string }
   | { t: 'module-error'; hash: string; message: string };

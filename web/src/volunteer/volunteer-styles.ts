@@ -1,4 +1,4 @@
-/** Styles of `<colony-volunteer>`: the card, the state line, the thread stepper, the stats. */
+/** Styles of `<colony-volunteer>`: the card, the state line and its buttons, the stats. */
 import { css } from 'lit';
 
 export const volunteerStyles = css`
@@ -81,6 +81,14 @@ export const volunteerStyles = css`
   .phase-computing {
     color: var(--c-done);
   }
+  .phase-paused {
+    color: var(--c-warn);
+  }
+  .actions {
+    display: flex;
+    gap: 10px;
+    flex-wrap: wrap;
+  }
   .state .label {
     color: var(--c-text);
   }
@@ -88,44 +96,6 @@ export const volunteerStyles = css`
     min-width: 132px;
     padding: 10px 20px;
     font-size: 15px;
-  }
-  .threads {
-    display: flex;
-    align-items: center;
-    gap: 12px;
-    flex-wrap: wrap;
-  }
-  .threads .label {
-    font-weight: 600;
-    margin-right: 4px;
-  }
-  .stepper {
-    display: inline-flex;
-    align-items: center;
-    border: 1px solid var(--c-border);
-    border-radius: 8px;
-    overflow: hidden;
-  }
-  .stepper button {
-    border: none;
-    border-radius: 0;
-    width: 36px;
-    height: 34px;
-    padding: 0;
-    font-size: 18px;
-    line-height: 1;
-  }
-  .stepper output {
-    min-width: 3em;
-    text-align: center;
-    font-weight: 600;
-    font-size: 16px;
-    border-left: 1px solid var(--c-border);
-    border-right: 1px solid var(--c-border);
-    line-height: 34px;
-  }
-  .threads .hint {
-    font-size: 13px;
   }
   .stats {
     display: grid;
@@ -205,8 +175,12 @@ export const volunteerStyles = css`
     .stat:not(.job) .value {
       font-size: 20px;
     }
-    button.big {
+    .actions {
       width: 100%;
+    }
+    button.big {
+      flex: 1;
+      min-width: 0;
     }
   }
 `;
