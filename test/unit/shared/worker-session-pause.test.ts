@@ -122,7 +122,7 @@ describe('pausing a worker session', () => {
     s.exec.finish(2);
     // Both results went out, with no new credit, before the close.
     expect(s.sentOf('results')).toEqual([
-      { type: 'results', leases: [1, 2], outputs: [10, 20] },
+      { type: 'results', leases: [1, 2], outputs: [10, 20], busyMs: [0, 0] },
     ]);
     const readyBefore = s.sentOf('ready').length;
     // It waits for the master to commit them, so that its count is the master's.

@@ -160,7 +160,7 @@ describe('volunteers in the SQLite file', () => {
     migrated.close();
     const file = new Database(path.join(dir, 'colony.db'), { readonly: true });
     expect(file.pragma('user_version', { simple: true })).toBe(SCHEMA_VERSION);
-    expect(SCHEMA_VERSION).toBe(5);
+    expect(SCHEMA_VERSION).toBe(6);
     file.close();
   });
 });
