@@ -219,6 +219,8 @@ class Sim {
         case 'reject-result':
         case 'disconnect':
         case 'feed':
+        case 'save-checkpoint':
+        case 'drop-checkpoints':
           break;
       }
     }
