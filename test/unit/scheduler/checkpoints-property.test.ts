@@ -68,7 +68,7 @@ class Sim {
   ended = false;
   resumes = 0;
 
-  constructor(readonly tasks: number) {
+  constructor(tasks: number) {
     this.handle({
       type: 'job-submitted',
       job: jobSpec('j', tasks, { timeoutMs: 3_000 }),
