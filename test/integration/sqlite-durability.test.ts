@@ -90,12 +90,14 @@ describe('SqliteStore on disk', () => {
         state: 'running',
         finishedAt: null,
         marks: new Uint8Array([1, 1, 2, 1]),
+        checkpointed: [],
       },
       {
         spec: spec('b', 1),
         state: 'cancelled',
         finishedAt: 999,
         marks: new Uint8Array([0]),
+        checkpointed: [],
       },
     ]);
     const results = second.readResults('a', 0, 10);

@@ -22,6 +22,15 @@ import type { Lease } from './types.js';
  */
 export const CHECKPOINT_MIN_INTERVAL_MS = 500;
 
+/**
+ * Checkpoints kept per worker slot in any {@link WORKER_WINDOW_MS}: a worker runs at
+ * most `slots` tasks at once, each sending at most one a second. Twice that leaves room
+ * for jitter, and bounds what one socket holding thousands of leases can make the store
+ * write (the per-lease bound alone would not).
+ */
+export const CHECKPOINTS_PER_SLOT = 2;
+export const WORKER_WINDOW_MS = 1_000;
+
 /** Default of the job option `maxCheckpointBytes`. */
 export const DEFAULT_MAX_CHECKPOINT_BYTES = 1024 * 1024;
 
@@ -54,9 +63,22 @@ export function receiveCheckpoint(
     return;
   }
   if (s.now - rec.checkpointAt < CHECKPOINT_MIN_INTERVAL_MS) return;
+  if (!takeWorkerBudget(s.now, worker)) return;
   rec.checkpointAt = s.now;
   (job.checkpointed ??= new Set()).add(index);
   s.out.push({ type: 'save-checkpoint', jobId: job.spec.id, index, state });
+}
+
+/** Counts one checkpoint against the worker's budget; false if it has none left. */
+function takeWorkerBudget(now: number, worker: WorkerRecord): boolean {
+  const budget = worker.checkpoints;
+  if (now - budget.windowStart >= WORKER_WINDOW_MS) {
+    budget.windowStart = now;
+    budget.count = 0;
+  }
+  if (budget.count >= CHECKPOINTS_PER_SLOT * worker.slots) return false;
+  budget.count++;
+  return true;
 }
 
 /**

@@ -129,6 +129,8 @@ export class WorkerRecord {
   disagreed = 0;
   /** It understands `resume` in `tasks` frames (said so in `hello`). */
   resumes = false;
+  /** Checkpoints kept from it in the current window (checkpoints.ts). */
+  readonly checkpoints = { windowStart: -Infinity, count: 0 };
   /** Active leases, in lease order (added as issued; leases increase). */
   readonly active = new LeaseList();
   /** Expired leases still attributable to it, to fence a late result. */

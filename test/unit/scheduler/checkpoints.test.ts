@@ -5,7 +5,11 @@
  */
 import { describe, expect, test } from 'vitest';
 import { ErrorCode } from '../../../shared/errors.js';
-import { CHECKPOINT_MIN_INTERVAL_MS } from '../../../server/master/scheduler/checkpoints.js';
+import {
+  CHECKPOINTS_PER_SLOT,
+  CHECKPOINT_MIN_INTERVAL_MS,
+  WORKER_WINDOW_MS,
+} from '../../../server/master/scheduler/checkpoints.js';
 import type { Command, Lease } from '../../../server/master/scheduler/types.js';
 import { TaskMark } from '../../../server/master/scheduler/types.js';
 import {
@@ -169,6 +173,23 @@ describe('checkpoints', () => {
     expect(
       saved(checkpoint(s, 'a', lease, '3', 1_000 + CHECKPOINT_MIN_INTERVAL_MS)),
     ).toEqual([{ type: 'save-checkpoint', jobId: 'j', index: 0, state: '3' }]);
+  });
+
+  test('a worker gets at most 2 checkpoints a second per slot kept, however many leases it holds', () => {
+    const s = makeScheduler();
+    joinResuming(s, 'a'); // one slot
+    submit(s, 'j', 10);
+    const tasks = assigned(credit(s, 'a', 10, 0), 'a');
+    const burst = (at: number, from: number) =>
+      tasks
+        .slice(from)
+        .flatMap((t) => saved(checkpoint(s, 'a', t.lease, '1', at)));
+    expect(burst(1_000, 0)).toHaveLength(CHECKPOINTS_PER_SLOT);
+    // The next window: as many again.
+    expect(burst(1_000 + WORKER_WINDOW_MS, CHECKPOINTS_PER_SLOT)).toHaveLength(
+      CHECKPOINTS_PER_SLOT,
+    );
+    expect(s.jobView('j')?.checkpoints.tasks).toBe(2 * CHECKPOINTS_PER_SLOT);
   });
 
   test('one over maxCheckpointBytes is refused with an error frame and not kept', () => {

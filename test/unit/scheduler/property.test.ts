@@ -228,6 +228,8 @@ class Sim {
         case 'reject-result':
         case 'disconnect':
         case 'feed':
+        case 'save-checkpoint':
+        case 'drop-checkpoints':
           break;
       }
     }
