@@ -85,6 +85,13 @@ export class ColonyControls extends LitElement {
         box-shadow: inset 0 0 0 2px var(--c-accent);
         font-weight: 600;
       }
+      /* Its ring follows the group's rounded ends. */
+      .shares button:first-child {
+        border-radius: 7px 0 0 7px;
+      }
+      .shares button:last-child {
+        border-radius: 0 7px 7px 0;
+      }
       label.check {
         display: inline-flex;
         align-items: center;
