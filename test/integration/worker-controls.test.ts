@@ -118,3 +118,37 @@ describe('colony worker pause', () => {
     expect(all).toEqual(Array.from({ length: total }, (_, x) => x));
   });
 });
+
+describe('colony worker pause, task code in its sandbox (the default)', () => {
+  test('SIGTSTP pauses through the sandbox child: nothing left running, every result once after SIGCONT', async () => {
+    const master = await startTestMaster();
+    const worker = spawnColony(['worker', master.url, '--threads', '2'], {
+      COLONY_LOG_LEVEL: 'info',
+    });
+    await waitForOutput(worker, connected, 'stderr');
+    const module = await fixtureModule('square.mjs');
+    const total = 300;
+    const inputs = Array.from({ length: total }, (_, x) => ({
+      x,
+      spinMs: 20,
+    }));
+    const { id } = await master.client.submit({ name: 'sq', module, inputs });
+    await waitForResults(master.client, id, 10);
+
+    worker.child.kill('SIGTSTP');
+    await waitForOutput(worker, (t) => t.includes('"worker paused"'), 'stderr');
+    await expect
+      .poll(async () => (await master.client.workers()).length)
+      .toBe(0);
+    const job = await master.client.job(id);
+    expect(job.counts.running).toBe(0);
+    expect(job.counts.done).toBeLessThan(total);
+    expect(job.counts.queued).toBe(total - job.counts.done);
+
+    worker.child.kill('SIGCONT');
+    const results = await collectResults(master.client, id);
+    expect(results.size).toBe(total);
+    for (let x = 0; x < total; x++)
+      expect(results.get(x)).toEqual({ index: x, ok: true, output: x * x });
+  });
+});

@@ -78,10 +78,19 @@ export class ColonyControls extends LitElement {
         border-left: 1px solid var(--c-border);
         line-height: 34px;
       }
+      /* The chosen share: the soft accent reads well in light and dark alike. */
       .shares button[aria-checked='true'] {
-        background: var(--c-accent);
-        color: var(--c-on-accent, #fff);
+        background: var(--c-accent-soft);
+        color: var(--c-accent);
+        box-shadow: inset 0 0 0 2px var(--c-accent);
         font-weight: 600;
+      }
+      /* Its ring follows the group's rounded ends. */
+      .shares button:first-child {
+        border-radius: 7px 0 0 7px;
+      }
+      .shares button:last-child {
+        border-radius: 0 7px 7px 0;
       }
       label.check {
         display: inline-flex;

@@ -244,8 +244,10 @@ export class ColonyVolunteer extends LitElement {
         <p>
           While this page is open and started, it runs tasks for this colony in
           ${this._threads === 1 ? 'a background thread' : 'background threads'}
-          (Web Workers). Closing the tab stops it; unfinished tasks go to
-          someone else.
+          (Web Workers), also while the tab is in the background. Pause finishes
+          the tasks under way and hands the rest back; closing the tab stops it,
+          and unfinished tasks go to someone else. The controls are remembered
+          by this browser.
         </p>
         <p>
           Task code runs isolated from this page: it cannot read the page, its
