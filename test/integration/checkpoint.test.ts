@@ -8,6 +8,7 @@ import { describe, expect, test } from 'vitest';
 import type { FeedEvent } from '../../shared/protocol.js';
 import type { LeaseProgress } from '../../server/master/runtime.js';
 import { decodeStored } from '../../server/master/store/value-codec.js';
+import { jobId } from '../helpers/ids.js';
 import {
   collectResults,
   fixtureModule,
@@ -38,11 +39,12 @@ describe('checkpoints', () => {
       const { runtime } = master;
       const module = await fixtureModule('steps.mjs');
       const victim = spawnWorker(master.url, 1, ['--sandbox', first]);
-      const { id } = await master.client.submit({
+      const { id: submitted } = await master.client.submit({
         name: 'long task',
         module,
         inputs: [{ steps: STEPS, stepMs: STEP_MS }],
       });
+      const id = jobId(submitted);
       // Near the end of the task (its progress says so), kill its worker: at 80%, so
       // that the task cannot finish (400 ms later) before the kill, even under load.
       await new Promise<void>((resolve) => {

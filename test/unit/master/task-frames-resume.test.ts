@@ -11,16 +11,17 @@ import {
 import { buildTasksFrame } from '../../../server/master/task-frames.js';
 import { encodeStored } from '../../../server/master/store/value-codec.js';
 import type { Assignment } from '../../../server/master/scheduler/types.js';
+import { jobId as asJobId, lease as asLease } from '../../helpers/ids.js';
 
 const JOBS = new Map([
-  ['a', { name: 'A', moduleHash: 'a'.repeat(64), timeoutMs: 1_000 }],
-  ['b', { name: 'B', moduleHash: 'b'.repeat(64), timeoutMs: 1_000 }],
+  [asJobId('a'), { name: 'A', moduleHash: 'a'.repeat(64), timeoutMs: 1_000 }],
+  [asJobId('b'), { name: 'B', moduleHash: 'b'.repeat(64), timeoutMs: 1_000 }],
 ]);
 
 const task = (jobId: string, index: number, lease: number): Assignment => ({
-  jobId,
+  jobId: asJobId(jobId),
   index,
-  lease,
+  lease: asLease(lease),
   attempt: 2,
 });
 

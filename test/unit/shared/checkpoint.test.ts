@@ -4,6 +4,7 @@
  * wire to each task's `ctx.resumeFrom`, and the runner posting checkpoints.
  */
 import { describe, expect, test } from 'vitest';
+import { unbranded } from '../../helpers/ids.js';
 import {
   MAX_CHECKPOINT_BYTES,
   checkpointState,
@@ -86,10 +87,12 @@ describe('the worker sends at most one checkpoint a second per task, the latest'
   test('the first at once, later ones coalesced into the latest, sent when due', () => {
     const t = fakeTimers();
     const sent: [number, unknown][] = [];
-    const throttle = new ProgressThrottle<unknown>(
-      t.clock,
-      (lease, state) => sent.push([lease, state]),
-      CHECKPOINT_EVERY_MS,
+    const throttle = unbranded(
+      new ProgressThrottle<unknown>(
+        t.clock,
+        (lease, state) => sent.push([lease, state]),
+        CHECKPOINT_EVERY_MS,
+      ),
     );
     throttle.report(1, 'step 1');
     for (let step = 2; step <= 9; step++) {
@@ -116,10 +119,12 @@ describe('the worker sends at most one checkpoint a second per task, the latest'
   test('a state not yet sent is dropped when its task ends', () => {
     const t = fakeTimers();
     const sent: unknown[] = [];
-    const throttle = new ProgressThrottle<unknown>(
-      t.clock,
-      (_lease, state) => sent.push(state),
-      CHECKPOINT_EVERY_MS,
+    const throttle = unbranded(
+      new ProgressThrottle<unknown>(
+        t.clock,
+        (_lease, state) => sent.push(state),
+        CHECKPOINT_EVERY_MS,
+      ),
     );
     throttle.report(1, 'a');
     t.advance(10);
@@ -217,14 +222,16 @@ describe('the runner', () => {
     };
     let done: () => void = () => undefined;
     const finished = new Promise<void>((resolve) => (done = resolve));
-    const runner = createTaskRunner({
-      importModule: () => Promise.resolve({ default: task }),
-      post: (message) => {
-        posted.push(message);
-        if (message.type === 'outcomes') done();
-      },
-      now: () => 0,
-    });
+    const runner = unbranded(
+      createTaskRunner({
+        importModule: () => Promise.resolve({ default: task }),
+        post: (message) => {
+          posted.push(message);
+          if (message.type === 'outcomes') done();
+        },
+        now: () => 0,
+      }),
+    );
     runner.handle({
       type: 'run',
       job: 'j',
@@ -248,17 +255,19 @@ describe('the runner', () => {
     const posted: FromThread[] = [];
     let done: () => void = () => undefined;
     const finished = new Promise<void>((resolve) => (done = resolve));
-    const runner = createTaskRunner({
-      importModule: () =>
-        Promise.resolve({
-          default: (_: unknown, ctx: TaskContext) => ctx.checkpoint(10n),
-        }),
-      post: (message) => {
-        posted.push(message);
-        if (message.type === 'outcomes') done();
-      },
-      now: () => 0,
-    });
+    const runner = unbranded(
+      createTaskRunner({
+        importModule: () =>
+          Promise.resolve({
+            default: (_: unknown, ctx: TaskContext) => ctx.checkpoint(10n),
+          }),
+        post: (message) => {
+          posted.push(message);
+          if (message.type === 'outcomes') done();
+        },
+        now: () => 0,
+      }),
+    );
     runner.handle({
       type: 'run',
       job: 'j',

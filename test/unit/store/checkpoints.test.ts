@@ -10,6 +10,7 @@ import { MemoryStore } from '../../../server/master/store/memory-store.js';
 import { SCHEMA_VERSION } from '../../../server/master/store/sqlite-schema.js';
 import { SqliteStore } from '../../../server/master/store/sqlite-store.js';
 import type { Store } from '../../../server/master/store/store.js';
+import { jobId, unbranded, type Unbranded } from '../../helpers/ids.js';
 
 const cleanups: (() => void)[] = [];
 
@@ -23,19 +24,19 @@ function freshDir(): string {
   return dir;
 }
 
-function openSqlite(dir: string): SqliteStore {
+function openSqlite(dir: string): Unbranded<SqliteStore> {
   const store = new SqliteStore({ dir });
   cleanups.push(() => store.close());
-  return store;
+  return unbranded(store);
 }
 
-const factories: { name: string; open: () => Store }[] = [
+const factories: { name: string; open: () => Unbranded<Store> }[] = [
   {
     name: 'MemoryStore',
     open: () => {
       const store = new MemoryStore();
       cleanups.push(() => store.close());
-      return store;
+      return unbranded(store);
     },
   },
   { name: 'SqliteStore', open: () => openSqlite(freshDir()) },
@@ -47,7 +48,7 @@ const plain = (values: readonly unknown[]): unknown[] =>
 
 function spec(id: string, taskCount: number): JobSpec {
   return {
-    id,
+    id: jobId(id),
     name: `job ${id}`,
     moduleHash: 'h1',
     options: { timeoutMs: 60_000, maxAttempts: 5, replicas: 1, priority: 0 },
@@ -118,7 +119,7 @@ describe.each(factories)('$name checkpoints', ({ open }) => {
 describe('SqliteStore checkpoints', () => {
   test('are durable: a reopened file has them', () => {
     const dir = freshDir();
-    const first = new SqliteStore({ dir });
+    const first = unbranded(new SqliteStore({ dir }));
     first.createJob(spec('a', 2), ['1', '2']);
     first.putCheckpoint('a', 1, Uint8Array.of(9, 9));
     first.close();
