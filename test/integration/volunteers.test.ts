@@ -4,6 +4,7 @@
  * listed by `GET /api/volunteers` in pages and orders, and told to each volunteer in
  * `standing` frames.
  */
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { ColonyClient } from '../../server/client/index.js';
@@ -11,7 +12,9 @@ import type { VolunteerSummary } from '../../shared/volunteers.js';
 import {
   collectResults,
   fixtureModule,
+  FIXTURES,
   freePort,
+  spawnColony,
   spawnMaster,
   spawnWorker,
   startTestMaster,
@@ -104,6 +107,41 @@ describe('volunteers', () => {
         metrics,
       );
     expect(Number(cpu?.[1])).toBeGreaterThanOrEqual((10 * 4) / 1000);
+  });
+
+  test('colony submit --description keeps a one-line text description with the job', async () => {
+    const master = await startTestMaster();
+    const inputs = path.join(tempDir(), 'inputs.json');
+    writeFileSync(inputs, JSON.stringify([{ x: 1 }]));
+    const submit = spawnColony([
+      'submit',
+      path.join(FIXTURES, 'square.mjs'),
+      '--inputs',
+      inputs,
+      '--description',
+      'Why: \u001b]0;title\u0007<i>science</i>',
+      '--url',
+      master.url,
+      '--token',
+      master.token,
+    ]);
+    expect(await submit.exited).toBe(0);
+    const id = submit.stdout().trim();
+    expect((await master.client.job(id)).description).toBe(
+      'Why: ]0;title<i>science</i>',
+    );
+    const tooLong = spawnColony([
+      'submit',
+      path.join(FIXTURES, 'square.mjs'),
+      '--inputs',
+      inputs,
+      '--description',
+      'x'.repeat(1001),
+      '--url',
+      master.url,
+    ]);
+    expect(await tooLong.exited).not.toBe(0);
+    expect(tooLong.stderr()).toMatch(/--description must be at most 1000/);
   });
 
   test('GET /api/volunteers pages and sorts; standing frames tell each volunteer its totals', async () => {

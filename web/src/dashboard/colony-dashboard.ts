@@ -228,7 +228,10 @@ export class ColonyDashboard extends LitElement {
   private _volunteersCard(now: number) {
     return html`<section class="card" aria-labelledby="volunteers-h">
       <div class="card-head"><h2 id="volunteers-h">Top volunteers</h2></div>
-      <colony-top-volunteers .now=${now}></colony-top-volunteers>
+      <colony-top-volunteers
+        .now=${now}
+        .live=${this._master.state === ConnectionState.Live}
+      ></colony-top-volunteers>
     </section>`;
   }
 

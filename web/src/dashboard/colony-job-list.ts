@@ -273,9 +273,11 @@ export class ColonyJobList extends LitElement {
       </div>
       ${
         job.description
-          ? html`<p class="desc muted ellipsis" title=${job.description}>
-              ${job.description}
-            </p>`
+          ? html`<p
+              class="desc muted ellipsis"
+              title=${job.description}
+              .textContent=${job.description}
+            ></p>`
           : nothing
       }
       ${expanded ? this._errors(job) : nothing}

@@ -1,4 +1,4 @@
-import { LitElement, css, html } from 'lit';
+import { LitElement, css, html, type PropertyValues } from 'lit';
 import { customElement, property, state } from 'lit/decorators.js';
 import type {
   VolunteerSort,
@@ -74,6 +74,11 @@ export class ColonyTopVolunteers extends LitElement {
 
   /** Rows shown (and fetched). */
   @property({ type: Number }) limit = 10;
+  /**
+   * The dashboard's socket is live: the list is fetched only then (a fetch of a master
+   * that is down would only add errors to the console). Going live fetches at once.
+   */
+  @property({ type: Boolean }) live = false;
   /** The dashboard's clock (ms since epoch), for "last seen". */
   @property({ type: Number }) now = Date.now();
 
@@ -84,8 +89,11 @@ export class ColonyTopVolunteers extends LitElement {
 
   override connectedCallback(): void {
     super.connectedCallback();
-    void this._load();
     this._timer = window.setInterval(() => void this._load(), REFRESH_MS);
+  }
+
+  protected override updated(changed: PropertyValues<this>): void {
+    if (changed.has('live') && this.live) void this._load();
   }
 
   override disconnectedCallback(): void {
@@ -156,6 +164,7 @@ export class ColonyTopVolunteers extends LitElement {
 
   private async _load(): Promise<void> {
     const sort = this._sort;
+    if (!this.live) return;
     try {
       const response = await fetch(
         `/api/volunteers?sort=${sort}&limit=${this.limit}`,

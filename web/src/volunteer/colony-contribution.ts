@@ -102,9 +102,11 @@ export class ColonyContribution extends LitElement {
       <div class="label">Computing now: ${this.jobName ?? this.jobId}</div>
       ${
         this._description
-          ? html`<p class="why" data-testid="description">
-              ${this._description}
-            </p>`
+          ? html`<p
+              class="why"
+              data-testid="description"
+              .textContent=${this._description}
+            ></p>`
           : html`<p class="why faint">No description given for this job.</p>`
       }
     </div>`;
