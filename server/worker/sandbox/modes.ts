@@ -4,7 +4,8 @@
  * - `bwrap`: bubblewrap with every namespace unshared (user, PID, IPC, network, UTS,
  *   mount), no environment, all capabilities dropped, no new privileges, and a file
  *   system holding only the node binary with its libraries, the child's bundle
- *   (read-only) and a small private tmpfs as /tmp. Node's permission model runs inside
+ *   (read-only), a read-only /dev of null, zero, random and urandom (no terminal) and
+ *   a small private tmpfs as /tmp. Node's permission model runs inside
  *   it too, so task code can neither spawn a process nor write outside /tmp.
  * - `permission`: the same child under Node's permission model only (no fs write, no
  *   reads outside the child's bundle, no child processes); the network stays reachable.
@@ -66,7 +67,10 @@ function withLimits(
   command: string,
   args: string[],
 ): { command: string; args: string[] } {
-  const script = `ulimit -n ${MAX_OPEN_FILES} && ulimit -v ${addressSpaceMb(options) * 1024} && exec "$@"`;
+  // The child is in the worker's process group: a Ctrl-C in the terminal is the
+  // worker's to handle (it stops the child), so bubblewrap ignores SIGINT (inherited)
+  // and so does the child (child.ts: node resets inherited dispositions).
+  const script = `trap '' INT; ulimit -n ${MAX_OPEN_FILES} && ulimit -v ${addressSpaceMb(options) * 1024} && exec "$@"`;
   return {
     command: '/bin/sh',
     args: ['-c', script, 'colony-sandbox', command, ...args],
@@ -106,9 +110,19 @@ function permissionFlags(readDir: string, writeDir: string | null): string[] {
   ];
 }
 
+/**
+ * The devices the child gets: no terminal among them. With no `/dev/tty` (and no
+ * `/dev/pts`) and no inherited terminal fd, the child cannot reach the worker's
+ * controlling terminal (no `TIOCSTI` keystrokes into the user's shell), which is what
+ * bubblewrap's `--new-session` guards against; that flag is not used because a new
+ * session is a scheduler autogroup of its own on Linux, which cost throughput.
+ */
+const DEVICES = ['/dev/null', '/dev/zero', '/dev/random', '/dev/urandom'];
+
 /** The bubblewrap command line around `nodeArgs` (run by the node binary inside). */
-function bwrapArgs(dir: string, nodeArgs: string[]): string[] {
+export function bwrapArgs(dir: string, nodeArgs: string[]): string[] {
   const binds = nodeFiles().flatMap((file) => ['--ro-bind', file, file]);
+  const devices = DEVICES.flatMap((device) => ['--dev-bind', device, device]);
   return [
     '--unshare-all',
     '--unshare-user',
@@ -118,7 +132,6 @@ function bwrapArgs(dir: string, nodeArgs: string[]): string[] {
     '--gid',
     '65534',
     '--die-with-parent',
-    '--new-session',
     '--clearenv',
     '--setenv',
     'HOME',
@@ -131,7 +144,10 @@ function bwrapArgs(dir: string, nodeArgs: string[]): string[] {
     INSIDE_DIR,
     '--proc',
     '/proc',
-    '--dev',
+    '--tmpfs',
+    '/dev',
+    ...devices,
+    '--remount-ro',
     '/dev',
     '--size',
     String(TMP_BYTES),
