@@ -10,9 +10,9 @@ import { describe, expect, test } from 'vitest';
 import { Scheduler } from '../../../server/master/scheduler/scheduler.js';
 import type {
   Command,
-  Lease,
   SchedulerEvent,
 } from '../../../server/master/scheduler/types.js';
+import { unbranded, type Unbranded } from '../../helpers/ids.js';
 import { jobSpec } from '../../helpers/scheduler.js';
 
 type Op =
@@ -51,20 +51,20 @@ interface SimWorker {
   id: string;
   alive: boolean;
   /** Lease -> task index, for leases this worker was given and has not answered. */
-  held: Map<Lease, number>;
+  held: Map<number, number>;
   /** Every lease it was given, answered or not. */
-  issued: Lease[];
+  issued: number[];
 }
 
 class Sim {
-  readonly s = new Scheduler({ leaseGraceMs: 0 });
+  readonly s = unbranded(new Scheduler({ leaseGraceMs: 0 }));
   now = 0;
   readonly workers: SimWorker[] = [];
   /** Tasks with a kept checkpoint, as the store would hold them. */
   readonly kept = new Set<number>();
   readonly recorded = new Set<number>();
   /** Lease -> [holder, task index, when issued], for every lease issued. */
-  readonly leases = new Map<Lease, [string, number, number]>();
+  readonly leases = new Map<number, [string, number, number]>();
   ended = false;
   resumes = 0;
 
@@ -76,13 +76,13 @@ class Sim {
     });
   }
 
-  handle(event: SchedulerEvent): void {
+  handle(event: Unbranded<SchedulerEvent>): void {
     for (const c of this.s.handle(event)) this.check(c, event);
     this.s.checkInvariants();
     expect(this.s.jobView('j')?.checkpoints.tasks).toBe(this.kept.size);
   }
 
-  check(c: Command, event: SchedulerEvent): void {
+  check(c: Command, event: Unbranded<SchedulerEvent>): void {
     switch (c.type) {
       case 'assign':
         for (const task of c.tasks) {
@@ -135,6 +135,7 @@ class Sim {
       case 'reject-result':
       case 'disconnect':
       case 'feed':
+      case 'credit':
         return;
     }
   }

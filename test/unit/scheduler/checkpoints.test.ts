@@ -12,6 +12,7 @@ import {
 } from '../../../server/master/scheduler/checkpoints.js';
 import type { Command, Lease } from '../../../server/master/scheduler/types.js';
 import { TaskMark } from '../../../server/master/scheduler/types.js';
+import { lease as toLease } from '../../helpers/ids.js';
 import {
   assigned,
   credit,
@@ -140,7 +141,9 @@ describe('checkpoints', () => {
 
     test('a lease never issued', () => {
       const { s, lease } = oneTaskOnA();
-      expect(checkpoint(s, 'a', lease + 1_000, '"x"', 100)).toEqual([]);
+      expect(checkpoint(s, 'a', toLease(lease + 1_000), '"x"', 100)).toEqual(
+        [],
+      );
     });
 
     test('an expired lease, even from its own holder', () => {

@@ -4,12 +4,12 @@
  * copies that lost are not; busy time is bounded by the lease's age.
  */
 import { describe, expect, test } from 'vitest';
-import type { Scheduler } from '../../../server/master/scheduler/scheduler.js';
 import type {
   Assignment,
   Command,
   ReceivedResult,
 } from '../../../server/master/scheduler/types.js';
+import { lease as toLease } from '../../helpers/ids.js';
 import {
   assigned,
   credit,
@@ -20,10 +20,11 @@ import {
   submit,
   thrown,
   tick,
+  type TestScheduler,
 } from '../../helpers/scheduler.js';
 
 /** A worker of volunteer `v<workerId>` on an address of its own. */
-function joinAs(s: Scheduler, workerId: string, at = 0): void {
+function joinAs(s: TestScheduler, workerId: string, at = 0): void {
   s.handle({
     type: 'worker-joined',
     workerId,
@@ -43,7 +44,7 @@ function credited(commands: readonly Command[]): [string, number][] {
   );
 }
 
-function take(s: Scheduler, workerId: string, at = 0): Assignment {
+function take(s: TestScheduler, workerId: string, at = 0): Assignment {
   const [task] = assigned(credit(s, workerId, 1, at), workerId);
   if (task === undefined) throw new Error(`${workerId} got nothing`);
   return task;
@@ -54,7 +55,7 @@ const done = (
   output: unknown,
   busyMs: number,
 ): ReceivedResult => ({
-  lease,
+  lease: toLease(lease),
   ok: true,
   output,
   digest: JSON.stringify(output),

@@ -5,6 +5,7 @@ import {
   type FromThread,
   type ThreadOutcomes,
 } from '../../../shared/task-runner.js';
+import { lease } from '../../helpers/ids.js';
 
 test('each outcome carries the busy time of its task, on the busy clock', async () => {
   // A fake monotonic clock that the tasks themselves advance: 3 ms, then 0.25 ms.
@@ -31,7 +32,7 @@ test('each outcome carries the busy time of its task, on the busy clock', async 
     type: 'run',
     job: '1',
     module: 'm',
-    leases: [1, 2],
+    leases: [1, 2].map(lease),
     indexes: [0, 1],
     attempts: [1, 1],
     inputs: [3, 0.25],

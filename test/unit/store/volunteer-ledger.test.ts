@@ -14,6 +14,7 @@ import { SCHEMA_VERSION } from '../../../server/master/store/sqlite-schema.js';
 import { SqliteStore } from '../../../server/master/store/sqlite-store.js';
 import type { Store } from '../../../server/master/store/store.js';
 import { VolunteerQuery } from '../../../shared/volunteers.js';
+import { unbranded } from '../../helpers/ids.js';
 
 const dirs: string[] = [];
 afterEach(() => {
@@ -128,7 +129,7 @@ describe('volunteers in the SQLite file', () => {
 
   test('a schema 4 file gains the volunteers table and keeps its jobs', async () => {
     const dir = tempDir();
-    const store = new SqliteStore({ dir });
+    const store = unbranded(new SqliteStore({ dir }));
     store.putModule('a'.repeat(64), 'export default (x) => x;');
     store.createJob(
       {
@@ -151,7 +152,7 @@ describe('volunteers in the SQLite file', () => {
     old.pragma('user_version = 4');
     old.close();
 
-    const migrated = new SqliteStore({ dir });
+    const migrated = unbranded(new SqliteStore({ dir }));
     expect(migrated.readResults('1', 0, 10)).toHaveLength(1);
     expect(migrated.volunteers.page(query()).total).toBe(0);
     migrated.volunteers.credit([creditOf('v', 3)], 7);
