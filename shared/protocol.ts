@@ -1,76 +1,57 @@
 /**
  * THE wire contract between the master, Node workers, browser workers and dashboards.
- * Every WebSocket message is defined once here as a zod schema; its TypeScript type
- * shares its name. Decode at the edge with the `decode*` helpers (they never throw);
+ * Every WebSocket message is defined once as a zod schema (here, or for the dashboard's
+ * frames in protocol-dashboard.ts; ids and bounds in protocol-base.ts) and imported from
+ * here; its TypeScript type shares its name. Decode at the edge with the `decode*`
+ * helpers (they never throw; protocol-fast.ts checks the hot messages without zod);
  * build outbound messages as typed values. The prose version is docs/protocol.md.
  */
 import * as z from 'zod';
 import { ErrorCode } from './errors.js';
 import { decodeFrame } from './codec.js';
 import { MAX_PUBLIC_KEY_LENGTH, MAX_SIGNATURE_LENGTH } from './identity.js';
+import { isAck, isObject, isResults, isTasks } from './protocol-fast.js';
+import {
+  ErrorText,
+  JobId,
+  Lease,
+  LIMITS,
+  ModuleHash,
+  MAX_ID_LENGTH,
+  Name,
+  NodeSandbox,
+  WorkerId,
+  WorkerKind,
+} from './protocol-base.js';
+import { Delta, Snapshot } from './protocol-dashboard.js';
+
+// The ids and bounds, and the dashboard's messages, live in their own files: this one
+// is where every part imports the contract from.
+export {
+  JobId,
+  Lease,
+  LIMITS,
+  ModuleHash,
+  NodeSandbox,
+  VolunteerId,
+  WorkerId,
+  WorkerKind,
+  WorkerSandbox,
+} from './protocol-base.js';
+export {
+  Delta,
+  FeedEvent,
+  JobCounts,
+  JobState,
+  JobSummary,
+  Snapshot,
+  ThroughputPoint,
+  WorkerSummary,
+} from './protocol-dashboard.js';
+export { isResultsMessage } from './protocol-fast.js';
 
 /** Bumped on any incompatible change; `hello.protocol` must equal it. */
 export const PROTOCOL_VERSION = 3;
-
-/** Upper bounds that keep every message bounded (also announced in `welcome.limits`). */
-export const LIMITS = {
-  maxSlots: 256,
-  maxCredit: 100_000,
-  maxBatch: 10_000,
-  maxNameLength: 100,
-  maxErrorLength: 4_096,
-  /**
-   * Largest checkpoint (`ctx.checkpoint`) any job may allow, in bytes as stored; a
-   * job's own bound is its `maxCheckpointBytes` option (1 MiB by default).
-   */
-  maxCheckpointBytes: 16 * 1024 * 1024,
-  /** Largest `busyMs` of one result: a week of one thread. */
-  maxBusyMs: 7 * 24 * 3600 * 1000,
-} as const;
-
-/** Longest job or worker id; the schemas and the fast-path checks below both use it. */
-const MAX_ID_LENGTH = 64;
-/** A task module's content hash (SHA-256, hex); used by the schema and the fast path. */
-const MODULE_HASH_PATTERN = /^[0-9a-f]{64}$/;
-
-// Ids are branded: a WorkerId cannot stand where a JobId is wanted. Values get their
-// brand where they enter (these schemas, store reads, id generation), never mid-code.
-export const JobId = z.string().min(1).max(MAX_ID_LENGTH).brand<'JobId'>();
-export type JobId = z.infer<typeof JobId>;
-export const WorkerId = z
-  .string()
-  .min(1)
-  .max(MAX_ID_LENGTH)
-  .brand<'WorkerId'>();
-export type WorkerId = z.infer<typeof WorkerId>;
-/** Who a worker proved to be at `hello`: replicas go to distinct volunteers. */
-export const VolunteerId = z
-  .string()
-  .min(1)
-  .max(MAX_ID_LENGTH)
-  .brand<'VolunteerId'>();
-export type VolunteerId = z.infer<typeof VolunteerId>;
-/** Fencing token: unique per dispatch, increasing; results quote it. */
-export const Lease = z
-  .number()
-  .int()
-  .nonnegative()
-  .max(Number.MAX_SAFE_INTEGER)
-  .brand<'Lease'>();
-export type Lease = z.infer<typeof Lease>;
-export const ModuleHash = z.string().regex(MODULE_HASH_PATTERN);
-export const WorkerKind = z.enum(['node', 'browser']);
-export type WorkerKind = z.infer<typeof WorkerKind>;
-
-/** Where a Node worker runs task code (`colony worker --sandbox`), as its `hello` says. */
-export const NodeSandbox = z.enum(['bwrap', 'permission', 'none']);
-export type NodeSandbox = z.infer<typeof NodeSandbox>;
-/** Where a worker's task code runs, as the master shows it: a browser's in Web Workers. */
-export const WorkerSandbox = z.enum([...NodeSandbox.options, 'browser']);
-export type WorkerSandbox = z.infer<typeof WorkerSandbox>;
-
-const Name = z.string().min(1).max(LIMITS.maxNameLength);
-const ErrorText = z.string().max(LIMITS.maxErrorLength);
 
 // ---------------------------------------------------------------- worker -> master
 
@@ -334,135 +315,6 @@ export const ErrorFrame = z.strictObject({
 });
 export type ErrorFrame = z.infer<typeof ErrorFrame>;
 
-// ---------------------------------------------------------------- master -> dashboard
-
-export const JobState = z.enum(['running', 'completed', 'cancelled']);
-export type JobState = z.infer<typeof JobState>;
-
-export const JobCounts = z.strictObject({
-  total: z.number().int().nonnegative(),
-  queued: z.number().int().nonnegative(),
-  running: z.number().int().nonnegative(),
-  done: z.number().int().nonnegative(),
-  failed: z.number().int().nonnegative(),
-});
-export type JobCounts = z.infer<typeof JobCounts>;
-
-/** A job as the dashboard and `GET /api/jobs` see it. */
-export const JobSummary = z.strictObject({
-  id: JobId,
-  name: z.string(),
-  /** The submitter's public description: plain text, shown as text (absent if none). */
-  description: z.string().optional(),
-  state: JobState,
-  sealed: z.boolean(),
-  priority: z.number(),
-  counts: JobCounts,
-  /** Tasks finished per second, smoothed over the last seconds. */
-  rate: z.number().nonnegative(),
-  /**
-   * Progress inside the running tasks: the sum of the latest `progress` fractions of the
-   * job's running tasks (0 when none report it), at most `counts.running`.
-   */
-  partial: z.number().nonnegative(),
-  createdAt: z.number(),
-  finishedAt: z.number().nullable(),
-  /** A few recent task errors: `{index, error}`. */
-  errors: z.array(
-    z.strictObject({ index: z.number().int(), error: z.string() }),
-  ),
-  /**
-   * Backup copies of stragglers at the job's tail: issued, and those whose result was
-   * the one recorded (absent from masters that predate them).
-   */
-  backups: z
-    .strictObject({
-      issued: z.number().int().nonnegative(),
-      won: z.number().int().nonnegative(),
-    })
-    .optional(),
-  /**
-   * Checkpoints (`ctx.checkpoint`): open tasks that have one now, and dispatches that
-   * resumed from one (absent from masters that predate them).
-   */
-  checkpoints: z
-    .strictObject({
-      tasks: z.number().int().nonnegative(),
-      resumed: z.number().int().nonnegative(),
-    })
-    .optional(),
-});
-export type JobSummary = z.infer<typeof JobSummary>;
-
-export const WorkerSummary = z.strictObject({
-  id: WorkerId,
-  name: z.string(),
-  kind: WorkerKind,
-  slots: z.number().int(),
-  inFlight: z.number().int().nonnegative(),
-  done: z.number().int().nonnegative(),
-  /** Its replica outputs that disagreed with an agreed output (BOINC's "invalid"). */
-  disagreed: z.number().int().nonnegative(),
-  /** The volunteer it proved to be: a short hash of its public key (see shared/identity.ts). */
-  volunteer: z.string(),
-  rate: z.number().nonnegative(),
-  connectedAt: z.number(),
-  /** Where it connects from (`GET /api/workers` only; see docs/deploy.md). */
-  address: z.string().optional(),
-  /** Where its task code runs, as it said at `hello` (absent: a Node worker that did not say). */
-  sandbox: WorkerSandbox.optional(),
-});
-export type WorkerSummary = z.infer<typeof WorkerSummary>;
-
-export const FeedEvent = z.strictObject({
-  at: z.number(),
-  kind: z.enum([
-    'joined',
-    'left',
-    'reassigned',
-    'failed',
-    'submitted',
-    'completed',
-    'cancelled',
-    'backup',
-    'resumed',
-  ]),
-  text: z.string(),
-});
-export type FeedEvent = z.infer<typeof FeedEvent>;
-
-/** One point of the throughput chart: tasks finished per second at `at`. */
-export const ThroughputPoint = z.strictObject({
-  at: z.number(),
-  rate: z.number().nonnegative(),
-});
-export type ThroughputPoint = z.infer<typeof ThroughputPoint>;
-
-/** Sent once after `watch`. */
-export const Snapshot = z.strictObject({
-  type: z.literal('snapshot'),
-  at: z.number(),
-  jobs: z.array(JobSummary),
-  workers: z.array(WorkerSummary),
-  events: z.array(FeedEvent),
-  throughput: z.array(ThroughputPoint),
-});
-export type Snapshot = z.infer<typeof Snapshot>;
-
-/** Sent at most a few times a second: only what changed since the last one. */
-export const Delta = z.strictObject({
-  type: z.literal('delta'),
-  at: z.number(),
-  jobs: z.array(JobSummary),
-  workers: z.array(WorkerSummary),
-  removedWorkers: z.array(WorkerId),
-  /** Jobs deleted (purged) since the last delta. */
-  removedJobs: z.array(JobId).max(10_000).optional(),
-  events: z.array(FeedEvent),
-  throughput: ThroughputPoint,
-});
-export type Delta = z.infer<typeof Delta>;
-
 /** What the master sends a worker: a worker decodes only these. */
 export const WorkerBoundMessage = z.discriminatedUnion('type', [
   Challenge,
@@ -501,128 +353,6 @@ function decodeWith<T>(
   return { ok: false, error: z.prettifyError(parsed.error).slice(0, 500) };
 }
 
-// Hot-path checks for the messages that carry tasks, results and acks. They accept
-// exactly what the zod schemas accept (a test checks both agree) without copying every
-// object; anything they do not accept goes through zod for its error message.
-
-const isObject = (v: unknown): v is Record<string, unknown> =>
-  typeof v === 'object' && v !== null && !Array.isArray(v);
-const isLease = (v: unknown): v is number =>
-  typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
-const hasOnlyKeys = (v: Record<string, unknown>, count: number): boolean => {
-  let n = 0;
-  for (const key in v) if (Object.hasOwn(v, key)) n++;
-  return n === count;
-};
-
-const isCount = (v: unknown, min: number): v is number =>
-  typeof v === 'number' && Number.isSafeInteger(v) && v >= min;
-
-/** True if `v` (an object) is a valid `results` message (the hot path, without zod). */
-export function isResultsMessage(v: Record<string, unknown>): boolean {
-  return v.type === 'results' && isResults(v);
-}
-
-function isResults(v: Record<string, unknown>): boolean {
-  const { leases, outputs, failures, credit, busyMs } = v;
-  const keys =
-    3 +
-    (failures === undefined ? 0 : 1) +
-    (credit === undefined ? 0 : 1) +
-    (busyMs === undefined ? 0 : 1);
-  if (
-    !hasOnlyKeys(v, keys) ||
-    !Array.isArray(leases) ||
-    !Array.isArray(outputs)
-  )
-    return false;
-  if (
-    credit !== undefined &&
-    (!isCount(credit, 1) || credit > LIMITS.maxCredit)
-  )
-    return false;
-  if (leases.length !== outputs.length || leases.length > LIMITS.maxBatch)
-    return false;
-  for (const lease of leases) if (!isLease(lease)) return false;
-  if (busyMs !== undefined && !isBusyColumn(busyMs, leases.length))
-    return false;
-  let count = leases.length;
-  if (failures !== undefined) {
-    if (!Array.isArray(failures)) return false;
-    count += failures.length;
-    for (const f of failures) {
-      if (!isObject(f) || !hasOnlyKeys(f, 3) || !isLease(f.lease)) return false;
-      if (typeof f.error !== 'string' || f.error.length > LIMITS.maxErrorLength)
-        return false;
-      if (f.kind !== 'error' && f.kind !== 'crash') return false;
-    }
-  }
-  return count >= 1 && count <= LIMITS.maxBatch;
-}
-
-function isBusyColumn(v: unknown, length: number): boolean {
-  if (!Array.isArray(v) || v.length !== length) return false;
-  for (const ms of v) {
-    if (typeof ms !== 'number' || !(ms >= 0) || ms > LIMITS.maxBusyMs)
-      return false;
-  }
-  return true;
-}
-
-function isJobWire(key: string, job: unknown): boolean {
-  if (
-    key.length < 1 ||
-    key.length > MAX_ID_LENGTH ||
-    !isObject(job) ||
-    !hasOnlyKeys(job, 3)
-  )
-    return false;
-  const { module, timeoutMs, name } = job;
-  return (
-    typeof module === 'string' &&
-    MODULE_HASH_PATTERN.test(module) &&
-    typeof name === 'string' &&
-    isCount(timeoutMs, 1)
-  );
-}
-
-function isTasks(v: Record<string, unknown>): boolean {
-  const { groups, jobs } = v;
-  if (!hasOnlyKeys(v, 3) || !Array.isArray(groups) || !isObject(jobs))
-    return false;
-  if (groups.length < 1 || groups.length > LIMITS.maxBatch) return false;
-  // zod's record drops a `__proto__` key that JSON.parse keeps: leave those to zod.
-  if (Object.hasOwn(jobs, '__proto__')) return false;
-  for (const key in jobs) if (!isJobWire(key, jobs[key])) return false;
-  let total = 0;
-  for (const g of groups) {
-    if (!isObject(g) || !hasOnlyKeys(g, 5)) return false;
-    const { job, leases, indexes, attempts, inputs } = g;
-    if (typeof job !== 'string' || !Object.hasOwn(jobs, job)) return false;
-    if (
-      !Array.isArray(leases) ||
-      !Array.isArray(indexes) ||
-      !Array.isArray(attempts) ||
-      !Array.isArray(inputs)
-    )
-      return false;
-    const n = leases.length;
-    if (n < 1 || n > LIMITS.maxBatch) return false;
-    if (indexes.length !== n || attempts.length !== n || inputs.length !== n)
-      return false;
-    for (let i = 0; i < n; i++) {
-      if (
-        !isLease(leases[i]) ||
-        !isLease(indexes[i]) ||
-        !isCount(attempts[i], 1)
-      )
-        return false;
-    }
-    total += n;
-  }
-  return total <= LIMITS.maxBatch;
-}
-
 /** Each group of a `tasks` message with its job's facts (module, timeout, name). */
 export function expandTasks(message: Tasks): TaskBatch[] {
   return message.groups.map(
@@ -646,11 +376,6 @@ export function expandTasks(message: Tasks): TaskBatch[] {
       return batch;
     },
   );
-}
-
-/** An `ack` (one follows every commit of a worker's results). */
-function isAck(v: Record<string, unknown>): boolean {
-  return hasOnlyKeys(v, 2) && isCount(v.count, 1);
 }
 
 /** Parses one frame from an untrusted worker or dashboard. Never throws. */

@@ -6,20 +6,20 @@
  */
 import { encodeFrame } from './codec.js';
 import {
-  PROTOCOL_VERSION,
   decodeWorkerBoundMessage,
-  type Lease,
   expandTasks,
+  type Lease,
   type Standing,
   type WorkerBoundMessage,
-  type TaskBatch,
-  type VolunteerProof,
+  type WorkerId,
   type WorkerKind,
   type WorkerMessage,
 } from './protocol.js';
 import { assertNever } from './errors.js';
 import { reconnectDelay } from './session/backoff.js';
 import { CreditWindow } from './session/credit-window.js';
+import { sayHello, type Prove } from './session/hello.js';
+import type { Clock, Connect, Executor, Transport } from './session/ports.js';
 import { CHECKPOINT_EVERY_MS, ProgressThrottle } from './session/progress.js';
 import {
   MAX_RESULTS_PER_FRAME,
@@ -27,67 +27,17 @@ import {
   type Outcomes,
 } from './session/results-outbox.js';
 
-export type { Outcomes };
+export type { Outcomes, Prove };
+export type {
+  CheckpointListener,
+  Clock,
+  Connect,
+  Executor,
+  ProgressListener,
+  Transport,
+  TransportHandlers,
+} from './session/ports.js';
 export { CHECKPOINT_EVERY_MS, PROGRESS_EVERY_MS } from './session/progress.js';
-
-/** An open connection. */
-export interface Transport {
-  send(frame: string | Uint8Array): void;
-  close(code: number, reason: string): void;
-}
-
-export interface TransportHandlers {
-  onOpen(): void;
-  onMessage(frame: string | Uint8Array): void;
-  onClose(code: number, reason: string): void;
-}
-
-/** Opens a connection to the master's `/ws`; reports through the handlers. */
-export type Connect = (handlers: TransportHandlers) => Transport;
-
-/**
- * Runs tasks on `slots` threads. Each task's lease appears in exactly one `onDone`
- * call (unless cancelled); a call may report any number of tasks of the batch.
- */
-export interface Executor {
-  readonly slots: number;
-  /** Queues a batch; the executor runs its tasks as slots free up. */
-  submit(batch: TaskBatch, onDone: (outcomes: Outcomes) => void): void;
-  /** Drops these leases: queued ones are forgotten, running ones stopped. No `onDone` follows. */
-  cancel(leases: readonly Lease[]): void;
-  /** Cancels everything (the connection is gone: the master re-queued them). */
-  cancelAll(): void;
-  /** Tasks queued or running. */
-  readonly pending: number;
-  /**
-   * Set by the session to hear `ctx.progress(fraction)` of running tasks. The executor
-   * calls it only for leases it holds and that are not cancelled, with a fraction in
-   * 0..1; an executor without it never reports progress.
-   */
-  onProgress?: ProgressListener | null;
-  /** Set by the session to hear `ctx.checkpoint(state)`, on the terms of `onProgress`. */
-  onCheckpoint?: CheckpointListener | null;
-  /** Runs on `threads` threads from now on (`slots` follows). */
-  resize?(threads: number): void;
-  /** The CPU share of each thread, percent 1..100 (a duty cycle, shared/duty-cycle.ts). */
-  setShare?(percent: number): void;
-  /** Starts no more tasks: those not started are reported `skipped`; running ones finish. */
-  pause?(): void;
-  /** Starts tasks again. */
-  resume?(): void;
-}
-
-/** Progress of a running task: its lease and a fraction, 0..1. */
-export type ProgressListener = (lease: Lease, fraction: number) => void;
-/** A running task's checkpoint: its lease and its state (JSON or bytes). */
-export type CheckpointListener = (lease: Lease, state: unknown) => void;
-
-export interface Clock {
-  now(): number;
-  setTimeout(fn: () => void, ms: number): unknown;
-  clearTimeout(handle: unknown): void;
-  random(): number;
-}
 
 /** `paused`: by {@link WorkerSession.pause}, not connected, until `resume()`. */
 export type SessionState =
@@ -95,7 +45,7 @@ export type SessionState =
 
 export interface SessionStatus {
   state: SessionState;
-  workerId: string | null;
+  workerId: WorkerId | null;
   /** Name of the job of the latest task received. */
   jobName: string | null;
   /** Id of that job (its public description is at `GET /api/jobs/:id`). */
@@ -109,9 +59,6 @@ export interface SessionStatus {
   /** Why the last connection closed, if it did. */
   lastClose: string | null;
 }
-
-/** Signs the master's challenge for `hello` (see shared/identity.ts). */
-export type Prove = (nonce: string) => Promise<VolunteerProof>;
 
 export interface WorkerSessionOptions {
   connect: Connect;
@@ -469,28 +416,17 @@ class Session {
   #sendHello(nonce: string): void {
     const transport = this.#transport;
     const { kind, name, prove } = this.#options;
-    prove(nonce).then(
-      (volunteer) => {
-        if (this.#transport !== transport || this.#stopped) return;
-        this.#send({
-          type: 'hello',
-          protocol: PROTOCOL_VERSION,
-          kind,
-          slots: this.#executor.slots,
-          volunteer,
-          resumes: true,
-          ...(name ? { name } : {}),
-          standing: true,
-        });
-      },
-      (error: unknown) => {
+    sayHello({ kind, slots: this.#executor.slots, name, prove }, nonce, {
+      stillUp: () => this.#transport === transport && !this.#stopped,
+      send: (hello) => this.#send(hello),
+      fail: (error) => {
         this.#options.onLog?.(
           'warn',
           `could not sign the master's challenge: ${String(error)}`,
         );
         transport?.close(1000, 'no identity');
       },
-    );
+    });
   }
 
   #onClose = (code: number, reason: string): void => {

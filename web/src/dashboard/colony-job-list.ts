@@ -11,6 +11,7 @@ import {
   formatSpan,
 } from '../format.js';
 import { baseStyles } from '../ui-styles.js';
+import './colony-job-pager.js';
 import './colony-progress-bar.js';
 
 /** Detail of the `job-cancel` event. */
@@ -23,6 +24,9 @@ export interface JobCancelDetail {
  * The jobs, one row each: name and state, a stacked progress bar, counts, rate, ETA,
  * and (for running jobs) a cancel button. A job with task errors can be expanded to
  * show the error samples. Every job-supplied string is rendered as text.
+ *
+ * The foot of the list (older jobs, "Show older") is `<colony-job-pager>`, whose
+ * `show-older` event bubbles out of this element.
  *
  * @fires job-cancel - the user asked to cancel a job; detail {@link JobCancelDetail}
  */
@@ -193,11 +197,6 @@ export class ColonyJobList extends LitElement {
         border-radius: 4px;
         padding: 1px 5px;
       }
-      .more {
-        border-top: 1px solid var(--c-border);
-        padding: 10px 16px;
-        font-size: 12px;
-      }
       @media (max-width: 720px) {
         .row {
           grid-template-columns: repeat(3, minmax(0, 1fr)) auto;
@@ -237,25 +236,10 @@ export class ColonyJobList extends LitElement {
           (job) => this._row(job),
         )}
       </ul>
-      ${
-        this.hiddenCount > 0 || this.moreOnMaster
-          ? html`<div class="more muted">
-              ${
-                this.hiddenCount > 0
-                  ? html`and ${formatCount(this.hiddenCount)} older finished
-                    ${this.hiddenCount === 1 ? 'job' : 'jobs'}`
-                  : 'older jobs are on the master'
-              }
-              <button
-                class="link"
-                data-testid="show-older"
-                @click=${this._onShowOlder}
-              >
-                Show older
-              </button>
-            </div>`
-          : nothing
-      }`;
+      <colony-job-pager
+        .hiddenCount=${this.hiddenCount}
+        .moreOnMaster=${this.moreOnMaster}
+      ></colony-job-pager>`;
   }
 
   private _row(job: JobSummary) {
@@ -403,12 +387,6 @@ export class ColonyJobList extends LitElement {
     const next = new Set(this._expanded);
     if (!next.delete(jobId)) next.add(jobId);
     this._expanded = next;
-  }
-
-  private _onShowOlder(): void {
-    this.dispatchEvent(
-      new CustomEvent('show-older', { bubbles: true, composed: true }),
-    );
   }
 
   private _onCancel(job: JobSummary): void {
