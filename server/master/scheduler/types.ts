@@ -4,7 +4,6 @@
  * and HTTP calls into events, and carries out the commands.
  */
 import type { ErrorCode, CloseCode } from '../../../shared/errors.js';
-import type { Credit } from './credit.js';
 import type { JobOptions } from '../../../shared/job.js';
 import type {
   FailureKind,
@@ -243,4 +242,14 @@ export interface LeaseInfo {
   jobId: JobId;
   index: number;
   workerId: WorkerId;
+}
+
+/** One task credited to one volunteer. */
+export interface Credit {
+  /** The volunteer's id (a short hash of its public key). */
+  volunteer: string;
+  kind: WorkerKind;
+  name: string;
+  /** The task's busy time as its thread measured it, bounded by the lease's age. */
+  busyMs: number;
 }

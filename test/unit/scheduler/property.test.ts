@@ -230,6 +230,7 @@ class Sim {
         case 'feed':
         case 'save-checkpoint':
         case 'drop-checkpoints':
+        case 'credit':
           break;
       }
     }
