@@ -82,7 +82,7 @@ describe('faults', () => {
       done: n,
       failed: 0,
     });
-  });
+  }, 180_000); // every restart starts a sandboxed worker: slow on a loaded machine
 
   test('F2 frozen worker: its leases expire and are redone; its late results are never recorded twice', async () => {
     // A long heartbeat keeps the frozen socket open: only lease expiry can save the job.
