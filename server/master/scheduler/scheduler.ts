@@ -13,6 +13,7 @@ import {
   workerJoined,
   workerLeft,
 } from './events.js';
+import { jobCompleted, tasksClaimed, tasksLost } from './cluster-events.js';
 import { checkInvariants } from './invariants.js';
 import { dispatch } from './placement.js';
 import type { JobRecord, WorkerRecord } from './records.js';
@@ -92,6 +93,15 @@ export class Scheduler {
       }
       case 'tick':
         break;
+      case 'tasks-claimed':
+        tasksClaimed(s, event);
+        break;
+      case 'tasks-lost':
+        tasksLost(s, event);
+        break;
+      case 'job-completed':
+        jobCompleted(s, event);
+        break;
       default:
         assertNever(event);
     }
@@ -151,6 +161,20 @@ export class Scheduler {
       index: rec.index,
       workerId: rec.worker.id,
     };
+  }
+
+  /**
+   * Tasks the workers could take beyond those queued here: their unused credit minus
+   * the queued tasks of running jobs (cluster mode claims this many).
+   */
+  demand(): number {
+    let credit = 0;
+    for (const worker of this.#s.workers.values()) credit += worker.credit;
+    let queued = 0;
+    for (const job of this.#s.jobs.values()) {
+      if (job.isRunning) queued += job.table.counts.queued;
+    }
+    return credit - queued;
   }
 
   /** Active leases over all workers. */

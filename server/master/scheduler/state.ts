@@ -17,6 +17,7 @@ export interface ResolvedOptions {
   maxWorkerDeaths: number;
   maxBatch: number;
   firstLease: number;
+  cluster: boolean;
 }
 
 /** Resolves and checks the options (a bad value is a programmer error: it throws). */
@@ -26,6 +27,7 @@ export function resolveOptions(options: SchedulerOptions): ResolvedOptions {
     maxWorkerDeaths: options.maxWorkerDeaths ?? 3,
     maxBatch: options.maxBatch ?? LIMITS.maxBatch,
     firstLease: options.firstLease ?? 1,
+    cluster: options.cluster ?? false,
   };
   const { leaseGraceMs, maxWorkerDeaths, maxBatch } = resolved;
   if (!Number.isInteger(leaseGraceMs) || leaseGraceMs < 0) {
