@@ -5,7 +5,6 @@
  */
 import { existsSync, mkdirSync } from 'node:fs';
 import type { RequestListener } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createLogger, type Logger } from '../log.js';
@@ -16,7 +15,8 @@ import { createHttpHandler } from './http.js';
 import { JobsService } from './jobs-service.js';
 import { startEventLoopMonitor } from './metrics.js';
 import { Runtime } from './runtime.js';
-import { createListeningServer, type MasterServer } from './tls.js';
+import { bind, createMasterServer } from './listen.js';
+import type { MasterServer } from './tls.js';
 import { MemoryStore } from './store/memory-store.js';
 import { SqliteStore } from './store/sqlite-store.js';
 import type { Store } from './store/store.js';
@@ -58,10 +58,19 @@ function defaultWebRoot(): string {
   return candidates.find((dir) => existsSync(dir)) ?? (candidates[0] as string);
 }
 
+/** A `postgres://` store: cluster mode (server/master/cluster). */
+export function isClusterStore(store: string | undefined): boolean {
+  return store !== undefined && /^postgres(ql)?:\/\//.test(store);
+}
+
 /** Builds a master and binds it: what `colony master` runs. */
 export async function startMaster(
   options: MasterOptions = {},
 ): Promise<RunningMaster> {
+  if (isClusterStore(options.store)) {
+    const { startClusterMaster } = await import('./cluster/cluster-master.js');
+    return startClusterMaster(options);
+  }
   const master = buildMaster(options);
   try {
     const { url, port } = await master.listen();
@@ -79,6 +88,8 @@ export function buildMaster(options: MasterOptions = {}): Master {
   const dataDir = path.resolve(options.dataDir ?? './colony-data');
   mkdirSync(dataDir, { recursive: true });
   const token = resolveToken(options.token, dataDir);
+  if (isClusterStore(options.store))
+    throw new Error('a postgres:// store is started with startMaster');
   const store: Store =
     options.store === 'memory'
       ? new MemoryStore()
@@ -201,51 +212,4 @@ function restore(runtime: Runtime, store: Store, logger: Logger): string[] {
   if (restored.length > 0)
     logger.info({ jobs: restored.length }, 'state restored');
   return restored.map((job) => job.spec.id);
-}
-
-/** The HTTP server: requests to `handler`, WebSocket upgrades to the gateway. */
-function createMasterServer(
-  handler: RequestListener,
-  gateway: Gateway,
-  logger: Logger,
-  options: MasterOptions,
-): MasterServer {
-  const server = createListeningServer(
-    { tls: options.tls, trustProxy: options.trustProxy, logger },
-    handler,
-  );
-  server.maxConnections = options.maxConnections ?? 19_000;
-  server.on('upgrade', (req, socket, head) =>
-    gateway.handleUpgrade(req, socket, head),
-  );
-  server.on('clientError', (_error, socket) => {
-    if (socket.writable)
-      socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
-    else socket.destroy();
-  });
-  server.on('error', (error) => logger.error({ err: error }, 'server error'));
-  // Out of descriptors: accept() fails; log and keep serving those already connected.
-  server.on('drop', () =>
-    logger.warn('connection dropped: maxConnections reached'),
-  );
-  return server;
-}
-
-async function bind(
-  server: MasterServer,
-  host: string,
-  port = 8080,
-  scheme: 'http' | 'https' = 'http',
-): Promise<{ url: string; port: number }> {
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const bound = (server.address() as AddressInfo).port;
-  const shownHost = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host;
-  const shown = shownHost.includes(':') ? `[${shownHost}]` : shownHost;
-  return { url: `${scheme}://${shown}:${bound}`, port: bound };
 }

@@ -104,7 +104,7 @@ export function apiRoutes(options: HttpOptions): Route[] {
 }
 
 /** One JSON value per non-blank line; a bad line refuses the whole body. */
-function parseNdjson(text: string): unknown[] {
+export function parseNdjson(text: string): unknown[] {
   const inputs: unknown[] = [];
   let line = 0;
   for (const raw of text.split('\n')) {

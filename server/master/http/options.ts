@@ -4,6 +4,7 @@ import type { DashboardFeed } from '../dashboard-feed.js';
 import type { Gateway } from '../gateway.js';
 import type { JobsService } from '../jobs-service.js';
 import type { Runtime } from '../runtime.js';
+import type { Route } from './router.js';
 
 export interface HttpOptions {
   runtime: Runtime;
@@ -16,4 +17,6 @@ export interface HttpOptions {
   webRoot: string;
   /** Largest accepted request body. @defaultValue 64 MiB */
   maxBodyBytes: number;
+  /** The `/api` routes, when not the single master's (cluster mode). */
+  apiRoutes?: Route[];
 }

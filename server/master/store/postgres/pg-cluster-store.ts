@@ -6,7 +6,6 @@
  * {@link ClusterListener} on its own connection.
  */
 import pg from 'pg';
-import * as z from 'zod';
 import type { JobId, JobSpec } from '../../scheduler/types.js';
 import type { EncodedValue, StoredResult } from '../store.js';
 import type {
@@ -20,27 +19,13 @@ import type {
   RecordEntry,
 } from './cluster-store.js';
 import { migrate } from './migrations.js';
+import { PostgresUrl } from './postgres-url.js';
 import * as claims from './pg-claims.js';
 import * as jobs from './pg-jobs.js';
 import * as presence from './pg-presence.js';
 import * as records from './pg-records.js';
 
-/** A `--store` value naming PostgreSQL: postgres://USER[:PASSWORD]@HOST[:PORT]/DB. */
-export const PostgresUrl = z
-  .string()
-  .max(2_000)
-  .refine((value) => {
-    try {
-      const url = new URL(value);
-      return (
-        (url.protocol === 'postgres:' || url.protocol === 'postgresql:') &&
-        url.hostname !== '' &&
-        url.pathname.length > 1
-      );
-    } catch {
-      return false;
-    }
-  }, 'expected postgres://USER@HOST:PORT/DATABASE');
+export { PostgresUrl };
 
 export interface PgClusterStoreOptions {
   url: string;
