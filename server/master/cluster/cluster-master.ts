@@ -177,6 +177,7 @@ function wire(
     token,
     webRoot: options.webRoot ?? defaultWebRoot(),
     maxBodyBytes,
+    loadModule: (hash) => store.getModule(hash),
     apiRoutes: clusterApiRoutes({
       runtime,
       jobs,

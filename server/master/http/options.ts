@@ -17,6 +17,8 @@ export interface HttpOptions {
   webRoot: string;
   /** Largest accepted request body. @defaultValue 64 MiB */
   maxBodyBytes: number;
+  /** Modules the runtime's store does not hold (cluster mode: the shared store). */
+  loadModule?: (hash: string) => Promise<string | undefined>;
   /** The `/api` routes, when not the single master's (cluster mode). */
   apiRoutes?: Route[];
 }

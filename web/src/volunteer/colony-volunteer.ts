@@ -6,10 +6,9 @@ import {
   type WorkerSession,
 } from '../../../shared/worker-session.js';
 import { LIMITS } from '../../../shared/protocol.js';
-import { browserConnect } from '../runner/browser-transport.js';
 import { browserClock } from '../runner/browser-clock.js';
 import { WebWorkerExecutor } from '../runner/web-worker-executor.js';
-import { masterSocketUrl } from '../controllers/master-connection.js';
+import { rotatingConnect, volunteerSocketUrls } from './master-list.js';
 import { formatCount, formatRate, formatStopwatch } from '../format.js';
 import { windowRate, type CountSample } from '../job-math.js';
 import { baseStyles } from '../ui-styles.js';
@@ -266,7 +265,7 @@ export class ColonyVolunteer extends LitElement {
     this._now = this._startedAt;
     this._samples = [];
     this._session = runWorkerSession({
-      connect: browserConnect(masterSocketUrl(window.location)),
+      connect: rotatingConnect(volunteerSocketUrls(window.location)),
       executor,
       kind: 'browser',
       name: this._nameParam() ?? this._name,

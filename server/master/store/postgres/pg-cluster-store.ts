@@ -48,6 +48,10 @@ export class PgClusterStore implements ClusterStore {
     const pool = new pg.Pool({
       connectionString: url,
       max: options.poolSize ?? 8,
+      // A master stopped (SIGSTOP, a long pause) inside a transaction would hold its
+      // row locks, and block every other master's takeover and records, until it
+      // resumed: the server ends such a session well within the claim TTL instead.
+      idle_in_transaction_session_timeout: 2_000,
     });
     // An idle connection that drops emits here; without a handler it would crash.
     pool.on('error', (error) => options.onError?.(error));
