@@ -36,6 +36,17 @@ interface Subscriber {
   needsSnapshot: boolean;
 }
 
+/**
+ * Cluster mode: what the dashboard shows of the whole fleet (jobs from the shared store,
+ * workers of the other live masters) in place of, or next to, this master's scheduler.
+ */
+export interface FleetView {
+  jobViews(): JobView[];
+  jobView(id: string): JobView | undefined;
+  remoteWorkers(): WorkerView[];
+  remoteWorker(id: string): WorkerView | undefined;
+}
+
 export class DashboardFeed {
   #runtime: Runtime;
   #subscribers = new Map<WebSocket, Subscriber>();
@@ -63,8 +74,14 @@ export class DashboardFeed {
   #sampleTimer: NodeJS.Timeout;
   #publishTimer: NodeJS.Timeout;
 
-  constructor(runtime: Runtime, options: { publishMs: number }) {
+  #fleet: FleetView | undefined;
+
+  constructor(
+    runtime: Runtime,
+    options: { publishMs: number; fleet?: FleetView },
+  ) {
     this.#runtime = runtime;
+    this.#fleet = options.fleet;
     runtime.on('feed', (event: FeedEvent) => {
       this.#events.push(event);
       if (this.#events.length > FEED_LENGTH) this.#events.shift();
@@ -213,15 +230,17 @@ export class DashboardFeed {
 
   #snapshot(): Snapshot {
     const { scheduler } = this.#runtime;
-    const jobs = scheduler
-      .jobViews()
+    const jobs = (this.#fleet?.jobViews() ?? scheduler.jobViews())
       .slice(-SNAPSHOT_JOBS)
       .map((view) => this.jobSummary(view));
     return {
       type: 'snapshot',
       at: this.#runtime.now(),
       jobs,
-      workers: scheduler.workerViews().map((view) => this.workerSummary(view)),
+      workers: [
+        ...scheduler.workerViews(),
+        ...(this.#fleet?.remoteWorkers() ?? []),
+      ].map((view) => this.workerSummary(view)),
       events: [...this.#events],
       throughput: [...this.#history],
     };
@@ -249,13 +268,14 @@ export class DashboardFeed {
     }
     const jobs: JobSummary[] = [];
     for (const id of runtime.dirtyJobs) {
-      const view = runtime.scheduler.jobView(id);
+      const view = this.#fleet?.jobView(id) ?? runtime.scheduler.jobView(id);
       if (view) jobs.push(this.jobSummary(view));
     }
     const workers: WorkerSummary[] = [];
     const removedWorkers: string[] = [];
     for (const id of runtime.dirtyWorkers) {
-      const view = runtime.scheduler.workerView(id);
+      const view =
+        runtime.scheduler.workerView(id) ?? this.#fleet?.remoteWorker(id);
       if (view) {
         workers.push(this.workerSummary(view));
         this.#knownWorkers.add(id);

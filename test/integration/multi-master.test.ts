@@ -87,7 +87,7 @@ describe('several masters on one PostgreSQL', () => {
       expect(detail.state).toBe('completed');
       expect(detail.counts).toMatchObject({ total: 5_000, done: 5_000 });
       // The stopped master learnt it had lapsed: whatever it still held was fenced.
-      await waitForOutput(b, (out) => out.includes('claims lapsed'));
+      await waitForOutput(b, (out) => out.includes('claims lapsed'), 'stderr');
       // And it serves the job too, from the database.
       expect((await b.client.job(id)).state).toBe('completed');
     },

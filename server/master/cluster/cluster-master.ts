@@ -27,7 +27,13 @@ import { clusterApiRoutes } from './cluster-routes.js';
 import { ClusterJobs } from './cluster-jobs.js';
 import { ClusterNode } from './cluster-node.js';
 import { RecordQueue } from './record-queue.js';
+import { Fleet } from './fleet.js';
 import { workersSummary } from './workers-summary.js';
+
+/** How often the dashboard's view of the fleet is read from the store. */
+const FLEET_REFRESH_MS = 1_000;
+/** Masters shown: those heard from within the claim TTL. */
+const FLEET_TTL_MS = 5_000;
 
 /** Events after which the workers may want more tasks than are queued here. */
 const DEMAND_EVENTS = new Set<SchedulerEvent['type']>([
@@ -137,9 +143,20 @@ function wire(
       cluster: true,
     },
   });
+  const fleet = new Fleet(store, runtime, master, FLEET_TTL_MS);
   const feed = new DashboardFeed(runtime, {
     publishMs: options.publishMs ?? 250,
+    fleet,
   });
+  // The dashboard's fleet view: jobs from the store, the other masters' workers.
+  const fleetTimer = setInterval(() => {
+    fleet
+      .refresh()
+      .catch((err: unknown) =>
+        logger.warn({ err }, 'fleet view not refreshed'),
+      );
+  }, FLEET_REFRESH_MS);
+  fleetTimer.unref();
   const node = new ClusterNode({
     store,
     claimed,
@@ -196,6 +213,7 @@ function wire(
       server.close();
       const grace = setTimeout(() => gateway.terminateAll(), 1_000);
       grace.unref();
+      clearInterval(fleetTimer);
       runtime.close();
       feed.close();
       try {
