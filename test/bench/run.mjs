@@ -8,7 +8,8 @@
 //
 // --quick     reduced counts (100k-task job, 2,000 connections) for iteration
 // --only      run some scenarios: baselines, throughput, sandbox, latency, reassign,
-//             connections, fdlimit, bigjob, binary, tail, inputs
+//             connections, fdlimit, bigjob, binary, tail, inputs,
+//             masters (several masters on PostgreSQL)
 // --profile   run the masters under --cpu-prof and print their hottest functions
 // --threads   threads per Node worker (default 1: 2 workers x 1 thread on 2 cores)
 import { spawnSync } from 'node:child_process';
@@ -21,6 +22,7 @@ import { summarizeProfile } from './profile-summary.mjs';
 import { realInputs } from './inputs-scenario.mjs';
 import * as scenarios from './scenarios.mjs';
 import { tail } from './tail.mjs';
+import { multiMaster } from './multi-master.mjs';
 
 const { values: flags } = parseArgs({
   options: {
@@ -221,6 +223,9 @@ await step('bigJob', 'bigjob', () =>
 );
 await step('binary', 'binary', () => scenarios.binary({ tasks: P.binary }));
 await step('tail', 'tail', () => tail({ tasks: 300, spinMs: 30 }));
+await step('multiMaster', 'masters', () =>
+  multiMaster({ tasks: quick ? 20_000 : 100_000 }),
+);
 await step('binaryBrowser', 'binary', () =>
   scenarios.binary({ tasks: P.binary, browser: true }),
 );

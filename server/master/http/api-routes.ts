@@ -147,7 +147,7 @@ const JobsQuery = z.object({
   status: z.enum(['running', 'completed', 'cancelled']).optional(),
 });
 
-function parseJobsQuery(params: URLSearchParams) {
+export function parseJobsQuery(params: URLSearchParams) {
   const parsed = JobsQuery.safeParse(Object.fromEntries(params));
   if (!parsed.success) {
     throw new AppError(

@@ -15,6 +15,8 @@ import {
   workerLeft,
 } from './events.js';
 import { dispatchBackups } from './backups.js';
+import { jobCompleted, tasksClaimed, tasksLost } from './cluster-events.js';
+import { room } from './allowance.js';
 import { checkInvariants } from './invariants.js';
 import { dispatch } from './placement.js';
 import type { JobRecord, WorkerRecord } from './records.js';
@@ -96,6 +98,15 @@ export class Scheduler {
         break;
       }
       case 'tick':
+        break;
+      case 'tasks-claimed':
+        tasksClaimed(s, event);
+        break;
+      case 'tasks-lost':
+        tasksLost(s, event);
+        break;
+      case 'job-completed':
+        jobCompleted(s, event);
         break;
       default:
         assertNever(event);
@@ -194,6 +205,22 @@ export class Scheduler {
       index: rec.index,
       workerId: rec.worker.id,
     };
+  }
+
+  /**
+   * Tasks the workers could take beyond those queued here: their unused credit minus
+   * the queued tasks of running jobs (cluster mode claims this many).
+   */
+  demand(): number {
+    let credit = 0;
+    // What each worker may be sent now: its credit, within its allowance.
+    for (const worker of this.#s.workers.values())
+      credit += Math.min(worker.credit, room(worker));
+    let queued = 0;
+    for (const job of this.#s.jobs.values()) {
+      if (job.isRunning) queued += job.table.counts.queued;
+    }
+    return credit - queued;
   }
 
   /** Active leases over all workers. */

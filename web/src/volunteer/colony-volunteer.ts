@@ -6,10 +6,9 @@ import {
   type WorkerSession,
 } from '../../../shared/worker-session.js';
 import { LIMITS } from '../../../shared/protocol.js';
-import { browserConnect } from '../runner/browser-transport.js';
 import { browserClock } from '../runner/browser-clock.js';
 import { WebWorkerExecutor } from '../runner/web-worker-executor.js';
-import { masterSocketUrl } from '../controllers/master-connection.js';
+import { rotatingConnect, volunteerSocketUrls } from './master-list.js';
 import { formatCount, formatRate, formatStopwatch } from '../format.js';
 import { windowRate, type CountSample } from '../job-math.js';
 import { baseStyles } from '../ui-styles.js';
@@ -267,14 +266,15 @@ export class ColonyVolunteer extends LitElement {
     this._startedAt = Date.now();
     this._now = this._startedAt;
     this._samples = [];
+    const masters = rotatingConnect(volunteerSocketUrls(window.location));
     this._session = runWorkerSession({
-      connect: browserConnect(masterSocketUrl(window.location)),
+      connect: masters.connect,
       executor,
       kind: 'browser',
       name: this._nameParam() ?? this._name,
-      // Signed for the host this page came from: the socket dials the same one.
+      // Signed for the host the socket dials (the page's own, or one of ?masters=).
       prove: async (nonce) =>
-        proveHello(await loadBrowserIdentity(), window.location.host, nonce),
+        proveHello(await loadBrowserIdentity(), masters.host(), nonce),
       clock,
       onStatus: (status) => {
         if (status.inFlight > 0) this._busyAt = Date.now();
