@@ -208,14 +208,17 @@ export class Scheduler {
   }
 
   /**
-   * Tasks the workers could take beyond those queued here: their unused credit minus
-   * the queued tasks of running jobs (cluster mode claims this many).
+   * Tasks the workers could take beyond those queued here: their unused credit (within
+   * their allowance and one round trip ahead) minus the queued tasks of running jobs
+   * (cluster mode claims this many).
    */
   demand(): number {
     let credit = 0;
-    // What each worker may be sent now: its credit, within its allowance.
+    // Each worker's credit, up to what it may be sent now and one more allowance (the
+    // next round trip's): claims stay ahead of the workers (a claim is a database round
+    // trip) without a socket that claims 100 000 drawing the shared queue here.
     for (const worker of this.#s.workers.values())
-      credit += Math.min(worker.credit, room(worker));
+      credit += Math.min(worker.credit, room(worker) + worker.allowance);
     let queued = 0;
     for (const job of this.#s.jobs.values()) {
       if (job.isRunning) queued += job.table.counts.queued;
