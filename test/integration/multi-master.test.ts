@@ -113,7 +113,15 @@ describe('several masters on one PostgreSQL', () => {
         m2.client.submit({ name: 'two', module, inputs: long }),
         m2.client.submit({ name: 'three', module, inputs: short }),
       ]);
-      await waitForResults(m2.client, j1.id, 4);
+      // Claims take the oldest job first: whichever long job was created first runs;
+      // cancel both once it has started.
+      const started = [j1, j2].map((j) =>
+        waitForResults(m2.client, j.id, 4).then(
+          () => true,
+          () => false,
+        ),
+      );
+      expect(await Promise.race(started)).toBe(true);
       // Each cancelled on the master it was not submitted on, at the same time.
       await Promise.all([m2.client.cancel(j1.id), m1.client.cancel(j2.id)]);
       for (const m of [m1, m2]) {
