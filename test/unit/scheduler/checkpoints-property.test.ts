@@ -10,10 +10,14 @@ import { describe, expect, test } from 'vitest';
 import { Scheduler } from '../../../server/master/scheduler/scheduler.js';
 import type {
   Command,
-  Lease,
   SchedulerEvent,
 } from '../../../server/master/scheduler/types.js';
+import { unbranded, type Unbranded } from '../../helpers/ids.js';
 import { jobSpec } from '../../helpers/scheduler.js';
+
+/** Events as the test writes them: plain ids (../../helpers/ids.ts). */
+type Event = Unbranded<SchedulerEvent>;
+type Lease = number;
 
 type Op =
   | { t: 'join' }
@@ -57,7 +61,7 @@ interface SimWorker {
 }
 
 class Sim {
-  readonly s = new Scheduler({ leaseGraceMs: 0 });
+  readonly s = unbranded(new Scheduler({ leaseGraceMs: 0 }));
   now = 0;
   readonly workers: SimWorker[] = [];
   /** Tasks with a kept checkpoint, as the store would hold them. */
@@ -76,13 +80,13 @@ class Sim {
     });
   }
 
-  handle(event: SchedulerEvent): void {
+  handle(event: Event): void {
     for (const c of this.s.handle(event)) this.check(c, event);
     this.s.checkInvariants();
     expect(this.s.jobView('j')?.checkpoints.tasks).toBe(this.kept.size);
   }
 
-  check(c: Command, event: SchedulerEvent): void {
+  check(c: Command, event: Event): void {
     switch (c.type) {
       case 'assign':
         for (const task of c.tasks) {

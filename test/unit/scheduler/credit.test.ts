@@ -4,7 +4,6 @@
  * copies that lost are not; busy time is bounded by the lease's age.
  */
 import { describe, expect, test } from 'vitest';
-import type { Scheduler } from '../../../server/master/scheduler/scheduler.js';
 import type {
   Assignment,
   Command,
@@ -20,7 +19,9 @@ import {
   submit,
   thrown,
   tick,
+  type TestScheduler as Scheduler,
 } from '../../helpers/scheduler.js';
+import { lease as toLease } from '../../helpers/ids.js';
 
 /** A worker of volunteer `v<workerId>` on an address of its own. */
 function joinAs(s: Scheduler, workerId: string, at = 0): void {
@@ -54,7 +55,7 @@ const done = (
   output: unknown,
   busyMs: number,
 ): ReceivedResult => ({
-  lease,
+  lease: toLease(lease),
   ok: true,
   output,
   digest: JSON.stringify(output),

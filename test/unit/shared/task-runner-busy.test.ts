@@ -5,6 +5,7 @@ import {
   type FromThread,
   type ThreadOutcomes,
 } from '../../../shared/task-runner.js';
+import { jobId, lease } from '../../helpers/ids.js';
 
 test('each outcome carries the busy time of its task, on the busy clock', async () => {
   // A fake monotonic clock that the tasks themselves advance: 3 ms, then 0.25 ms.
@@ -29,9 +30,9 @@ test('each outcome carries the busy time of its task, on the busy clock', async 
   });
   runner.handle({
     type: 'run',
-    job: '1',
+    job: jobId('1'),
     module: 'm',
-    leases: [1, 2],
+    leases: [lease(1), lease(2)],
     indexes: [0, 1],
     attempts: [1, 1],
     inputs: [3, 0.25],

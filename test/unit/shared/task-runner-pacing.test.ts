@@ -7,6 +7,7 @@ import {
   type TaskContext,
   type ThreadOutcomes,
 } from '../../../shared/task-runner.js';
+import { lease } from '../../helpers/ids.js';
 
 function harness(fn: (input: unknown, ctx: TaskContext) => unknown) {
   let now = 0;
@@ -41,7 +42,7 @@ function harness(fn: (input: unknown, ctx: TaskContext) => unknown) {
       type: 'run',
       job: '1',
       module: 'm',
-      leases,
+      leases: leases.map(lease),
       indexes: leases,
       attempts: leases.map(() => 1),
       inputs: leases,

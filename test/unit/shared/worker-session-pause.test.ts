@@ -8,6 +8,7 @@ import {
   type Outcomes,
   type TransportHandlers,
 } from '../../../shared/worker-session.js';
+import { lease as toLease } from '../../helpers/ids.js';
 
 const clock: Clock = {
   now: () => 1_000,
@@ -47,7 +48,7 @@ function fakeExecutor() {
   const finish = (lease: number) => {
     const at = held.findIndex((t) => t.lease === lease);
     const [task] = held.splice(at, 1);
-    task?.onDone({ leases: [lease], outputs: [lease * 10], failures: [] });
+    task?.onDone({ leases: [toLease(lease)], outputs: [lease * 10], failures: [] });
   };
   return { executor, held, calls, finish };
 }

@@ -14,6 +14,7 @@ import { SCHEMA_VERSION } from '../../../server/master/store/sqlite-schema.js';
 import { SqliteStore } from '../../../server/master/store/sqlite-store.js';
 import type { Store } from '../../../server/master/store/store.js';
 import { VolunteerQuery } from '../../../shared/volunteers.js';
+import { jobId } from '../../helpers/ids.js';
 
 const dirs: string[] = [];
 afterEach(() => {
@@ -132,7 +133,7 @@ describe('volunteers in the SQLite file', () => {
     store.putModule('a'.repeat(64), 'export default (x) => x;');
     store.createJob(
       {
-        id: '1',
+        id: jobId('1'),
         name: 'old',
         moduleHash: 'a'.repeat(64),
         options: { timeoutMs: 1000, maxAttempts: 1, replicas: 1, priority: 0 },
@@ -142,7 +143,7 @@ describe('volunteers in the SQLite file', () => {
       },
       ['1'],
     );
-    store.recordResult('1', 0, { ok: true, output: '2' });
+    store.recordResult(jobId('1'), 0, { ok: true, output: '2' });
     await store.commit();
     store.close();
     // Back to schema 4: no volunteers table.
@@ -152,7 +153,7 @@ describe('volunteers in the SQLite file', () => {
     old.close();
 
     const migrated = new SqliteStore({ dir });
-    expect(migrated.readResults('1', 0, 10)).toHaveLength(1);
+    expect(migrated.readResults(jobId('1'), 0, 10)).toHaveLength(1);
     expect(migrated.volunteers.page(query()).total).toBe(0);
     migrated.volunteers.credit([creditOf('v', 3)], 7);
     await migrated.commit();
