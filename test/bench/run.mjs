@@ -545,6 +545,8 @@ if (f.hostile) {
     `${h.admitted} admitted, ${h.refused} refused (429)`,
     '< 20 ms',
     h.healthFlood.p99 < 20,
+  );
+}
 if (f.checkpoint) {
   const c = f.checkpoint;
   row(

@@ -34,11 +34,7 @@ interface Records {
   openInputs(id: JobId, count: number): Promise<Map<number, EncodedValue>>;
   /** Records outcomes (as the job's owner), then the job's end once all are in. */
   record(id: JobId, outcomes: Map<number, StoredOutcome>): Promise<void>;
-  readResults(
-    id: JobId,
-    after: number,
-    limit: number,
-  ): Promise<StoredResult[]>;
+  readResults(id: JobId, after: number, limit: number): Promise<StoredResult[]>;
   /** Ends the job (completed) if it is not, then deletes it. */
   purge(id: JobId): Promise<void>;
   close(): Promise<void>;

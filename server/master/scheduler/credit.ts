@@ -9,18 +9,12 @@
  * the agreed output are credited and those who disagreed are not; a backup copy that
  * lost the race is revoked like any other copy and earns nothing.
  */
-import type { WorkerKind } from '../../../shared/protocol.js';
 import type { LeaseRecord, WorkerRecord } from './records.js';
+import type { Credit } from './types.js';
 
-/** One task credited to one volunteer. */
-export interface Credit {
-  /** The volunteer's id (a short hash of its public key). */
-  volunteer: string;
-  kind: WorkerKind;
-  name: string;
-  /** The task's busy time as its thread measured it, bounded by the lease's age. */
-  busyMs: number;
-}
+// Defined with the commands that carry it (types.ts), so that types.ts and records.ts
+// need not import this module (which imports records.ts).
+export type { Credit };
 
 /**
  * The credit `worker` would earn for the result of `rec`, or undefined if the worker

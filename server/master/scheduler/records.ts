@@ -7,10 +7,9 @@ import type {
   WorkerKind,
   WorkerSandbox,
 } from '../../../shared/protocol.js';
-import type { Credit } from './credit.js';
 import { TaskTimes } from './task-times.js';
 import type { TaskTable } from './task-table.js';
-import type { JobSpec, Lease, VolunteerId, WorkerId } from './types.js';
+import type { Credit, JobSpec, Lease, VolunteerId, WorkerId } from './types.js';
 import { WindowMap } from './window-map.js';
 
 /** Errors kept per job for the dashboard. */

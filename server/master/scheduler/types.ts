@@ -4,7 +4,6 @@
  * and HTTP calls into events, and carries out the commands.
  */
 import type { ErrorCode, CloseCode } from '../../../shared/errors.js';
-import type { Credit } from './credit.js';
 import type { JobOptions } from '../../../shared/job.js';
 import type {
   FailureKind,
@@ -23,6 +22,16 @@ import type {
  * master's life; a VolunteerId is who a worker proved to be.
  */
 export type { JobId, Lease, VolunteerId, WorkerId };
+
+/** One task credited to one volunteer (credit.ts). */
+export interface Credit {
+  /** The volunteer's id (a short hash of its public key). */
+  volunteer: string;
+  kind: WorkerKind;
+  name: string;
+  /** The task's busy time as its thread measured it, bounded by the lease's age. */
+  busyMs: number;
+}
 
 /** A job as the scheduler needs it; inputs and the module live in the store. */
 export interface JobSpec {

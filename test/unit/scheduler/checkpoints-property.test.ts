@@ -138,6 +138,7 @@ class Sim {
         return;
       case 'reject-result':
       case 'disconnect':
+      case 'credit':
       case 'feed':
         return;
     }

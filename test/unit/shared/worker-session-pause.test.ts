@@ -48,7 +48,11 @@ function fakeExecutor() {
   const finish = (lease: number) => {
     const at = held.findIndex((t) => t.lease === lease);
     const [task] = held.splice(at, 1);
-    task?.onDone({ leases: [toLease(lease)], outputs: [lease * 10], failures: [] });
+    task?.onDone({
+      leases: [toLease(lease)],
+      outputs: [lease * 10],
+      failures: [],
+    });
   };
   return { executor, held, calls, finish };
 }
