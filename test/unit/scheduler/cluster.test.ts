@@ -133,6 +133,44 @@ describe('cluster mode', () => {
     ]);
   });
 
+  test('a lost claim drops its checkpoint: the next owner starts the task afresh', () => {
+    const s = makeScheduler({ cluster: true });
+    s.handle({
+      type: 'worker-joined',
+      workerId: 'w1',
+      kind: 'node',
+      name: 'w1',
+      slots: 1,
+      resumes: true,
+      at: 0,
+    });
+    credit(s, 'w1', 2);
+    const [task] = assigned(claim(s, 'j', 2, [0]));
+    const saved = s.handle({
+      type: 'checkpoint-received',
+      workerId: 'w1',
+      lease: task?.lease ?? 0,
+      bytes: 3,
+      state: '"7"',
+      at: 1,
+    });
+    expect(ofType(saved, 'save-checkpoint')).toHaveLength(1);
+    expect(s.jobView('j')?.checkpoints.tasks).toBe(1);
+    const lost = s.handle({
+      type: 'tasks-lost',
+      jobId: 'j',
+      indices: [0],
+      at: 2,
+    });
+    expect(ofType(lost, 'drop-checkpoints')).toEqual([
+      { type: 'drop-checkpoints', jobId: 'j', index: 0 },
+    ]);
+    expect(s.jobView('j')?.checkpoints.tasks).toBe(0);
+    // Claimed here again later, it does not resume from the checkpoint it lost.
+    const again = assigned(claim(s, 'j', 2, [0], 3));
+    expect(again.map((t) => [t.index, t.resume])).toEqual([[0, undefined]]);
+  });
+
   test('appended tasks claimed past the known count grow the job', () => {
     const s = makeScheduler({ cluster: true });
     join(s, 'w1');
