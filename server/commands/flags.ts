@@ -1,5 +1,6 @@
 /** The command line's flags, each value validated with zod (names in options.ts). */
 import * as z from 'zod';
+import { PostgresUrl } from '../master/store/postgres/postgres-url.js';
 import { SANDBOX_MODES } from '../worker/sandbox/modes.js';
 import { parseDuration } from '../master/retention.js';
 
@@ -23,7 +24,9 @@ export const Flags = z.object({
   data: z.string().min(1).optional(),
   token: z.string().min(1).optional(),
   store: z
-    .enum(['sqlite', 'memory'], { error: '--store must be sqlite or memory' })
+    .union([z.enum(['sqlite', 'memory']), PostgresUrl], {
+      error: '--store must be sqlite, memory or postgres://USER@HOST:PORT/DB',
+    })
     .optional(),
   fsync: z
     .enum(['normal', 'full'], { error: '--fsync must be normal or full' })

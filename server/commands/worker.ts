@@ -2,7 +2,7 @@
 import os from 'node:os';
 import type { Flags } from './flags.js';
 import { createLogger } from '../log.js';
-import { startNodeWorker } from '../worker/node-worker.js';
+import { masterList, startNodeWorker } from '../worker/node-worker.js';
 import { installPauseControls } from '../worker/pause-controls.js';
 import { defaultIdentityFile, loadIdentity } from '../worker/identity-file.js';
 import { resolveSandbox, type SandboxMode } from '../worker/sandbox/modes.js';
@@ -25,10 +25,10 @@ export async function runWorker(
 ): Promise<void> {
   const target = url ?? flags.url ?? DEFAULT_URL;
   try {
-    new URL(target);
+    masterList(target);
   } catch {
     throw new Error(
-      `${JSON.stringify(target)} is not a URL; try ${DEFAULT_URL}`,
+      `${JSON.stringify(target)} is not a URL (or a comma-separated list of them); try ${DEFAULT_URL}`,
     );
   }
   const logger = createLogger('worker', flags['log-level']);

@@ -11,8 +11,8 @@ export interface MasterOptions {
   dataDir?: string;
   /** Else COLONY_TOKEN, else kept in `<dataDir>/token` (generated on first start). */
   token?: string;
-  /** @defaultValue 'sqlite' */
-  store?: 'sqlite' | 'memory';
+  /** Or `postgres://USER@HOST:PORT/DB`: several masters on one database. @defaultValue 'sqlite' */
+  store?: 'sqlite' | 'memory' | (string & {});
   /** 'full' also survives power loss, at a cost. @defaultValue 'normal' */
   fsync?: 'normal' | 'full';
   /** @defaultValue 10 000 */

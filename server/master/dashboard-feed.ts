@@ -39,6 +39,17 @@ interface Subscriber {
   needsSnapshot: boolean;
 }
 
+/**
+ * Cluster mode: what the dashboard shows of the whole fleet (jobs from the shared store,
+ * workers of the other live masters) in place of, or next to, this master's scheduler.
+ */
+export interface FleetView {
+  jobViews(): JobView[];
+  jobView(id: JobId): JobView | undefined;
+  remoteWorkers(): WorkerView[];
+  remoteWorker(id: WorkerId): WorkerView | undefined;
+}
+
 export class DashboardFeed {
   #runtime: Runtime;
   #subscribers = new Map<WebSocket, Subscriber>();
@@ -66,8 +77,14 @@ export class DashboardFeed {
   #sampleTimer: NodeJS.Timeout;
   #publishTimer: NodeJS.Timeout;
 
-  constructor(runtime: Runtime, options: { publishMs: number }) {
+  #fleet: FleetView | undefined;
+
+  constructor(
+    runtime: Runtime,
+    options: { publishMs: number; fleet?: FleetView },
+  ) {
     this.#runtime = runtime;
+    this.#fleet = options.fleet;
     runtime.on('feed', (event: FeedEvent) => {
       this.#events.push(event);
       if (this.#events.length > FEED_LENGTH) this.#events.shift();
@@ -222,7 +239,8 @@ export class DashboardFeed {
     if (this.#history.length > HISTORY_POINTS) this.#history.shift();
   }
 
-  #snapshot(): Snapshot {
+  /** Every running job, and the latest ended ones (single master). */
+  #localJobs(): JobView[] {
     const { scheduler } = this.#runtime;
     // Every running job, and the latest ended ones: older ones page in through the
     // API (`GET /api/jobs?before=ID`), so the snapshot stays small however many ended.
@@ -234,18 +252,26 @@ export class DashboardFeed {
       .jobPage({ limit: SNAPSHOT_JOBS + running.length })
       .jobs.filter((view) => view.state !== 'running')
       .slice(0, SNAPSHOT_JOBS);
-    const jobs = [...running, ...ended]
-      .sort(
-        (a, b) =>
-          a.spec.createdAt - b.spec.createdAt ||
-          Number(a.spec.id) - Number(b.spec.id),
-      )
-      .map((view) => this.jobSummary(view));
+    return [...running, ...ended].sort(
+      (a, b) =>
+        a.spec.createdAt - b.spec.createdAt ||
+        Number(a.spec.id) - Number(b.spec.id),
+    );
+  }
+
+  #snapshot(): Snapshot {
+    const { scheduler } = this.#runtime;
+    const jobs = (
+      this.#fleet?.jobViews().slice(-SNAPSHOT_JOBS) ?? this.#localJobs()
+    ).map((view) => this.jobSummary(view));
     return {
       type: 'snapshot',
       at: this.#runtime.now(),
       jobs,
-      workers: scheduler.workerViews().map((view) => this.workerSummary(view)),
+      workers: [
+        ...scheduler.workerViews(),
+        ...(this.#fleet?.remoteWorkers() ?? []),
+      ].map((view) => this.workerSummary(view)),
       events: [...this.#events],
       throughput: [...this.#history],
     };
@@ -274,15 +300,16 @@ export class DashboardFeed {
     const jobs: JobSummary[] = [];
     const removedJobs: JobId[] = [];
     for (const id of runtime.dirtyJobs) {
-      const view = runtime.scheduler.jobView(id);
-      // A dirty job the scheduler no longer knows was purged.
+      // A dirty job neither the fleet nor the scheduler knows was purged.
+      const view = this.#fleet?.jobView(id) ?? runtime.scheduler.jobView(id);
       if (view) jobs.push(this.jobSummary(view));
       else removedJobs.push(id);
     }
     const workers: WorkerSummary[] = [];
     const removedWorkers: WorkerId[] = [];
     for (const id of runtime.dirtyWorkers) {
-      const view = runtime.scheduler.workerView(id);
+      const view =
+        runtime.scheduler.workerView(id) ?? this.#fleet?.remoteWorker(id);
       if (view) {
         workers.push(this.workerSummary(view));
         this.#knownWorkers.add(id);

@@ -20,7 +20,10 @@ export type { HttpOptions } from './http/options.js';
 
 export function createHttpHandler(options: HttpOptions) {
   const { logger } = options;
-  const router = new Router([...apiRoutes(options), ...siteRoutes(options)]);
+  const router = new Router([
+    ...(options.apiRoutes ?? apiRoutes(options)),
+    ...siteRoutes(options),
+  ]);
 
   const route = async (
     req: IncomingMessage,

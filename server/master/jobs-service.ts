@@ -179,7 +179,7 @@ export function notFound(jobId: string): AppError {
   return new AppError(ErrorCode.NotFound, `no job ${JSON.stringify(jobId)}`);
 }
 
-function encodeInput(input: unknown, index: number): EncodedValue {
+export function encodeInput(input: unknown, index: number): EncodedValue {
   try {
     // Bytes come over HTTP as {"$base64": ...}: stored, and sent to workers, as bytes.
     // Parsed JSON holds no bytes yet, so an input whose text never mentions the key is

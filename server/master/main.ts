@@ -4,8 +4,6 @@
  * Nothing else lives here.
  */
 import { existsSync } from 'node:fs';
-import type { RequestListener } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createLogger, type Logger } from '../log.js';
@@ -21,47 +19,19 @@ import { Gateway } from './gateway.js';
 import { ADDRESS_LIMIT_DEFAULTS } from './gateway-limits.js';
 import { createHttpHandler } from './http.js';
 import { JobsService } from './jobs-service.js';
-import {
-  checkUpgrade,
-  refusalResponse,
-  type OriginPolicy,
-} from './origin-check.js';
+import type { OriginPolicy } from './origin-check.js';
 import { startEventLoopMonitor } from './metrics.js';
 import { startRetention } from './purger.js';
 import { Runtime } from './runtime.js';
-import { createListeningServer, type MasterServer } from './tls.js';
+import { bind, createMasterServer } from './listen.js';
+import type { MasterServer } from './tls.js';
 import { warmUp } from './warm-up.js';
 import { MemoryStore } from './store/memory-store.js';
 import { SqliteStore } from './store/sqlite-store.js';
 import type { Store } from './store/store.js';
+import type { Master, RunningMaster } from './master-types.js';
 
-export type { MasterOptions };
-
-/** Every part of a master, wired, with its HTTP server not yet listening. */
-export interface Master {
-  token: string;
-  runtime: Runtime;
-  jobs: JobsService;
-  feed: DashboardFeed;
-  gateway: Gateway;
-  /** The HTTP API, dashboard and /metrics as one request handler. */
-  handler: RequestListener;
-  /** Serves `handler` and WebSocket upgrades once `listen` is called. */
-  server: MasterServer;
-  logger: Logger;
-  /** Binds the server (by default to the options' host and port). */
-  listen(at?: {
-    host?: string;
-    port?: number;
-  }): Promise<{ url: string; port: number }>;
-  /** Graceful: stop accepting, close sockets with 1001, commit, close the store. */
-  close(): Promise<void>;
-}
-
-export interface RunningMaster extends Master {
-  url: string;
-  port: number;
-}
+export type { Master, MasterOptions, RunningMaster };
 
 function defaultWebRoot(): string {
   const here = path.dirname(fileURLToPath(import.meta.url));
@@ -72,10 +42,19 @@ function defaultWebRoot(): string {
   return candidates.find((dir) => existsSync(dir)) ?? (candidates[0] as string);
 }
 
+/** A `postgres://` store: cluster mode (server/master/cluster). */
+export function isClusterStore(store: string | undefined): boolean {
+  return store !== undefined && /^postgres(ql)?:\/\//.test(store);
+}
+
 /** Builds a master and binds it: what `colony master` runs. */
 export async function startMaster(
   options: MasterOptions = {},
 ): Promise<RunningMaster> {
+  if (isClusterStore(options.store)) {
+    const { startClusterMaster } = await import('./cluster/cluster-master.js');
+    return startClusterMaster(options);
+  }
   const master = buildMaster(options);
   // The first job should not pay for cold paths (esbuild's start above all).
   warmUp(master.logger);
@@ -93,6 +72,8 @@ export function buildMaster(options: MasterOptions = {}): Master {
   const logger = createLogger('master', options.logLevel);
   startEventLoopMonitor();
   const dataDir = path.resolve(options.dataDir ?? './colony-data');
+  if (isClusterStore(options.store))
+    throw new Error('a postgres:// store is started with startMaster');
   const warn: Warn = (message, detail) => logger.warn(detail, message);
   prepareDataDir(dataDir, warn);
   const token = resolveToken(options.token, dataDir, warn);
@@ -253,58 +234,4 @@ function restore(runtime: Runtime, store: Store, logger: Logger): string[] {
   if (restored.length > 0)
     logger.info({ jobs: restored.length }, 'state restored');
   return restored.map((job) => job.spec.id);
-}
-
-/** The HTTP server: requests to `handler`, WebSocket upgrades to the gateway. */
-function createMasterServer(
-  handler: RequestListener,
-  gateway: Gateway,
-  logger: Logger,
-  options: MasterOptions & { originPolicy: OriginPolicy },
-): MasterServer {
-  const server = createListeningServer(
-    { tls: options.tls, trustProxy: options.trustProxy, logger },
-    handler,
-  );
-  server.maxConnections = options.maxConnections ?? 19_000;
-  // A client that drips its headers (slowloris) or its body is cut off in bounded time.
-  server.headersTimeout = options.headersTimeoutMs ?? 10_000;
-  server.requestTimeout = options.requestTimeoutMs ?? 120_000;
-  server.on('upgrade', (req, socket, head) => {
-    // Browsers of other sites are refused before the gateway sees the socket.
-    const refused = checkUpgrade(req, options.originPolicy);
-    if (!refused) return gateway.handleUpgrade(req, socket, head);
-    socket.on('error', () => socket.destroy());
-    socket.end(refusalResponse(refused));
-  });
-  server.on('clientError', (_error, socket) => {
-    if (socket.writable)
-      socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
-    else socket.destroy();
-  });
-  server.on('error', (error) => logger.error({ err: error }, 'server error'));
-  // Out of descriptors: accept() fails; log and keep serving those already connected.
-  server.on('drop', () =>
-    logger.warn('connection dropped: maxConnections reached'),
-  );
-  return server;
-}
-
-async function bind(
-  server: MasterServer,
-  host: string,
-  port = 8080,
-  scheme: 'http' | 'https' = 'http',
-): Promise<{ url: string; port: number }> {
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const bound = (server.address() as AddressInfo).port;
-  const shownHost = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host;
-  const shown = shownHost.includes(':') ? `[${shownHost}]` : shownHost;
-  return { url: `${scheme}://${shown}:${bound}`, port: bound };
 }

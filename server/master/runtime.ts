@@ -285,7 +285,12 @@ export class Runtime extends EventEmitter {
       case 'job-sealed':
       case 'job-cancelled':
       case 'job-purged':
+      case 'tasks-lost':
+      case 'job-completed':
         this.dirtyJobs.add(event.jobId);
+        return;
+      case 'tasks-claimed':
+        this.dirtyJobs.add(event.job.id);
         return;
       case 'worker-joined':
       case 'worker-left':

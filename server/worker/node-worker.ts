@@ -24,7 +24,7 @@ import { fetchModule } from './sandbox/module-fetch.js';
 import { ThreadPool } from './thread-pool.js';
 
 export interface NodeWorkerOptions {
-  /** The master's base URL, e.g. http://127.0.0.1:8080 */
+  /** The master's base URL, e.g. http://127.0.0.1:8080, or several: `URL1,URL2` (on loss it moves to the next). */
   url: string;
   /** @defaultValue the number of cores */
   threads?: number;
@@ -79,9 +79,24 @@ function withSandbox(
   return JSON.stringify({ ...(JSON.parse(frame) as object), sandbox });
 }
 
+/** `URL1,URL2,...`: the masters a worker may use, in the order it tries them. */
+export function masterList(urls: string): string[] {
+  const list = urls
+    .split(',')
+    .map((url) => url.trim())
+    .filter((url) => url !== '');
+  if (list.length === 0) throw new Error('no master URL given');
+  for (const url of list) new URL(url);
+  return list;
+}
+
 export function startNodeWorker(options: NodeWorkerOptions): RunningWorker {
   const { logger } = options;
-  const base = new URL(options.url);
+  const masters = masterList(options.url);
+  // Start anywhere in the list, so that workers given the same list spread out.
+  let current = Math.floor(Math.random() * masters.length);
+  let connects = 0;
+  const base = () => new URL(masters[current] as string);
   const sandbox = options.sandbox ?? 'none';
   const limits = {
     threads: options.threads ?? os.availableParallelism(),
@@ -90,7 +105,7 @@ export function startNodeWorker(options: NodeWorkerOptions): RunningWorker {
       : {}),
   };
   const loadModule = (hash: string) =>
-    fetchModule(base, hash).catch((error: unknown) => {
+    fetchModule(base(), hash).catch((error: unknown) => {
       logger.error({ module: hash }, (error as Error).message);
       throw error;
     });
@@ -112,7 +127,9 @@ export function startNodeWorker(options: NodeWorkerOptions): RunningWorker {
     pool.setShare(options.cpuPercent);
 
   const connect: Connect = (handlers) => {
-    const socket = new WebSocket(wsUrlOf(options.url), {
+    // Every reconnect (after the session's jittered backoff) tries the next master.
+    if (connects++ > 0) current = (current + 1) % masters.length;
+    const socket = new WebSocket(wsUrlOf(base().toString()), {
       perMessageDeflate: false,
       maxPayload: 256 * 1024 * 1024,
     });
@@ -158,13 +175,13 @@ export function startNodeWorker(options: NodeWorkerOptions): RunningWorker {
 
   let lastState: string | null = null;
   const keys = Promise.resolve(options.keys ?? generateVolunteerKeys(false));
-  // Signed for the host this worker dials: the master checks it against `Host`.
-  const host = base.host;
   const session = runWorkerSession({
     connect,
     executor: pool,
     kind: 'node',
-    prove: async (nonce) => proveHello(await keys, host, nonce),
+    // Signed for the host this worker dials now (the master checks it against `Host`):
+    // with a list of masters that is the one the current connection went to.
+    prove: async (nonce) => proveHello(await keys, base().host, nonce),
     ...(options.name ? { name: options.name } : {}),
     ...(options.window ? { fixedWindow: options.window } : {}),
     clock: {

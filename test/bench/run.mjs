@@ -8,7 +8,8 @@
 //
 // --quick     reduced counts (100k-task job, 2,000 connections) for iteration
 // --only      run some scenarios: baselines, throughput, sandbox, latency, reassign,
-//             connections, fdlimit, bigjob, binary, tail, checkpoint, inputs, hostile
+//             connections, fdlimit, bigjob, binary, tail, checkpoint, inputs, hostile,
+//             masters (several masters on PostgreSQL)
 // --profile   run the masters under --cpu-prof and print their hottest functions
 // --threads   threads per Node worker (default 1: 2 workers x 1 thread on 2 cores)
 import { spawnSync } from 'node:child_process';
@@ -23,6 +24,7 @@ import * as scenarios from './scenarios.mjs';
 import { hostile } from './hostile.mjs';
 import { tail } from './tail.mjs';
 import { checkpointScenario } from './checkpoint.mjs';
+import { multiMaster } from './multi-master.mjs';
 
 const { values: flags } = parseArgs({
   options: {
@@ -229,6 +231,9 @@ await step('hostile', 'hostile', () =>
   hostile({ count: P.hostile, warm: Math.floor(P.hostile / 8) }),
 );
 await step('checkpoint', 'checkpoint', () => checkpointScenario());
+await step('multiMaster', 'masters', () =>
+  multiMaster({ tasks: quick ? 20_000 : 100_000 }),
+);
 await step('binaryBrowser', 'binary', () =>
   scenarios.binary({ tasks: P.binary, browser: true }),
 );

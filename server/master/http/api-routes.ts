@@ -15,6 +15,7 @@ import { JobId } from '../../../shared/protocol.js';
 import { scanNdjsonInputs, scanSubmitBody } from '../input-texts.js';
 import { notFound } from '../jobs-service.js';
 import { VolunteerQuery } from '../../../shared/volunteers.js';
+import type { Runtime } from '../runtime.js';
 import type { HttpOptions } from './options.js';
 import { streamResults } from './results-stream.js';
 import type { Route, RouteContext } from './router.js';
@@ -26,7 +27,7 @@ const NDJSON_TYPES = [
 ];
 
 /** The job id of a `/api/jobs/:id/...` path: one that is no job id names no job. */
-function jobIdOf(params: RouteContext['params']): JobId {
+export function jobIdOf(params: RouteContext['params']): JobId {
   const parsed = JobId.safeParse(params.id);
   if (!parsed.success) throw notFound(params.id ?? '');
   return parsed.data;
@@ -130,8 +131,26 @@ export function apiRoutes(options: HttpOptions): Route[] {
     sendJson(res, 200, workers);
   };
 
-  /** A page of volunteers' totals, in the order asked (`x-total-count`, `link` next). */
-  const listVolunteers = ({ res, url }: RouteContext) => {
+  return [
+    {
+      method: 'GET',
+      path: '/api/volunteers',
+      handler: volunteersHandler(runtime),
+    },
+    { method: 'GET', path: '/api/jobs', handler: listJobs },
+    { method: 'POST', path: '/api/jobs', handler: submitJob },
+    { method: 'GET', path: '/api/jobs/:id', handler: getJob },
+    { method: 'DELETE', path: '/api/jobs/:id', handler: cancelJob },
+    { method: 'POST', path: '/api/jobs/:id/inputs', handler: appendInputs },
+    { method: 'POST', path: '/api/jobs/:id/seal', handler: sealJob },
+    { method: 'GET', path: '/api/jobs/:id/results', handler: results },
+    { method: 'GET', path: '/api/workers', handler: listWorkers },
+  ];
+}
+
+/** A page of volunteers' totals, in the order asked (`x-total-count`, `link` next). */
+export function volunteersHandler(runtime: Runtime) {
+  return ({ res, url }: RouteContext) => {
     const parsed = VolunteerQuery.safeParse(
       Object.fromEntries(url.searchParams),
     );
@@ -155,18 +174,6 @@ export function apiRoutes(options: HttpOptions): Route[] {
     }
     sendJson(res, 200, page.volunteers);
   };
-
-  return [
-    { method: 'GET', path: '/api/volunteers', handler: listVolunteers },
-    { method: 'GET', path: '/api/jobs', handler: listJobs },
-    { method: 'POST', path: '/api/jobs', handler: submitJob },
-    { method: 'GET', path: '/api/jobs/:id', handler: getJob },
-    { method: 'DELETE', path: '/api/jobs/:id', handler: cancelJob },
-    { method: 'POST', path: '/api/jobs/:id/inputs', handler: appendInputs },
-    { method: 'POST', path: '/api/jobs/:id/seal', handler: sealJob },
-    { method: 'GET', path: '/api/jobs/:id/results', handler: results },
-    { method: 'GET', path: '/api/workers', handler: listWorkers },
-  ];
 }
 
 /** `GET /api/jobs`: a page of 50 jobs unless asked for another size, 500 at most. */
@@ -183,7 +190,7 @@ const JobsQuery = z.object({
   status: z.enum(['running', 'completed', 'cancelled']).optional(),
 });
 
-function parseJobsQuery(params: URLSearchParams) {
+export function parseJobsQuery(params: URLSearchParams) {
   const parsed = JobsQuery.safeParse(Object.fromEntries(params));
   if (!parsed.success) {
     throw new AppError(

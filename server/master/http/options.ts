@@ -5,6 +5,7 @@ import type { Gateway } from '../gateway.js';
 import type { JobsService } from '../jobs-service.js';
 import type { OriginPolicy } from '../origin-check.js';
 import type { Runtime } from '../runtime.js';
+import type { Route } from './router.js';
 
 export interface HttpOptions {
   runtime: Runtime;
@@ -21,4 +22,8 @@ export interface HttpOptions {
   serveSourceMaps: boolean;
   /** `--allowed-hosts` (and origins, for the upgrade check). */
   originPolicy: OriginPolicy;
+  /** Modules the runtime's store does not hold (cluster mode: the shared store). */
+  loadModule?: (hash: string) => Promise<string | undefined>;
+  /** The `/api` routes, when not the single master's (cluster mode). */
+  apiRoutes?: Route[];
 }

@@ -71,7 +71,7 @@ export async function streamResults(
   }
 }
 
-function resultLine(result: StoredResult): string {
+export function resultLine(result: StoredResult): string {
   const { outcome } = result;
   if (!outcome.ok) {
     const { error, code } = outcome;

@@ -29,9 +29,12 @@ export function siteRoutes(options: HttpOptions): Route[] {
     res.end(text);
   };
 
-  const taskModule = ({ res, params }: RouteContext) => {
+  const taskModule = async ({ res, params }: RouteContext) => {
     const match = /^([0-9a-f]{64})\.js$/.exec(params.file!);
-    const source = match?.[1] ? runtime.store.getModule(match[1]) : undefined;
+    const hash = match?.[1];
+    const source = hash
+      ? (runtime.store.getModule(hash) ?? (await options.loadModule?.(hash)))
+      : undefined;
     if (!source) throw new AppError(ErrorCode.NotFound, 'no such module');
     res.writeHead(200, {
       'content-type': 'text/javascript; charset=utf-8',

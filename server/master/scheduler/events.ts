@@ -62,7 +62,7 @@ export function jobRestored(s: State, e: EventOf<'job-restored'>): void {
   finishJobIfDone(s, job);
 }
 
-function newJob(
+export function newJob(
   s: State,
   spec: JobSpec,
   marks: Uint8Array | undefined,

@@ -20,7 +20,12 @@ export function checkInvariants(s: State): void {
     if (job.spec.taskCount !== job.table.size) fail(`job ${id}: task count`);
     if (job.errors.length > 5) fail(`job ${id}: too many errors kept`);
     const { counts, size } = job.table;
-    const sum = counts.queued + counts.running + counts.done + counts.failed;
+    const sum =
+      counts.queued +
+      counts.running +
+      counts.done +
+      counts.failed +
+      job.table.elsewhere;
     if (sum !== size) fail(`job ${id}: counts sum ${sum} != ${size}`);
     if (Object.values(counts).some((n) => n < 0))
       fail(`job ${id}: negative count`);
@@ -37,7 +42,8 @@ export function checkInvariants(s: State): void {
     if (job.outstanding.size > 0) fail(`job ${id}: finished with leases out`);
     if (inHeap.has(job)) fail(`job ${id}: finished but queued for dispatch`);
     if (job.finishedAt === null) fail(`job ${id}: finished without a time`);
-    if (job.state === 'completed' && counts.done + counts.failed !== size) {
+    const ended = counts.done + counts.failed + job.table.elsewhere;
+    if (job.state === 'completed' && ended !== size) {
       fail(`job ${id}: completed with open tasks`);
     }
   }
@@ -141,7 +147,7 @@ function checkRunningJob(
     if (state === TaskState.Queued) counts.queued++;
     else if (state === TaskState.Running) counts.running++;
     else if (state === TaskState.Done) counts.done++;
-    else counts.failed++;
+    else if (state === TaskState.Failed) counts.failed++;
     if (t.isTerminal(i)) {
       if (leases.length > 0) fail(`${where}: over with leases out`);
       if (job.avoid.has(i) || job.replicaStates?.has(i))

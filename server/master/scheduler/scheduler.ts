@@ -16,6 +16,8 @@ import {
 } from './events.js';
 import { dispatchBackups } from './backups.js';
 import { receiveCheckpoint } from './checkpoints.js';
+import { jobCompleted, tasksClaimed, tasksLost } from './cluster-events.js';
+import { room } from './allowance.js';
 import { checkInvariants } from './invariants.js';
 import { dispatch } from './placement.js';
 import type { JobRecord, WorkerRecord } from './records.js';
@@ -103,6 +105,15 @@ export class Scheduler {
         break;
       }
       case 'tick':
+        break;
+      case 'tasks-claimed':
+        tasksClaimed(s, event);
+        break;
+      case 'tasks-lost':
+        tasksLost(s, event);
+        break;
+      case 'job-completed':
+        jobCompleted(s, event);
         break;
       default:
         assertNever(event);
@@ -201,6 +212,25 @@ export class Scheduler {
       index: rec.index,
       workerId: rec.worker.id,
     };
+  }
+
+  /**
+   * Tasks the workers could take beyond those queued here: their unused credit (within
+   * their allowance and one round trip ahead) minus the queued tasks of running jobs
+   * (cluster mode claims this many).
+   */
+  demand(): number {
+    let credit = 0;
+    // Each worker's credit, up to what it may be sent now and one more allowance (the
+    // next round trip's): claims stay ahead of the workers (a claim is a database round
+    // trip) without a socket that claims 100 000 drawing the shared queue here.
+    for (const worker of this.#s.workers.values())
+      credit += Math.min(worker.credit, room(worker) + worker.allowance);
+    let queued = 0;
+    for (const job of this.#s.jobs.values()) {
+      if (job.isRunning) queued += job.table.counts.queued;
+    }
+    return credit - queued;
   }
 
   /** Active leases over all workers. */

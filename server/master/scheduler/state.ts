@@ -25,6 +25,7 @@ export interface ResolvedOptions {
   firstLease: number;
   distinctAddresses: boolean;
   allowance: AllowanceOptions;
+  cluster: boolean;
 }
 
 /** Resolves and checks the options (a bad value is a programmer error: it throws). */
@@ -36,6 +37,7 @@ export function resolveOptions(options: SchedulerOptions): ResolvedOptions {
     firstLease: options.firstLease ?? 1,
     distinctAddresses: options.distinctAddresses ?? true,
     allowance: { ...ALLOWANCE_DEFAULTS, ...options.allowance },
+    cluster: options.cluster ?? false,
   };
   for (const [key, n] of Object.entries(resolved.allowance)) {
     if (!Number.isInteger(n) || n < 1)

@@ -6,8 +6,18 @@
 import { IndexDeque } from './deque.js';
 import { TaskMark } from './types.js';
 
-/** Where a task stands. Queued and Running are open; Done and Failed are terminal. */
-export const TaskState = { Queued: 0, Running: 1, Done: 2, Failed: 3 } as const;
+/**
+ * Where a task stands. Queued and Running are open; Done and Failed are terminal.
+ * Elsewhere (cluster mode) is a task this master does not own: never dispatched here,
+ * not in `counts` (kept in `elsewhere`), and treated as terminal by the queue logic.
+ */
+export const TaskState = {
+  Queued: 0,
+  Running: 1,
+  Done: 2,
+  Failed: 3,
+  Elsewhere: 4,
+} as const;
 export type TaskState = (typeof TaskState)[keyof typeof TaskState];
 
 /** Tasks per state; their sum is the job's task count. */
@@ -34,6 +44,8 @@ export class TaskTable {
   /** Tasks returned to the queue (lease lost, retry), served before fresh ones. Entries may be stale: check the state when popping. */
   readonly requeued = new IndexDeque();
   readonly counts: TaskCounts = { queued: 0, running: 0, done: 0, failed: 0 };
+  /** Tasks in state Elsewhere: counts plus this is the size. */
+  elsewhere = 0;
   #state: Uint8Array;
   #failures: Uint8Array;
   #deaths: Uint8Array;
@@ -52,12 +64,7 @@ export class TaskTable {
     }
     for (let i = 0; i < size; i++) {
       const mark = marks[i] ?? TaskMark.Open;
-      const state =
-        mark === TaskMark.Done
-          ? TaskState.Done
-          : mark === TaskMark.Failed
-            ? TaskState.Failed
-            : TaskState.Queued;
+      const state = markState(mark);
       this.#state[i] = state;
       this.#bump(state, 1);
     }
@@ -66,6 +73,21 @@ export class TaskTable {
   /** True once the per-task arrays were dropped (finished job; counts remain). */
   get released(): boolean {
     return this.#released;
+  }
+
+  /** Adds `count` tasks at the end that another master owns (cluster mode). */
+  growElsewhere(count: number): void {
+    const from = this.size;
+    this.grow(count);
+    for (let i = from; i < this.size; i++)
+      this.setState(i, TaskState.Elsewhere);
+  }
+
+  /** Carries on the counts of a task's earlier owners (cluster mode). */
+  restoreCounts(i: number, failures: number, deaths: number): void {
+    at(this.#state, i);
+    this.#failures[i] = Math.min(Math.max(failures, 0), MAX_SMALL_COUNT);
+    this.#deaths[i] = Math.min(Math.max(deaths, 0), MAX_SMALL_COUNT);
   }
 
   /** Adds `count` fresh tasks at the end. */
@@ -178,11 +200,27 @@ export class TaskTable {
       case TaskState.Failed:
         this.counts.failed += delta;
         break;
+      case TaskState.Elsewhere:
+        this.elsewhere += delta;
+        break;
     }
   }
 
   #assertLive(): void {
     if (this.#released) throw new Error('task table of a finished job');
+  }
+}
+
+function markState(mark: number): TaskState {
+  switch (mark) {
+    case TaskMark.Done:
+      return TaskState.Done;
+    case TaskMark.Failed:
+      return TaskState.Failed;
+    case TaskMark.Elsewhere:
+      return TaskState.Elsewhere;
+    default:
+      return TaskState.Queued;
   }
 }
 

@@ -93,7 +93,7 @@ export function revokeLease(s: State, rec: LeaseRecord): void {
 }
 
 /** Revokes a task's list of leases from `head` on. */
-function revokeAll(s: State, head: LeaseRecord | undefined): void {
+export function revokeAll(s: State, head: LeaseRecord | undefined): void {
   for (let rec = head; rec;) {
     const next: LeaseRecord | undefined = rec.nextOfTask;
     revokeLease(s, rec);
@@ -261,7 +261,8 @@ export function finishTask(
 /** Completes a sealed running job once every task is terminal. */
 export function finishJobIfDone(s: State, job: JobRecord): void {
   const { counts, size } = job.table;
-  if (!job.isRunning || !job.spec.sealed) return;
+  // In cluster mode the shared store says when a job ends (`job-completed`).
+  if (s.options.cluster || !job.isRunning || !job.spec.sealed) return;
   if (counts.done + counts.failed !== size) return;
   job.state = 'completed';
   job.finishedAt = s.now;
@@ -295,7 +296,7 @@ export function cancelJob(s: State, job: JobRecord): void {
 }
 
 /** A finished job keeps its counts and drops its per-task state. */
-function endJob(s: State, job: JobRecord): void {
+export function endJob(s: State, job: JobRecord): void {
   s.fair.leave(job);
   dropJobCheckpoints(s, job);
   job.table.release();

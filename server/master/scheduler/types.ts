@@ -23,6 +23,16 @@ import type {
  */
 export type { JobId, Lease, VolunteerId, WorkerId };
 
+/** One task credited to one volunteer (credit.ts). */
+export interface Credit {
+  /** The volunteer's id (a short hash of its public key). */
+  volunteer: string;
+  kind: WorkerKind;
+  name: string;
+  /** The task's busy time as its thread measured it, bounded by the lease's age. */
+  busyMs: number;
+}
+
 /** A job as the scheduler needs it; inputs and the module live in the store. */
 export interface JobSpec {
   id: JobId;
@@ -38,8 +48,11 @@ export interface JobSpec {
   createdAt: number;
 }
 
-/** Per-task terminal marks of a restored job: 0 open, 1 done, 2 failed. */
-export const TaskMark = { Open: 0, Done: 1, Failed: 2 } as const;
+/**
+ * Per-task marks of a restored job: 0 open, 1 done, 2 failed; 3 elsewhere (cluster
+ * mode: another master owns the task, or nobody has claimed it yet).
+ */
+export const TaskMark = { Open: 0, Done: 1, Failed: 2, Elsewhere: 3 } as const;
 
 /** One result as received from a worker, already validated. */
 export type ReceivedResult =
@@ -118,7 +131,30 @@ export type SchedulerEvent =
       state: unknown;
       at: number;
     }
-  | { type: 'tick'; at: number };
+  | { type: 'tick'; at: number }
+  /** Cluster mode: this master claimed these tasks in the shared store. */
+  | {
+      type: 'tasks-claimed';
+      job: JobSpec;
+      tasks: readonly ClaimedTaskInfo[];
+      at: number;
+    }
+  /** Cluster mode: these claims were taken over; the tasks are not ours any more. */
+  | {
+      type: 'tasks-lost';
+      jobId: JobId;
+      indices: readonly number[];
+      at: number;
+    }
+  /** Cluster mode: the shared store completed the job (its last task ended somewhere). */
+  | { type: 'job-completed'; jobId: JobId; at: number };
+
+/** A claimed task with the counts its earlier owners saved. */
+export interface ClaimedTaskInfo {
+  index: number;
+  attempts: number;
+  deaths: number;
+}
 
 /** What the scheduler hands to a worker; the shell adds module, timeout and input. */
 export interface Assignment {
@@ -198,6 +234,12 @@ export interface SchedulerOptions {
    * @defaultValue 2 per slot at first, +1 per result, up to min(1 024 per slot, 4 096)
    */
   allowance?: Partial<AllowanceOptions>;
+  /**
+   * Cluster mode: tasks are open only once claimed (`tasks-claimed`); the job's end
+   * comes from the shared store (`job-completed`), never from the local counts.
+   * @defaultValue false
+   */
+  cluster?: boolean;
 }
 
 /** Read-only views for the HTTP API and the dashboard (the shell adds rates). */
@@ -242,14 +284,4 @@ export interface LeaseInfo {
   jobId: JobId;
   index: number;
   workerId: WorkerId;
-}
-
-/** One task credited to one volunteer. */
-export interface Credit {
-  /** The volunteer's id (a short hash of its public key). */
-  volunteer: string;
-  kind: WorkerKind;
-  name: string;
-  /** The task's busy time as its thread measured it, bounded by the lease's age. */
-  busyMs: number;
 }

@@ -10,7 +10,7 @@ import {
   CHECKPOINT_MIN_INTERVAL_MS,
   WORKER_WINDOW_MS,
 } from '../../../server/master/scheduler/checkpoints.js';
-import type { Command, Lease } from '../../../server/master/scheduler/types.js';
+import type { Command } from '../../../server/master/scheduler/types.js';
 import { TaskMark } from '../../../server/master/scheduler/types.js';
 import { lease as toLease } from '../../helpers/ids.js';
 import {
@@ -44,7 +44,7 @@ function joinResuming(s: Scheduler, id: string, resumes = true): void {
 function checkpoint(
   s: Scheduler,
   workerId: string,
-  lease: Lease,
+  lease: number,
   state: string,
   at: number,
   bytes = state.length,
@@ -65,7 +65,7 @@ const drops = (commands: readonly Command[]) =>
   ofType(commands, 'drop-checkpoints');
 
 /** Job `j` of one task, dispatched to `a`; `b` waits with credit. */
-function oneTaskOnA(): { s: Scheduler; lease: Lease } {
+function oneTaskOnA(): { s: Scheduler; lease: number } {
   const s = makeScheduler();
   joinResuming(s, 'a');
   joinResuming(s, 'b');

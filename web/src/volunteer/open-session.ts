@@ -8,11 +8,10 @@ import {
   type WorkerSession,
 } from '../../../shared/worker-session.js';
 import { proveHello } from '../../../shared/identity.js';
-import { masterSocketUrl } from '../controllers/master-connection.js';
 import { browserClock } from '../runner/browser-clock.js';
-import { browserConnect } from '../runner/browser-transport.js';
 import { WebWorkerExecutor } from '../runner/web-worker-executor.js';
 import { loadBrowserIdentity } from './identity-store.js';
+import { rotatingConnect, volunteerSocketUrls } from './master-list.js';
 import { spawnTaskThread } from './spawn-task-thread.js';
 
 export interface VolunteerSessionOptions {
@@ -34,14 +33,16 @@ export function openVolunteerSession(options: VolunteerSessionOptions): {
     clock,
   });
   executor.setShare(options.cpuShare);
+  // The page's own master, or the list in ?masters= (several masters on one database).
+  const masters = rotatingConnect(volunteerSocketUrls(window.location));
   const session = runWorkerSession({
-    connect: browserConnect(masterSocketUrl(window.location)),
+    connect: masters.connect,
     executor,
     kind: 'browser',
     name: options.name,
-    // Signed for the host this page came from: the socket dials the same one.
+    // Signed for the host the socket dials (the page's own, or one of ?masters=).
     prove: async (nonce) =>
-      proveHello(await loadBrowserIdentity(), window.location.host, nonce),
+      proveHello(await loadBrowserIdentity(), masters.host(), nonce),
     clock,
     onStatus: options.onStatus,
     onLog: (level, message) => {

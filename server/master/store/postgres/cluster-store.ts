@@ -89,8 +89,8 @@ export interface MasterPresence {
 export interface ListJobsQuery {
   limit: number;
   /** Jobs created before this one (newest first paging). */
-  before?: JobId;
-  state?: JobState;
+  before?: JobId | undefined;
+  state?: JobState | undefined;
 }
 
 /** Hints from other masters, delivered by LISTEN/NOTIFY (at most one per batch). */
@@ -117,11 +117,21 @@ export interface ClusterStore {
   sealJob(jobId: JobId): Promise<boolean>;
   /** Cancels a running job and notifies `cancel`; false if it had already ended. */
   cancelJob(jobId: JobId): Promise<boolean>;
-  /** Deletes an ended job with its tasks and results; false if missing or running. */
+  /**
+   * Deletes an ended job with its tasks and results, and its module when no other job
+   * uses it; false if missing or running.
+   */
   purgeJob(jobId: JobId): Promise<boolean>;
 
   getJob(jobId: JobId): Promise<JobRow | undefined>;
   listJobs(query: ListJobsQuery): Promise<JobRow[]>;
+  /** How many jobs there are (in `state` if given). */
+  countJobs(state?: JobState): Promise<number>;
+  /**
+   * Ids of jobs that ended at least `ageMs` ago (the database's clock, which stamped
+   * their end), oldest end first, at most `limit`: what retention purges.
+   */
+  endedBefore(ageMs: number, limit: number): Promise<JobId[]>;
 
   /**
    * Claims up to `limit` (at most 10,000) queued tasks of running jobs for `master` (of

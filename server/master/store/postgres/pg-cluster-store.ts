@@ -6,7 +6,7 @@
  * {@link ClusterListener} on its own connection.
  */
 import pg from 'pg';
-import * as z from 'zod';
+import type { JobState } from '../../../../shared/protocol.js';
 import type { JobId, JobSpec } from '../../scheduler/types.js';
 import type { EncodedValue, StoredResult } from '../store.js';
 import type {
@@ -20,27 +20,13 @@ import type {
   RecordEntry,
 } from './cluster-store.js';
 import { migrate } from './migrations.js';
+import { PostgresUrl } from './postgres-url.js';
 import * as claims from './pg-claims.js';
 import * as jobs from './pg-jobs.js';
 import * as presence from './pg-presence.js';
 import * as records from './pg-records.js';
 
-/** A `--store` value naming PostgreSQL: postgres://USER[:PASSWORD]@HOST[:PORT]/DB. */
-export const PostgresUrl = z
-  .string()
-  .max(2_000)
-  .refine((value) => {
-    try {
-      const url = new URL(value);
-      return (
-        (url.protocol === 'postgres:' || url.protocol === 'postgresql:') &&
-        url.hostname !== '' &&
-        url.pathname.length > 1
-      );
-    } catch {
-      return false;
-    }
-  }, 'expected postgres://USER@HOST:PORT/DATABASE');
+export { PostgresUrl };
 
 export interface PgClusterStoreOptions {
   url: string;
@@ -63,6 +49,10 @@ export class PgClusterStore implements ClusterStore {
     const pool = new pg.Pool({
       connectionString: url,
       max: options.poolSize ?? 8,
+      // A master stopped (SIGSTOP, a long pause) inside a transaction would hold its
+      // row locks, and block every other master's takeover and records, until it
+      // resumed: the server ends such a session well within the claim TTL instead.
+      idle_in_transaction_session_timeout: 2_000,
     });
     // An idle connection that drops emits here; without a handler it would crash.
     pool.on('error', (error) => options.onError?.(error));
@@ -105,6 +95,12 @@ export class PgClusterStore implements ClusterStore {
   }
   listJobs(query: ListJobsQuery): Promise<JobRow[]> {
     return jobs.listJobs(this.#pool, query);
+  }
+  countJobs(state?: JobState): Promise<number> {
+    return jobs.countJobs(this.#pool, state);
+  }
+  endedBefore(ageMs: number, limit: number): Promise<JobId[]> {
+    return jobs.endedBefore(this.#pool, ageMs, limit);
   }
 
   claim(master: string, limit: number, jobId?: JobId): Promise<ClaimedTask[]> {

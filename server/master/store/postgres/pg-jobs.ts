@@ -179,14 +179,19 @@ export async function cancelJob(pool: pg.Pool, jobId: JobId): Promise<boolean> {
 
 export async function purgeJob(pool: pg.Pool, jobId: JobId): Promise<boolean> {
   return inTransaction(pool, async (client) => {
-    const { rows } = await client.query<{ jid: string }>(
-      "DELETE FROM jobs WHERE id = $1 AND state <> 'running' RETURNING jid",
+    const { rows } = await client.query<{ jid: string; module_hash: string }>(
+      "DELETE FROM jobs WHERE id = $1 AND state <> 'running' RETURNING jid, module_hash",
       [jobId],
     );
-    const jid = rows[0]?.jid;
-    if (jid === undefined) return false;
-    await client.query('DELETE FROM tasks WHERE jid = $1', [jid]);
-    await client.query('DELETE FROM results WHERE jid = $1', [jid]);
+    const row = rows[0];
+    if (row === undefined) return false;
+    await client.query('DELETE FROM tasks WHERE jid = $1', [row.jid]);
+    await client.query('DELETE FROM results WHERE jid = $1', [row.jid]);
+    // A submit racing this re-puts the module after creating its job (cluster-jobs.ts).
+    await client.query(
+      'DELETE FROM modules WHERE hash = $1 AND NOT EXISTS (SELECT 1 FROM jobs WHERE module_hash = $1)',
+      [row.module_hash],
+    );
     return true;
   });
 }
@@ -258,6 +263,31 @@ export async function getJob(
     [jobId],
   );
   return rows[0] === undefined ? undefined : toJobRow(rows[0]);
+}
+
+export async function countJobs(
+  pool: pg.Pool,
+  state: JobState | undefined,
+): Promise<number> {
+  const { rows } = await pool.query<{ n: string }>(
+    'SELECT count(*) AS n FROM jobs WHERE $1::text IS NULL OR state = $1',
+    [state ?? null],
+  );
+  return Number(rows[0]?.n ?? 0);
+}
+
+export async function endedBefore(
+  pool: pg.Pool,
+  ageMs: number,
+  limit: number,
+): Promise<JobId[]> {
+  const { rows } = await pool.query<{ id: JobId }>(
+    `SELECT id FROM jobs
+     WHERE state <> 'running' AND finished_at <= ${NOW_MS} - $1::bigint
+     ORDER BY finished_at LIMIT $2`,
+    [ageMs, limit],
+  );
+  return rows.map((row) => row.id);
 }
 
 export async function listJobs(

@@ -18,6 +18,14 @@ export async function inTransaction<T>(
   fn: (client: pg.PoolClient) => Promise<T>,
 ): Promise<T> {
   const client = await pool.connect();
+  // A connection cut while checked out (the server ended an idle transaction of a
+  // paused master, a restart) emits 'error' here: the query fails and the connection
+  // is discarded below, instead of the event crashing the master.
+  let broken: Error | undefined;
+  const onError = (error: Error) => {
+    broken = error;
+  };
+  client.on('error', onError);
   try {
     await client.query('BEGIN');
     const value = await fn(client);
@@ -25,9 +33,11 @@ export async function inTransaction<T>(
     return value;
   } catch (error) {
     await client.query('ROLLBACK').catch(() => undefined);
+    broken ??= error instanceof Error ? error : new Error(String(error));
     throw error;
   } finally {
-    client.release();
+    client.off('error', onError);
+    client.release(broken);
   }
 }
 
