@@ -138,6 +138,12 @@ export class RawChromium {
       this.#child.kill('SIGKILL');
       await exited;
     }
-    rmSync(this.#profile, { recursive: true, force: true });
+    // Chromium's last writes may still land as it exits: retry the removal.
+    rmSync(this.#profile, {
+      recursive: true,
+      force: true,
+      maxRetries: 5,
+      retryDelay: 100,
+    });
   }
 }

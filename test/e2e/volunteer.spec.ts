@@ -33,7 +33,10 @@ test('two volunteer tabs complete a 500-task job, every result correct and once'
   expect(workers.map((w) => w.kind)).toEqual(['browser', 'browser']);
   for (const worker of workers) expect(worker.done).toBeGreaterThan(0);
 
-  // Each tab shows the job it worked on, and together they report every task once.
+  // Each tab shows the job it worked on, and together they show every task acked. A
+  // tab counts the results the master acked to it, and the master acks a late result it
+  // refuses too (a task whose lease lapsed on a loaded machine and was redone by the
+  // other tab): the sum may pass 500 then, while the job's results above are exactly once.
   for (const tab of tabs) {
     await expect(tab.getByTestId('job')).toHaveText('squares-500');
   }
@@ -47,7 +50,7 @@ test('two volunteer tabs complete a 500-task job, every result correct and once'
       }
       return sum;
     })
-    .toBe(500);
+    .toBeGreaterThanOrEqual(500);
 });
 
 test('a tab closed mid-job: the other finishes it, every result exactly once', async ({
