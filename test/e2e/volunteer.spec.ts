@@ -34,9 +34,9 @@ test('two volunteer tabs complete a 500-task job, every result correct and once'
   for (const worker of workers) expect(worker.done).toBeGreaterThan(0);
 
   // Each tab shows the job it worked on, and together they show every task acked. A
-  // tab counts the results the master acked to it, and the master acks a late result it
-  // refuses too (a task whose lease lapsed on a loaded machine and was redone by the
-  // other tab): the sum may pass 500 then, while the job's results above are exactly once.
+  // tab counts every result the master acked to it, a failed attempt's too (on a loaded
+  // machine a task may fail once, e.g. its thread lost, and be redone): the sum may pass
+  // 500 then, while the job's results above are each recorded exactly once.
   for (const tab of tabs) {
     await expect(tab.getByTestId('job')).toHaveText('squares-500');
   }
