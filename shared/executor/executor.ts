@@ -23,6 +23,7 @@ import type {
 import { BatchSizer } from './batch-size.js';
 import { ModuleSources } from './modules.js';
 import { forwardCheckpoint, forwardProgress } from './reports.js';
+import { overdueTasks } from './watchdog.js';
 import {
   rangeOf,
   runMessage,
@@ -291,18 +292,12 @@ export class TaskExecutor implements Executor {
   #checkLeases = (): void => {
     this.#watchdog = null;
     const now = this.#clock.now();
-    for (const thread of this.#threads) {
-      if (thread.dead || thread.unreported === 0) continue;
-      const running = runningTask(thread);
-      if (!running) continue;
-      const { timeoutMs } = running.slice.batch;
-      if (now - running.startedAt > timeoutMs + this.#killSlackMs)
-        this.#threadDied(
-          thread,
-          `the task exceeded its lease of ${timeoutMs} ms and its thread was terminated`,
-          running,
-        );
-    }
+    for (const { thread, running, reason } of overdueTasks(
+      this.#threads,
+      now,
+      this.#killSlackMs,
+    ))
+      this.#threadDied(thread, reason, running);
     this.#armWatchdog();
   };
 
