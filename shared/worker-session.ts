@@ -8,24 +8,22 @@ import { encodeFrame } from './codec.js';
 import {
   decodeWorkerBoundMessage,
   expandTasks,
-  type Lease,
-  type Standing,
   type WorkerBoundMessage,
-  type WorkerId,
-  type WorkerKind,
   type WorkerMessage,
 } from './protocol.js';
 import { assertNever } from './errors.js';
 import { reconnectDelay } from './session/backoff.js';
 import { CreditWindow } from './session/credit-window.js';
 import { sayHello, type Prove } from './session/hello.js';
-import type { Clock, Connect, Executor, Transport } from './session/ports.js';
-import { CHECKPOINT_EVERY_MS, ProgressThrottle } from './session/progress.js';
-import {
-  MAX_RESULTS_PER_FRAME,
-  ResultsOutbox,
-  type Outcomes,
-} from './session/results-outbox.js';
+import type { Clock, Executor, Transport } from './session/ports.js';
+import type { Outcomes } from './session/results-outbox.js';
+import { ResultsSender } from './session/results-sender.js';
+import type {
+  SessionStatus,
+  WorkerSession,
+  WorkerSessionOptions,
+} from './session/session-api.js';
+import { TaskReports } from './session/task-reports.js';
 
 export type { Outcomes, Prove };
 export type {
@@ -38,74 +36,12 @@ export type {
   TransportHandlers,
 } from './session/ports.js';
 export { CHECKPOINT_EVERY_MS, PROGRESS_EVERY_MS } from './session/progress.js';
-
-/** `paused`: by {@link WorkerSession.pause}, not connected, until `resume()`. */
-export type SessionState =
-  'connecting' | 'connected' | 'disconnected' | 'paused' | 'stopped';
-
-export interface SessionStatus {
-  state: SessionState;
-  workerId: WorkerId | null;
-  /** Name of the job of the latest task received. */
-  jobName: string | null;
-  /** Id of that job (its public description is at `GET /api/jobs/:id`). */
-  jobId: string | null;
-  /** What this volunteer has given the master, as its last `standing` frame said. */
-  standing: Omit<Standing, 'type'> | null;
-  /** Results acknowledged by the master (committed). */
-  done: number;
-  /** Tasks held: queued or running here. */
-  inFlight: number;
-  /** Why the last connection closed, if it did. */
-  lastClose: string | null;
-}
-
-export interface WorkerSessionOptions {
-  connect: Connect;
-  executor: Executor;
-  kind: WorkerKind;
-  /** The volunteer's proof for a challenge: `proveHello` with its keys and the host it dials. */
-  prove: Prove;
-  name?: string;
-  clock: Clock;
-  /** Called on every change of status. */
-  onStatus?: (status: SessionStatus) => void;
-  /** Called on error frames and odd events, for logs. */
-  onLog?: (level: 'info' | 'warn', message: string) => void;
-  /**
-   * Work to hold per slot, in milliseconds of measured task time: the prefetch window
-   * grows for tiny tasks (many ride in a frame) and stays at ~2 per slot for slow ones.
-   * @defaultValue 100
-   */
-  targetQueueMs?: number;
-  /** Cap on the prefetch window. @defaultValue 4 096 */
-  maxWindow?: number;
-  /** A fixed prefetch window (e.g. 1 for one task at a time); disables adaptation. */
-  fixedWindow?: number;
-  /** Reconnect backoff bounds. @defaultValue 250 and 10 000 */
-  minBackoffMs?: number;
-  maxBackoffMs?: number;
-}
-
-export interface WorkerSession {
-  readonly status: SessionStatus;
-  /** Closes the connection for good (code 1000) and stops reconnecting. */
-  stop(): void;
-  /**
-   * Takes no more tasks and starts none of those held: the running ones finish and
-   * their results are sent, then the connection closes (1000 "paused"), which makes the
-   * master re-queue the tasks held but not started. Nothing finished is given back.
-   */
-  pause(): void;
-  /** Connects again after {@link WorkerSession.pause} (at once if it is still closing). */
-  resume(): void;
-  /** Grows or shrinks the thread pool, and the prefetch window with it. */
-  setThreads(threads: number): void;
-  /** The CPU share of each thread, percent 1..100. */
-  setShare(percent: number): void;
-}
-
-const FLUSH_DELAY_MS = 4;
+export type {
+  SessionState,
+  SessionStatus,
+  WorkerSession,
+  WorkerSessionOptions,
+} from './session/session-api.js';
 
 /** Starts a session that stays connected (reconnecting as needed) until `stop()`. */
 export function runWorkerSession(options: WorkerSessionOptions): WorkerSession {
@@ -139,16 +75,14 @@ class Session {
   readonly #executor: Executor;
   readonly #clock: Clock;
   readonly #credit: CreditWindow;
-  readonly #outbox = new ResultsOutbox();
-  readonly #progress: ProgressThrottle;
-  /** Checkpoints: the latest state per lease, at most one frame a second each. */
-  readonly #checkpoints: ProgressThrottle<unknown>;
+  readonly #results: ResultsSender;
+  /** Progress and checkpoints of the tasks held, throttled per lease. */
+  readonly #reports: TaskReports;
   #transport: Transport | null = null;
   #stopped = false;
   /** Closes in a row without a welcome, for the reconnect backoff. */
   #failures = 0;
   #reconnectTimer: unknown = null;
-  #flushTimer: unknown = null;
   /** Paused by the volunteer: no credit, no tasks started, no reconnecting. */
   #paused = false;
   /**
@@ -170,20 +104,20 @@ class Session {
       maxWindow: options.maxWindow ?? 4_096,
       fixedWindow: options.fixedWindow,
     });
-    this.#progress = new ProgressThrottle(options.clock, (lease, fraction) =>
-      this.#send({ type: 'progress', lease, fraction }),
-    );
-    this.#executor.onProgress = this.#onProgress;
-    this.#checkpoints = new ProgressThrottle<unknown>(
-      options.clock,
-      (lease, state) =>
-        this.#send({ type: 'checkpoint', lease, state: state as object }),
-      CHECKPOINT_EVERY_MS,
-    );
-    this.#executor.onCheckpoint = (lease, state) => {
-      if (this.#transport !== null && this.status.state === 'connected')
-        this.#checkpoints.report(lease, state);
+    const send = (message: WorkerMessage): void => this.#send(message);
+    this.#results = new ResultsSender(options.clock, send);
+    this.#reports = new TaskReports(options.clock, send);
+    this.#executor.onProgress = (lease, fraction) => {
+      if (this.#reporting) this.#reports.progress(lease, fraction);
     };
+    this.#executor.onCheckpoint = (lease, state) => {
+      if (this.#reporting) this.#reports.checkpoint(lease, state);
+    };
+  }
+
+  /** Reports go only to a master that welcomed this connection. */
+  get #reporting(): boolean {
+    return this.#transport !== null && this.status.state === 'connected';
   }
 
   #setStatus(patch: Partial<SessionStatus>): void {
@@ -201,72 +135,33 @@ class Session {
     if (credit > 0) this.#send({ type: 'ready', credit });
   }
 
-  #clearFlushTimer(): void {
-    if (this.#flushTimer !== null) {
-      this.#clock.clearTimeout(this.#flushTimer);
-      this.#flushTimer = null;
-    }
-  }
-
   /** Sends what the outbox holds; the last frame carries the new credit. */
   #flush = (): void => {
-    this.#clearFlushTimer();
+    this.#results.cancelTimer();
     // Status once per flush, not per task: tiny tasks finish by the hundred thousand.
     this.#setStatus({ inFlight: this.#executor.pending });
-    if (this.#outbox.size === 0) {
+    if (this.#results.size === 0) {
       this.#grantCredit();
       return;
     }
-    while (this.#outbox.size > 0) {
-      const batch = this.#outbox.take();
-      // The last frame of the flush carries the new credit: one frame, not two.
-      const credit =
-        this.#outbox.size === 0 && !this.#releasing
-          ? this.#credit.due(this.#executor.pending)
-          : 0;
-      this.#unacked += batch.leases.length + batch.failures.length;
-      this.#send({
-        type: 'results',
-        leases: batch.leases,
-        outputs: batch.outputs,
-        ...(batch.leases.length > 0 ? { busyMs: batch.busyMs } : {}),
-        ...(batch.failures.length > 0 ? { failures: batch.failures } : {}),
-        ...(credit > 0 ? { credit } : {}),
-      });
-    }
-  };
-
-  #onProgress = (lease: Lease, fraction: number): void => {
-    if (
-      this.#transport === null ||
-      this.status.state !== 'connected' ||
-      !(fraction >= 0 && fraction <= 1)
-    )
-      return;
-    this.#progress.report(lease, fraction);
+    this.#unacked += this.#results.sendAll(() =>
+      this.#releasing ? 0 : this.#credit.due(this.#executor.pending),
+    );
   };
 
   /** The executor finished some tasks: queue their results, send soon. */
   #onTasksDone = (done: Outcomes): void => {
-    // Only tasks that reported progress have any: nothing to do per task otherwise.
-    for (const throttle of [this.#progress, this.#checkpoints]) {
-      if (!throttle.active) continue;
-      // A state not sent yet is of no use once the task has its result.
-      throttle.forget(done.leases);
-      for (const { lease } of done.failures) throttle.forget([lease]);
-    }
+    this.#reports.ended(done);
     const executor = this.#executor;
     this.#credit.completed(
       done.leases.length + done.failures.length,
       this.#clock.now(),
       executor.pending,
     );
-    this.#outbox.add(done);
+    this.#results.add(done);
     // Send at once when idle (latency), else gather what finishes within a moment.
-    if (executor.pending === 0 || this.#outbox.size >= MAX_RESULTS_PER_FRAME)
-      this.#flush();
-    else
-      this.#flushTimer ??= this.#clock.setTimeout(this.#flush, FLUSH_DELAY_MS);
+    if (executor.pending === 0 || this.#results.full) this.#flush();
+    else this.#results.flushSoon(this.#flush);
     if (this.#releasing) this.#closeIfDrained();
   };
 
@@ -355,8 +250,7 @@ class Session {
         return;
       case 'cancel':
         this.#executor.cancel(message.leases);
-        if (this.#progress.active) this.#progress.forget(message.leases);
-        if (this.#checkpoints.active) this.#checkpoints.forget(message.leases);
+        this.#reports.cancelled(message.leases);
         this.#setStatus({ inFlight: this.#executor.pending });
         this.#grantCredit();
         return;
@@ -433,11 +327,9 @@ class Session {
     this.#transport = null;
     // The master re-queued whatever we held: drop it rather than finish it twice.
     this.#executor.cancelAll();
-    this.#outbox.clear();
+    this.#results.clear();
     this.#credit.creditOut = 0;
-    this.#progress.clear();
-    this.#checkpoints.clear();
-    this.#clearFlushTimer();
+    this.#reports.clear();
     const lastClose = `${code}${reason ? ` ${reason}` : ''}`;
     const released = this.#releasing;
     this.#releasing = false;
@@ -480,8 +372,7 @@ class Session {
     this.#stopped = true;
     if (this.#reconnectTimer !== null)
       this.#clock.clearTimeout(this.#reconnectTimer);
-    this.#progress.clear();
-    this.#checkpoints.clear();
+    this.#reports.clear();
     if (this.#transport) {
       this.#flush();
       this.#transport.close(1000, 'worker stopping');

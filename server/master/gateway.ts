@@ -1,7 +1,7 @@
 /**
  * The WebSocket layer's connection lifecycle: upgrade, the handshake deadline, the
- * heartbeat (ping/pong: a socket that misses two is terminated), backpressure (a socket
- * that does not drain is dropped, its tasks re-queued) and close. Frames in go to the
+ * heartbeat (gateway-heartbeat.ts: a socket that misses two pings is terminated),
+ * backpressure (a socket that does not drain is dropped, its tasks re-queued) and close. Frames in go to the
  * message handler (gateway-messages.ts); the runtime's commands come back out as frames.
  */
 import type { IncomingMessage } from 'node:http';
@@ -25,6 +25,7 @@ import {
   type AddressTicket,
 } from './gateway-limits.js';
 import type { DashboardFeed } from './dashboard-feed.js';
+import { Heartbeat } from './gateway-heartbeat.js';
 import {
   MessageHandler,
   type Connections,
@@ -64,9 +65,6 @@ interface Peer extends PeerState {
 /** The `ws` error code of a frame over `maxPayload`. */
 const OVERSIZED = 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH';
 
-/** Sockets pinged per event-loop turn during a heartbeat round. */
-const BEAT_CHUNK = 500;
-
 export class Gateway implements WorkerLink, Connections<Peer> {
   readonly counters: GatewayCounters = {
     connections: 0,
@@ -85,9 +83,8 @@ export class Gateway implements WorkerLink, Connections<Peer> {
   #peers = new Set<Peer>();
   #workers = new Map<WorkerId, Peer>();
   #nextWorker = 0;
-  #heartbeat: NodeJS.Timeout;
+  #heartbeat: Heartbeat<Peer>;
   #accepting = true;
-  #beating = false;
   #limits: AddressLimits;
 
   constructor(options: GatewayOptions) {
@@ -113,8 +110,13 @@ export class Gateway implements WorkerLink, Connections<Peer> {
       logger: options.logger,
     });
     this.#runtime.attach(this);
-    this.#heartbeat = setInterval(() => this.#beat(), options.heartbeatMs);
-    this.#heartbeat.unref();
+    this.#heartbeat = new Heartbeat({
+      peers: this.#peers,
+      everyMs: options.heartbeatMs,
+      maxBufferedBytes: options.maxBufferedBytes,
+      counters: this.counters,
+      logger: options.logger,
+    });
   }
 
   get workerCount(): number {
@@ -287,51 +289,6 @@ export class Gateway implements WorkerLink, Connections<Peer> {
     socket.send(frame);
   }
 
-  /**
-   * One heartbeat round. With ~19,000 sockets, pinging all in one synchronous loop
-   * stalls the event loop for hundreds of ms, so the round goes in chunks, one chunk
-   * per turn, letting frames and timers run in between.
-   */
-  #beat(): void {
-    if (this.#beating) return; // the previous round is still going (huge fleets)
-    this.#beating = true;
-    const peers = [...this.#peers];
-    let at = 0;
-    const chunk = (): void => {
-      const end = Math.min(peers.length, at + BEAT_CHUNK);
-      for (; at < end; at++) this.#beatOne(peers[at] as Peer);
-      if (at < peers.length && this.#accepting) setImmediate(chunk);
-      else this.#beating = false;
-    };
-    chunk();
-  }
-
-  #beatOne(peer: Peer): void {
-    if (!this.#peers.has(peer)) return;
-    // A peer that does not drain what it was sent is dropped: its tasks go to others.
-    if (peer.socket.bufferedAmount > this.#options.maxBufferedBytes) {
-      this.counters.slowConsumers++;
-      this.#log.warn({ workerId: peer.workerId }, 'slow consumer dropped');
-      peer.socket.terminate();
-      return;
-    }
-    if (!peer.isAlive) {
-      this.counters.heartbeatTimeouts++;
-      this.#log.info(
-        { workerId: peer.workerId },
-        'heartbeat missed: terminating',
-      );
-      peer.socket.terminate();
-      return;
-    }
-    peer.isAlive = false;
-    try {
-      peer.socket.ping();
-    } catch {
-      peer.socket.terminate();
-    }
-  }
-
   // ---------------------------------------------------------------- WorkerLink
 
   sendTasks(workerId: WorkerId, batch: DispatchBatch): void {
@@ -382,7 +339,7 @@ export class Gateway implements WorkerLink, Connections<Peer> {
   /** Stops accepting, closes every socket with 1001 (going away). */
   shutdown(): void {
     this.#accepting = false;
-    clearInterval(this.#heartbeat);
+    this.#heartbeat.stop();
     for (const peer of this.#peers) {
       this.#clearHandshake(peer);
       if (peer.socket.readyState === peer.socket.OPEN) {

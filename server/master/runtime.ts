@@ -7,12 +7,8 @@
 import { EventEmitter } from 'node:events';
 import type { Logger } from '../log.js';
 import { assertNever } from '../../shared/errors.js';
-import type {
-  FeedEvent,
-  Results,
-  Standing,
-  WorkerKind,
-} from '../../shared/protocol.js';
+import type { FeedEvent, Results } from '../../shared/protocol.js';
+import { AfterCommit } from './after-commit.js';
 import { toReceivedResults } from './result-intake.js';
 import { Scheduler } from './scheduler/scheduler.js';
 import type {
@@ -26,59 +22,26 @@ import type {
 import type { EncodedValue, Store } from './store/store.js';
 import { collectDispatchBatch } from './dispatch-batch.js';
 import { encodeStored } from './store/value-codec.js';
-import type { DispatchBatch } from './task-frames.js';
 import { Standings } from './standings.js';
+import type {
+  Clock,
+  LeaseProgress,
+  RuntimeCounters,
+  WorkerLink,
+} from './runtime-types.js';
 
-/** Where commands that touch sockets go (implemented by the gateway). */
-export interface WorkerLink {
-  sendTasks(workerId: WorkerId, batch: DispatchBatch): void;
-  /** `count` results of this worker are durable. */
-  sendAck(workerId: WorkerId, count: number): void;
-  sendCancel(workerId: WorkerId, leases: Lease[]): void;
-  sendReject(
-    workerId: WorkerId,
-    lease: number,
-    code: string,
-    message: string,
-  ): void;
-  disconnect(workerId: WorkerId, code: number, reason: string): void;
-  /** What the worker's volunteer has given (see standings.ts). */
-  sendStanding?(workerId: WorkerId, standing: Standing): void;
-}
-
-/** The latest progress of an active lease, as the dashboard feed receives it. */
-export interface LeaseProgress {
-  lease: Lease;
-  jobId: JobId;
-  index: number;
-  fraction: number;
-}
-
-export interface Clock {
-  now(): number;
-}
-
-/** Counters for /metrics. */
-export interface RuntimeCounters {
-  recordedOk: number;
-  recordedFailed: number;
-  reassigned: number;
-  /** Tasks credited to volunteers, and their busy milliseconds, by kind (since start). */
-  creditedTasks: Record<WorkerKind, number>;
-  creditedBusyMs: Record<WorkerKind, number>;
-}
+export type {
+  Clock,
+  LeaseProgress,
+  RuntimeCounters,
+  WorkerLink,
+} from './runtime-types.js';
 
 /** Bytes of a stored value (UTF-8 for JSON text). */
 function storedBytes(value: EncodedValue): number {
   return typeof value === 'string'
     ? Buffer.byteLength(value, 'utf8')
     : value.byteLength;
-}
-
-/** Results of one worker waiting for the commit in flight, acked together. */
-interface Unacked {
-  commit: Promise<void>;
-  count: number;
 }
 
 /**
@@ -104,9 +67,8 @@ export class Runtime extends EventEmitter {
   #log: Logger;
   #timer: NodeJS.Timeout | null = null;
   #timerAt = Infinity;
-  #pendingNotify = new Set<JobId>();
-  #pendingFinished = new Set<JobId>();
-  #unacked = new Map<WorkerId, Unacked>();
+  /** Acks and wake-ups waiting for the store's commit. */
+  readonly #afterCommit: AfterCommit;
   #closed = false;
   readonly #standings: Standings;
   /** Jobs whose end (and so every result before it) is committed. */
@@ -126,6 +88,18 @@ export class Runtime extends EventEmitter {
     this.#clock = options.clock;
     this.#log = options.logger;
     this.scheduler = new Scheduler(options.scheduler ?? {});
+    this.#afterCommit = new AfterCommit({
+      store: this.store,
+      logger: this.#log,
+      ack: (workerId, count) => this.#link?.sendAck(workerId, count),
+      committed: (results, finished) => {
+        for (const jobId of results) this.emit('results', jobId);
+        for (const jobId of finished) {
+          this.#finishedDurably.add(jobId);
+          this.emit('job-finished', jobId);
+        }
+      },
+    });
     this.#standings = new Standings({
       ledger: this.store.volunteers,
       commit: () => this.store.commit(),
@@ -168,7 +142,7 @@ export class Runtime extends EventEmitter {
       this.#finishedDurably.delete(event.jobId);
       this.emit('job-purged', event.jobId);
     }
-    this.#commitAndNotify();
+    this.#afterCommit.commitAndNotify();
     this.#arm();
   }
 
@@ -191,7 +165,7 @@ export class Runtime extends EventEmitter {
       results,
       at: this.now(),
     });
-    this.#ackAfterCommit(workerId, results.length);
+    this.#afterCommit.ack(workerId, results.length);
     if (message.credit) {
       this.dispatch({
         type: 'credit-granted',
@@ -243,27 +217,6 @@ export class Runtime extends EventEmitter {
       state: stored,
       at: this.now(),
     });
-  }
-
-  /** The ack promises durability: it is sent only once the store has committed. */
-  #ackAfterCommit(workerId: WorkerId, count: number): void {
-    const commit = this.store.commit();
-    const pending = this.#unacked.get(workerId);
-    if (pending?.commit === commit) {
-      pending.count += count;
-      return;
-    }
-    const batch: Unacked = { commit, count };
-    this.#unacked.set(workerId, batch);
-    commit.then(
-      () => {
-        if (this.#unacked.get(workerId) === batch)
-          this.#unacked.delete(workerId);
-        this.#link?.sendAck(workerId, batch.count);
-      },
-      (error: unknown) =>
-        this.#log.error({ err: error }, 'commit failed; results not acked'),
-    );
   }
 
   /** A volunteer's arrival is kept (first and last seen, name, kind). */
@@ -351,13 +304,13 @@ export class Runtime extends EventEmitter {
             : { ok: false, error: outcome.error, code: outcome.code },
         );
         this.dirtyJobs.add(command.jobId);
-        this.#pendingNotify.add(command.jobId);
+        this.#afterCommit.recorded(command.jobId);
         return;
       }
       case 'job-finished':
         this.store.finishJob(command.jobId, command.state, command.at);
         this.dirtyJobs.add(command.jobId);
-        this.#pendingFinished.add(command.jobId);
+        this.#afterCommit.finished(command.jobId);
         this.#log.info(
           { jobId: command.jobId, state: command.state },
           'job finished',
@@ -382,32 +335,6 @@ export class Runtime extends EventEmitter {
       default:
         assertNever(command);
     }
-  }
-
-  /**
-   * Group commit: what this event recorded is committed with everything else queued in
-   * the same turn (the store coalesces); readers of results are woken only after the
-   * commit, so nothing uncommitted is ever read.
-   */
-  #commitAndNotify(): void {
-    if (this.#pendingNotify.size === 0 && this.#pendingFinished.size === 0)
-      return;
-    const notify = this.#pendingNotify;
-    const finished = this.#pendingFinished;
-    this.#pendingNotify = new Set();
-    this.#pendingFinished = new Set();
-    this.store.commit().then(
-      () => {
-        for (const jobId of notify) this.emit('results', jobId);
-        for (const jobId of finished) {
-          this.#finishedDurably.add(jobId);
-          this.emit('job-finished', jobId);
-        }
-      },
-      (error: unknown) => {
-        this.#log.error({ err: error }, 'store commit failed');
-      },
-    );
   }
 
   /** Keeps exactly one timer, armed for the scheduler's next deadline. */

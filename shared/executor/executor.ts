@@ -20,7 +20,10 @@ import type {
   Executor,
   ProgressListener,
 } from '../worker-session.js';
+import { BatchSizer } from './batch-size.js';
 import { ModuleSources } from './modules.js';
+import { forwardCheckpoint, forwardProgress } from './reports.js';
+import { overdueTasks } from './watchdog.js';
 import {
   rangeOf,
   runMessage,
@@ -29,7 +32,6 @@ import {
   type Slice,
 } from './slice.js';
 import {
-  findUnreported,
   handTo,
   newThread,
   reportCrash,
@@ -50,7 +52,7 @@ export class TaskExecutor implements Executor {
   onCheckpoint: CheckpointListener | null = null;
   readonly #options: TaskExecutorOptions;
   readonly #clock: ExecutorClock;
-  readonly #maxBatch: number;
+  readonly #batchSize: BatchSizer;
   readonly #killSlackMs: number;
   readonly #modules: ModuleSources | null;
   #queue: Slice[] = [];
@@ -58,7 +60,6 @@ export class TaskExecutor implements Executor {
   /** Leases cancelled while in a thread: their outcomes are dropped. */
   readonly #cancelled = new Set<Lease>();
   #pending = 0;
-  #avgTaskMs = 0;
   #crashes = 0;
   #watchdog: unknown = null;
   #closed = false;
@@ -71,7 +72,10 @@ export class TaskExecutor implements Executor {
     this.#options = options;
     this.#clock = options.clock;
     this.#slots = Math.max(1, Math.floor(options.threads));
-    this.#maxBatch = options.maxBatch ?? 256;
+    this.#batchSize = new BatchSizer(
+      options.maxBatch ?? 256,
+      options.targetBatchMs ?? 2,
+    );
     this.#killSlackMs = options.killSlackMs ?? 200;
     this.#modules = options.loadModule
       ? new ModuleSources(options.loadModule)
@@ -222,65 +226,21 @@ export class TaskExecutor implements Executor {
   #onThreadMessage(thread: Thread, message: FromThread): void {
     if (thread.dead) return;
     if (message.type !== 'outcomes') {
-      if (message.type === 'progress') this.#progress(thread, message);
-      else if (message.type === 'checkpoint') this.#checkpoint(thread, message);
+      const cancelled = this.#cancelled;
+      if (message.type === 'progress')
+        forwardProgress(thread, message, cancelled, this.onProgress);
+      else if (message.type === 'checkpoint')
+        forwardCheckpoint(thread, message, cancelled, this.onCheckpoint);
       return;
     }
     const now = this.#clock.now();
-    const count = message.leases.length;
-    if (count > 0) {
-      const sample = (now - thread.lastHeardAt) / count;
-      this.#avgTaskMs =
-        this.#avgTaskMs === 0 ? sample : this.#avgTaskMs * 0.8 + sample * 0.2;
-    }
+    this.#batchSize.sample(now - thread.lastHeardAt, message.leases.length);
     thread.lastHeardAt = now;
     settle(thread, message, this.#cancelled, this.#release, () =>
       this.#options.onLog?.('ignored outcomes out of order from a thread'),
     );
     this.#retireIfIdle(thread);
     this.#pump();
-  }
-
-  /**
-   * Passes on a task's progress if its lease is one the thread holds, unreported and
-   * not cancelled (task code can post anything on the thread's port).
-   */
-  #progress(
-    thread: Thread,
-    message: { lease: unknown; fraction: unknown },
-  ): void {
-    const listener = this.onProgress;
-    const { fraction } = message;
-    // From our own thread; it counts only if it names a lease that thread holds.
-    const lease = message.lease as Lease;
-    if (
-      listener === null ||
-      typeof lease !== 'number' ||
-      typeof fraction !== 'number' ||
-      !(fraction >= 0 && fraction <= 1) ||
-      this.#cancelled.has(lease)
-    )
-      return;
-    if (findUnreported(thread, (l) => l === lease)) listener(lease, fraction);
-  }
-
-  /** Passes on a task's checkpoint, on the same terms as its progress. */
-  #checkpoint(
-    thread: Thread,
-    message: { lease: unknown; state: unknown },
-  ): void {
-    const listener = this.onCheckpoint;
-    const { state } = message;
-    // From our own thread; it counts only if it names a lease that thread holds.
-    const lease = message.lease as Lease;
-    if (
-      listener === null ||
-      typeof lease !== 'number' ||
-      state === undefined ||
-      this.#cancelled.has(lease)
-    )
-      return;
-    if (findUnreported(thread, (l) => l === lease)) listener(lease, state);
   }
 
   /**
@@ -332,18 +292,12 @@ export class TaskExecutor implements Executor {
   #checkLeases = (): void => {
     this.#watchdog = null;
     const now = this.#clock.now();
-    for (const thread of this.#threads) {
-      if (thread.dead || thread.unreported === 0) continue;
-      const running = runningTask(thread);
-      if (!running) continue;
-      const { timeoutMs } = running.slice.batch;
-      if (now - running.startedAt > timeoutMs + this.#killSlackMs)
-        this.#threadDied(
-          thread,
-          `the task exceeded its lease of ${timeoutMs} ms and its thread was terminated`,
-          running,
-        );
-    }
+    for (const { thread, running, reason } of overdueTasks(
+      this.#threads,
+      now,
+      this.#killSlackMs,
+    ))
+      this.#threadDied(thread, reason, running);
     this.#armWatchdog();
   };
 
@@ -357,18 +311,9 @@ export class TaskExecutor implements Executor {
     );
   }
 
-  #batchSize(): number {
-    if (this.#avgTaskMs <= 0) return 1;
-    const target = this.#options.targetBatchMs ?? 2;
-    return Math.max(
-      1,
-      Math.min(this.#maxBatch, Math.floor(target / this.#avgTaskMs)),
-    );
-  }
-
   #pump(): void {
     if (this.#closed || this.#held) return;
-    const size = this.#batchSize();
+    const size = this.#batchSize.size;
     for (const thread of this.#threads) {
       if (thread.dead || thread.retiring) continue;
       // Keep up to two batches per thread: one running, one waiting, no idle gap.

@@ -6,8 +6,8 @@
  * per event-loop turn (group commit), so that thousands of results share one WAL write.
  *
  * The parts: the file, its schema and migrations (sqlite-schema.ts), the inputs in
- * chunk rows (sqlite-inputs.ts), the results (sqlite-results.ts); this file keeps the
- * jobs, the modules and the group commit.
+ * chunk rows (sqlite-inputs.ts), the results (sqlite-results.ts), the group commit
+ * (sqlite-commit.ts); this file keeps the jobs and the modules.
  */
 import type Database from 'better-sqlite3';
 import type { JobState } from '../../../shared/protocol.js';
@@ -20,7 +20,7 @@ import type {
   StoredOutcome,
   StoredResult,
 } from './store.js';
-import type { Bindable } from './sqlite-rows.js';
+import { SqliteGroupCommit } from './sqlite-commit.js';
 import { openDatabase } from './sqlite-schema.js';
 import { SqliteInputs } from './sqlite-inputs.js';
 import { SqliteResults } from './sqlite-results.js';
@@ -45,19 +45,6 @@ interface JobEntry {
   taskCount: number;
   sealed: boolean;
   moduleHash: string;
-}
-
-interface QueuedFinish {
-  jid: number;
-  state: 'completed' | 'cancelled';
-  at: number;
-}
-
-/** The commit that the current turn's `commit()` calls share. */
-interface PendingCommit {
-  promise: Promise<void>;
-  resolve: () => void;
-  reject: (error: unknown) => void;
 }
 
 type JobRow = [
@@ -85,8 +72,7 @@ export class SqliteStore implements Store {
   readonly #purger: SqlitePurger;
   readonly #volunteers: SqliteVolunteers;
   #highestId = 0;
-  #queuedFinishes: QueuedFinish[] = [];
-  #pending: PendingCommit | undefined;
+  readonly #commits: SqliteGroupCommit;
   #closed = false;
 
   readonly #putModule;
@@ -94,9 +80,7 @@ export class SqliteStore implements Store {
   readonly #insertJob;
   readonly #setTaskCount;
   readonly #seal;
-  readonly #finish;
   readonly #allJobs;
-  readonly #writeQueued;
 
   constructor(options: SqliteStoreOptions) {
     const db = openDatabase(options.dir, options.fsync ?? 'normal');
@@ -106,6 +90,7 @@ export class SqliteStore implements Store {
     this.#checkpoints = new SqliteCheckpoints(db);
     this.#purger = new SqlitePurger(db);
     this.#volunteers = new SqliteVolunteers(db);
+    this.#commits = new SqliteGroupCommit(db, this.#results, this.#volunteers);
     this.#putModule = db.prepare<[string, string]>(
       'INSERT OR IGNORE INTO modules (hash, source) VALUES (?, ?)',
     );
@@ -122,24 +107,12 @@ export class SqliteStore implements Store {
     this.#seal = db.prepare<[number]>(
       'UPDATE jobs SET sealed = 1 WHERE jid = ?',
     );
-    this.#finish = db.prepare<[string, number, number]>(
-      // A finished job stays as it first finished.
-      `UPDATE jobs SET state = ?, finished_at = ? WHERE jid = ? AND state = 'running'`,
-    );
     this.#allJobs = db
       .prepare<[], JobRow>(
         `SELECT jid, id, spec, task_count, sealed, state, finished_at FROM jobs
          WHERE state NOT IN ('${PURGING}', '${PURGED}') ORDER BY jid`,
       )
       .raw();
-    this.#writeQueued = db.transaction(
-      (results: readonly Bindable[], finishes: QueuedFinish[]) => {
-        this.#results.insert(results);
-        this.#volunteers.writeQueued();
-        for (const { jid, state, at } of finishes)
-          this.#finish.run(state, at, jid);
-      },
-    );
     for (const [jid, id, spec, taskCount, sealed] of this.#allJobs.all()) {
       const { moduleHash } = JSON.parse(spec) as { moduleHash: string };
       this.#jobs.set(id, { jid, taskCount, sealed: sealed === 1, moduleHash });
@@ -272,25 +245,13 @@ export class SqliteStore implements Store {
 
   finishJob(jobId: JobId, state: 'completed' | 'cancelled', at: number): void {
     this.#assertOpen();
-    this.#queuedFinishes.push({ jid: this.#job(jobId).jid, state, at });
+    this.#commits.finish(this.#job(jobId).jid, state, at);
   }
 
   commit(): Promise<void> {
     // close() wrote everything queued before it, and nothing can be queued after it.
     if (this.#closed) return Promise.resolve();
-    if (this.#pending === undefined) {
-      let resolve!: () => void;
-      let reject!: (error: unknown) => void;
-      const promise = new Promise<void>((res, rej) => {
-        resolve = res;
-        reject = rej;
-      });
-      this.#pending = { promise, resolve, reject };
-      // setImmediate, not a microtask: every socket callback of this poll phase gets
-      // to queue its results before the one transaction runs.
-      setImmediate(() => this.#flushPending());
-    }
-    return this.#pending.promise;
+    return this.#commits.commit();
   }
 
   readResults(jobId: JobId, afterSeq: number, limit: number): StoredResult[] {
@@ -353,46 +314,11 @@ export class SqliteStore implements Store {
     if (this.#closed) return;
     this.#closed = true;
     this.#purger.stop();
-    const pending = this.#pending;
-    this.#pending = undefined;
     try {
-      this.#writeQueuedNow();
-      pending?.resolve();
-    } catch (error) {
-      pending?.reject(error);
-      throw error;
+      this.#commits.close();
     } finally {
       this.#db.close();
     }
-  }
-
-  #flushPending(): void {
-    const pending = this.#pending;
-    // close() may have written and settled it already.
-    if (pending === undefined) return;
-    this.#pending = undefined;
-    try {
-      this.#writeQueuedNow();
-    } catch (error) {
-      // The batch is dropped: its callers learn it from the rejection, and nothing of
-      // it was acknowledged.
-      pending.reject(error);
-      return;
-    }
-    pending.resolve();
-  }
-
-  #writeQueuedNow(): void {
-    if (
-      !this.#results.hasQueued() &&
-      this.#queuedFinishes.length === 0 &&
-      !this.#volunteers.hasQueued()
-    )
-      return;
-    const results = this.#results.takeQueued();
-    const finishes = this.#queuedFinishes;
-    this.#queuedFinishes = [];
-    this.#writeQueued(results, finishes);
   }
 
   #job(jobId: JobId): JobEntry {

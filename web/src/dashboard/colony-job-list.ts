@@ -2,15 +2,13 @@ import { LitElement, css, html, nothing } from 'lit';
 import { customElement, property, state } from 'lit/decorators.js';
 import { repeat } from 'lit/directives/repeat.js';
 import type { JobSummary } from '../../../shared/protocol.js';
-import { completion, etaSeconds } from '../job-math.js';
-import {
-  formatCount,
-  formatEta,
-  formatPercent,
-  formatRate,
-  formatSpan,
-} from '../format.js';
 import { baseStyles } from '../ui-styles.js';
+import {
+  jobBreakdown,
+  jobErrors,
+  jobMetrics,
+  jobTitle,
+} from './job-row-parts.js';
 import './colony-job-pager.js';
 import './colony-progress-bar.js';
 
@@ -246,14 +244,14 @@ export class ColonyJobList extends LitElement {
     const expanded = this._expanded.has(job.id);
     return html`<li data-job=${job.id}>
       <div class="row">
-        ${this._title(job)} ${this._metrics(job)}
+        ${jobTitle(job)} ${jobMetrics(job, this._onCancel)}
         <colony-progress-bar
           class="bar"
           .counts=${job.counts}
           .partial=${job.partial}
           .label=${job.name}
         ></colony-progress-bar>
-        ${this._breakdown(job, expanded)}
+        ${jobBreakdown(job, expanded, this._toggle)}
       </div>
       ${
         job.description
@@ -264,132 +262,18 @@ export class ColonyJobList extends LitElement {
             ></p>`
           : nothing
       }
-      ${expanded ? this._errors(job) : nothing}
+      ${expanded ? jobErrors(job) : nothing}
     </li>`;
   }
 
-  private _title(job: JobSummary) {
-    return html`<div class="title">
-      <span class="name ellipsis" title=${`${job.name} (job ${job.id})`}
-        >${job.name}</span
-      >
-      <span class="badge state-${job.state}"
-        ><span class="dot"></span>${job.state}</span
-      >
-      ${
-        job.sealed
-          ? nothing
-          : html`<span class="badge" title="more inputs may be appended"
-              >open</span
-            >`
-      }
-    </div>`;
-  }
-
-  /** Completion, rate, eta (or time taken) and the cancel button. */
-  private _metrics(job: JobSummary) {
-    const c = job.counts;
-    const eta = etaSeconds(job);
-    const finished = job.state !== 'running';
-    return html`<div class="metric pct">
-        <div class="v num">${formatPercent(completion(c, job.partial))}</div>
-        <div class="k num">
-          ${formatCount(c.done + c.failed)}/${formatCount(c.total)}
-        </div>
-      </div>
-      <div class="metric rate">
-        <div class="v num">${finished ? '—' : formatRate(job.rate)}</div>
-        <div class="k">rate</div>
-      </div>
-      <div class="metric eta">
-        <div class="v num">
-          ${
-            finished && job.finishedAt !== null
-              ? formatSpan((job.finishedAt - job.createdAt) / 1_000)
-              : formatEta(eta)
-          }
-        </div>
-        <div class="k">${finished ? 'took' : 'eta'}</div>
-      </div>
-      <div class="actions">
-        ${
-          finished
-            ? nothing
-            : html`<button
-                class="cancel danger"
-                @click=${() => this._onCancel(job)}
-                aria-label=${`Cancel job ${job.name}`}
-              >
-                Cancel
-              </button>`
-        }
-      </div>`;
-  }
-
-  private _breakdown(job: JobSummary, expanded: boolean) {
-    const c = job.counts;
-    return html`<div class="breakdown">
-      <span class="key done num"><i></i>${formatCount(c.done)} done</span>
-      <span class="key failed num"><i></i>${formatCount(c.failed)} failed</span>
-      <span class="key running num"
-        ><i></i>${formatCount(c.running)} running</span
-      >
-      <span class="key queued num"><i></i>${formatCount(c.queued)} queued</span>
-      ${
-        job.backups && job.backups.issued > 0
-          ? html`<span
-              class="key backups num"
-              title="backup copies of stragglers at the job's tail (and how many finished first)"
-              >${formatCount(job.backups.issued)} backups
-              (${formatCount(job.backups.won)} won)</span
-            >`
-          : nothing
-      }
-      ${
-        job.checkpoints &&
-        (job.checkpoints.tasks > 0 || job.checkpoints.resumed > 0)
-          ? html`<span
-              class="key checkpoints num"
-              title="running tasks that saved a checkpoint (and dispatches that resumed from one)"
-              >${formatCount(job.checkpoints.tasks)} checkpointed
-              (${formatCount(job.checkpoints.resumed)} resumed)</span
-            >`
-          : nothing
-      }
-      ${
-        job.errors.length > 0
-          ? html`<button
-              class="link"
-              aria-expanded=${expanded ? 'true' : 'false'}
-              @click=${() => this._toggle(job.id)}
-            >
-              ${expanded ? 'Hide' : 'Show'} errors (${job.errors.length})
-            </button>`
-          : nothing
-      }
-    </div>`;
-  }
-
-  private _errors(job: JobSummary) {
-    if (job.errors.length === 0) return nothing;
-    return html`<div class="errors" role="list" aria-label="Error samples">
-      ${job.errors.map(
-        (e) =>
-          html`<div role="listitem">
-            <span class="faint num">task ${e.index}</span
-            ><span class="msg">${e.error}</span>
-          </div>`,
-      )}
-    </div>`;
-  }
-
-  private _toggle(jobId: string): void {
+  // Arrow functions: the row parts call them without the element as `this`.
+  private _toggle = (jobId: string): void => {
     const next = new Set(this._expanded);
     if (!next.delete(jobId)) next.add(jobId);
     this._expanded = next;
-  }
+  };
 
-  private _onCancel(job: JobSummary): void {
+  private _onCancel = (job: JobSummary): void => {
     this.dispatchEvent(
       new CustomEvent<JobCancelDetail>('job-cancel', {
         detail: { jobId: job.id, name: job.name },
@@ -397,7 +281,7 @@ export class ColonyJobList extends LitElement {
         composed: true,
       }),
     );
-  }
+  };
 }
 
 declare global {

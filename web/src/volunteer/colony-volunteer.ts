@@ -7,7 +7,6 @@ import type {
 } from '../../../shared/worker-session.js';
 import type { WebWorkerExecutor } from '../runner/web-worker-executor.js';
 import { openVolunteerSession } from './open-session.js';
-import { formatCount, formatRate, formatStopwatch } from '../format.js';
 import { windowRate, type CountSample } from '../job-math.js';
 import { baseStyles } from '../ui-styles.js';
 import { volunteerStyles } from './volunteer-styles.js';
@@ -24,6 +23,7 @@ import {
   type VolunteerSettings,
 } from './settings-store.js';
 import { Phase, PHASE_LABEL } from './volunteer-phase.js';
+import { aboutCard, detailPanel, statsPanel } from './volunteer-panels.js';
 
 const RATE_WINDOW_MS = 30_000;
 
@@ -112,7 +112,8 @@ export class ColonyVolunteer extends LitElement {
       </header>
 
       <section class="card" aria-label="Volunteer">
-        ${this._hero(phase)} ${this._stats()} ${this._detail(phase)}
+        ${this._hero(phase)} ${this._stats()}
+        ${detailPanel(this._status, this._running, this._name, phase)}
       </section>
       <colony-contribution
         .standing=${this._status?.standing ?? null}
@@ -123,7 +124,7 @@ export class ColonyVolunteer extends LitElement {
         .name=${this._chosenName ?? ''}
         @volunteer-name=${this._onName}
       ></colony-contribution>
-      ${this._about()}
+      ${aboutCard(this._threads)}
     `;
   }
 
@@ -181,81 +182,14 @@ export class ColonyVolunteer extends LitElement {
 
   private _stats() {
     const status = this._status;
-    const done = this._doneBefore + (status?.done ?? 0);
-    const given =
-      this._givenMs +
-      (this._givingSince > 0 ? this._now - this._givingSince : 0);
-    const rate = windowRate(this._samples, RATE_WINDOW_MS);
-    const jobName = status?.jobName ?? null;
-    return html`
-      <div class="stats">
-        <div class="stat job">
-          <div class="label">Working on</div>
-          <div class="value ellipsis" title=${jobName ?? ''} data-testid="job">
-            ${jobName ?? html`<span class="faint">—</span>`}
-          </div>
-        </div>
-        <div class="stat">
-          <div class="label">Tasks done</div>
-          <div class="value num" data-testid="done">${formatCount(done)}</div>
-        </div>
-        <div class="stat">
-          <div class="label">Time given</div>
-          <div class="value num" data-testid="given">
-            ${formatStopwatch(given)}
-          </div>
-        </div>
-        <div class="stat">
-          <div class="label">Rate</div>
-          <div class="value num">${formatRate(rate)}</div>
-        </div>
-      </div>
-    `;
-  }
-
-  private _detail(phase: Phase) {
-    const status = this._status;
-    return html`
-      <div class="detail muted">
-        <span
-          >Connection:
-          <b data-testid="connection"
-            >${status && this._running ? status.state : 'stopped'}</b
-          ></span
-        >
-        <span class="num"
-          >Tasks held: ${formatCount(status?.inFlight ?? 0)}</span
-        >
-        <span class="ellipsis">As: ${this._name}</span>
-        ${
-          status?.lastClose && phase === Phase.Reconnecting
-            ? html`<span class="ellipsis"
-                >Last close: ${status.lastClose}</span
-              >`
-            : nothing
-        }
-      </div>
-    `;
-  }
-
-  private _about() {
-    return html`
-      <section class="card about">
-        <p>
-          While this page is open and started, it runs tasks for this colony in
-          ${this._threads === 1 ? 'a background thread' : 'background threads'}
-          (Web Workers), also while the tab is in the background. Pause finishes
-          the tasks under way and hands the rest back; closing the tab stops it,
-          and unfinished tasks go to someone else. The controls are remembered
-          by this browser.
-        </p>
-        <p>
-          Task code runs isolated from this page: it cannot read the page, its
-          storage or any admin token, and it gets no credentials to the master's
-          API.
-        </p>
-      </section>
-    `;
+    return statsPanel({
+      jobName: status?.jobName ?? null,
+      done: this._doneBefore + (status?.done ?? 0),
+      givenMs:
+        this._givenMs +
+        (this._givingSince > 0 ? this._now - this._givingSince : 0),
+      rate: windowRate(this._samples, RATE_WINDOW_MS),
+    });
   }
 
   private _phase(): Phase {

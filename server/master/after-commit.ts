@@ -1,0 +1,89 @@
+/**
+ * What waits for the store's group commit: acks of workers' results (a worker never
+ * forgets a result the master could still lose) and the wake-up of readers of results
+ * and of a job's end (nothing uncommitted is ever read). The runtime owns one.
+ */
+import type { Logger } from '../log.js';
+import type { JobId, WorkerId } from './scheduler/types.js';
+import type { Store } from './store/store.js';
+
+/** Results of one worker waiting for the commit in flight, acked together. */
+interface Unacked {
+  commit: Promise<void>;
+  count: number;
+}
+
+export class AfterCommit {
+  readonly #store: Store;
+  readonly #log: Logger;
+  readonly #ack: (workerId: WorkerId, count: number) => void;
+  readonly #committed: (results: Set<JobId>, finished: Set<JobId>) => void;
+  #pendingNotify = new Set<JobId>();
+  #pendingFinished = new Set<JobId>();
+  #unacked = new Map<WorkerId, Unacked>();
+
+  constructor(options: {
+    store: Store;
+    logger: Logger;
+    /** Sends the ack of `count` durable results. */
+    ack: (workerId: WorkerId, count: number) => void;
+    /** Jobs with new results, and jobs whose end, are now committed. */
+    committed: (results: Set<JobId>, finished: Set<JobId>) => void;
+  }) {
+    this.#store = options.store;
+    this.#log = options.logger;
+    this.#ack = options.ack;
+    this.#committed = options.committed;
+  }
+
+  /** A result of the job was queued for the store. */
+  recorded(jobId: JobId): void {
+    this.#pendingNotify.add(jobId);
+  }
+
+  /** The job's end was queued for the store. */
+  finished(jobId: JobId): void {
+    this.#pendingFinished.add(jobId);
+  }
+
+  /** The ack promises durability: it is sent only once the store has committed. */
+  ack(workerId: WorkerId, count: number): void {
+    const commit = this.#store.commit();
+    const pending = this.#unacked.get(workerId);
+    if (pending?.commit === commit) {
+      pending.count += count;
+      return;
+    }
+    const batch: Unacked = { commit, count };
+    this.#unacked.set(workerId, batch);
+    commit.then(
+      () => {
+        if (this.#unacked.get(workerId) === batch)
+          this.#unacked.delete(workerId);
+        this.#ack(workerId, batch.count);
+      },
+      (error: unknown) =>
+        this.#log.error({ err: error }, 'commit failed; results not acked'),
+    );
+  }
+
+  /**
+   * Group commit: what this event recorded is committed with everything else queued in
+   * the same turn (the store coalesces); readers of results are woken only after the
+   * commit, so nothing uncommitted is ever read.
+   */
+  commitAndNotify(): void {
+    if (this.#pendingNotify.size === 0 && this.#pendingFinished.size === 0)
+      return;
+    const notify = this.#pendingNotify;
+    const finished = this.#pendingFinished;
+    this.#pendingNotify = new Set();
+    this.#pendingFinished = new Set();
+    this.#store.commit().then(
+      () => this.#committed(notify, finished),
+      (error: unknown) => {
+        this.#log.error({ err: error }, 'store commit failed');
+      },
+    );
+  }
+}

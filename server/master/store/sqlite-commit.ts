@@ -1,0 +1,118 @@
+/**
+ * The SQLite store's group commit: results, volunteers' credit and job ends queued
+ * during one event-loop turn are written in one transaction, so that thousands of
+ * results share one WAL write, and every `commit()` of that turn shares its promise.
+ */
+import type Database from 'better-sqlite3';
+import type { Bindable } from './sqlite-rows.js';
+import type { SqliteResults } from './sqlite-results.js';
+import type { SqliteVolunteers } from './sqlite-volunteers.js';
+
+interface QueuedFinish {
+  jid: number;
+  state: 'completed' | 'cancelled';
+  at: number;
+}
+
+/** The commit that the current turn's `commit()` calls share. */
+interface PendingCommit {
+  promise: Promise<void>;
+  resolve: () => void;
+  reject: (error: unknown) => void;
+}
+
+export class SqliteGroupCommit {
+  readonly #results: SqliteResults;
+  readonly #volunteers: SqliteVolunteers;
+  readonly #finish;
+  readonly #writeQueued;
+  #queuedFinishes: QueuedFinish[] = [];
+  #pending: PendingCommit | undefined;
+
+  constructor(
+    db: Database.Database,
+    results: SqliteResults,
+    volunteers: SqliteVolunteers,
+  ) {
+    this.#results = results;
+    this.#volunteers = volunteers;
+    this.#finish = db.prepare<[string, number, number]>(
+      // A finished job stays as it first finished.
+      `UPDATE jobs SET state = ?, finished_at = ? WHERE jid = ? AND state = 'running'`,
+    );
+    this.#writeQueued = db.transaction(
+      (rows: readonly Bindable[], finishes: QueuedFinish[]) => {
+        this.#results.insert(rows);
+        this.#volunteers.writeQueued();
+        for (const { jid, state, at } of finishes)
+          this.#finish.run(state, at, jid);
+      },
+    );
+  }
+
+  /** Queues a job's end; written by the next commit. */
+  finish(jid: number, state: 'completed' | 'cancelled', at: number): void {
+    this.#queuedFinishes.push({ jid, state, at });
+  }
+
+  commit(): Promise<void> {
+    if (this.#pending === undefined) {
+      let resolve!: () => void;
+      let reject!: (error: unknown) => void;
+      const promise = new Promise<void>((res, rej) => {
+        resolve = res;
+        reject = rej;
+      });
+      this.#pending = { promise, resolve, reject };
+      // setImmediate, not a microtask: every socket callback of this poll phase gets
+      // to queue its results before the one transaction runs.
+      setImmediate(() => this.#flushPending());
+    }
+    return this.#pending.promise;
+  }
+
+  /**
+   * Writes what is queued now and settles the commit in flight (the store is closing);
+   * a failed write rejects it and throws.
+   */
+  close(): void {
+    const pending = this.#pending;
+    this.#pending = undefined;
+    try {
+      this.#writeQueuedNow();
+      pending?.resolve();
+    } catch (error) {
+      pending?.reject(error);
+      throw error;
+    }
+  }
+
+  #flushPending(): void {
+    const pending = this.#pending;
+    // close() may have written and settled it already.
+    if (pending === undefined) return;
+    this.#pending = undefined;
+    try {
+      this.#writeQueuedNow();
+    } catch (error) {
+      // The batch is dropped: its callers learn it from the rejection, and nothing of
+      // it was acknowledged.
+      pending.reject(error);
+      return;
+    }
+    pending.resolve();
+  }
+
+  #writeQueuedNow(): void {
+    if (
+      !this.#results.hasQueued() &&
+      this.#queuedFinishes.length === 0 &&
+      !this.#volunteers.hasQueued()
+    )
+      return;
+    const results = this.#results.takeQueued();
+    const finishes = this.#queuedFinishes;
+    this.#queuedFinishes = [];
+    this.#writeQueued(results, finishes);
+  }
+}
