@@ -130,20 +130,28 @@ export class RawChromium {
   }
 
   async close(): Promise<void> {
-    this.#socket.close();
     if (this.#child.exitCode === null) {
       const exited = new Promise((resolve) =>
         this.#child.once('exit', resolve),
       );
-      this.#child.kill('SIGKILL');
+      // Browser.close ends every Chromium process (a SIGKILL of the first one leaves
+      // its helpers writing to the profile); SIGKILL only if it does not answer.
+      const kill = setTimeout(() => this.#child.kill('SIGKILL'), 5_000);
+      this.send('Browser.close', {}).catch(() => this.#child.kill('SIGKILL'));
       await exited;
+      clearTimeout(kill);
     }
-    // Chromium's last writes may still land as it exits: retry the removal.
-    rmSync(this.#profile, {
-      recursive: true,
-      force: true,
-      maxRetries: 5,
-      retryDelay: 100,
-    });
+    this.#socket.close();
+    try {
+      rmSync(this.#profile, {
+        recursive: true,
+        force: true,
+        maxRetries: 5,
+        retryDelay: 100,
+      });
+    } catch (error) {
+      // A temporary profile left behind is not the test's concern.
+      console.warn(`could not remove ${this.#profile}: ${String(error)}`);
+    }
   }
 }
