@@ -36,7 +36,7 @@ export class ColonyTopVolunteers extends LitElement {
       }
       th,
       td {
-        padding: 6px 12px;
+        padding: 6px 8px;
         text-align: left;
         white-space: nowrap;
         overflow: hidden;
@@ -54,8 +54,15 @@ export class ColonyTopVolunteers extends LitElement {
       tr + tr td {
         border-top: 1px solid var(--c-border);
       }
+      /* A narrow column beside the workers table: short headers, fixed shares. */
       .name {
-        width: 40%;
+        width: 34%;
+      }
+      .kind {
+        width: 17%;
+      }
+      .n {
+        width: 16%;
       }
       .sorts {
         display: flex;
@@ -130,10 +137,10 @@ export class ColonyTopVolunteers extends LitElement {
       <thead>
         <tr>
           <th class="name">Name</th>
-          <th>Kind</th>
+          <th class="kind">Kind</th>
           <th class="n">Tasks</th>
-          <th class="n">CPU time</th>
-          <th class="n">Last seen</th>
+          <th class="n" title="CPU time given">CPU</th>
+          <th class="n" title="Last seen">Seen</th>
         </tr>
       </thead>
       <tbody>
@@ -141,7 +148,9 @@ export class ColonyTopVolunteers extends LitElement {
           (v) =>
             html`<tr data-volunteer=${v.id}>
               <td class="name" title=${`${v.name} (${v.id})`}>${v.name}</td>
-              <td><span class="kind-${v.kind}">${v.kind}</span></td>
+              <td class="kind">
+                <span class="kind-${v.kind}">${v.kind}</span>
+              </td>
               <td class="n num">${formatCount(v.tasks)}</td>
               <td class="n num">${formatSpan(Math.round(v.busyMs / 1000))}</td>
               <td class="n num">${this._ago(v.lastSeen)}</td>
