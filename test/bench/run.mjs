@@ -574,6 +574,28 @@ if (f.checkpoint) {
     null,
   );
 }
+if (f.multiMaster) {
+  const m = f.multiMaster;
+  const ratio = m.masters2.tasksPerSecond / m.masters1.tasksPerSecond;
+  row(
+    'several masters on one PostgreSQL: tasks/s with 1 / 2 / 3 masters',
+    [m.masters1, m.masters2, m.masters3]
+      .map((r) => fmt.int(r.tasksPerSecond))
+      .join(' / '),
+    m.postgres,
+    fmt.x(ratio),
+    '2 masters >= 1.6x',
+    ratio >= 1.6,
+  );
+  row(
+    '  kill -9 of a master: its claims dispatched again',
+    fmt.ms(m.failover.killToRedispatchedMs),
+    `job done after ${fmt.ms(m.failover.killToJobDoneMs)}`,
+    '',
+    'a few seconds',
+    m.failover.killToRedispatchedMs < 10_000,
+  );
+}
 if (f.fdLimit) {
   const d = f.fdLimit;
   row(
