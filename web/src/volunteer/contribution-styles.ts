@@ -70,6 +70,10 @@ export const contributionStyles = css`
     .section {
       padding: 12px 16px;
     }
+    /* Three columns of a phone's width: long labels wrap rather than overlap. */
+    .label {
+      white-space: normal;
+    }
     .value {
       font-size: 20px;
     }
