@@ -40,8 +40,11 @@ export interface TaskRunnerOptions {
    */
   busyNow?(): number;
   /**
-   * Told as each task starts (lease, time) and ends (-1): lets a host that can see it
-   * without a message (shared memory) blame exactly the task that killed the thread.
+   * Told as each task starts (lease, time) and ends (-1, the same start time): lets a
+   * host that can see it without a message (shared memory) blame exactly the task that
+   * killed the thread. The time never goes back, so a host that reads the lease just
+   * before a task ends and the time just after never sees a start older than the task's
+   * (a 0 there once made the watchdog kill a thread for a task that ran microseconds).
    */
   onRunning?(lease: Lease | -1, at: number): void;
   /** Sleeps for the CPU share; `wake` ends it early. @defaultValue a timer */
@@ -164,7 +167,7 @@ class TaskRunner {
             );
         }
         this.#current = null;
-        options.onRunning?.(-1, 0);
+        options.onRunning?.(-1, now);
         const endedAt = busyNow();
         this.#out.busy(
           Math.max(0, endedAt - startedAt - (pacer.restedMs - restedAt)),
