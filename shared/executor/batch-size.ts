@@ -3,6 +3,31 @@
  * takes about `targetBatchMs` (a thread hop per tiny task would cap throughput) and a
  * slow task travels alone.
  */
+
+/** The finest task time the threads measure (their busy times are in µs). */
+const MIN_TASK_MS = 0.001;
+
+/**
+ * The time the thread itself measured in the tasks of one `outcomes` message (the sum
+ * of its `busy` column), or null if it sent none that fits. This is the figure to size
+ * batches by: the time since the thread was last heard from also holds the waits to be
+ * scheduled and heard, which on a busy machine dwarf tiny tasks, so that batches shrank
+ * to a few tasks and the per-batch cost (messages, wake-ups) grew with the load.
+ */
+export function busyTotal(
+  busy: readonly unknown[] | undefined,
+  count: number,
+): number | null {
+  if (!Array.isArray(busy) || busy.length !== count) return null;
+  let total = 0;
+  for (const ms of busy) {
+    if (typeof ms !== 'number' || !(ms >= 0) || ms === Infinity) return null;
+    total += ms;
+  }
+  // Tasks faster than the clock count as its finest step, not as unmeasured (0).
+  return Math.max(total, MIN_TASK_MS * count);
+}
+
 export class BatchSizer {
   /** Moving average of task time, ms (0 until the first outcomes). */
   #avgTaskMs = 0;
@@ -14,7 +39,7 @@ export class BatchSizer {
     this.#targetMs = targetMs;
   }
 
-  /** `count` tasks were answered `elapsedMs` after the thread was last heard from. */
+  /** `count` tasks took `elapsedMs` (see {@link busyTotal}). */
   sample(elapsedMs: number, count: number): void {
     if (count <= 0) return;
     const sample = elapsedMs / count;

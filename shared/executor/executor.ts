@@ -20,7 +20,7 @@ import type {
   Executor,
   ProgressListener,
 } from '../worker-session.js';
-import { BatchSizer } from './batch-size.js';
+import { BatchSizer, busyTotal } from './batch-size.js';
 import { ModuleSources } from './modules.js';
 import { forwardCheckpoint, forwardProgress } from './reports.js';
 import { overdueTasks } from './watchdog.js';
@@ -234,7 +234,11 @@ export class TaskExecutor implements Executor {
       return;
     }
     const now = this.#clock.now();
-    this.#batchSize.sample(now - thread.lastHeardAt, message.leases.length);
+    const count = message.leases.length;
+    this.#batchSize.sample(
+      busyTotal(message.busy, count) ?? now - thread.lastHeardAt,
+      count,
+    );
     thread.lastHeardAt = now;
     settle(thread, message, this.#cancelled, this.#release, () =>
       this.#options.onLog?.('ignored outcomes out of order from a thread'),
