@@ -4,7 +4,11 @@
  */
 import { parseArgs } from 'node:util';
 import { AppError } from '../shared/errors.js';
+import { clientFlags } from './commands/client-flags.js';
+import type { Flags } from './commands/flags.js';
 import { OPTIONS } from './commands/options.js';
+
+const CLIENT_COMMANDS = new Set(['status', 'results', 'cancel', 'delete']);
 
 const HELP = `colony: volunteer computing over WebSocket
 
@@ -70,6 +74,14 @@ function fail(message: string): never {
   process.exit(2);
 }
 
+/** Every flag checked by the zod schema (flags.ts); exits on the first bad one. */
+async function checkedFlags(values: Record<string, unknown>): Promise<Flags> {
+  const { Flags: schema } = await import('./commands/flags.js');
+  const flags = schema.safeParse(values);
+  if (!flags.success) fail(flags.error.issues[0]?.message ?? 'bad flags');
+  return flags.data;
+}
+
 /**
  * Each command imports its own module when it runs, so that `colony status` does not load
  * the master, the store, esbuild or pino, and `colony help` not even zod.
@@ -91,10 +103,11 @@ async function main(argv: string[]): Promise<void> {
     process.stdout.write(HELP);
     return;
   }
-  const { Flags } = await import('./commands/flags.js');
-  const flags = Flags.safeParse(parsed.values);
-  if (!flags.success) fail(flags.error.issues[0]?.message ?? 'bad flags');
-  const f = flags.data;
+  // The commands that only talk to a master skip zod when their flags are plain.
+  const light = CLIENT_COMMANDS.has(command)
+    ? clientFlags(parsed.values)
+    : null;
+  const f = light ?? (await checkedFlags(parsed.values));
   switch (command) {
     case 'master':
       return (await import('./commands/master.js')).runMaster(f);

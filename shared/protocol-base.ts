@@ -5,22 +5,10 @@
  * (shared/protocol-dashboard.ts) use the very same numbers and ids.
  */
 import * as z from 'zod';
+import { LIMITS } from './limits.js';
 
-/** Upper bounds that keep every message bounded (also announced in `welcome.limits`). */
-export const LIMITS = {
-  maxSlots: 256,
-  maxCredit: 100_000,
-  maxBatch: 10_000,
-  maxNameLength: 100,
-  maxErrorLength: 4_096,
-  /**
-   * Largest checkpoint (`ctx.checkpoint`) any job may allow, in bytes as stored; a
-   * job's own bound is its `maxCheckpointBytes` option (1 MiB by default).
-   */
-  maxCheckpointBytes: 16 * 1024 * 1024,
-  /** Largest `busyMs` of one result: a week of one thread. */
-  maxBusyMs: 7 * 24 * 3600 * 1000,
-} as const;
+// In their own zod-free module (see there); part of the contract as before.
+export { LIMITS };
 
 /** Longest job, worker or volunteer id; the schemas and the fast-path checks use it. */
 export const MAX_ID_LENGTH = 64;

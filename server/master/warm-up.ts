@@ -2,11 +2,13 @@
  * Warming a fresh master, so that its first job runs about as fast as the next: the
  * first esbuild call (module validation) starts esbuild's service process, which takes
  * up to a second on a busy machine, and the JSON scanning paths of inputs and results
- * run cold. Both are started here, at boot, on synthetic data that touches no store.
+ * run cold, and so do the scheduler, the `tasks` frames and the results intake. All are
+ * started here, at boot, on synthetic data that touches no store.
  */
 import { scanNdjsonInputs, scanSubmitBody } from './input-texts.js';
 import { validateModule } from './jobs-service.js';
 import { scanResultsFrame } from './results-text.js';
+import { warmScheduler } from './warm-up-scheduler.js';
 import type { Logger } from '../log.js';
 
 /** Records shaped like common inputs: a few keys, a number, a string. */
@@ -47,4 +49,12 @@ export function warmUp(logger: Logger): void {
   } catch (error) {
     logger.warn({ err: error }, 'warm-up: scanners failed');
   }
+  // After the listen (this runs first): the port is bound without waiting for it.
+  setImmediate(() => {
+    try {
+      warmScheduler();
+    } catch (error) {
+      logger.warn({ err: error }, 'warm-up: scheduler failed');
+    }
+  });
 }

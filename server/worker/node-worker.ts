@@ -22,6 +22,7 @@ import { SandboxedExecutor } from './sandbox/executor.js';
 import { childCommand, type SandboxMode } from './sandbox/modes.js';
 import { fetchModule } from './sandbox/module-fetch.js';
 import { ThreadPool } from './thread-pool.js';
+import { warmUpWorker } from './warm-up.js';
 
 export interface NodeWorkerOptions {
   /** The master's base URL, e.g. http://127.0.0.1:8080, or several: `URL1,URL2` (on loss it moves to the next). */
@@ -173,6 +174,7 @@ export function startNodeWorker(options: NodeWorkerOptions): RunningWorker {
     };
   };
 
+  warmUpWorker(base(), (message) => logger.warn(message));
   let lastState: string | null = null;
   const keys = Promise.resolve(options.keys ?? generateVolunteerKeys(false));
   const session = runWorkerSession({

@@ -5,6 +5,7 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { createTaskRunner, type ToThread } from '../../shared/task-runner.js';
+import { warmUpThread } from './warm-up-thread.js';
 
 const port = parentPort;
 if (!port) throw new Error('task-thread must run in a worker thread');
@@ -29,7 +30,10 @@ const runner = createTaskRunner({
   now: () => Date.now(),
   busyNow: () => performance.now(),
   onRunning: (lease, at) => {
-    running[1] = at;
+    // An end (-1) keeps the start time: the host reads the lease, then the time, so a
+    // read torn by a task's end and the next one's start pairs a lease with a recent
+    // time, never with 0 (which read as a lease overrun and killed the thread).
+    if (lease !== -1) running[1] = at;
     running[0] = lease;
   },
 });
@@ -38,3 +42,6 @@ port.on('message', (message: ToThread) => {
   if (message.type === 'module') sources.set(message.hash, message.source);
   else runner.handle(message);
 });
+
+// Before the first real batch arrives: its tasks then run on warm code.
+warmUpThread();

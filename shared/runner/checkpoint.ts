@@ -4,7 +4,7 @@
  * on the worker.
  */
 import { encodeFrame } from '../codec.js';
-import { LIMITS } from '../protocol.js';
+import { LIMITS } from '../limits.js';
 
 /** Largest checkpoint a worker sends; a job may allow less (`maxCheckpointBytes`). */
 export const MAX_CHECKPOINT_BYTES = LIMITS.maxCheckpointBytes;

@@ -9,6 +9,7 @@ import { ColonyClient, bundleModule } from '../../dist/client.js';
 import {
   BENCH_DIR,
   TOKEN,
+  procTreeCpuSeconds,
   startMaster,
   startWorker,
   waitForJob,
@@ -128,4 +129,73 @@ export async function realInputs({ tasks, rounds, timeoutMs = 120_000 }) {
     await Promise.all(workers.map((w) => w.stop()));
     await master.stop();
   }
+}
+
+/**
+ * The first job of a fresh master against the next one, over `rounds` fresh masters
+ * (each with its own 2 fresh workers): one first job per master is all there is, so
+ * robustness comes from rounds. Each round's ratio compares two jobs run back to
+ * back under the same load.
+ */
+export async function coldStart({
+  tasks,
+  rounds,
+  timeoutMs = 120_000,
+  sandbox,
+}) {
+  const runs = [];
+  for (let round = 0; round < rounds; round++) {
+    const master = await startMaster({ label: `cold-${round}` });
+    const workers = [1, 2].map((n) =>
+      startWorker(master.url, {
+        threads: 1,
+        name: `cold-${round}-${n}`,
+        ...(sandbox ? { sandbox } : {}),
+      }),
+    );
+    try {
+      await waitForWorkers(master.url, 2);
+      const client = new ColonyClient({ url: master.url, token: TOKEN });
+      const module = await bundleModule(INC);
+      // CPU of the master and the workers (with their sandboxes) during a job: a
+      // figure the machine's load hardly moves, unlike the rate.
+      const cpu = () =>
+        [master, ...workers].reduce((s, p) => s + procTreeCpuSeconds(p.pid), 0);
+      const job = async () => {
+        const before = cpu();
+        const result = await runJob(client, {
+          module,
+          inputs: numbers(tasks),
+          timeoutMs,
+        });
+        const cpuSeconds = cpu() - before;
+        await checkResults(client, result.id, tasks, expected.numbers);
+        return { perSecond: result.perSecond, cpuSeconds };
+      };
+      const first = await job();
+      const next = await job();
+      runs.push({
+        first: first.perSecond,
+        next: next.perSecond,
+        ratio: first.perSecond / next.perSecond,
+        cpuFirst: first.cpuSeconds,
+        cpuNext: next.cpuSeconds,
+      });
+    } finally {
+      await Promise.all(workers.map((w) => w.stop()));
+      await master.stop();
+    }
+  }
+  const ratios = runs.map((r) => r.ratio);
+  return {
+    tasks,
+    rounds,
+    first: median(runs.map((r) => r.first)),
+    next: median(runs.map((r) => r.next)),
+    ratio: median(ratios),
+    worst: Math.min(...ratios),
+    cpuFirst: median(runs.map((r) => r.cpuFirst)),
+    cpuNext: median(runs.map((r) => r.cpuNext)),
+    runs,
+  };
 }

@@ -145,6 +145,26 @@ export function procCpuSeconds(pid) {
   return ticks / 100; // CLK_TCK is 100 on Linux
 }
 
+/** CPU seconds of a process and every descendant (a worker's sandbox child too). */
+export function procTreeCpuSeconds(pid) {
+  let total = 0;
+  try {
+    total += procCpuSeconds(pid);
+    for (const task of readdirSync(`/proc/${pid}/task`)) {
+      const children = readFileSync(
+        `/proc/${pid}/task/${task}/children`,
+        'utf8',
+      ).trim();
+      if (children)
+        for (const child of children.split(/\s+/))
+          total += procTreeCpuSeconds(Number(child));
+    }
+  } catch {
+    // the process ended meanwhile
+  }
+  return total;
+}
+
 export function openFds(pid) {
   try {
     return readdirSync(`/proc/${pid}/fd`).length;
