@@ -79,7 +79,20 @@ async function roundTrip(sandbox: string): Promise<void> {
   });
   expect(submitted.status).toBe(201);
   const { id } = (await submitted.json()) as { id: string };
-  await collectResults(master.client, id);
+  const results = await collectResults(master.client, id);
+  // The client gives bytes back as bytes, and records as they were written.
+  const bytesAt = tricky.indexOf('{"bytes":{"$base64":"AAEC/w=="}}');
+  expect(results.get(bytesAt)).toMatchObject({ ok: true });
+  const output = (i: number): unknown =>
+    (results.get(i) as { output?: unknown } | undefined)?.output;
+  expect(output(bytesAt)).toEqual({
+    task: bytesAt,
+    input: { bytes: new Uint8Array([0, 1, 2, 255]) },
+  });
+  expect(output(0)).toEqual({
+    task: 0,
+    input: { id: 'plain', x: 1, text: 'lorem ipsum' },
+  });
   // The raw NDJSON: each output as the text the master stored and sent.
   const response = await fetch(`${master.url}/api/jobs/${id}/results`, {
     headers: { authorization: `Bearer ${master.token}` },

@@ -133,6 +133,55 @@ describe('tasks frames with inputs as text', () => {
   });
 });
 
+describe('hostile inputs in a tasks frame', () => {
+  /** A one-group frame whose inputs column is `inputs` (texts spliced as given). */
+  const frameOf = (inputs: string[]): string =>
+    '{"type":"tasks","jobs":{"j":{"module":"' +
+    MODULE +
+    '","timeoutMs":5,"name":"n"}},"groups":[{"job":"j","leases":[' +
+    inputs.map((_, i) => i + 1).join(',') +
+    '],"indexes":[' +
+    inputs.map((_, i) => i).join(',') +
+    '],"attempts":[' +
+    inputs.map(() => 1).join(',') +
+    '],"inputs":[' +
+    inputs.join(',') +
+    ']}]}';
+
+  test('odd records are split out exactly, and parse as the plain decoder gives them', () => {
+    const inputs = [
+      `{"deep":${'['.repeat(500)}${']'.repeat(500)}}`,
+      `{"huge":"${'\\"]},'.repeat(50_000)}"}`,
+      '{"$base64":"AAEC"}',
+      '{"b":{"$base64":"AAEC","x":1}}',
+      '{"e":"\\u00e9\\ud83e\\udd84\\u2028","lone":"\\ud800","low":"\\udc00"}',
+      '{"n":[-0,1e400,-1e400,0.1e-400,1E+2,9007199254740993]}',
+      '{"k\\"]}":"v\\\\","":{"":[]}}',
+      '["]","}","\\\\",",",{"[":"{"}]',
+    ];
+    const frame = frameOf(inputs);
+    const batches = decodeTasksText(frame);
+    expect(batches?.[0]?.inputs).toEqual(inputs);
+    const plain = plainBatches(frame);
+    expect(
+      (batches?.[0]?.inputs as string[]).map((t) => JSON.parse(t) as unknown),
+    ).toEqual(plain[0]?.inputs);
+  });
+
+  test('a frame that is not JSON, or a group of another shape, is left to the plain decoder', () => {
+    const good = frameOf(['{"a":1}']);
+    for (const frame of [
+      good.replace('{"a":1}', '{"a":"\\'), // string never closed
+      good.replace('{"a":1}', '{"a":[1}'), // brackets do not match
+      good.replace('{"a":1}', '{"a":1}]]]'),
+      good.replace('"job":"j",', '"job":"j","resume":[{"at":0,"state":1}],'),
+      good.replace('"leases":[1]', '"leases":[1.5]'),
+      good.replace('"jobs":{', '"jobs":{"__proto__":{},'),
+    ])
+      expect(decodeTasksText(frame)).toBeNull();
+  });
+});
+
 describe('outputs as JSON text', () => {
   test('records and arrays become text; primitives and bytes do not', () => {
     expect(outputText({ a: [1, 'x'] })).toBe('{"a":[1,"x"]}');
@@ -142,6 +191,18 @@ describe('outputs as JSON text', () => {
     expect(outputText(null)).toBeUndefined();
     expect(outputText({ b: new Uint8Array([1]) })).toBeUndefined();
     expect(() => outputText({ n: 1n })).toThrow();
+  });
+
+  test('output text nested too deeply, or with a bad escape or a raw control character, is refused', () => {
+    expect(checkedText(`${'['.repeat(300)}${']'.repeat(300)}`)).toBeNull();
+    expect(checkedText(`${'['.repeat(200)}${']'.repeat(200)}`)).not.toBeNull();
+    expect(checkedText('{"a":"\\\\x"}')).not.toBeNull();
+    expect(checkedText('{"a":"\\q"}')).toBeNull();
+    expect(checkedText('{"a":"\u0001"}')).toBeNull();
+    expect(checkedText('{"a":"\\ud800"}')).toEqual(
+      new JsonText('{"a":"\\ud800"}'),
+    );
+    expect(checkedText(`{"h":"${'x'.repeat(1_000_000)}"}`)).not.toBeNull();
   });
 
   test('only one compact JSON value is taken from a thread as text', () => {
