@@ -37,6 +37,12 @@ const DOT = 0x2e;
 const ZERO = 0x30;
 const NINE = 0x39;
 
+/** Characters a JSON string holds as they are (no quote, backslash or control). */
+// eslint-disable-next-line no-control-regex -- control characters are what it excludes
+const PLAIN_RUN = /[^"\\\u0000-\u001f]*/y;
+/** Length up to which a string is scanned char by char (a regexp call costs more). */
+const SHORT_STRING = 16;
+
 const isSpace = (c: number): boolean =>
   c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09;
 const isDigit = (c: number): boolean => c >= ZERO && c <= NINE;
@@ -133,7 +139,17 @@ export class JsonScanner {
     const { text } = this;
     const n = text.length;
     let i = at + 1;
+    // Short strings (keys) char by char; past SHORT_STRING, runs of plain characters
+    // are skipped by a regular expression (native code: records are mostly text).
+    let plainFrom = i + SHORT_STRING;
     while (i < n) {
+      if (i >= plainFrom) {
+        PLAIN_RUN.lastIndex = i;
+        PLAIN_RUN.test(text);
+        i = PLAIN_RUN.lastIndex;
+        plainFrom = n;
+        if (i >= n) break;
+      }
       const c = text.charCodeAt(i);
       if (c === QUOTE) return i + 1;
       if (c < 0x20) throw this.#fail(i, 'no control character in a string');
@@ -144,6 +160,7 @@ export class JsonScanner {
             if (!isHex(text.charCodeAt(i + k)))
               throw this.#fail(i + k, 'a hex digit');
           i += 6;
+          plainFrom = i;
           continue;
         }
         // " \ / b f n r t
@@ -159,6 +176,7 @@ export class JsonScanner {
         )
           throw this.#fail(i + 1, 'an escape');
         i += 2;
+        plainFrom = i;
         continue;
       }
       i++;

@@ -85,9 +85,11 @@ export type TaskGroup = z.infer<typeof TaskGroup>;
 /**
  * The tasks of one group as a worker's executor sees them: with their job's facts, and
  * the checkpoints to resume from as a column (`resumes[i]` undefined: start afresh).
+ * With `inputsJson`, each of `inputs` is the input's JSON text, parsed in the task
+ * thread (shared/tasks-text.ts).
  */
 export type TaskBatch = Omit<TaskGroup, 'resume'> &
-  JobWire & { resumes?: unknown[] };
+  JobWire & { resumes?: unknown[]; inputsJson?: boolean };
 
 /** Every group's `job` is a key of `jobs`; at most `maxBatch` tasks in all. */
 export const Tasks = z

@@ -19,6 +19,7 @@ import {
   checkOutput,
   failureOf,
   outcomeOf,
+  sendable,
   type Outcome,
 } from './runner/outcomes.js';
 import { Pacer } from './runner/pacer.js';
@@ -28,6 +29,9 @@ export * from './runner/messages.js';
 export { errorMessage } from './runner/outcomes.js';
 
 const POST_EVERY_MS = 4;
+
+/** Stands for each input of a batch whose JSON text did not parse (never cloned in). */
+const BAD_INPUT = Symbol('bad input');
 
 export interface TaskRunnerOptions {
   /** Imports a module by hash; called once per hash. */
@@ -96,7 +100,9 @@ class TaskRunner {
   handle(message: ToThread): void {
     switch (message.type) {
       case 'run':
-        if (message.leases.length > 0) this.#queue.push(message);
+        if (message.leases.length === 0) return;
+        if (message.inputsJson !== undefined) parseInputs(message);
+        this.#queue.push(message);
         void this.#drain();
         return;
       case 'share':
@@ -245,7 +251,10 @@ class TaskRunner {
   ): Promise<Outcome> | null {
     let result: unknown;
     try {
-      result = fn(batch.inputs[i], task);
+      const input = batch.inputs[i];
+      if (input === BAD_INPUT)
+        throw new Error('the task input is not valid JSON text');
+      result = fn(input, task);
     } catch (error) {
       const outcome = failureOf(task.aborted, error);
       this.#out.record(task.lease, outcome.status, outcome.value);
@@ -265,8 +274,33 @@ class TaskRunner {
     else {
       const problem = checkOutput(result);
       if (problem) this.#out.record(task.lease, Status.error, problem);
-      else this.#out.record(task.lease, Status.ok, result);
+      else if (result === null || typeof result !== 'object')
+        this.#out.record(task.lease, Status.ok, result);
+      else {
+        const outcome = sendable(result);
+        this.#out.record(task.lease, outcome.status, outcome.value);
+      }
     }
     return null;
   }
+}
+
+/**
+ * Parses a batch's inputs sent as one JSON array text (into `inputs`). If it does not
+ * parse into one input per task, each task fails (in its turn, so that outcomes keep
+ * the order the host counts on).
+ */
+function parseInputs(batch: ThreadBatch): void {
+  const count = batch.leases.length;
+  let inputs: unknown;
+  try {
+    inputs = JSON.parse(batch.inputsJson as string);
+  } catch {
+    inputs = null;
+  }
+  batch.inputs =
+    Array.isArray(inputs) && inputs.length === count
+      ? inputs
+      : new Array<unknown>(count).fill(BAD_INPUT);
+  delete batch.inputsJson;
 }

@@ -5,9 +5,11 @@
  * threads, Web Workers) differ, and both are passed in.
  */
 import { encodeFrame } from './codec.js';
+import { encodeResults } from './json-text.js';
 import {
   decodeWorkerBoundMessage,
   expandTasks,
+  type TaskBatch,
   type WorkerBoundMessage,
   type WorkerMessage,
 } from './protocol.js';
@@ -24,6 +26,7 @@ import type {
   WorkerSessionOptions,
 } from './session/session-api.js';
 import { TaskReports } from './session/task-reports.js';
+import { recordTasks } from './tasks-text.js';
 
 export type { Outcomes, Prove };
 export type {
@@ -126,7 +129,12 @@ class Session {
   }
 
   #send(message: WorkerMessage): void {
-    this.#transport?.send(encodeFrame(message));
+    // Results may hold outputs as JSON text (json-text.ts): spliced, not re-encoded.
+    this.#transport?.send(
+      message.type === 'results'
+        ? encodeResults(message)
+        : encodeFrame(message),
+    );
   }
 
   #grantCredit(): void {
@@ -218,6 +226,9 @@ class Session {
   }
 
   #onFrame = (frame: string | Uint8Array): void => {
+    // Records stay JSON text up to the task thread (the usual decoder if not taken).
+    const batches = recordTasks(frame);
+    if (batches) return this.#onTasks(batches);
     const decoded = decodeWorkerBoundMessage(frame);
     if (!decoded.ok) {
       this.#options.onLog?.(
@@ -246,7 +257,7 @@ class Session {
         this.#grantCredit();
         return;
       case 'tasks':
-        this.#onTasks(message);
+        this.#onTasks(expandTasks(message));
         return;
       case 'cancel':
         this.#executor.cancel(message.leases);
@@ -275,12 +286,12 @@ class Session {
     }
   }
 
-  #onTasks(message: Extract<WorkerBoundMessage, { type: 'tasks' }>): void {
+  #onTasks(batches: TaskBatch[]): void {
     // Sent before the pause was known: the close releases them, unstarted.
     if (this.#releasing) return;
     let jobName: string | undefined;
     let jobId: string | undefined;
-    for (const batch of expandTasks(message)) {
+    for (const batch of batches) {
       this.#credit.received(batch.leases.length, this.#clock.now());
       jobName = batch.name;
       jobId = batch.job;

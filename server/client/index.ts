@@ -228,8 +228,7 @@ export class ColonyClient {
     options: { follow?: boolean } = {},
   ): AsyncGenerator<ResultLine> {
     for await (const lines of this.resultLines(jobId, options))
-      for (const line of lines)
-        yield withCode(reviveBase64(JSON.parse(line)) as ResultLine);
+      for (const line of lines) yield withCode(parseLine(line));
   }
 
   /**
@@ -368,6 +367,13 @@ export class ColonyClient {
     }
     return response;
   }
+}
+
+/** One results line; bytes are looked for only where a `$base64` key may be spelt. */
+function parseLine(line: string): ResultLine {
+  const value: unknown = JSON.parse(line);
+  const bytes = line.includes('$base64') || line.includes('\\u');
+  return (bytes ? reviveBase64(value) : value) as ResultLine;
 }
 
 /** A failure from a master older than failure codes reads as the commonest kind. */

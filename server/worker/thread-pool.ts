@@ -24,6 +24,8 @@ export interface ThreadPoolOptions {
   /** Time one batch should take, to size batches from measured task time. @defaultValue 2 */
   targetBatchMs?: number;
   onLog?: (message: string) => void;
+  /** Pass output texts on unchecked (the sandbox's parent checks them). */
+  uncheckedTexts?: boolean;
 }
 
 function threadFile(): string {
@@ -84,6 +86,7 @@ export class ThreadPool extends TaskExecutor {
         ? { targetBatchMs: options.targetBatchMs }
         : {}),
       ...(options.onLog ? { onLog: options.onLog } : {}),
+      ...(options.uncheckedTexts ? { uncheckedTexts: true } : {}),
     });
   }
 }

@@ -13,6 +13,7 @@
  * Tasks stay in columns from the wire to the thread and back (slices of the frame's
  * task groups): no object per task, and a structured clone of a few arrays per batch.
  */
+import { JsonText, checkedText } from '../json-text.js';
 import type { Lease, TaskBatch } from '../protocol.js';
 import type { FromThread, ToThread } from '../task-runner.js';
 import type {
@@ -218,6 +219,14 @@ export class TaskExecutor implements Executor {
     void Promise.resolve(thread.handle.terminate()).catch(() => undefined);
   }
 
+  /** Output texts from threads are checked, unless the host checks them later. */
+  readonly #asText = (value: unknown): JsonText | null =>
+    this.#options.uncheckedTexts
+      ? typeof value === 'string'
+        ? new JsonText(value)
+        : null
+      : checkedText(value);
+
   /** Settled tasks leave `pending` before their `onDone` runs. */
   #release = (count: number): void => {
     this.#pending -= count;
@@ -240,8 +249,14 @@ export class TaskExecutor implements Executor {
       count,
     );
     thread.lastHeardAt = now;
-    settle(thread, message, this.#cancelled, this.#release, () =>
-      this.#options.onLog?.('ignored outcomes out of order from a thread'),
+    settle(
+      thread,
+      message,
+      this.#cancelled,
+      this.#release,
+      () =>
+        this.#options.onLog?.('ignored outcomes out of order from a thread'),
+      this.#asText,
     );
     this.#retireIfIdle(thread);
     this.#pump();

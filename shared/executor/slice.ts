@@ -78,15 +78,19 @@ export function runMessage(slice: Slice): ToThread {
   const whole = from === 0 && to === batch.leases.length;
   const column = <T>(values: T[]): T[] =>
     whole ? values : values.slice(from, to);
-  return {
+  const message: ToThread = {
     type: 'run',
     job: batch.job,
     module: batch.module,
     leases: column(batch.leases),
     indexes: column(batch.indexes),
     attempts: column(batch.attempts),
-    inputs: column(batch.inputs),
+    inputs: batch.inputsJson ? [] : column(batch.inputs),
     deadline: slice.deadline,
     ...(batch.resumes ? { resumes: column(batch.resumes) } : {}),
   };
+  // Input texts travel as one array text: one string to clone, one parse in the thread.
+  if (batch.inputsJson)
+    message.inputsJson = `[${column(batch.inputs as string[]).join(',')}]`;
+  return message;
 }

@@ -5,6 +5,7 @@
  * thread's port (task code can post there) is ignored.
  */
 import type { Lease } from '../protocol.js';
+import type { JsonText } from '../json-text.js';
 import { Status, type ThreadOutcomes } from '../task-runner.js';
 import { emptyOutcomes, hasOutcomes, rangeOf, type Slice } from './slice.js';
 import type { ThreadHandle } from './types.js';
@@ -102,7 +103,8 @@ export function handTo(thread: Thread, slice: Slice, now: number): void {
  * settled tasks before any `onDone` that reports them, so that a listener sees them
  * no longer pending (the session sends at once when nothing is). Outcomes of
  * `cancelled` leases are dropped (and the leases forgotten). A message that does not
- * follow the order is ignored from the first mismatch on.
+ * follow the order is ignored from the first mismatch on. An output sent as JSON text
+ * becomes what `asText` makes of it; null (not JSON text) fails its task.
  */
 export function settle(
   thread: Thread,
@@ -110,6 +112,7 @@ export function settle(
   cancelled: Set<Lease>,
   release: (count: number) => void,
   onMismatch: () => void,
+  asText: (value: unknown) => JsonText | null,
 ): void {
   const { leases, status, values, busy } = message;
   let done = emptyOutcomes();
@@ -130,6 +133,16 @@ export function settle(
       done.leases.push(lease);
       done.outputs.push(values[k]);
       if (busy) (done.busyMs ??= []).push(busy[k] ?? 0);
+    } else if (status[k] === Status.json) {
+      const text = asText(values[k]);
+      if (text) {
+        done.leases.push(lease);
+        done.outputs.push(text);
+        if (busy) (done.busyMs ??= []).push(busy[k] ?? 0);
+      } else {
+        const error = 'the task thread sent an output that is not JSON text';
+        done.failures.push({ lease, error, kind: 'error' });
+      }
     } else if (status[k] === Status.error) {
       done.failures.push({ lease, error: String(values[k]), kind: 'error' });
     } else {

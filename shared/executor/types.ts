@@ -60,4 +60,10 @@ export interface TaskExecutorOptions {
   /** How often the watchdog looks at busy threads. @defaultValue 100 */
   watchdogMs?: number;
   onLog?: (message: string) => void;
+  /**
+   * Outputs the threads send as JSON text are passed on unchecked: only for a host
+   * that checks them itself (the sandbox's process, whose parent scans them).
+   * @defaultValue false: each is scanned, as task code could send any string
+   */
+  uncheckedTexts?: boolean;
 }

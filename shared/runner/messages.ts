@@ -45,6 +45,11 @@ export interface ThreadBatch {
   indexes: number[];
   attempts: number[];
   inputs: unknown[];
+  /**
+   * The inputs as one JSON array text (then `inputs` is empty): records cross to the
+   * thread as one string, which clones for the cost of a copy, and are parsed here.
+   */
+  inputsJson?: string;
   /** Wall-clock deadline (ms since epoch) of the leases; a task past it is skipped. */
   deadline: number;
   /** Checkpoints to resume from, by task (undefined: start afresh); absent when none. */
@@ -59,6 +64,8 @@ export const Status = {
   error: 1,
   /** Not run: its lease was over or it was cancelled before it started. */
   skipped: 2,
+  /** `values[i]` is the output as JSON text (an object or array, written here). */
+  json: 3,
 } as const;
 export type Status = (typeof Status)[keyof typeof Status];
 

@@ -2,6 +2,7 @@
  * How a task ended, checked and bounded, and the outcomes a thread gathers before it
  * posts them in one message (tiny tasks would cost one message each otherwise).
  */
+import { outputText } from '../json-text.js';
 import type { Lease } from '../protocol.js';
 import { Status, type FromThread, type ThreadOutcomes } from './messages.js';
 
@@ -52,9 +53,27 @@ export const SKIPPED: Outcome = { status: Status.skipped, value: null };
 export function outcomeOf(aborted: boolean, output: unknown): Outcome {
   if (aborted) return SKIPPED;
   const problem = checkOutput(output);
-  return problem
-    ? { status: Status.error, value: problem }
-    : { status: Status.ok, value: output };
+  return problem ? { status: Status.error, value: problem } : sendable(output);
+}
+
+/**
+ * A checked output as it leaves the thread: a record as its JSON text (one string to
+ * clone, spliced into the results frame as it is), anything else as it is.
+ */
+export function sendable(output: unknown): Outcome {
+  if (output === null || typeof output !== 'object')
+    return { status: Status.ok, value: output };
+  try {
+    const text = outputText(output);
+    return text === undefined
+      ? { status: Status.ok, value: output }
+      : { status: Status.json, value: text };
+  } catch (error) {
+    return {
+      status: Status.error,
+      value: `the output cannot be sent as JSON: ${errorMessage(error)}`,
+    };
+  }
 }
 
 /** The outcome of a task that threw `error`. */

@@ -4,11 +4,13 @@
 // against one POST of the same inputs. After start every kind runs once per round,
 // interleaved, so that each sees the same (noisy, shared) machine; the figures are
 // medians. Every job is checked: all tasks done, every output as expected.
+import { readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { ColonyClient, bundleModule } from '../../dist/client.js';
 import {
   BENCH_DIR,
   TOKEN,
+  procCpuSeconds,
   procTreeCpuSeconds,
   startMaster,
   startWorker,
@@ -64,15 +66,70 @@ async function checkResults(client, id, count, want) {
   if (seen.some((s) => s === 0)) throw new Error(`job ${id}: results missing`);
 }
 
+/** Pids of a process's live descendants (a worker's sandbox children), from /proc. */
+function descendants(pid) {
+  const parent = new Map();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      parent.set(Number(entry), ppid);
+    } catch {
+      // gone
+    }
+  }
+  const found = [];
+  const walk = (p) => {
+    for (const [child, pp] of parent)
+      if (pp === p) {
+        found.push(child);
+        walk(child);
+      }
+  };
+  walk(pid);
+  return found;
+}
+
+const cpuOf = (pids) =>
+  pids.reduce((sum, pid) => {
+    try {
+      return sum + procCpuSeconds(pid);
+    } catch {
+      return sum;
+    }
+  }, 0);
+
+/**
+ * CPU seconds so far of each process of the run: the master, the worker processes
+ * (main and task threads), their sandbox children, and this client. Diagnostics: per
+ * record CPU tells where a kind's time goes, far less noisy than rates on a busy box.
+ */
+function cpuSnapshot(master, workers) {
+  const client = process.cpuUsage();
+  return {
+    master: master.cpu(),
+    workers: cpuOf(workers.map((w) => w.pid)),
+    sandbox: cpuOf(workers.flatMap((w) => descendants(w.pid))),
+    client: (client.user + client.system) / 1e6,
+  };
+}
+
 const median = (values) => {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.floor(sorted.length / 2)];
 };
 
-export async function realInputs({ tasks, rounds, timeoutMs = 120_000 }) {
-  const master = await startMaster({ label: 'inputs' });
+export async function realInputs({
+  tasks,
+  rounds,
+  timeoutMs = 120_000,
+  profileDir,
+}) {
+  const profile = profileDir ? { profileDir, label: 'inputs' } : {};
+  const master = await startMaster({ label: 'inputs', ...profile });
   const workers = [1, 2].map((n) =>
-    startWorker(master.url, { threads: 1, name: `inputs-${n}` }),
+    startWorker(master.url, { threads: 1, name: `inputs-${n}`, ...profile }),
   );
   try {
     await waitForWorkers(master.url, 2);
@@ -82,18 +139,32 @@ export async function realInputs({ tasks, rounds, timeoutMs = 120_000 }) {
       records: await bundleModule(RECORD),
     };
     const inputs = { numbers: numbers(tasks), records: records(tasks) };
+    const cpu = {};
     const run = async (kind, append = false) => {
+      const before = cpuSnapshot(master, workers);
       const result = await runJob(client, {
         module: modules[kind],
         inputs: inputs[kind],
         append,
         timeoutMs,
       });
+      const ran = cpuSnapshot(master, workers);
       await checkResults(client, result.id, tasks, expected[kind]);
+      const checked = cpuSnapshot(master, workers);
+      // Microseconds of CPU per task in each process: the job (submit to done, what
+      // the rate measures), then reading its results back (`read`).
+      const key = append ? `${kind}Appended` : kind;
+      const perTask = (a, b) =>
+        Object.fromEntries(
+          Object.keys(a).map((p) => [p, ((b[p] - a[p]) / tasks) * 1e6]),
+        );
+      (cpu[key] ??= []).push(perTask(before, ran));
+      (cpu[`${key}Read`] ??= []).push(perTask(ran, checked));
       return result.perSecond;
     };
     // The first job of the fresh master: nothing has run before it.
     const first = await run('numbers');
+    for (const key of Object.keys(cpu)) delete cpu[key];
     const runs = {
       numbers: [],
       records: [],
@@ -123,6 +194,17 @@ export async function realInputs({ tasks, rounds, timeoutMs = 120_000 }) {
       appendedRatio: m.appended / m.numbers,
       recordsAppended: m.recordsAppended,
       recordsAppendedRatio: m.recordsAppended / m.numbers,
+      cpuMicrosPerTask: Object.fromEntries(
+        Object.entries(cpu).map(([kind, list]) => [
+          kind,
+          Object.fromEntries(
+            Object.keys(list[0]).map((p) => [
+              p,
+              Number(median(list.map((c) => c[p])).toFixed(2)),
+            ]),
+          ),
+        ]),
+      ),
       runs,
     };
   } finally {

@@ -204,7 +204,7 @@ await step('sandbox', 'sandbox', () =>
   }),
 );
 await step('inputs', 'inputs', () =>
-  realInputs({ tasks: P.inputs, rounds: P.inputRounds }),
+  realInputs({ tasks: P.inputs, rounds: P.inputRounds, profileDir }),
 );
 await step('coldStart', 'coldstart', () =>
   coldStart({
@@ -413,6 +413,18 @@ if (f.inputs) {
     'info',
     null,
   );
+  const c = i.cpuMicrosPerTask;
+  if (c?.records && c.numbers)
+    for (const read of ['', 'Read'])
+      for (const part of ['master', 'workers', 'sandbox', 'client'])
+        row(
+          `  CPU µs per task, records vs numbers${read ? ' (read back)' : ''}: ${part}`,
+          c[`records${read}`][part].toFixed(1),
+          c[`numbers${read}`][part].toFixed(1),
+          fmt.x(c[`records${read}`][part] / c[`numbers${read}`][part]),
+          'diagnostic',
+          null,
+        );
 }
 if (f.coldStart) {
   const c = f.coldStart;

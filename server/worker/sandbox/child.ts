@@ -5,6 +5,8 @@
  * Built as a self-contained bundle (dist/sandbox/child.js) so it needs no node_modules.
  */
 import net from 'node:net';
+import { JsonText } from '../../../shared/json-text.js';
+import type { Outcomes } from '../../../shared/worker-session.js';
 import { ThreadPool } from '../thread-pool.js';
 import { FrameReader, encodeFrame } from './frames.js';
 import type { TaskBatch } from '../../../shared/protocol.js';
@@ -46,7 +48,23 @@ const pool = new ThreadPool({
       send({ t: 'need', hash });
     }),
   onLog: (message) => send({ t: 'log', message }),
+  // The worker scans every output text this process sends (task code runs here).
+  uncheckedTexts: true,
 });
+
+/** Output texts cross the pipe as strings, their places listed in `texts`. */
+function doneMessage(outcomes: Outcomes): FromChild {
+  const { leases, outputs, failures, skipped, busyMs } = outcomes;
+  let texts: number[] | undefined;
+  for (let i = 0; i < outputs.length; i++) {
+    const output = outputs[i];
+    if (output instanceof JsonText) {
+      outputs[i] = output.json;
+      (texts ??= []).push(i);
+    }
+  }
+  return { t: 'done', leases, outputs, texts, failures, skipped, busyMs };
+}
 pool.onProgress = (lease, fraction) => send({ t: 'progress', lease, fraction });
 pool.onCheckpoint = (lease, state) => send({ t: 'checkpoint', lease, state });
 
@@ -74,10 +92,8 @@ function packed(batch: TaskBatch): TaskBatch {
 function onMessage(message: ToChild): void {
   switch (message.t) {
     case 'submit':
-      pool.submit(
-        packed(message.batch),
-        ({ leases, outputs, failures, skipped, busyMs }) =>
-          send({ t: 'done', leases, outputs, failures, skipped, busyMs }),
+      pool.submit(packed(message.batch), (outcomes) =>
+        send(doneMessage(outcomes)),
       );
       return;
     case 'cancel':

@@ -14,6 +14,7 @@ import {
   type TaskBatch,
   type TaskFailure,
 } from '../../../shared/protocol.js';
+import { checkedText } from '../../../shared/json-text.js';
 import { checkpointState } from '../../../shared/runner/checkpoint.js';
 import type {
   CheckpointListener,
@@ -277,7 +278,7 @@ export class SandboxedExecutor implements Executor {
 
   /** Passes on outcomes of leases held here (each once); anything else is dropped. */
   #onDone(message: Record<string, unknown>): void {
-    const { leases, outputs, failures, skipped, busyMs } = message;
+    const { leases, outputs, failures, skipped, busyMs, texts } = message;
     const busy = Array.isArray(busyMs) ? (busyMs as unknown[]) : [];
     if (
       !Array.isArray(leases) ||
@@ -295,6 +296,7 @@ export class SandboxedExecutor implements Executor {
       return outcomes;
     };
     const count = Math.min(leases.length, outputs.length);
+    const textAt = textPlaces(texts, count);
     for (let i = 0; i < count; i++) {
       const lease: unknown = leases[i];
       if (!isLease(lease)) continue;
@@ -302,8 +304,15 @@ export class SandboxedExecutor implements Executor {
       if (!onDone) continue;
       this.#held.delete(lease);
       const outcomes = outcomesOf(onDone);
+      // Task code runs in the child: an output text is scanned before it is spliced.
+      const output = textAt?.has(i) ? checkedText(outputs[i]) : outputs[i];
+      if (output === null && textAt?.has(i)) {
+        const error = 'the sandbox sent an output that is not JSON text';
+        outcomes.failures.push({ lease, error, kind: 'error' });
+        continue;
+      }
       outcomes.leases.push(lease);
-      outcomes.outputs.push(outputs[i]);
+      outcomes.outputs.push(output);
       const ms = busy[i];
       // The child is not trusted with more than a plausible number.
       outcomes.busyMs?.push(
@@ -361,4 +370,14 @@ export class SandboxedExecutor implements Executor {
   #log(level: 'info' | 'warn' | 'error', message: string): void {
     this.#options.onLog?.(level, message);
   }
+}
+
+/** The places of output texts a `done` message lists (untrusted: bounded, checked). */
+function textPlaces(texts: unknown, count: number): Set<number> | null {
+  if (!Array.isArray(texts) || texts.length === 0) return null;
+  const places = new Set<number>();
+  for (const i of texts.slice(0, count) as unknown[])
+    if (typeof i === 'number' && Number.isInteger(i) && i >= 0 && i < count)
+      places.add(i);
+  return places;
 }

@@ -25,6 +25,8 @@ export type FromChild =
       t: 'done';
       leases: Lease[];
       outputs: unknown[];
+      /** Which of `outputs` are JSON texts (strings to splice, checked by the parent). */
+      texts: number[] | undefined;
       failures: TaskFailure[];
       /** Leases over before their task started: no result, the slot is free again. */
       skipped: Lease[] | undefined;

@@ -97,6 +97,25 @@ describe('scanJson agrees with JSON.parse', () => {
     );
   });
 
+  test('on long strings with escapes, quotes and control characters anywhere', () => {
+    // Past a few characters a string is skipped in runs: each kind of stop must agree.
+    const body = fc.string({
+      unit: fc.constantFrom(
+        ...['a', 'é', '\ud800', '"', '\\', '\\n', '\\u00e9', '\\u12', '\\q'],
+        ...['\u0001', '\u001f', '\n', ' ', '\\"'],
+      ),
+      maxLength: 60,
+    });
+    fc.assert(
+      fc.property(body, fc.nat(40), (inner, pad) => {
+        const t = `"${'x'.repeat(pad)}${inner}"`;
+        expect(scanJson(t).ok).toBe(parseVerdict(t, 256).ok);
+        expect(scanJson(`[${t},1]`).ok).toBe(parseVerdict(`[${t},1]`, 256).ok);
+      }),
+      { numRuns: 10_000 },
+    );
+  });
+
   test('on arbitrary short strings of JSON characters', () => {
     const text = fc.string({
       unit: fc.constantFrom(...'{}[]",: 0-1.eE+tfnrulsa\\u'.split('')),

@@ -125,9 +125,10 @@ describe('task runner', () => {
       inputs: ['a', { b: 1 }, null],
       deadline: 10_000,
     });
+    // A record leaves the thread as its JSON text; other values as they are.
     expect(await h.until(3)).toEqual([
       ok(10, 'a'),
-      ok(11, { b: 1 }),
+      { lease: 11, status: Status.json, value: '{"b":1}' },
       ok(12, null),
     ]);
     expect(seen).toEqual([
@@ -201,5 +202,56 @@ describe('task runner', () => {
     expect(
       h.posted.filter((m) => m.type === 'outcomes').length,
     ).toBeLessThanOrEqual(2);
+  });
+
+  test('inputs sent as one JSON array text are parsed in the thread, one per task', async () => {
+    const seen: unknown[] = [];
+    const h = harness({
+      m: (x: unknown) => {
+        seen.push(x);
+        return x;
+      },
+    });
+    h.runner.handle({
+      ...run([1, 2, 3], []),
+      inputsJson: '[{"id":"a","n":[1,2]},7,"s"]',
+    });
+    expect(await h.until(3)).toEqual([
+      { lease: 1, status: Status.json, value: '{"id":"a","n":[1,2]}' },
+      ok(2, 7),
+      ok(3, 's'),
+    ]);
+    expect(seen).toEqual([{ id: 'a', n: [1, 2] }, 7, 's']);
+  });
+
+  test('input text that does not parse into one input per task fails each task in turn', async () => {
+    const h = harness({ m: (x: unknown) => x });
+    h.runner.handle(run([1], [5]));
+    h.runner.handle({ ...run([2, 3], []), inputsJson: '[1,' });
+    h.runner.handle({ ...run([4, 5], []), inputsJson: '[1]' });
+    const out = await h.until(5);
+    expect(out.map((o) => [o.lease, o.status])).toEqual([
+      [1, Status.ok],
+      [2, Status.error],
+      [3, Status.error],
+      [4, Status.error],
+      [5, Status.error],
+    ]);
+    expect(String(out[1]?.value)).toMatch(/not valid JSON/);
+  });
+
+  test('outputs with bytes stay values; outputs with no JSON form fail', async () => {
+    const bytes = new Uint8Array([1, 2]);
+    const cycle: Record<string, unknown> = {};
+    cycle.self = cycle;
+    const outputs: unknown[] = [{ bytes }, cycle, { big: 1n }, [1, 'x']];
+    const h = harness({ m: (x: unknown) => outputs[x as number] });
+    h.runner.handle(run([1, 2, 3, 4], [0, 1, 2, 3]));
+    const out = await h.until(4);
+    expect(out[0]).toEqual(ok(1, { bytes }));
+    expect(out[1]?.status).toBe(Status.error);
+    expect(String(out[1]?.value)).toMatch(/cannot be sent as JSON/);
+    expect(out[2]?.status).toBe(Status.error);
+    expect(out[3]).toEqual({ lease: 4, status: Status.json, value: '[1,"x"]' });
   });
 });

@@ -6,6 +6,7 @@
 import { describe, expect, test } from 'vitest';
 import { Status } from '../../../../shared/task-runner.js';
 import { TaskExecutor } from '../../../../shared/executor/index.js';
+import { JsonText } from '../../../../shared/json-text.js';
 import {
   endings,
   fakeClock,
@@ -198,6 +199,95 @@ describe('outcomes', () => {
     );
     expect(done.size).toBe(4);
     expect(executor.pending).toBe(0);
+  });
+});
+
+describe('records as JSON text', () => {
+  test('input texts reach the thread as one array text per run, sliced like the columns', () => {
+    const { pool, clock, executor, done, onDone } = setup();
+    const texts = ['{"a":1}', '[2]', '"x"', '{"b":"]"}', 'null'];
+    const batch = tasks(texts.length, 1);
+    batch.inputs = texts;
+    batch.inputsJson = true;
+    executor.submit(batch, onDone);
+    const thread = pool.threads[0]!;
+    for (let round = 0; executor.pending > 0 && round < 100; round++) {
+      clock.advance(1);
+      thread.answer(thread.queue.length, () => 0);
+    }
+    expect(done.size).toBe(texts.length);
+    const runs = thread.runs;
+    expect(runs.length).toBeGreaterThan(1);
+    for (const run of runs) {
+      expect(run.inputs).toEqual([]);
+      expect(run.inputsJson).toBe(
+        `[${run.leases.map((l) => texts[l - 1]).join(',')}]`,
+      );
+    }
+  });
+
+  test('output texts are checked: one compact JSON value passes as text, else the task fails', () => {
+    const { pool, executor, done, onDone } = setup();
+    const values = [
+      '{"a":1}',
+      '1],"leases":[7',
+      42,
+      '{ "a": 1 }',
+      `${'['.repeat(300)}${']'.repeat(300)}`,
+    ];
+    executor.submit(tasks(values.length, 1), onDone);
+    const thread = pool.threads[0]!;
+    for (let round = 0; executor.pending > 0 && round < 100; round++) {
+      const leases = thread.queue.map((t) => t.lease);
+      thread.queue.length = 0;
+      thread.send({
+        type: 'outcomes',
+        leases,
+        status: leases.map(() => Status.json),
+        values: leases.map((l) => values[l - 1]),
+      });
+    }
+    expect(done.get(1)).toEqual([
+      { ok: true, output: new JsonText('{"a":1}') },
+    ]);
+    for (const l of [2, 3, 4, 5])
+      expect(done.get(l)).toEqual([
+        {
+          ok: false,
+          error: 'the task thread sent an output that is not JSON text',
+          kind: 'error',
+        },
+      ]);
+    expect(executor.pending).toBe(0);
+  });
+
+  test('with uncheckedTexts (its host checks them), any string passes as text', () => {
+    const clock = fakeClock();
+    const pool = fakeSpawner();
+    const { done, onDone } = endings();
+    const executor = new TaskExecutor({
+      threads: 1,
+      spawn: pool.spawn,
+      clock,
+      uncheckedTexts: true,
+    });
+    executor.submit(tasks(1, 1), onDone);
+    executor.submit(tasks(1, 2), onDone);
+    const thread = pool.threads[0]!;
+    for (let round = 0; executor.pending > 0 && round < 10; round++) {
+      const leases = thread.queue.map((t) => t.lease);
+      thread.queue.length = 0;
+      thread.send({
+        type: 'outcomes',
+        leases,
+        status: leases.map(() => Status.json),
+        values: leases.map((l) => (l === 1 ? '{ "a": 1 }' : 5)),
+      });
+    }
+    expect(done.get(1)).toEqual([
+      { ok: true, output: new JsonText('{ "a": 1 }') },
+    ]);
+    expect(done.get(2)?.[0]?.ok).toBe(false);
   });
 });
 

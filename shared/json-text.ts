@@ -1,0 +1,77 @@
+/**
+ * Task outputs kept as the JSON text their thread wrote, so that a record crosses from
+ * the task thread to the wire as one string (cheap to clone) and is spliced into the
+ * `results` frame as it is: never cloned as an object, never parsed and written again.
+ */
+import { containsBinary, encodeFrame } from './codec.js';
+import { JsonScanner, scanJson } from './json-scan.js';
+import type { Results } from './protocol.js';
+
+/** An output as JSON text (one JSON value, checked where it came from a thread). */
+export class JsonText {
+  readonly json: string;
+  constructor(json: string) {
+    this.json = json;
+  }
+}
+
+/**
+ * The JSON text of a task's output when it is worth sending as text: an object or
+ * array without bytes in it. Undefined for a primitive (cheaper as it is) or a value
+ * with a `Uint8Array` (it travels in a binary frame). Throws what JSON.stringify
+ * throws (a cycle, a BigInt), or a TypeError for something that writes no JSON.
+ */
+export function outputText(value: unknown): string | undefined {
+  if (value === null || typeof value !== 'object' || containsBinary(value))
+    return undefined;
+  const text = JSON.stringify(value) as string | undefined;
+  if (typeof text !== 'string')
+    throw new TypeError('the output has no JSON form');
+  return text;
+}
+
+const scanner = new JsonScanner();
+
+/**
+ * `text` as an output if it is exactly one compact JSON value, else null: text from a
+ * thread running task code is not spliced into a frame unchecked.
+ */
+export function checkedText(text: unknown): JsonText | null {
+  if (typeof text !== 'string') return null;
+  const scan = scanJson(text, scanner);
+  return scan.ok && !scan.spaced ? new JsonText(text) : null;
+}
+
+/** The JSON text of one output, whichever form it is in. */
+const textOf = (output: unknown): string =>
+  output instanceof JsonText
+    ? output.json
+    : ((JSON.stringify(output) as string | undefined) ?? 'null');
+
+/**
+ * Encodes a `results` message whose outputs may be {@link JsonText}s: their text is
+ * spliced in. Without any, or with bytes among the outputs, it is `encodeFrame`'s
+ * frame (texts parsed back for the binary frame: that case is rare).
+ */
+export function encodeResults(message: Results): string | Uint8Array {
+  const { outputs, ...rest } = message;
+  let texts = false;
+  for (const output of outputs)
+    if (output instanceof JsonText) {
+      texts = true;
+      break;
+    }
+  if (!texts) return encodeFrame(message);
+  if (outputs.some((o) => !(o instanceof JsonText) && containsBinary(o))) {
+    const values = outputs.map((o) =>
+      o instanceof JsonText ? (JSON.parse(o.json) as unknown) : o,
+    );
+    return encodeFrame({ ...message, outputs: values });
+  }
+  let body = '';
+  for (let i = 0; i < outputs.length; i++)
+    body += (i === 0 ? '' : ',') + textOf(outputs[i]);
+  // The other members as JSON.stringify writes them (`type` among them: never empty).
+  const head = JSON.stringify(rest);
+  return `${head.slice(0, -1)},"outputs":[${body}]}`;
+}
