@@ -81,7 +81,11 @@ export function buildMaster(options: MasterOptions = {}): Master {
   const store: Store =
     options.store === 'memory'
       ? new MemoryStore()
-      : new SqliteStore({ dir: dataDir, fsync: options.fsync ?? 'normal' });
+      : new SqliteStore({
+          dir: dataDir,
+          fsync: options.fsync ?? 'normal',
+          checkpoints: { logger },
+        });
   const originPolicy: OriginPolicy = {
     allowedOrigins: options.allowedOrigins ?? [],
     allowedHosts: options.allowedHosts,

@@ -1,75 +1,145 @@
-// Colony's side of the latency figure: one raw WebSocket worker with credit 1 (one task
-// at a time). Submits a job of COUNT trivial tasks, then times each round trip: from
-// sending `results` + `ready` to receiving the next `tasks` frame (the master's part of
-// a task's cycle, what a bare `ws` request/response measures on its side).
-// Usage: node latency-client.mjs URL TOKEN COUNT; prints one JSON line.
+// The latency figure, both sides from one process so that they see the same load: a
+// raw colony worker with credit 1 (one task at a time) and a bare `ws` client of
+// ws-server.mjs (request/response). Each round alternates blocks of BLOCK round trips
+// of each (the order flipping every block), so that a burst of load on the shared
+// machine falls on both alike; each round reports its own p50 and p99 per side.
+// A colony round trip runs from sending `results` (the new credit riding on it, as a
+// worker does) to receiving the next `tasks` frame: the master's part of a task's
+// cycle. A bare one runs from a request to its reply (the least a server does per
+// message).
+// Usage: node latency-client.mjs URL TOKEN BARE_WS_URL ROUNDS BLOCKS BLOCK
+// Prints one JSON line: {rounds: [{bare: {...}, colony: {...}}], warmup, count, done}.
 import path from 'node:path';
 import WebSocket from 'ws';
 import { ColonyClient, bundleModule } from '../../dist/client.js';
-import { answerChallenge } from './hello.mjs';
+import { signedHello } from './hello.mjs';
 import { BENCH_DIR, emit, summarize } from './lib.mjs';
 
-const [url, token, countText] = process.argv.slice(2);
-const count = Number(countText);
-const warmup = Math.min(1_000, Math.floor(count / 5));
+const [url, token, bareUrl, roundsText, blocksText, blockText] =
+  process.argv.slice(2);
+const rounds = Number(roundsText);
+const blocks = Number(blocksText);
+const block = Number(blockText);
+// Enough round trips of each before measuring for both sides' code to be optimised.
+const warmup = 3_000;
+const count = warmup + rounds * blocks * block;
+
+/** Opens a socket; `next(prefix)` resolves with the next text frame that starts so. */
+async function open(wsUrl) {
+  const socket = new WebSocket(wsUrl, { perMessageDeflate: false });
+  let waiter = null;
+  const early = [];
+  socket.on('message', (data, isBinary) => {
+    if (isBinary) return;
+    const text = data.toString();
+    if (waiter && text.startsWith(waiter.prefix)) {
+      const { resolve } = waiter;
+      waiter = null;
+      resolve(text);
+    } else if (!text.startsWith('{"type":"ack"')) early.push(text);
+  });
+  socket.on('error', () => undefined);
+  await new Promise((resolve, reject) => {
+    socket.once('open', resolve);
+    socket.once('error', reject);
+  });
+  const next = (prefix) => {
+    const at = early.findIndex((text) => text.startsWith(prefix));
+    if (at >= 0) return Promise.resolve(early.splice(at, 1)[0]);
+    return new Promise((resolve) => {
+      waiter = { prefix, resolve };
+    });
+  };
+  return { socket, next };
+}
+
+// ---- colony: a signed-in raw worker, then a job of `count` trivial tasks
 const client = new ColonyClient({ url, token });
 const module = await bundleModule(path.join(BENCH_DIR, 'tasks/inc.mjs'));
-
-const wsUrl = `${url.replace(/^http/, 'ws')}/ws`;
-const socket = new WebSocket(wsUrl, { perMessageDeflate: false });
-const hello = answerChallenge(socket, wsUrl);
-await new Promise((resolve, reject) => {
-  socket.once('open', resolve);
-  socket.once('error', reject);
-});
-await hello;
-const frames = [];
-let waiter = null;
-socket.on('message', (data, isBinary) => {
-  const text = isBinary ? '' : data.toString();
-  if (waiter && text.startsWith('{"type":"tasks"')) {
-    const resolve = waiter;
-    waiter = null;
-    resolve(text);
-  } else frames.push(text);
-});
-const nextTasks = () =>
-  new Promise((resolve) => {
-    waiter = resolve;
-  });
+const colonyUrl = `${url.replace(/^http/, 'ws')}/ws`;
+const colony = await open(colonyUrl);
+colony.socket.send(
+  signedHello(colonyUrl, await colony.next('{"type":"challenge"')),
+);
+await colony.next('{"type":"welcome"');
 const { id } = await client.submit({
   name: 'latency',
   module,
   inputs: Array.from({ length: count }, (_, i) => i),
 });
-let pending = nextTasks();
-socket.send('{"type":"ready","credit":1}');
-const samples = [];
-let sentAt = 0;
-for (let n = 0; n < count; n++) {
-  const text = await pending;
-  const receivedAt = performance.now();
-  if (n > warmup) samples.push(receivedAt - sentAt);
+let lastTasks = colony.next('{"type":"tasks"');
+colony.socket.send('{"type":"ready","credit":1}');
+let lastText = await lastTasks;
+
+/** The `results` frame answering the task of a `tasks` frame's text. */
+function answer(text, credit) {
   const [group] = JSON.parse(text).groups;
-  pending = n + 1 < count ? nextTasks() : null;
-  sentAt = performance.now();
-  socket.send(
-    `{"type":"results","leases":[${group.leases[0]}],"outputs":[${group.inputs[0] + 1}]}`,
-  );
-  socket.send('{"type":"ready","credit":1}');
+  const tail = credit ? ',"credit":1}' : '}';
+  return `{"type":"results","leases":[${group.leases[0]}],"outputs":[${group.inputs[0] + 1}]${tail}`;
 }
-// Every result recorded?
+
+/** One colony round trip: answers the task held, times until the next one comes. */
+async function colonyTrip() {
+  const frame = answer(lastText, true);
+  lastTasks = colony.next('{"type":"tasks"');
+  const sentAt = performance.now();
+  colony.socket.send(frame);
+  lastText = await lastTasks;
+  return performance.now() - sentAt;
+}
+
+// ---- bare ws
+const bare = await open(bareUrl);
+let n = 0;
+async function bareTrip() {
+  const frame = `{"type":"results","n":${n},"leases":[${n}],"outputs":[${n + 1}]}`;
+  n++;
+  const reply = bare.next('{');
+  const sentAt = performance.now();
+  bare.socket.send(frame);
+  await reply;
+  return performance.now() - sentAt;
+}
+
+async function run(trip, times, into) {
+  for (let i = 0; i < times; i++) {
+    const ms = await trip();
+    into?.push(ms);
+  }
+}
+
+// The last task stays held (answered below), so `count - 1` trips in all.
+await run(colonyTrip, warmup - 1);
+await run(bareTrip, warmup);
+const results = [];
+for (let round = 0; round < rounds; round++) {
+  const samples = { bare: [], colony: [] };
+  for (let b = 0; b < blocks; b++) {
+    const bareFirst = (round * blocks + b) % 2 === 0;
+    const [first, second] = bareFirst ? ['bare', 'colony'] : ['colony', 'bare'];
+    const trips = { bare: bareTrip, colony: colonyTrip };
+    await run(trips[first], block, samples[first]);
+    await run(trips[second], block, samples[second]);
+  }
+  results.push({
+    bare: summarize(samples.bare),
+    colony: summarize(samples.colony),
+  });
+}
+// Answers the task still held: the job ends with every task done.
+colony.socket.send(answer(lastText, false));
 let job;
 for (let i = 0; i < 100; i++) {
   job = await client.job(id);
   if (job.state !== 'running') break;
   await new Promise((resolve) => setTimeout(resolve, 50));
 }
-socket.close(1000);
-const ms = summarize(samples);
+colony.socket.close(1000);
+bare.socket.terminate();
 emit({
-  ...ms,
-  perSecond: 1000 / ms.mean,
+  rounds: results,
+  warmup,
+  count,
   state: job.state,
   done: job.counts.done,
 });

@@ -25,6 +25,7 @@ import { cliStart } from './cli-start.mjs';
 import * as scenarios from './scenarios.mjs';
 import { hostile } from './hostile.mjs';
 import { tail } from './tail.mjs';
+import { latency } from './latency.mjs';
 import { checkpointScenario } from './checkpoint.mjs';
 import { multiMaster } from './multi-master.mjs';
 
@@ -54,7 +55,7 @@ const P0 = quick
       piscina: 100_000,
       batched: 100_000,
       credit1: 5_000,
-      latency: 3_000,
+      latency: { rounds: 5, blocks: 10, block: 200 },
       rounds: 3,
       trials: 15,
       connections: 2_000,
@@ -76,7 +77,7 @@ const P0 = quick
       piscina: 200_000,
       batched: 500_000,
       credit1: 20_000,
-      latency: 5_000,
+      latency: { rounds: 5, blocks: 20, block: 500 },
       rounds: 5,
       trials: 50,
       // The master and this client each hold one descriptor per socket under a limit
@@ -216,9 +217,7 @@ await step('coldStart', 'coldstart', () =>
   }),
 );
 await step('cliStart', 'cli', () => cliStart({ rounds: P.cliRounds }));
-await step('latency', 'latency', () =>
-  scenarios.latency({ count: P.latency, rounds: P.rounds, profileDir }),
-);
+await step('latency', 'latency', () => latency({ ...P.latency, profileDir }));
 await step('reassign', 'reassign', () =>
   scenarios.reassignment({ trials: P.trials }),
 );
@@ -466,8 +465,8 @@ if (f.cliStart) {
     );
 }
 if (f.latency) {
-  const { colony: c, bare: b, rounds, runs } = f.latency;
-  // Each round's colony run against the bare run just before it (same load).
+  const { colony: c, bare: b, rounds, perRound, runs } = f.latency;
+  // Each round's colony trips against its bare trips (interleaved blocks, same load).
   const ratios = (key) =>
     runs.colony.map((run, k) => run[key] / runs.bare[k][key]);
   const worst = (key) => Math.max(...ratios(key));
@@ -476,7 +475,7 @@ if (f.latency) {
       .map((r) => r.toFixed(2))
       .join(' ');
   row(
-    `round trip p50, credit 1 (vs bare ws; median of ${rounds} interleaved)`,
+    `round trip p50, credit 1 (vs bare ws; median of ${rounds} rounds of ${fmt.int(perRound)}, interleaved)`,
     fmt.ms(c.p50),
     fmt.ms(b.p50),
     fmt.x(c.p50 / b.p50),
@@ -506,6 +505,15 @@ if (f.latency) {
     `worst ${fmt.x(worst('p99'))}`,
     '<= 2x every round',
     worst('p99') <= 2,
+  );
+  const { master, bare: server } = f.latency.cpuPerTrip;
+  row(
+    '  CPU per round trip: master vs bare ws server',
+    `${(master * 1e3).toFixed(0)} us`,
+    `${(server * 1e3).toFixed(0)} us`,
+    fmt.x(master / server),
+    'info',
+    null,
   );
 }
 if (f.reassign) {

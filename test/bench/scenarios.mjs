@@ -229,62 +229,6 @@ export async function sandboxCost({ tasks, rounds, modes, timeoutMs }) {
   return figures;
 }
 
-// ---------------------------------------------------------------- latency
-
-/**
- * Credit 1 round trips through the master from a raw worker in its own process, and
- * bare `ws` round trips, interleaved in `rounds` so that both see the same machine;
- * servers pinned to core 0, clients to core 1. Figures: medians over the rounds.
- */
-export async function latency({ count, rounds, profileDir }) {
-  const server = runScript('ws-server.mjs', [], {
-    timeoutMs: 600_000,
-    cpu: 0,
-  });
-  try {
-    const { port } = await server.waitFor((line) => line.port, 10_000);
-    return await withMaster(
-      { label: 'latency', cpu: 0, ...(profileDir ? { profileDir } : {}) },
-      async (master) => {
-        const bare = [];
-        const colony = [];
-        for (let round = 0; round < rounds; round++) {
-          bare.push(
-            await runScript(
-              'ws-client.mjs',
-              ['rtt', `ws://127.0.0.1:${port}/ws`, count],
-              { cpu: 1 },
-            ).done,
-          );
-          colony.push(
-            await runScript('latency-client.mjs', [master.url, TOKEN, count], {
-              cpu: 1,
-            }).done,
-          );
-        }
-        const median = (runs, key) =>
-          [...runs.map((r) => r[key])].sort((a, b) => a - b)[
-            Math.floor(runs.length / 2)
-          ];
-        const figures = (runs) => ({
-          p50: median(runs, 'p50'),
-          p99: median(runs, 'p99'),
-          mean: median(runs, 'mean'),
-        });
-        return {
-          rounds,
-          count,
-          bare: figures(bare),
-          colony: figures(colony),
-          runs: { bare, colony },
-        };
-      },
-    );
-  } finally {
-    await stopChild(server.child);
-  }
-}
-
 // ---------------------------------------------------------------- reassignment
 
 export async function reassignment({ trials }) {

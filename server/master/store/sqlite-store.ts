@@ -21,6 +21,10 @@ import type {
   StoredResult,
 } from './store.js';
 import { SqliteGroupCommit } from './sqlite-commit.js';
+import {
+  WalCheckpointer,
+  type CheckpointerOptions,
+} from './sqlite-wal-checkpointer.js';
 import { openDatabase } from './sqlite-schema.js';
 import { SqliteInputs } from './sqlite-inputs.js';
 import { SqliteResults } from './sqlite-results.js';
@@ -37,6 +41,8 @@ export interface SqliteStoreOptions {
    * loss, at the cost of an fsync per commit. @defaultValue 'normal'
    */
   fsync?: 'normal' | 'full';
+  /** The WAL's checkpoints (sqlite-wal-checkpointer.ts): their pace, a logger. */
+  checkpoints?: Omit<CheckpointerOptions, 'file' | 'synchronous'>;
 }
 
 /** What the store keeps in memory per job, to validate calls without a query. */
@@ -73,6 +79,7 @@ export class SqliteStore implements Store {
   readonly #volunteers: SqliteVolunteers;
   #highestId = 0;
   readonly #commits: SqliteGroupCommit;
+  readonly #checkpointer: WalCheckpointer;
   #closed = false;
 
   readonly #putModule;
@@ -83,8 +90,16 @@ export class SqliteStore implements Store {
   readonly #allJobs;
 
   constructor(options: SqliteStoreOptions) {
-    const db = openDatabase(options.dir, options.fsync ?? 'normal');
+    const fsync = options.fsync ?? 'normal';
+    const db = openDatabase(options.dir, fsync);
     this.#db = db;
+    // A thread checkpoints the WAL; this connection's commits never stall for it.
+    db.pragma('wal_autocheckpoint = 0');
+    this.#checkpointer = new WalCheckpointer({
+      ...options.checkpoints,
+      file: db.name,
+      synchronous: fsync === 'full' ? 'FULL' : 'NORMAL',
+    });
     this.#inputs = new SqliteInputs(db);
     this.#results = new SqliteResults(db);
     this.#checkpoints = new SqliteCheckpoints(db);
@@ -254,6 +269,11 @@ export class SqliteStore implements Store {
     return this.#commits.commit();
   }
 
+  /** Checkpoints the WAL now, off this thread (tests). */
+  checkpointNow(): ReturnType<WalCheckpointer['checkpointNow']> {
+    return this.#checkpointer.checkpointNow();
+  }
+
   readResults(jobId: JobId, afterSeq: number, limit: number): StoredResult[] {
     this.#assertOpen();
     const job = this.#jobs.get(jobId);
@@ -317,6 +337,9 @@ export class SqliteStore implements Store {
     try {
       this.#commits.close();
     } finally {
+      // The thread's connection first: the store's close, the last, then checkpoints
+      // the whole WAL and removes it.
+      this.#checkpointer.close();
       this.#db.close();
     }
   }

@@ -1,0 +1,153 @@
+/**
+ * Checkpoints of the store's WAL off the event loop. SQLite's automatic checkpoint (every
+ * 1,000 pages) runs inside the commit that crosses the mark: it copies the WAL's pages
+ * into the database file and fsyncs it, milliseconds to tens of them during which the
+ * master answers nobody. Here a worker thread with its own connection does that work on
+ * a timer (PASSIVE: the master's commits go on meanwhile), and the master's connection
+ * never checkpoints (wal_autocheckpoint = 0).
+ *
+ * A PASSIVE checkpoint copies what was committed when it began; while commits keep
+ * coming, the WAL is never found wholly copied, so the writer never starts it over and
+ * it would grow without end. Past `restartPages` the thread therefore takes a RESTART
+ * checkpoint: it waits for the writer's lock (held for a commit's microseconds), copies
+ * the few pages the last PASSIVE one left, and the next commit starts the WAL over.
+ */
+import { createRequire } from 'node:module';
+import { Worker } from 'node:worker_threads';
+import type { Logger } from '../../log.js';
+
+/** What one checkpoint reports (SQLite's `PRAGMA wal_checkpoint`). */
+export interface CheckpointResult {
+  /** 1 when it could not take the locks it needed (it is tried again later). */
+  busy: number;
+  /** Frames in the WAL. */
+  log: number;
+  /** Frames of it now copied to the database file. */
+  checkpointed: number;
+}
+
+export interface CheckpointerOptions {
+  /** The database file. */
+  file: string;
+  synchronous: 'NORMAL' | 'FULL';
+  /**
+   * Time between two checkpoints: each that copies anything ends in an fsync, so about
+   * as often as SQLite's own (every 1,000 pages) at a low rate. @defaultValue 1 000
+   */
+  everyMs?: number;
+  /** WAL frames past which the WAL is started over. @defaultValue 2 000 */
+  restartPages?: number;
+  logger?: Logger;
+  /** Told of each checkpoint's outcome (tests). */
+  onCheckpoint?: (result: CheckpointResult) => void;
+}
+
+// The thread's code: CommonJS evaluated in the worker, so that the build needs no entry
+// of its own. The state cell: 0 starting, 1 open, 2 closed (the master waits on it).
+const THREAD_SOURCE = `
+const { parentPort, workerData } = require('node:worker_threads');
+const state = new Int32Array(workerData.state);
+const Database = require(workerData.driver);
+const db = new Database(workerData.file, { fileMustExist: true });
+db.pragma('synchronous = ' + workerData.synchronous);
+db.pragma('wal_autocheckpoint = 0');
+// Waits this long for the writer's lock or for readers, then reports busy.
+db.pragma('busy_timeout = 50');
+Atomics.store(state, 0, 1);
+const run = () => {
+  try {
+    let [result] = db.pragma('wal_checkpoint(PASSIVE)');
+    if (result.log >= workerData.restartPages)
+      [result] = db.pragma('wal_checkpoint(RESTART)');
+    parentPort.postMessage(result);
+  } catch (error) {
+    parentPort.postMessage({ error: String(error) });
+  }
+};
+const timer = setInterval(run, workerData.everyMs);
+parentPort.on('message', (message) => {
+  if (message === 'now') return run();
+  clearInterval(timer);
+  db.close();
+  Atomics.store(state, 0, 2);
+  Atomics.notify(state, 0);
+  parentPort.close();
+});
+`;
+
+/**
+ * The better-sqlite3 this process loaded (its cache knows the file even when this code
+ * runs from a bundle outside the package's tree), else the one resolved from here.
+ */
+function driverPath(): string {
+  const require = createRequire(import.meta.url);
+  const loaded = Object.keys(require.cache).find((file) =>
+    /[\\/]better-sqlite3[\\/]lib[\\/]index\.js$/.test(file),
+  );
+  return loaded ?? require.resolve('better-sqlite3');
+}
+
+/** Longest the master waits, at close, for the thread to finish a checkpoint. */
+const CLOSE_WAIT_MS = 2_000;
+
+export class WalCheckpointer {
+  readonly #worker: Worker;
+  readonly #state = new Int32Array(new SharedArrayBuffer(4));
+  readonly #waiters: ((result: CheckpointResult) => void)[] = [];
+  #closed = false;
+
+  constructor(options: CheckpointerOptions) {
+    const driver = driverPath();
+    this.#worker = new Worker(THREAD_SOURCE, {
+      eval: true,
+      workerData: {
+        state: this.#state.buffer,
+        driver,
+        file: options.file,
+        synchronous: options.synchronous,
+        everyMs: options.everyMs ?? 1_000,
+        restartPages: options.restartPages ?? 2_000,
+      },
+    });
+    // Never what keeps the process alive.
+    this.#worker.unref();
+    this.#worker.on(
+      'message',
+      (message: CheckpointResult | { error: string }) => {
+        if ('error' in message) {
+          options.logger?.warn({ err: message.error }, 'WAL checkpoint failed');
+          return;
+        }
+        options.onCheckpoint?.(message);
+        for (const resolve of this.#waiters.splice(0)) resolve(message);
+      },
+    );
+    // A lost thread costs only checkpoints: the WAL then waits for the next start.
+    this.#worker.on('error', (error) =>
+      options.logger?.error({ err: error }, 'WAL checkpoint thread failed'),
+    );
+  }
+
+  /** Runs a checkpoint now; resolves with its outcome (or the next one's). */
+  checkpointNow(): Promise<CheckpointResult> {
+    return new Promise((resolve) => {
+      this.#waiters.push(resolve);
+      this.#worker.postMessage('now');
+    });
+  }
+
+  /**
+   * Stops the thread. Its connection is closed before this returns when it was open
+   * (waiting out a checkpoint under way), so that the store's own close is the last
+   * one: SQLite then checkpoints the whole WAL and removes it.
+   */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#worker.postMessage('close');
+    if (Atomics.load(this.#state, 0) === 1)
+      Atomics.wait(this.#state, 0, 1, CLOSE_WAIT_MS);
+    // Still starting: it has no connection to keep or it closes it on its own.
+    if (Atomics.load(this.#state, 0) !== 2) void this.#worker.terminate();
+  }
+}
