@@ -286,8 +286,8 @@ export class Runtime extends EventEmitter {
         return;
       case 'credit':
         this.store.volunteers.credit(command.credits, this.now());
-        for (const { kind, busyMs } of command.credits) {
-          this.counters.creditedTasks[kind]++;
+        for (const { kind, tasks, busyMs } of command.credits) {
+          this.counters.creditedTasks[kind] += tasks;
           this.counters.creditedBusyMs[kind] += busyMs;
         }
         this.#standings.credited(command.credits);
