@@ -4,8 +4,7 @@
  * results share one WAL write, and every `commit()` of that turn shares its promise.
  */
 import type Database from 'better-sqlite3';
-import type { Bindable } from './sqlite-rows.js';
-import type { SqliteResults } from './sqlite-results.js';
+import type { QueuedResults, SqliteResults } from './sqlite-results.js';
 import type { SqliteVolunteers } from './sqlite-volunteers.js';
 
 interface QueuedFinish {
@@ -41,7 +40,7 @@ export class SqliteGroupCommit {
       `UPDATE jobs SET state = ?, finished_at = ? WHERE jid = ? AND state = 'running'`,
     );
     this.#writeQueued = db.transaction(
-      (rows: readonly Bindable[], finishes: QueuedFinish[]) => {
+      (rows: QueuedResults, finishes: QueuedFinish[]) => {
         this.#results.insert(rows);
         this.#volunteers.writeQueued();
         for (const { jid, state, at } of finishes)
