@@ -19,7 +19,7 @@ import type {
   SchedulerOptions,
   WorkerId,
 } from './scheduler/types.js';
-import type { EncodedValue, Store } from './store/store.js';
+import type { EncodedValue, Store, StoredOutcome } from './store/store.js';
 import { collectDispatchBatch } from './dispatch-batch.js';
 import { encodeStored } from './store/value-codec.js';
 import { Standings } from './standings.js';
@@ -73,6 +73,11 @@ export class Runtime extends EventEmitter {
   readonly #standings: Standings;
   /** Jobs whose end (and so every result before it) is committed. */
   #finishedDurably = new Set<JobId>();
+  /**
+   * The job whose result the current dispatch recorded last: a batch's results mostly
+   * share one job, marked dirty and pending once rather than per result.
+   */
+  #recordedJob: JobId | undefined = undefined;
 
   constructor(options: {
     store: Store;
@@ -135,6 +140,7 @@ export class Runtime extends EventEmitter {
       this.#finishedDurably.add(event.job.id);
     }
     this.#markDirty(event);
+    this.#recordedJob = undefined;
     const commands = this.scheduler.handle(event);
     for (const command of commands) this.#execute(command);
     this.#noteVolunteer(event);
@@ -143,6 +149,8 @@ export class Runtime extends EventEmitter {
       this.emit('job-purged', event.jobId);
     }
     this.#afterCommit.commitAndNotify();
+    // What the next dispatch records goes to the next commit's pending set.
+    this.#recordedJob = undefined;
     this.#arm();
   }
 
@@ -262,14 +270,20 @@ export class Runtime extends EventEmitter {
   #execute(command: Command): void {
     const link = this.#link;
     switch (command.type) {
-      case 'assign':
+      case 'assign': {
         this.dirtyWorkers.add(command.workerId);
-        for (const task of command.tasks) this.dirtyJobs.add(task.jobId);
+        let last: JobId | undefined;
+        for (const task of command.tasks) {
+          if (task.jobId === last) continue;
+          last = task.jobId;
+          this.dirtyJobs.add(last);
+        }
         link?.sendTasks(
           command.workerId,
           collectDispatchBatch(command.tasks, this.scheduler, this.store),
         );
         return;
+      }
       case 'cancel-leases':
         link?.sendCancel(command.workerId, command.leases);
         return;
@@ -286,8 +300,8 @@ export class Runtime extends EventEmitter {
         return;
       case 'credit':
         this.store.volunteers.credit(command.credits, this.now());
-        for (const { kind, busyMs } of command.credits) {
-          this.counters.creditedTasks[kind]++;
+        for (const { kind, tasks, busyMs } of command.credits) {
+          this.counters.creditedTasks[kind] += tasks;
           this.counters.creditedBusyMs[kind] += busyMs;
         }
         this.#standings.credited(command.credits);
@@ -296,15 +310,18 @@ export class Runtime extends EventEmitter {
         const { outcome } = command;
         if (outcome.ok) this.counters.recordedOk++;
         else this.counters.recordedFailed++;
+        // The scheduler's outcome is the store's as it is: its output is the stored
+        // form the intake made (result-intake.ts), and the store copies what it keeps.
         this.store.recordResult(
           command.jobId,
           command.index,
-          outcome.ok
-            ? { ok: true, output: outcome.output as EncodedValue }
-            : { ok: false, error: outcome.error, code: outcome.code },
+          outcome as StoredOutcome,
         );
-        this.dirtyJobs.add(command.jobId);
-        this.#afterCommit.recorded(command.jobId);
+        if (command.jobId !== this.#recordedJob) {
+          this.#recordedJob = command.jobId;
+          this.dirtyJobs.add(command.jobId);
+          this.#afterCommit.recorded(command.jobId);
+        }
         return;
       }
       case 'job-finished':

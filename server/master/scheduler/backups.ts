@@ -72,6 +72,17 @@ function backupsFor(
   let room = backupCap(job) - job.backupsIssued;
   if (room <= 0) return 0;
   const stragglers = stragglersOf(job);
+  // At a job's tail every results frame comes here: while even the oldest straggler is
+  // not due, one pass finds when it will be, and nothing is sorted.
+  const oldest = oldestOf(stragglers);
+  if (oldest === undefined) return 0;
+  const firstDue = issuedAt(oldest) + dueAfter;
+  if (firstDue > s.now) {
+    if (s.backupWakeAt === undefined || firstDue < s.backupWakeAt)
+      s.backupWakeAt = firstDue;
+    return 0;
+  }
+  stragglers.sort((a, b) => issuedAt(a) - issuedAt(b));
   let issued = 0;
   for (const rec of stragglers) {
     if (room <= 0) break;
@@ -99,7 +110,15 @@ function backupsFor(
   return issued;
 }
 
-/** Tasks of `job` with exactly one copy running, by that copy's start, oldest first. */
+/** The straggler whose copy started first. */
+function oldestOf(stragglers: readonly LeaseRecord[]): LeaseRecord | undefined {
+  let oldest: LeaseRecord | undefined;
+  for (const rec of stragglers)
+    if (oldest === undefined || issuedAt(rec) < issuedAt(oldest)) oldest = rec;
+  return oldest;
+}
+
+/** Tasks of `job` with exactly one copy running (the copy), unordered. */
 function stragglersOf(job: JobRecord): LeaseRecord[] {
   const out: LeaseRecord[] = [];
   for (const head of job.outstanding.values()) {
@@ -113,7 +132,7 @@ function stragglersOf(job: JobRecord): LeaseRecord[] {
     }
     if (active === 1 && only) out.push(only);
   }
-  return out.sort((a, b) => issuedAt(a) - issuedAt(b));
+  return out;
 }
 
 /** A worker with idle credit that holds no copy of the straggler's task. */

@@ -15,25 +15,39 @@ import type { Credit } from './types.js';
 export type { Credit };
 
 /**
- * The credit `worker` would earn for the result of `rec`, or undefined if the worker
- * proved no volunteer identity (nobody to credit). The reported busy time is trusted
- * only up to the time the lease has been out: no task took longer than that here.
+ * The busy time `worker` would be credited with for the result of `rec`, or undefined
+ * if the worker proved no volunteer identity (nobody to credit). The reported busy time
+ * is trusted only up to the time the lease has been out: no task took longer than that
+ * here.
  */
+export function creditedBusyMs(
+  worker: WorkerRecord,
+  rec: LeaseRecord,
+  reportedBusyMs: number | undefined,
+  now: number,
+): number | undefined {
+  if (worker.volunteer.startsWith('worker:')) return undefined;
+  const issuedAt = rec.expiresAt - rec.job.limits.leaseMs;
+  const bound = Math.max(0, now - issuedAt);
+  const reported =
+    reportedBusyMs !== undefined && reportedBusyMs >= 0 ? reportedBusyMs : 0;
+  return Math.min(reported, bound);
+}
+
+/** The credit of one task, kept until its task's outcome is decided (replicas' votes). */
 export function creditFor(
   worker: WorkerRecord,
   rec: LeaseRecord,
   reportedBusyMs: number | undefined,
   now: number,
 ): Credit | undefined {
-  if (worker.volunteer.startsWith('worker:')) return undefined;
-  const issuedAt = rec.expiresAt - rec.job.limits.leaseMs;
-  const bound = Math.max(0, now - issuedAt);
-  const reported =
-    reportedBusyMs !== undefined && reportedBusyMs >= 0 ? reportedBusyMs : 0;
+  const busyMs = creditedBusyMs(worker, rec, reportedBusyMs, now);
+  if (busyMs === undefined) return undefined;
   return {
     volunteer: worker.volunteer,
     kind: worker.kind,
     name: worker.name,
-    busyMs: Math.min(reported, bound),
+    tasks: 1,
+    busyMs,
   };
 }

@@ -1,17 +1,54 @@
 /**
  * Collects the commands of one `handle()` call. Cancels to one worker are merged into one
- * `cancel-leases` command, so that a worker gets one frame however many leases end.
+ * `cancel-leases` command, so that a worker gets one frame however many leases end; the
+ * call's credits are merged into one `credit` command, one entry per volunteer, so that
+ * the shell's ledger, counters and standings work per batch rather than per result.
  */
-import type { FeedEvent } from '../../../shared/protocol.js';
-import type { Assignment, Command, Lease, WorkerId } from './types.js';
+import type { FeedEvent, WorkerKind } from '../../../shared/protocol.js';
+import type { Assignment, Command, Credit, Lease, WorkerId } from './types.js';
 
 /** The commands of the `handle()` call in progress. */
 export class Outbox {
   #commands: Command[] = [];
   readonly #cancels = new Map<WorkerId, Lease[]>();
+  /** The credits of this call's `credit` command, once it has one. */
+  #credits: Credit[] | undefined = undefined;
+  /** The latest entry of `#credits` per volunteer. */
+  readonly #creditOf = new Map<string, Credit>();
+  /** The entry credited last: a batch of one worker's results merges without a look-up. */
+  #lastCredit: Credit | undefined = undefined;
 
   push(command: Command): void {
     this.#commands.push(command);
+  }
+
+  /**
+   * Credits `tasks` recorded tasks and their busy time to a volunteer. Entries merge
+   * when volunteer, kind and name all match, so the totals by kind stay exact.
+   */
+  credit(
+    volunteer: string,
+    kind: WorkerKind,
+    name: string,
+    tasks: number,
+    busyMs: number,
+  ): void {
+    let entry = this.#lastCredit;
+    if (!matches(entry, volunteer, kind, name)) {
+      entry = this.#creditOf.get(volunteer);
+      if (!matches(entry, volunteer, kind, name)) {
+        entry = { volunteer, kind, name, tasks: 0, busyMs: 0 };
+        this.#creditOf.set(volunteer, entry);
+        if (this.#credits === undefined) {
+          this.#credits = [];
+          this.#commands.push({ type: 'credit', credits: this.#credits });
+        }
+        this.#credits.push(entry);
+      }
+      this.#lastCredit = entry;
+    }
+    entry.tasks += tasks;
+    entry.busyMs += busyMs;
   }
 
   cancel(workerId: WorkerId, lease: Lease): void {
@@ -46,8 +83,27 @@ export class Outbox {
     this.#commands = [];
     // The lease arrays went out with their commands; the map itself is reused.
     if (this.#cancels.size > 0) this.#cancels.clear();
+    if (this.#credits !== undefined) {
+      this.#credits = undefined;
+      this.#lastCredit = undefined;
+      this.#creditOf.clear();
+    }
     return commands;
   }
+}
+
+function matches(
+  entry: Credit | undefined,
+  volunteer: string,
+  kind: WorkerKind,
+  name: string,
+): entry is Credit {
+  return (
+    entry !== undefined &&
+    entry.volunteer === volunteer &&
+    entry.kind === kind &&
+    entry.name === name
+  );
 }
 
 /** Text of the dashboard feed: short, human-readable lines. */

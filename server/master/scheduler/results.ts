@@ -6,7 +6,7 @@
 import { grow } from './allowance.js';
 import { ErrorCode } from '../../../shared/errors.js';
 import { noteSuccess } from './backups.js';
-import { creditFor, type Credit } from './credit.js';
+import { creditFor, creditedBusyMs, type Credit } from './credit.js';
 import type { JobRecord, LeaseRecord, Vote, WorkerRecord } from './records.js';
 import type { State } from './state.js';
 import {
@@ -88,13 +88,15 @@ function tooLarge(
 
 function succeeded(s: State, rec: LeaseRecord, result: Success): void {
   const { job, index: i, worker } = rec;
-  const credit = creditFor(worker, rec, result.busyMs, s.now);
   if (job.replicaStates === undefined) {
     worker.done++;
-    if (credit) emitCredits(s, [credit]);
+    const busyMs = creditedBusyMs(worker, rec, result.busyMs, s.now);
+    if (busyMs !== undefined)
+      s.out.credit(worker.volunteer, worker.kind, worker.name, 1, busyMs);
     finishTask(s, job, i, { ok: true, output: result.output });
     return;
   }
+  const credit = creditFor(worker, rec, result.busyMs, s.now);
   const rs = job.replicaStates.get(i);
   if (rs === undefined)
     throw new Error(`task ${i} of ${job.spec.id}: no votes`);
@@ -134,8 +136,9 @@ function succeeded(s: State, rec: LeaseRecord, result: Success): void {
 }
 
 /** The volunteers credited with a task whose success is about to be recorded. */
-function emitCredits(s: State, credits: Credit[]): void {
-  if (credits.length > 0) s.out.push({ type: 'credit', credits });
+function emitCredits(s: State, credits: readonly Credit[]): void {
+  for (const c of credits)
+    s.out.credit(c.volunteer, c.kind, c.name, c.tasks, c.busyMs);
 }
 
 /** Counts every voter whose output differs from the agreed one (BOINC's invalid results). */

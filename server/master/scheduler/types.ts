@@ -23,13 +23,15 @@ import type {
  */
 export type { JobId, Lease, VolunteerId, WorkerId };
 
-/** One task credited to one volunteer (credit.ts). */
+/** Tasks credited to one volunteer (credit.ts): one, or a batch's merged. */
 export interface Credit {
   /** The volunteer's id (a short hash of its public key). */
   volunteer: string;
   kind: WorkerKind;
   name: string;
-  /** The task's busy time as its thread measured it, bounded by the lease's age. */
+  /** Recorded tasks this credit stands for. */
+  tasks: number;
+  /** The tasks' busy time as their threads measured it, each bounded by its lease's age. */
   busyMs: number;
 }
 
@@ -174,7 +176,9 @@ export type Command =
   | { type: 'cancel-leases'; workerId: WorkerId; leases: Lease[] }
   /**
    * Add these tasks to the volunteers' totals: each recorded success earns its
-   * credit once (credit.ts). Emitted just before the task's `record`.
+   * credit once (credit.ts). One command per `handle()` call at most, emitted just
+   * before the first `record` it pays for, with the credits of the call merged per
+   * volunteer (and kind and name).
    */
   | { type: 'credit'; credits: Credit[] }
   /** Write the task's one result (emitted at most once per task, ever). */

@@ -156,7 +156,13 @@ export class WindowMap<V> {
     return this.entries().map(([key]) => key);
   }
 
+  /** Every value, in the order of {@link entries}; no pair per entry. */
   values(): V[] {
-    return this.entries().map(([, value]) => value);
+    const out: V[] = [...this.#overflow.values()];
+    for (let k = this.#start; k < this.#slots.length; k++) {
+      const value = this.#slots[k];
+      if (value !== undefined) out.push(value);
+    }
+    return out;
   }
 }

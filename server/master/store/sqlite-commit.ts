@@ -10,8 +10,7 @@
  * the next task's dispatch), so the gap costs them at most that long.
  */
 import type Database from 'better-sqlite3';
-import type { Bindable } from './sqlite-rows.js';
-import type { SqliteResults } from './sqlite-results.js';
+import type { QueuedResults, SqliteResults } from './sqlite-results.js';
 import type { SqliteVolunteers } from './sqlite-volunteers.js';
 
 interface QueuedFinish {
@@ -52,7 +51,7 @@ export class SqliteGroupCommit {
       `UPDATE jobs SET state = ?, finished_at = ? WHERE jid = ? AND state = 'running'`,
     );
     this.#writeQueued = db.transaction(
-      (rows: readonly Bindable[], finishes: QueuedFinish[]) => {
+      (rows: QueuedResults, finishes: QueuedFinish[]) => {
         this.#results.insert(rows);
         this.#volunteers.writeQueued();
         for (const { jid, state, at } of finishes)

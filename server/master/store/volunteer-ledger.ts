@@ -25,7 +25,7 @@ export interface VolunteerLedger {
     volunteer: { id: string; name: string; kind: WorkerKind },
     at: number,
   ): void;
-  /** Adds recorded tasks to their volunteers' totals. */
+  /** Adds recorded tasks (each credit may stand for several) to their volunteers' totals. */
   credit(credits: readonly Credit[], at: number): void;
   /** One page of volunteers in the order asked. */
   page(query: VolunteerQuery): VolunteerPage;
@@ -63,7 +63,7 @@ export class LedgerQueue {
   credit(credits: readonly Credit[], at: number): void {
     for (const c of credits) {
       const delta = this.#delta(c.volunteer, c.name, c.kind, at);
-      delta.tasks++;
+      delta.tasks += c.tasks;
       delta.busyMs += c.busyMs;
     }
   }

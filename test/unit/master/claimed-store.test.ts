@@ -101,7 +101,7 @@ describe('ClaimedStore', () => {
     const { store } = claimedStore();
     store.volunteers.seen({ id: 'v1', name: 'one', kind: 'node' }, 10);
     store.volunteers.credit(
-      [{ volunteer: 'v1', kind: 'node', name: 'one', busyMs: 5 }],
+      [{ volunteer: 'v1', kind: 'node', name: 'one', tasks: 1, busyMs: 5 }],
       11,
     );
     expect(store.volunteers.standing('v1').tasks).toBe(0);

@@ -73,13 +73,99 @@ describe('credit accounting', () => {
       {
         type: 'credit',
         credits: [
-          { volunteer: 'vb1', kind: 'browser', name: 'name-b1', busyMs: 40 },
+          {
+            volunteer: 'vb1',
+            kind: 'browser',
+            name: 'name-b1',
+            tasks: 1,
+            busyMs: 40,
+          },
         ],
       },
     ]);
     // The credit comes with the task's one record, just before it.
     const types = commands.map((c) => c.type);
     expect(types.indexOf('credit')).toBe(types.indexOf('record') - 1);
+  });
+
+  test('a batch of results is credited with one command: one entry per volunteer, tasks and busy time summed, before the first record', () => {
+    const s = makeScheduler();
+    joinAs(s, 'a');
+    submit(s, 'j', 3);
+    const tasks = assigned(credit(s, 'a', 3), 'a');
+    expect(tasks).toHaveLength(3);
+    const commands = send(
+      s,
+      'a',
+      tasks.map((t, k) => done(t.lease, k, 10 * (k + 1))),
+      100,
+    );
+    expect(records(commands)).toHaveLength(3);
+    expect(ofType(commands, 'credit')).toEqual([
+      {
+        type: 'credit',
+        credits: [
+          {
+            volunteer: 'va',
+            kind: 'node',
+            name: 'name-a',
+            tasks: 3,
+            busyMs: 60,
+          },
+        ],
+      },
+    ]);
+    const types = commands.map((c) => c.type);
+    expect(types.indexOf('credit')).toBe(types.indexOf('record') - 1);
+  });
+
+  test('a volunteer who renamed itself between its vote and the batch that decides is credited under each name', () => {
+    const s = makeScheduler();
+    joinAs(s, 'a');
+    joinAs(s, 'b');
+    submit(s, 'j', 2, { replicas: 2 });
+    // a votes on task 0, leaves, and comes back under another name with the same key.
+    const [first] = assigned(credit(s, 'a', 1), 'a');
+    if (first === undefined) throw new Error('a got nothing');
+    send(s, 'a', [done(first.lease, 'x', 5)], 10);
+    s.handle({ type: 'worker-left', workerId: 'a', clean: true, at: 20 });
+    s.handle({
+      type: 'worker-joined',
+      workerId: 'a2',
+      kind: 'node',
+      name: 'renamed',
+      slots: 1,
+      volunteer: 'va',
+      address: 'addr-a2',
+      at: 20,
+    });
+    // b's vote decides task 0 in the same batch as a2's vote on task 1 is cast.
+    const fromB = assigned(credit(s, 'b', 2, 20), 'b');
+    const fromA2 = assigned(credit(s, 'a2', 2, 20), 'a2');
+    const zeroOfB = fromB.find((t) => t.index === first.index);
+    const oneOfA2 = fromA2.find((t) => t.index !== first.index);
+    const oneOfB = fromB.find((t) => t.index !== first.index);
+    if (!zeroOfB || !oneOfA2 || !oneOfB) throw new Error('tasks not spread');
+    send(s, 'a2', [done(oneOfA2.lease, 'y', 3)], 30);
+    const decided = send(
+      s,
+      'b',
+      [done(zeroOfB.lease, 'x', 7), done(oneOfB.lease, 'y', 4)],
+      40,
+    );
+    expect(records(decided)).toHaveLength(2);
+    const [command] = ofType(decided, 'credit');
+    expect(command?.credits).toEqual([
+      { volunteer: 'va', kind: 'node', name: 'name-a', tasks: 1, busyMs: 5 },
+      {
+        volunteer: 'vb',
+        kind: 'browser',
+        name: 'name-b',
+        tasks: 2,
+        busyMs: 11,
+      },
+      { volunteer: 'va', kind: 'node', name: 'renamed', tasks: 1, busyMs: 3 },
+    ]);
   });
 
   test('a task redone elsewhere is credited once, to the volunteer whose result was recorded', () => {

@@ -28,10 +28,11 @@ function tempDir(): string {
   return dir;
 }
 
-const creditOf = (volunteer: string, busyMs: number): Credit => ({
+const creditOf = (volunteer: string, busyMs: number, tasks = 1): Credit => ({
   volunteer,
   kind: 'node',
   name: `n-${volunteer}`,
+  tasks,
   busyMs,
 });
 
@@ -42,7 +43,8 @@ async function fill(store: Store): Promise<void> {
   const { volunteers } = store;
   volunteers.seen({ id: 'a', name: 'alice', kind: 'browser' }, 1);
   volunteers.seen({ id: 'b', name: 'bob', kind: 'node' }, 2);
-  volunteers.credit([creditOf('a', 10), creditOf('a', 10)], 5);
+  // A batch's merged credit (2 tasks) adds up like its tasks one by one.
+  volunteers.credit([creditOf('a', 20, 2)], 5);
   volunteers.credit([creditOf('b', 500), creditOf('a', 10)], 10);
   volunteers.seen({ id: 'b', name: 'bob', kind: 'node' }, 40);
   volunteers.seen({ id: 'c', name: 'carol', kind: 'browser' }, 50);
