@@ -40,7 +40,7 @@ WHERE t.jid = (SELECT jid FROM jobs WHERE id = $1) AND t.idx = ANY($2::int[])
   AND t.idx = u.idx AND t.state = 1 AND t.claimed_by = $7 AND t.token = u.token
 RETURNING t.idx`;
 
-// The job row's lock, taken by \`bumped\`, is held to commit: a job's seqs are handed
+// The job row's lock, taken by `bumped`, is held to commit: a job's seqs are handed
 // out in commit order (a reader's cursor never skips a result that commits late), and
 // the one statement that ends the last task of a sealed job sees the full count.
 const ENDED =
