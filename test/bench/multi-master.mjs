@@ -2,7 +2,12 @@
 // use it): total tasks/s with 1, 2 and 3 masters (each with one worker of one thread),
 // and the time from a master's kill -9 until its claims are back in the queue, until
 // every one of them is claimed again by the survivor (re-dispatched), and until the job
-// it was running is complete there.
+// it was running is complete there. Beside the rates, which depend on what else runs on
+// the machine: CPU seconds per 10,000 tasks of the masters, the workers and PostgreSQL
+// (all its processes), and the database's transactions per task, which do not; and the
+// same with 1 and 2 masters for a task that waits 1 ms without CPU (each master's worker
+// with 2 threads), where the cores are not shared by the tasks themselves.
+import { readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import pg from 'pg';
 import { ColonyClient, bundleModule } from '../../dist/client.js';
@@ -18,6 +23,98 @@ import {
 } from './lib.mjs';
 
 const INC = path.join(BENCH_DIR, 'tasks/inc.mjs');
+const SLEEP = path.join(BENCH_DIR, 'tasks/sleep.mjs');
+
+/** CPU seconds (user + system) of one process, 0 when it is gone. */
+function cpuSeconds(pid) {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8')
+      .split(') ')[1]
+      .split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return 0;
+  }
+}
+
+/** CPU seconds of the postmaster and every process it started (backends, writers). */
+function postgresCpu(postmaster) {
+  let sum = 0;
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const fields = readFileSync(`/proc/${entry}/stat`, 'utf8')
+        .split(') ')[1]
+        .split(' ');
+      if (Number(entry) === postmaster || Number(fields[1]) === postmaster)
+        sum += (Number(fields[11]) + Number(fields[12])) / 100;
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return sum;
+}
+
+/** The postmaster's pid: the parent of a backend. */
+async function postmasterPid(url) {
+  const client = new pg.Client({ connectionString: url });
+  client.on('error', () => undefined);
+  await client.connect();
+  try {
+    const { rows } = await client.query('SELECT pg_backend_pid() AS pid');
+    return Number(
+      readFileSync(`/proc/${rows[0].pid}/stat`, 'utf8')
+        .split(') ')[1]
+        .split(' ')[1],
+    );
+  } finally {
+    await client.end();
+  }
+}
+
+/** Transactions committed in the database so far. */
+async function commits(url) {
+  const client = new pg.Client({ connectionString: url });
+  client.on('error', () => undefined);
+  await client.connect();
+  try {
+    const { rows } = await client.query(
+      'SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()',
+    );
+    return Number(rows[0].xact_commit);
+  } finally {
+    await client.end();
+  }
+}
+
+/** What the fleet's processes and the database used while `run` ran. */
+async function measured(f, url, postmaster, run) {
+  const cpu = () => ({
+    masters: f.masters.reduce((s, m) => s + cpuSeconds(m.pid), 0),
+    workers: f.workers.reduce((s, w) => s + cpuSeconds(w.pid), 0),
+    postgres: postgresCpu(postmaster),
+  });
+  const before = cpu();
+  const xacts = await commits(url);
+  const started = Date.now();
+  const done = await run();
+  const seconds = (Date.now() - started) / 1000;
+  const after = cpu();
+  const per10k = (k) =>
+    Math.round(((after[k] - before[k]) / done) * 10_000 * 100) / 100;
+  return {
+    tasksPerSecond: Math.round(done / seconds),
+    done,
+    cpuSecondsPer10k: {
+      masters: per10k('masters'),
+      workers: per10k('workers'),
+      postgres: per10k('postgres'),
+    },
+    // Includes the readers' status polls and heartbeats: a small, steady share.
+    transactionsPerTask:
+      Math.round((((await commits(url)) - xacts) / done) * 1000) / 1000,
+  };
+}
 
 async function newDatabase(serverUrl, name) {
   const client = new pg.Client({ connectionString: serverUrl });
@@ -33,11 +130,11 @@ async function newDatabase(serverUrl, name) {
   return url.toString();
 }
 
-async function fleet(url, n) {
+async function fleet(url, n, threads = 1) {
   const masters = [];
   for (let i = 0; i < n; i++) masters.push(await startMaster({ store: url }));
   const workers = masters.map((m, i) =>
-    startWorker(m.url, { threads: 1, name: `mm-${i}` }),
+    startWorker(m.url, { threads, name: `mm-${i}` }),
   );
   await Promise.all(masters.map((m) => waitForWorkers(m.url, 1)));
   const stop = async () => {
@@ -47,41 +144,66 @@ async function fleet(url, n) {
   return { masters, workers, stop };
 }
 
+/** One fleet of `n` masters on a fresh database: a warm-up job, then the measured one. */
+async function throughput(server, postmaster, opts) {
+  const { n, name, module, inputs, threads } = opts;
+  const url = await newDatabase(server.url, name);
+  const f = await fleet(url, n, threads);
+  try {
+    const client = new ColonyClient({ url: f.masters[0].url, token: TOKEN });
+    const warm = await client.submit({
+      name: 'warm-up',
+      module,
+      inputs: inputs.slice(0, 2_000),
+    });
+    await waitForJob(client, warm.id, 120_000);
+    let timedOut = false;
+    const figures = await measured(f, url, postmaster, async () => {
+      const { id } = await client.submit({ name: 'mm', module, inputs });
+      const waited = await waitForJob(client, id, 600_000);
+      timedOut = waited.timedOut;
+      return waited.job.counts.done;
+    });
+    return { ...figures, timedOut };
+  } finally {
+    await f.stop();
+  }
+}
+
 export async function multiMaster({ tasks }) {
   const server = await startPostgres();
+  const postmaster = await postmasterPid(server.url);
   const module = await bundleModule(INC);
+  const sleeper = await bundleModule(SLEEP);
   const figures = {
     tasks,
     postgres: 'private cluster, fsync off, pool 8 per master',
   };
   try {
+    const inputs = Array.from({ length: tasks }, (_, i) => i);
     for (const n of [1, 2, 3]) {
-      const url = await newDatabase(server.url, `bench_masters_${n}`);
-      const f = await fleet(url, n);
-      try {
-        const client = new ColonyClient({
-          url: f.masters[0].url,
-          token: TOKEN,
-        });
-        const warm = await client.submit({
-          name: 'warm-up',
-          module,
-          inputs: Array.from({ length: 2_000 }, (_, i) => i),
-        });
-        await waitForJob(client, warm.id, 120_000);
-        const inputs = Array.from({ length: tasks }, (_, i) => i);
-        const started = Date.now();
-        const { id } = await client.submit({ name: 'mm', module, inputs });
-        const { job, timedOut } = await waitForJob(client, id, 600_000);
-        const seconds = (Date.now() - started) / 1000;
-        figures[`masters${n}`] = {
-          tasksPerSecond: Math.round(job.counts.done / seconds),
-          done: job.counts.done,
-          timedOut,
-        };
-      } finally {
-        await f.stop();
-      }
+      figures[`masters${n}`] = await throughput(server, postmaster, {
+        n,
+        name: `bench_masters_${n}`,
+        module,
+        inputs,
+        threads: 1,
+      });
+    }
+    // Tasks that wait 1 ms: one master's worker of 2 threads does at most ~1,800/s.
+    const waits = Array.from({ length: Math.min(tasks, 20_000) }, (_, x) => ({
+      x,
+      ms: 1,
+    }));
+    figures.sleep1ms = {};
+    for (const n of [1, 2]) {
+      figures.sleep1ms[`masters${n}`] = await throughput(server, postmaster, {
+        n,
+        name: `bench_sleep_${n}`,
+        module: sleeper,
+        inputs: waits,
+        threads: 2,
+      });
     }
     figures.failover = await failover(server.url, module, tasks);
   } finally {

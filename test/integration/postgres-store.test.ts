@@ -6,6 +6,7 @@ import {
   migrate,
   MIGRATIONS,
 } from '../../server/master/store/postgres/migrations.js';
+import { CLAIM_ONE_JOB } from '../../server/master/store/postgres/pg-claims.js';
 import { PgClusterStore } from '../../server/master/store/postgres/pg-cluster-store.js';
 import type { JobId } from '../../shared/protocol.js';
 import {
@@ -19,6 +20,14 @@ import {
 } from '../helpers/postgres-fixtures.js';
 
 const ctx = useClusterStore();
+
+async function jidOf(pool: pg.Pool, id: string): Promise<number> {
+  const { rows } = await pool.query<{ jid: string }>(
+    'SELECT jid FROM jobs WHERE id = $1',
+    [id],
+  );
+  return Number(rows[0]!.jid);
+}
 
 describe('migrations', () => {
   test('apply once when several masters start together, and again changes nothing', async () => {
@@ -46,6 +55,47 @@ describe('migrations', () => {
       } finally {
         await pool.end();
       }
+    }
+  });
+
+  test('version 1 upgrades in place: its tasks kept, claims scan the queued tasks index', async () => {
+    const fresh = await ctx.db.another();
+    const pool = new pg.Pool({ connectionString: fresh, max: 1 });
+    try {
+      expect(await migrate(pool, MIGRATIONS.slice(0, 1))).toEqual([1]);
+      // A version-1 task row, queued, survives the upgrade.
+      await pool.query(
+        `INSERT INTO jobs (id, name, module_hash, options, priority, created_at,
+           task_count, sealed, state)
+         VALUES ('old', 'old', 'h', '{}', 0, 0, 1, true, 'running')`,
+      );
+      await pool.query(
+        "INSERT INTO tasks (jid, idx, input_text) SELECT jid, 0, '7' FROM jobs",
+      );
+      const store = await PgClusterStore.open({ url: fresh });
+      try {
+        const { rows } = await pool.query<{ version: number }>(
+          'SELECT version FROM schema_migrations ORDER BY version',
+        );
+        expect(rows.map((r) => r.version)).toEqual([1, 2]);
+        await store.heartbeat('m', 'a', []);
+        const [old] = await store.claim('m', 5, 'old' as JobId);
+        expect(old).toMatchObject({ index: 0, input: '7' });
+        // Statistics taken right after a bulk insert say every task is queued: the
+        // claim must still read the queued tasks' index, never the job's ended tasks.
+        const job = spec(3_000);
+        await store.createJob(job, numbered(3_000));
+        const plan = await pool.query<{ 'QUERY PLAN': unknown }>(
+          `EXPLAIN (FORMAT JSON) ${CLAIM_ONE_JOB}`,
+          ['m', (await jidOf(pool, job.id)).toString(), 500, job.id],
+        );
+        const text = JSON.stringify(plan.rows[0]!['QUERY PLAN']);
+        expect(text).toContain('"Index Name":"tasks_queued"');
+      } finally {
+        await store.close();
+      }
+    } finally {
+      await pool.end();
     }
   });
 

@@ -15,6 +15,7 @@ import type {
   RecordBatchResult,
   RecordEntry,
 } from '../store/postgres/cluster-store.js';
+import { ClaimAhead } from './claim-ahead.js';
 import type { ClaimedStore } from './claimed-store.js';
 
 export interface ClusterNodeOptions {
@@ -51,6 +52,7 @@ export class ClusterNode {
     takenOver: 0,
   };
   readonly #o: Required<ClusterNodeOptions>;
+  readonly #ahead: ClaimAhead;
   #address = '';
   #chain: Promise<void> = Promise.resolve();
   #claiming = false;
@@ -69,6 +71,7 @@ export class ClusterNode {
       claimCap: 1_024,
       ...options,
     };
+    this.#ahead = new ClaimAhead(this.#o.claimCap);
     options.runtime.on('job-finished', (jobId: JobId) => this.#retire(jobId));
   }
 
@@ -92,7 +95,7 @@ export class ClusterNode {
     this.#checkQueued = true;
     setImmediate(() => {
       this.#checkQueued = false;
-      if (this.#o.runtime.scheduler.demand() > 0) this.#claimSoon();
+      if (this.#want() > 0) this.#claimSoon();
     });
   }
 
@@ -117,6 +120,7 @@ export class ClusterNode {
   /** What a record batch decided: fenced entries are another master's now. */
   recorded(entries: readonly RecordEntry[], result: RecordBatchResult): void {
     const fenced = result.accepted.filter((ok) => !ok).length;
+    this.#ahead.recorded(entries.length - fenced, Date.now());
     if (fenced > 0) {
       this.counters.fenced += fenced;
       this.#o.logger.warn(
@@ -154,17 +158,24 @@ export class ClusterNode {
   }
 
   async #claimLoop(): Promise<void> {
-    const { store, master, runtime, claimCap } = this.#o;
+    const { store, master, claimCap } = this.#o;
     for (;;) {
       if (this.#closed) return;
-      const n = Math.min(claimCap, runtime.scheduler.demand());
+      const n = Math.min(claimCap, this.#want());
       if (n <= 0) return;
+      const asked = Date.now();
       const tasks = await store.claim(master, n);
+      this.#ahead.claimed(Date.now() - asked);
       if (tasks.length === 0) return;
       this.counters.claimed += tasks.length;
       await this.#open(tasks);
       if (tasks.length < n) return;
     }
+  }
+
+  /** Tasks to claim now: the workers' unmet credit, and a little ahead of it. */
+  #want(): number {
+    return this.#o.runtime.scheduler.demand() + this.#ahead.ahead;
   }
 
   /** Hands claimed tasks to the scheduler, job by job, with their module at hand. */

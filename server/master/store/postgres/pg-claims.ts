@@ -22,15 +22,17 @@ interface ClaimRow {
 
 // The inner SELECT locks up to $3 queued rows of one job in index order, skipping rows
 // another claimer holds; rows that turned claimed meanwhile are re-checked on lock and
-// dropped (state = 0), so no task is claimed twice. Only a master with a live presence
+// dropped (state = 0), so no task is claimed twice. `idx + 0` is the key of the
+// partial index of queued tasks (migration 2): only that index serves this order, so
+// the scan never reads the job's ended tasks. Only a master with a live presence
 // row claims: one taken over must first learn it from its heartbeat.
-const CLAIM_ONE_JOB = `
+export const CLAIM_ONE_JOB = `
 WITH tok AS (SELECT nextval('claim_token') AS token),
 picked AS (
   SELECT t.jid, t.idx FROM tasks t
   WHERE t.jid = $2 AND t.state = 0
     AND EXISTS (SELECT 1 FROM masters WHERE id = $1 AND NOT lapsed)
-  ORDER BY t.idx LIMIT $3
+  ORDER BY t.idx + 0 LIMIT $3
   FOR UPDATE SKIP LOCKED
 )
 UPDATE tasks t SET state = 1, claimed_by = $1, token = tok.token,

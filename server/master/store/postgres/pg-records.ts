@@ -1,144 +1,132 @@
 /**
- * Recording outcomes: one transaction per batch, every entry fenced by its claim's token,
- * job counters and result seqs under the job row's lock, and job completion detected in
- * the same transaction (so exactly one batch ever completes a job).
+ * Recording outcomes: each job's share of a batch is one statement (one round trip, and
+ * atomic without a transaction around it): the fenced update of its task rows, the job's
+ * counters and result seqs under the job row's lock, the results, and the job's
+ * completion when this share ended its last task (so exactly one statement ever
+ * completes a job). The job row is locked only for the statement's last steps and its
+ * commit, with no round trip to the master in between: masters recording into one job
+ * at once wait on each other for that long only.
  *
- * Lock order, to stay clear of deadlocks with other masters: task rows (sorted), then job
- * rows (sorted). Claims, takeovers and releases lock task rows only; seal, cancel and
- * append lock one job row only.
+ * Fencing is the update's own condition: `UPDATE` re-checks state, owner and token on
+ * the row as locked (after waiting on a concurrent writer, a takeover), so a claim
+ * taken over meanwhile changes nothing. Lock order, to stay clear of deadlocks with
+ * other masters: a job's task rows, then its job row. Claims, takeovers and releases
+ * lock task rows only; seal, cancel and append lock one job row only.
  */
 import { ErrorCode } from '../../../../shared/errors.js';
 import type pg from 'pg';
 import type { JobId } from '../../scheduler/types.js';
 import type { StoredResult } from '../store.js';
 import type { RecordBatchResult, RecordEntry } from './cluster-store.js';
-import {
-  inTransaction,
-  jobKeys,
-  joinValue,
-  NOW_MS,
-  splitValue,
-  toNumber,
-} from './sql-util.js';
+import { joinValue, NOW_MS, splitValue, toNumber } from './sql-util.js';
 
 type Outcome = Extract<RecordEntry, { kind: 'outcome' }>;
 type Progress = Extract<RecordEntry, { kind: 'progress' }>;
 
-/**
- * Locks the entries' task rows whose claim still holds; returns their keys `job:idx` and
- * the jobs' keys. Per job, `idx = ANY(..)` is an index scan of the primary key (a join
- * with `unnest` was planned as a scan of the whole table).
- */
-async function lockValid(
-  client: pg.PoolClient,
-  master: string,
-  entries: readonly RecordEntry[],
-): Promise<{ valid: Set<string>; jids: Map<JobId, number> }> {
-  const jids = await jobKeys(
-    client,
-    entries.map((e) => e.jobId),
-  );
-  const valid = new Set<string>();
-  for (const [jobId, jid] of jids) {
-    const mine = entries.filter((e) => e.jobId === jobId);
-    // FOR UPDATE re-checks state and owner after waiting on a concurrent writer (a
-    // takeover); the token is compared on the row as locked, so a claim taken over
-    // meanwhile is left out.
-    const { rows } = await client.query<{ idx: number; token: string }>(
-      `SELECT idx, token FROM tasks
-       WHERE jid = $1 AND idx = ANY($2::int[]) AND state = 1 AND claimed_by = $3
-       ORDER BY idx FOR UPDATE`,
-      [jid, mine.map((e) => e.index), master],
-    );
-    const tokens = new Map(rows.map((r) => [r.idx, Number(r.token)]));
-    for (const e of mine) {
-      if (tokens.get(e.index) === e.token) valid.add(`${jobId}:${e.index}`);
+/** One job's share of a batch, with each entry's position in the batch. */
+interface JobShare {
+  outcomes: { at: number; entry: Outcome }[];
+  progress: { at: number; entry: Progress }[];
+}
+
+// `t.jid = (SELECT ..)` is a constant for the planner (an init plan): per job,
+// `idx = ANY(..)` is an index scan of the primary key (a join with `unnest` alone was
+// planned as a scan of the whole table).
+const SAVE_PROGRESS = `
+UPDATE tasks t SET attempts = u.attempts, deaths = u.deaths, votes = u.votes
+FROM unnest($2::int[], $3::bigint[], $4::smallint[], $5::smallint[], $6::jsonb[])
+  AS u(idx, token, attempts, deaths, votes)
+WHERE t.jid = (SELECT jid FROM jobs WHERE id = $1) AND t.idx = ANY($2::int[])
+  AND t.idx = u.idx AND t.state = 1 AND t.claimed_by = $7 AND t.token = u.token
+RETURNING t.idx`;
+
+// The job row's lock, taken by `bumped`, is held to commit: a job's seqs are handed
+// out in commit order (a reader's cursor never skips a result that commits late), and
+// the one statement that ends the last task of a sealed job sees the full count.
+const ENDED =
+  "jobs.state = 'running' AND jobs.sealed AND jobs.done + jobs.failed + c.d + c.f = jobs.task_count";
+const SAVE_OUTCOMES = `
+WITH ended AS (
+  UPDATE tasks t SET state = CASE WHEN u.ok THEN 2 ELSE 3 END,
+    claimed_by = NULL, claimed_at = NULL
+  FROM unnest($2::int[], $3::bigint[], $4::bool[], $5::text[], $6::bytea[], $7::text[],
+      $8::text[]) WITH ORDINALITY AS u(idx, token, ok, t, b, e, c, o)
+  WHERE t.jid = (SELECT jid FROM jobs WHERE id = $1) AND t.idx = ANY($2::int[])
+    AND t.idx = u.idx AND t.state = 1 AND t.claimed_by = $9 AND t.token = u.token
+  RETURNING t.jid, t.idx, u.ok, u.t, u.b, u.e, u.c, u.o
+), c AS (
+  SELECT count(*) FILTER (WHERE ok) AS d, count(*) FILTER (WHERE NOT ok) AS f FROM ended
+), bumped AS (
+  UPDATE jobs SET done = jobs.done + c.d, failed = jobs.failed + c.f,
+    next_seq = jobs.next_seq + c.d + c.f,
+    state = CASE WHEN ${ENDED} THEN 'completed' ELSE jobs.state END,
+    finished_at = CASE WHEN ${ENDED} THEN ${NOW_MS} ELSE jobs.finished_at END
+  FROM c
+  WHERE jobs.jid = (SELECT jid FROM jobs WHERE id = $1) AND c.d + c.f > 0
+  RETURNING jobs.next_seq - c.d - c.f AS first,
+    jobs.state = 'completed' AND jobs.done + jobs.failed - c.d - c.f < jobs.task_count
+      AS complete
+), saved AS (
+  INSERT INTO results (jid, seq, idx, ok, output_text, output_bytes, error, code)
+  SELECT e.jid, b.first + row_number() OVER (ORDER BY e.o) - 1, e.idx, e.ok, e.t, e.b,
+    e.e, e.c
+  FROM ended e, bumped b
+)
+SELECT coalesce((SELECT array_agg(idx) FROM ended), '{}') AS accepted,
+  coalesce((SELECT complete FROM bumped), false) AS complete`;
+
+/** Per job, the entries that count: a task quoted twice, its first entry of each kind. */
+function shares(entries: readonly RecordEntry[]): Map<JobId, JobShare> {
+  const byJob = new Map<JobId, JobShare>();
+  const seen = new Set<string>();
+  entries.forEach((entry, at) => {
+    const key = `${entry.kind}:${entry.jobId}:${entry.index}`;
+    if (seen.has(key)) return;
+    seen.add(key);
+    let share = byJob.get(entry.jobId);
+    if (share === undefined) {
+      share = { outcomes: [], progress: [] };
+      byJob.set(entry.jobId, share);
     }
-  }
-  return { valid, jids };
+    if (entry.kind === 'outcome') share.outcomes.push({ at, entry });
+    else share.progress.push({ at, entry });
+  });
+  return byJob;
 }
 
 async function saveProgress(
-  client: pg.PoolClient,
-  jids: Map<JobId, number>,
-  entries: readonly Progress[],
-): Promise<void> {
-  for (const [jobId, jid] of jids) {
-    const mine = entries.filter((e) => e.jobId === jobId);
-    if (mine.length === 0) continue;
-    await client.query(
-      `UPDATE tasks t SET attempts = u.attempts, deaths = u.deaths, votes = u.votes
-       FROM unnest($2::int[], $3::smallint[], $4::smallint[], $5::jsonb[])
-         AS u(idx, attempts, deaths, votes)
-       WHERE t.jid = $1 AND t.idx = ANY($2::int[]) AND t.idx = u.idx`,
-      [
-        jid,
-        mine.map((e) => e.index),
-        mine.map((e) => e.attempts),
-        mine.map((e) => e.deaths),
-        mine.map((e) => (e.votes === null ? null : JSON.stringify(e.votes))),
-      ],
-    );
-  }
+  pool: pg.Pool,
+  master: string,
+  jobId: JobId,
+  list: JobShare['progress'],
+): Promise<Set<number>> {
+  const { rows } = await pool.query<{ idx: number }>(SAVE_PROGRESS, [
+    jobId,
+    list.map(({ entry }) => entry.index),
+    list.map(({ entry }) => entry.token),
+    list.map(({ entry }) => entry.attempts),
+    list.map(({ entry }) => entry.deaths),
+    list.map(({ entry }) =>
+      entry.votes === null ? null : JSON.stringify(entry.votes),
+    ),
+    master,
+  ]);
+  return new Set(rows.map((r) => r.idx));
 }
 
-/** Ends the tasks, bumps each job's counters and writes the results, job by job. */
 async function saveOutcomes(
-  client: pg.PoolClient,
-  jids: Map<JobId, number>,
-  entries: readonly Outcome[],
-): Promise<JobId[]> {
-  if (entries.length === 0) return [];
-  const byJob = new Map<JobId, Outcome[]>();
-  for (const e of entries) {
-    const list = byJob.get(e.jobId);
-    if (list === undefined) byJob.set(e.jobId, [e]);
-    else list.push(e);
-  }
-  const order = [...byJob.keys()].sort((a, b) => jids.get(a)! - jids.get(b)!);
-  const completed: JobId[] = [];
-  for (const jobId of order) {
-    if (await saveJobOutcomes(client, jids.get(jobId)!, byJob.get(jobId)!)) {
-      completed.push(jobId);
-    }
-  }
-  return completed;
-}
-
-/** One job's share of a batch: tasks, counters, results; true if it completed the job. */
-async function saveJobOutcomes(
-  client: pg.PoolClient,
-  jid: number,
-  entries: readonly Outcome[],
-): Promise<boolean> {
-  const done = entries.filter((e) => e.outcome.ok).length;
-  await client.query(
-    `UPDATE tasks SET state = CASE WHEN idx = ANY($3::int[]) THEN 2 ELSE 3 END,
-       claimed_by = NULL, claimed_at = NULL
-     WHERE jid = $1 AND idx = ANY($2::int[])`,
-    [
-      jid,
-      entries.map((e) => e.index),
-      entries.filter((e) => e.outcome.ok).map((e) => e.index),
-    ],
-  );
-  // The row lock taken here is held to commit: seqs of a job are handed out in commit
-  // order, and the one batch that ends the last task sees the full count.
-  const { rows } = await client.query<{ first: string; complete: boolean }>(
-    `UPDATE jobs SET done = done + $2, failed = failed + $3, next_seq = next_seq + $4
-     WHERE jid = $1
-     RETURNING next_seq - $4 AS first,
-       state = 'running' AND sealed AND done + failed = task_count AS complete`,
-    [jid, done, entries.length - done, entries.length],
-  );
-  const first = Number(rows[0]!.first);
+  pool: pg.Pool,
+  master: string,
+  jobId: JobId,
+  list: JobShare['outcomes'],
+): Promise<{ accepted: Set<number>; complete: boolean }> {
   const texts: (string | null)[] = [];
   const bytes: (Buffer | null)[] = [];
   const errors: (string | null)[] = [];
   const codes: (string | null)[] = [];
-  for (const e of entries) {
-    if (e.outcome.ok) {
-      const [text, raw] = splitValue(e.outcome.output);
+  for (const { entry } of list) {
+    if (entry.outcome.ok) {
+      const [text, raw] = splitValue(entry.outcome.output);
       texts.push(text);
       bytes.push(raw === null ? null : Buffer.from(raw));
       errors.push(null);
@@ -146,61 +134,67 @@ async function saveJobOutcomes(
     } else {
       texts.push(null);
       bytes.push(null);
-      errors.push(e.outcome.error);
-      codes.push(e.outcome.code);
+      errors.push(entry.outcome.error);
+      codes.push(entry.outcome.code);
     }
   }
-  await client.query(
-    `INSERT INTO results (jid, seq, idx, ok, output_text, output_bytes, error, code)
-     SELECT $1, $2 + o - 1, idx, ok, t, b, e, c
-     FROM unnest($3::int[], $4::bool[], $5::text[], $6::bytea[], $7::text[], $8::text[])
-       WITH ORDINALITY AS u(idx, ok, t, b, e, c, o)`,
+  const { rows } = await pool.query<{ accepted: number[]; complete: boolean }>(
+    SAVE_OUTCOMES,
     [
-      jid,
-      first,
-      entries.map((e) => e.index),
-      entries.map((e) => e.outcome.ok),
+      jobId,
+      list.map(({ entry }) => entry.index),
+      list.map(({ entry }) => entry.token),
+      list.map(({ entry }) => entry.outcome.ok),
       texts,
       bytes,
       errors,
       codes,
+      master,
     ],
   );
-  if (!rows[0]!.complete) return false;
-  await client.query(
-    `UPDATE jobs SET state = 'completed', finished_at = ${NOW_MS} WHERE jid = $1`,
-    [jid],
-  );
-  return true;
+  const row = rows[0]!;
+  return { accepted: new Set(row.accepted), complete: row.complete };
 }
 
+/** One job's share: progress first, then outcomes, each one atomic statement. */
+async function saveShare(
+  pool: pg.Pool,
+  master: string,
+  jobId: JobId,
+  share: JobShare,
+  accepted: boolean[],
+): Promise<boolean> {
+  if (share.progress.length > 0) {
+    const ok = await saveProgress(pool, master, jobId, share.progress);
+    for (const { at, entry } of share.progress)
+      accepted[at] = ok.has(entry.index);
+  }
+  if (share.outcomes.length === 0) return false;
+  const saved = await saveOutcomes(pool, master, jobId, share.outcomes);
+  for (const { at, entry } of share.outcomes)
+    accepted[at] = saved.accepted.has(entry.index);
+  return saved.complete;
+}
+
+/**
+ * Each entry is fenced on its own, so jobs' shares need not commit together: they run
+ * side by side on the pool's connections, each job's share atomic by itself.
+ */
 export async function recordBatch(
   pool: pg.Pool,
   master: string,
   entries: readonly RecordEntry[],
 ): Promise<RecordBatchResult> {
-  if (entries.length === 0) return { accepted: [], completed: [] };
-  return inTransaction(pool, async (client) => {
-    const { valid, jids } = await lockValid(client, master, entries);
-    // A task quoted twice in one batch: its first entry of each kind counts.
-    const seen = new Set<string>();
-    const accepted = entries.map((e) => {
-      const key = `${e.jobId}:${e.index}`;
-      const seenKey = `${e.kind}:${key}`;
-      if (!valid.has(key) || seen.has(seenKey)) return false;
-      seen.add(seenKey);
-      return true;
-    });
-    const outcomes = entries.filter(
-      (e, i): e is Outcome => accepted[i]! && e.kind === 'outcome',
-    );
-    const progress = entries.filter(
-      (e, i): e is Progress => accepted[i]! && e.kind === 'progress',
-    );
-    await saveProgress(client, jids, progress);
-    const completed = await saveOutcomes(client, jids, outcomes);
-    return { accepted, completed };
-  });
+  const accepted = entries.map(() => false);
+  const byJob = shares(entries);
+  const completed: JobId[] = [];
+  await Promise.all(
+    [...byJob].map(async ([jobId, share]) => {
+      if (await saveShare(pool, master, jobId, share, accepted))
+        completed.push(jobId);
+    }),
+  );
+  return { accepted, completed };
 }
 
 export async function readResults(
