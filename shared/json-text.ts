@@ -5,7 +5,7 @@
  */
 import { containsBinary, encodeFrame } from './codec.js';
 import { JsonScanner, scanJson } from './json-scan.js';
-import type { Results } from './protocol.js';
+import type { Results, WorkerMessage } from './protocol.js';
 
 /** An output as JSON text (one JSON value, checked where it came from a thread). */
 export class JsonText {
@@ -75,3 +75,7 @@ export function encodeResults(message: Results): string | Uint8Array {
   const head = JSON.stringify(rest);
   return `${head.slice(0, -1)},"outputs":[${body}]}`;
 }
+
+/** The frame of any message a worker sends: `results` through {@link encodeResults}. */
+export const encodeMessage = (message: WorkerMessage): string | Uint8Array =>
+  message.type === 'results' ? encodeResults(message) : encodeFrame(message);

@@ -4,8 +4,7 @@
  * with jittered backoff. Only the transport (a WebSocket) and the executor (worker
  * threads, Web Workers) differ, and both are passed in.
  */
-import { encodeFrame } from './codec.js';
-import { encodeResults } from './json-text.js';
+import { encodeMessage } from './json-text.js';
 import {
   decodeWorkerBoundMessage,
   expandTasks,
@@ -129,12 +128,8 @@ class Session {
   }
 
   #send(message: WorkerMessage): void {
-    // Results may hold outputs as JSON text (json-text.ts): spliced, not re-encoded.
-    this.#transport?.send(
-      message.type === 'results'
-        ? encodeResults(message)
-        : encodeFrame(message),
-    );
+    // Outputs held as JSON text (json-text.ts) are spliced in, not encoded again.
+    this.#transport?.send(encodeMessage(message));
   }
 
   #grantCredit(): void {

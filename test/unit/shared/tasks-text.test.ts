@@ -5,6 +5,7 @@ import { decodeFrame, encodeFrame } from '../../../shared/codec.js';
 import {
   JsonText,
   checkedText,
+  encodeMessage,
   encodeResults,
   outputText,
 } from '../../../shared/json-text.js';
@@ -262,6 +263,19 @@ describe('outputs as JSON text', () => {
       ),
       { numRuns: 200 },
     );
+  });
+
+  test('the session encodes results with texts spliced, any other message as encodeFrame does', () => {
+    expect(encodeMessage({ type: 'ready', credit: 3 })).toBe(
+      encodeFrame({ type: 'ready', credit: 3 }),
+    );
+    expect(
+      encodeMessage({
+        type: 'results',
+        leases: [lease(4)],
+        outputs: [new JsonText('{"a":"\\u00e9"}')],
+      }),
+    ).toBe('{"type":"results","leases":[4],"outputs":[{"a":"\\u00e9"}]}');
   });
 
   test('without texts it is encodeFrame; with bytes, a binary frame of the values', () => {
