@@ -12,6 +12,8 @@
 //             masters (several masters on PostgreSQL)
 // --profile   run the masters under --cpu-prof and print their hottest functions
 // --threads   threads per Node worker (default 1: 2 workers x 1 thread on 2 cores)
+//
+// To compare builds' round trips at credit 1 in the same minutes: latency-ab.mjs.
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
