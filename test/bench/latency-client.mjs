@@ -10,10 +10,10 @@
 // Usage: node latency-client.mjs URL TOKEN BARE_WS_URL ROUNDS BLOCKS BLOCK
 // Prints one JSON line: {rounds: [{bare: {...}, colony: {...}}], warmup, count, done}.
 import path from 'node:path';
-import WebSocket from 'ws';
 import { ColonyClient, bundleModule } from '../../dist/client.js';
 import { signedHello } from './hello.mjs';
 import { BENCH_DIR, emit, summarize } from './lib.mjs';
+import { answer, openFrames } from './ws-frames.mjs';
 
 const [url, token, bareUrl, roundsText, blocksText, blockText] =
   process.argv.slice(2);
@@ -24,40 +24,11 @@ const block = Number(blockText);
 const warmup = 3_000;
 const count = warmup + rounds * blocks * block;
 
-/** Opens a socket; `next(prefix)` resolves with the next text frame that starts so. */
-async function open(wsUrl) {
-  const socket = new WebSocket(wsUrl, { perMessageDeflate: false });
-  let waiter = null;
-  const early = [];
-  socket.on('message', (data, isBinary) => {
-    if (isBinary) return;
-    const text = data.toString();
-    if (waiter && text.startsWith(waiter.prefix)) {
-      const { resolve } = waiter;
-      waiter = null;
-      resolve(text);
-    } else if (!text.startsWith('{"type":"ack"')) early.push(text);
-  });
-  socket.on('error', () => undefined);
-  await new Promise((resolve, reject) => {
-    socket.once('open', resolve);
-    socket.once('error', reject);
-  });
-  const next = (prefix) => {
-    const at = early.findIndex((text) => text.startsWith(prefix));
-    if (at >= 0) return Promise.resolve(early.splice(at, 1)[0]);
-    return new Promise((resolve) => {
-      waiter = { prefix, resolve };
-    });
-  };
-  return { socket, next };
-}
-
 // ---- colony: a signed-in raw worker, then a job of `count` trivial tasks
 const client = new ColonyClient({ url, token });
 const module = await bundleModule(path.join(BENCH_DIR, 'tasks/inc.mjs'));
 const colonyUrl = `${url.replace(/^http/, 'ws')}/ws`;
-const colony = await open(colonyUrl);
+const colony = await openFrames(colonyUrl);
 colony.socket.send(
   signedHello(colonyUrl, await colony.next('{"type":"challenge"')),
 );
@@ -71,13 +42,6 @@ let lastTasks = colony.next('{"type":"tasks"');
 colony.socket.send('{"type":"ready","credit":1}');
 let lastText = await lastTasks;
 
-/** The `results` frame answering the task of a `tasks` frame's text. */
-function answer(text, credit) {
-  const [group] = JSON.parse(text).groups;
-  const tail = credit ? ',"credit":1}' : '}';
-  return `{"type":"results","leases":[${group.leases[0]}],"outputs":[${group.inputs[0] + 1}]${tail}`;
-}
-
 /** One colony round trip: answers the task held, times until the next one comes. */
 async function colonyTrip() {
   const frame = answer(lastText, true);
@@ -89,7 +53,7 @@ async function colonyTrip() {
 }
 
 // ---- bare ws
-const bare = await open(bareUrl);
+const bare = await openFrames(bareUrl);
 let n = 0;
 async function bareTrip() {
   const frame = `{"type":"results","n":${n},"leases":[${n}],"outputs":[${n + 1}]}`;

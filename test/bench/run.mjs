@@ -13,6 +13,8 @@
 //             of fresh masters), cli (start of the client commands)
 // --profile   run the masters under --cpu-prof and print their hottest functions
 // --threads   threads per Node worker (default 1: 2 workers x 1 thread on 2 cores)
+//
+// To compare builds' round trips at credit 1 in the same minutes: latency-ab.mjs.
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
