@@ -378,6 +378,18 @@ if (f.sandbox) {
       '>= 0.85x none',
       ratio[mode] >= 0.85,
     );
+  // CPU of the 2 workers' process trees (worker + sandbox child) per task: the cost the
+  // sandbox adds, nearly independent of what else the machine runs.
+  const cpu = f.sandbox.workerUsPerTask ?? {};
+  for (const mode of Object.keys(ratio))
+    row(
+      `worker CPU µs per task, --sandbox ${mode} incl. its child (vs none)`,
+      `${cpu[mode]?.toFixed(2) ?? '-'} µs`,
+      `${cpu.none?.toFixed(2) ?? '-'} µs`,
+      fmt.x(cpu[mode] / cpu.none),
+      'info',
+      null,
+    );
 }
 if (f.inputs) {
   const i = f.inputs;

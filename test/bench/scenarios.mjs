@@ -1,7 +1,12 @@
 // The scenarios of `npm run bench`, each against real processes: the master and its
 // workers are CLI child processes, the measuring clients run in child processes too
 // (so that the bench's own work does not disturb them). Each returns plain figures.
-import { createReadStream, createWriteStream } from 'node:fs';
+import {
+  createReadStream,
+  createWriteStream,
+  readFileSync,
+  readdirSync,
+} from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import net from 'node:net';
@@ -144,6 +149,7 @@ export async function throughput(options) {
         const rss = sampleRss(master.pid, 200);
         const cpu0 = master.cpu();
         const workerCpu0 = workers.map((w) => w.cpu());
+        const treeCpu0 = workers.map((w) => treeCpuSeconds(w.pid));
         const m0 = await master.metrics(); // also: a new event-loop window
         feed.reset();
         const started = Date.now();
@@ -174,6 +180,14 @@ export async function throughput(options) {
           runTasksPerSecond: job.counts.done / ((ended - submitted) / 1000),
           masterCpu: (master.cpu() - cpu0) / seconds,
           workerCpu: workers.map((w, i) => (w.cpu() - workerCpu0[i]) / seconds),
+          // Whole process trees (a sandboxed worker's child too), per task done.
+          workerTreeUsPerTask:
+            (workers.reduce(
+              (sum, w, i) => sum + treeCpuSeconds(w.pid) - treeCpu0[i],
+              0,
+            ) *
+              1e6) /
+            job.counts.done,
           masterPeakRss: rss.stop().peak,
           lagP99Ms: metrics.nodejs_eventloop_lag_p99_seconds * 1000,
           framesIn:
@@ -193,6 +207,32 @@ export async function throughput(options) {
   );
 }
 
+/** Pids of a process's children (all its threads'). */
+function childPids(pid) {
+  const pids = [];
+  try {
+    for (const tid of readdirSync(`/proc/${pid}/task`)) {
+      const text = readFileSync(`/proc/${pid}/task/${tid}/children`, 'utf8');
+      for (const child of text.trim().split(' ')) if (child) pids.push(child);
+    }
+  } catch {
+    // gone
+  }
+  return pids;
+}
+
+/** CPU seconds of a process and all its descendants (a worker's sandbox child). */
+function treeCpuSeconds(pid) {
+  let total = 0;
+  try {
+    total = procCpuSeconds(pid);
+  } catch {
+    return 0;
+  }
+  for (const child of childPids(pid)) total += treeCpuSeconds(child);
+  return total;
+}
+
 /**
  * The cost of the worker's sandbox: the batched throughput run with `--sandbox none`
  * and with the sandboxed modes, interleaved over `rounds` so that each sees the same
@@ -200,6 +240,8 @@ export async function throughput(options) {
  */
 export async function sandboxCost({ tasks, rounds, modes, timeoutMs }) {
   const runs = Object.fromEntries(['none', ...modes].map((m) => [m, []]));
+  // CPU per task of the workers' process trees: far less sensitive to load than rates.
+  const cpu = Object.fromEntries(['none', ...modes].map((m) => [m, []]));
   for (let round = 0; round < rounds; round++) {
     for (const sandbox of Object.keys(runs)) {
       const result = await throughput({
@@ -212,6 +254,7 @@ export async function sandboxCost({ tasks, rounds, modes, timeoutMs }) {
       if (result.timedOut || result.done !== tasks)
         throw new Error(`--sandbox ${sandbox}: ${result.done}/${tasks} done`);
       runs[sandbox].push(result.runTasksPerSecond);
+      cpu[sandbox].push(result.workerTreeUsPerTask);
     }
   }
   const median = (values) => {
@@ -221,9 +264,11 @@ export async function sandboxCost({ tasks, rounds, modes, timeoutMs }) {
       ? sorted[mid]
       : (sorted[mid - 1] + sorted[mid]) / 2;
   };
-  const figures = { runs, median: {}, ratio: {} };
+  const figures = { runs, median: {}, ratio: {}, workerUsPerTask: {} };
   for (const [mode, values] of Object.entries(runs))
     figures.median[mode] = median(values);
+  for (const [mode, values] of Object.entries(cpu))
+    figures.workerUsPerTask[mode] = median(values);
   for (const mode of modes)
     figures.ratio[mode] = figures.median[mode] / figures.median.none;
   return figures;

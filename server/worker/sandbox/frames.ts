@@ -1,20 +1,57 @@
 /**
  * Framing on the pipe between the worker and its sandboxed child: each message is
- * `[u32 LE length][v8.serialize(message)]`. The structured-clone format keeps
- * `Uint8Array`s as bytes and costs one (de)serialisation per batch, not per task.
- * Frames the child sends are untrusted (task code runs in it): the reader bounds their
- * size and reports a malformed frame instead of throwing.
+ * `[u32 LE length][u8 kind][body]`. Batches and successes go in columns of doubles
+ * (columns.ts); everything else as `v8.serialize(message)`, whose structured-clone
+ * format keeps `Uint8Array`s as bytes. Frames the child sends are untrusted (task code
+ * runs in it): the reader bounds their size and reports a malformed frame instead of
+ * throwing.
  */
 import { deserialize, serialize } from 'node:v8';
+import {
+  FRAME_CLONE,
+  FRAME_DONE,
+  FRAME_SUBMIT,
+  doneFrame,
+  readDone,
+  readSubmit,
+  submitFrame,
+} from './columns.js';
+import type { FromChild, ToChild } from './messages.js';
 
 /** Largest frame either side accepts (a batch of large outputs fits). */
 export const MAX_FRAME_BYTES = 512 * 1024 * 1024;
 
-export function encodeFrame(message: unknown): Buffer {
+export function encodeFrame(message: ToChild | FromChild): Buffer {
+  const fast =
+    message.t === 'submit'
+      ? submitFrame(message.batch)
+      : message.t === 'done'
+        ? doneFrame(message)
+        : null;
+  return fast ?? cloneFrame(message);
+}
+
+function cloneFrame(message: unknown): Buffer {
   const body = serialize(message);
-  const head = Buffer.allocUnsafe(4);
-  head.writeUInt32LE(body.length, 0);
+  const head = Buffer.allocUnsafe(5);
+  head.writeUInt32LE(body.length + 1, 0);
+  head[4] = FRAME_CLONE;
   return Buffer.concat([head, body]);
+}
+
+/** The message in a frame's body (its kind byte first); throws if malformed. */
+function decodeBody(body: Buffer): unknown {
+  const kind = body.length > 0 ? (body[0] as number) : -1;
+  switch (kind) {
+    case FRAME_CLONE:
+      return deserialize(body.subarray(1));
+    case FRAME_SUBMIT:
+      return readSubmit(body);
+    case FRAME_DONE:
+      return readDone(body);
+    default:
+      throw new Error(`unknown frame kind ${kind}`);
+  }
 }
 
 /** Accumulates chunks from a stream and calls `onMessage` for each whole frame. */
@@ -50,7 +87,7 @@ export class FrameReader {
       this.#need = -1;
       let message: unknown;
       try {
-        message = deserialize(body);
+        message = decodeBody(body);
       } catch (error) {
         return this.#fail(`a malformed frame: ${(error as Error).message}`);
       }

@@ -4,6 +4,23 @@ import {
   MAX_FRAME_BYTES,
   encodeFrame,
 } from '../../../server/worker/sandbox/frames.js';
+import type {
+  FromChild,
+  ToChild,
+} from '../../../server/worker/sandbox/messages.js';
+import type { TaskBatch } from '../../../shared/protocol.js';
+import { jobId, lease } from '../../helpers/ids.js';
+
+const batch = (leases: number[], inputs: unknown[]): TaskBatch => ({
+  job: jobId('j1'),
+  module: 'a'.repeat(64) as TaskBatch['module'],
+  name: 'job',
+  timeoutMs: 1_000,
+  leases: leases.map(lease),
+  indexes: leases.map((l) => l * 10),
+  attempts: leases.map(() => 1),
+  inputs,
+});
 
 function reader() {
   const messages: unknown[] = [];
@@ -20,11 +37,26 @@ describe('sandbox pipe frames', () => {
     const sent = [
       {
         t: 'submit',
-        batch: { leases: [1, 2], inputs: [new Uint8Array([7, 8]), 'x'] },
+        batch: batch([1, 2], [new Uint8Array([7, 8]), 'x']),
       },
+      { t: 'submit', batch: batch([3, 4, 5], [1.5, -0, Number.NaN]) },
       { t: 'cancel-all' },
       { t: 'done', leases: [], outputs: [], failures: [] },
-    ];
+      {
+        t: 'done',
+        leases: [1, 2],
+        outputs: [2, 3],
+        failures: [],
+        busyMs: [0.001, 2],
+      },
+      {
+        t: 'done',
+        leases: [1],
+        outputs: [{ a: new Uint8Array([1]) }],
+        failures: [],
+        busyMs: [0],
+      },
+    ] as (ToChild | FromChild)[];
     const bytes = Buffer.concat(sent.map(encodeFrame));
     for (const size of [1, 3, 7, bytes.length]) {
       const { r, messages, errors } = reader();
@@ -47,7 +79,7 @@ describe('sandbox pipe frames', () => {
     expect(messages).toEqual([]);
 
     const bad = reader();
-    bad.r.push(Buffer.from([3, 0, 0, 0, 0xff, 0xff, 0xff]));
+    bad.r.push(Buffer.from([3, 0, 0, 0, 0, 0xff, 0xff]));
     expect(bad.errors).toHaveLength(1);
     expect(bad.errors[0]).toMatch(/^a malformed frame/);
     expect(bad.messages).toEqual([]);

@@ -1,0 +1,168 @@
+/**
+ * The pipe's column frames (batches and successes as doubles): which messages take
+ * them, and a child that sends lying lengths, unknown formats or values that do not
+ * match gets a malformed frame, never a wrong message.
+ */
+import { serialize } from 'node:v8';
+import { describe, expect, test } from 'vitest';
+import {
+  FRAME_CLONE,
+  FRAME_DONE,
+  FRAME_SUBMIT,
+  doneFrame,
+  readDone,
+  submitFrame,
+} from '../../../server/worker/sandbox/columns.js';
+import {
+  FrameReader,
+  encodeFrame,
+} from '../../../server/worker/sandbox/frames.js';
+import type { TaskBatch } from '../../../shared/protocol.js';
+import { jobId, lease } from '../../helpers/ids.js';
+
+const batch = (n: number, extra: Partial<TaskBatch> = {}): TaskBatch => ({
+  job: jobId('j1'),
+  module: 'b'.repeat(64) as TaskBatch['module'],
+  name: 'name "quoted" ✓',
+  timeoutMs: 60_000,
+  leases: Array.from({ length: n }, (_, i) => lease(1_000_000 + i)),
+  indexes: Array.from({ length: n }, (_, i) => i),
+  attempts: Array.from({ length: n }, () => 2),
+  inputs: Array.from({ length: n }, (_, i) => i * 1.5),
+  ...extra,
+});
+
+/** Feeds raw frames to a reader; returns what it decoded and reported. */
+function read(...frames: Buffer[]) {
+  const messages: unknown[] = [];
+  const errors: string[] = [];
+  const reader = new FrameReader(
+    (m) => messages.push(m),
+    (e) => errors.push(e),
+  );
+  for (const frame of frames) reader.push(frame);
+  return { messages, errors };
+}
+
+/** A `done` columns frame written by hand: kind, format, n, header bytes, payload. */
+function handDone(format: number, n: number, payload: Buffer, header = 0) {
+  const head = Buffer.alloc(16);
+  head.writeUInt32LE(12 + payload.length, 0);
+  head[4] = FRAME_DONE;
+  head[5] = format;
+  head.writeUInt32LE(n, 8);
+  head.writeUInt32LE(header, 12);
+  return Buffer.concat([head, payload]);
+}
+
+const doubles = (...values: number[]) => {
+  const out = Buffer.alloc(values.length * 8);
+  values.forEach((v, i) => out.writeDoubleLE(v, i * 8));
+  return out;
+};
+
+describe('column frames', () => {
+  test('a batch of numbers or of any values comes back whole, as packed arrays', () => {
+    for (const inputs of [
+      undefined,
+      ['x', { y: [1, null] }, new Uint8Array([9, 8])],
+    ]) {
+      const sent = batch(3, inputs ? { inputs } : {});
+      const frame = submitFrame(sent);
+      expect(frame?.[4]).toBe(FRAME_SUBMIT);
+      const { messages, errors } = read(frame as Buffer);
+      expect(errors).toEqual([]);
+      expect(messages).toEqual([{ t: 'submit', batch: sent }]);
+    }
+  });
+
+  test('only plain successes with busy times take the done columns', () => {
+    const ok = {
+      leases: [lease(1), lease(2)],
+      outputs: [3, 'four'],
+      failures: [],
+      busyMs: [0.5, 1],
+    };
+    expect(encodeFrame({ t: 'done', ...ok, skipped: undefined })[4]).toBe(
+      FRAME_DONE,
+    );
+    const failure = { lease: lease(3), error: 'x', kind: 'error' as const };
+    expect(doneFrame({ ...ok, failures: [failure] })).toBeNull();
+    expect(doneFrame({ ...ok, skipped: [lease(4)] })).toBeNull();
+    expect(doneFrame({ ...ok, busyMs: undefined })).toBeNull();
+    expect(
+      doneFrame({ ...ok, leases: [], outputs: [], busyMs: [] }),
+    ).toBeNull();
+    expect(
+      submitFrame(batch(2, { resumes: [undefined, { at: 1 }] })),
+    ).toBeNull();
+    // Those take the structured clone, whole.
+    const full = {
+      t: 'done' as const,
+      ...ok,
+      failures: [failure],
+      skipped: [lease(4)],
+    };
+    const frame = encodeFrame(full);
+    expect(frame[4]).toBe(FRAME_CLONE);
+    expect(read(frame).messages).toEqual([full]);
+  });
+
+  test('done columns decode to exactly what was sent', () => {
+    const frame = doneFrame({
+      leases: [lease(7), lease(9)],
+      outputs: [-0, 1e300],
+      failures: [],
+      busyMs: [0.001, 3],
+    }) as Buffer;
+    expect(readDone(frame.subarray(4))).toEqual({
+      t: 'done',
+      leases: [7, 9],
+      outputs: [-0, 1e300],
+      failures: [],
+      busyMs: [0.001, 3],
+    });
+  });
+
+  test('lying lengths, unknown formats and mismatched values are malformed frames', () => {
+    const cases: Buffer[] = [
+      // n says 1,000 tasks, the frame holds one.
+      handDone(0, 1_000, doubles(1, 0, 5)),
+      // Doubles with bytes left over.
+      handDone(0, 1, Buffer.concat([doubles(1, 0, 5), Buffer.alloc(3)])),
+      // A header longer than the frame.
+      handDone(0, 1, doubles(1, 0, 5), 1 << 30),
+      // An unknown values format.
+      handDone(7, 1, doubles(1, 0, 5)),
+      // Cloned values that are not an array, or not n of them.
+      handDone(1, 1, Buffer.concat([doubles(1, 0), serialize({ a: 1 })])),
+      handDone(1, 2, Buffer.concat([doubles(1, 2, 0, 0), serialize([1])])),
+      // Cloned values that are not a structured clone at all.
+      handDone(1, 1, Buffer.concat([doubles(1, 0), Buffer.from([0xff])])),
+      // A body too short for the columns header, and an unknown kind.
+      Buffer.from([3, 0, 0, 0, FRAME_DONE, 0, 0]),
+      Buffer.from([1, 0, 0, 0, 9]),
+    ];
+    for (const frame of cases) {
+      const { messages, errors } = read(frame, encodeFrame({ t: 'resume' }));
+      expect(messages).toEqual([]);
+      expect(errors).toHaveLength(1);
+      expect(errors[0]).toMatch(/^a malformed frame/);
+    }
+  });
+
+  test('a child may write any doubles as leases: they stay numbers for the executor to check', () => {
+    const frame = handDone(0, 2, doubles(-1, 0.5, 0, 0, 1, 2));
+    const { messages, errors } = read(frame);
+    expect(errors).toEqual([]);
+    expect(messages).toEqual([
+      {
+        t: 'done',
+        leases: [-1, 0.5],
+        outputs: [1, 2],
+        failures: [],
+        busyMs: [0, 0],
+      },
+    ]);
+  });
+});
