@@ -458,6 +458,14 @@ if (f.coldStart) {
     null,
   );
   row(
+    '  CPU seconds of master + workers from spawn to idle (boot, warm-up)',
+    c.bootCpu.toFixed(2),
+    '',
+    '',
+    'info',
+    null,
+  );
+  row(
     '  first/next ratio of each fresh master',
     c.runs.map((r) => r.ratio.toFixed(2)).join(' '),
     '',
