@@ -32,7 +32,8 @@ export function toReceivedResults(
         lease,
         ok: true,
         output,
-        digest: digestOf(output),
+        // Text is its own digest, taken by the scheduler only for replicas.
+        digest: typeof output === 'string' ? undefined : digestOf(output),
         bytes: sizeOf(output),
         busyMs: busyMs?.[i],
       });

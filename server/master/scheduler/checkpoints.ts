@@ -62,7 +62,11 @@ export function receiveCheckpoint(
     });
     return;
   }
-  if (s.now - rec.checkpointAt < CHECKPOINT_MIN_INTERVAL_MS) return;
+  if (
+    rec.checkpointAt !== undefined &&
+    s.now - rec.checkpointAt < CHECKPOINT_MIN_INTERVAL_MS
+  )
+    return;
   if (!takeWorkerBudget(s.now, worker)) return;
   rec.checkpointAt = s.now;
   (job.checkpointed ??= new Set()).add(index);

@@ -23,8 +23,11 @@ export class LeaseRecord {
   settled = false;
   /** A backup copy of a straggler (backups.ts), not the task's own dispatch. */
   backup = false;
-  /** When its last checkpoint was kept (checkpoints.ts). */
-  checkpointAt = -Infinity;
+  /**
+   * When its last checkpoint was kept (checkpoints.ts), if one was. (Not -Infinity: a
+   * number that is not a small integer is a heap object of its own in every record.)
+   */
+  checkpointAt: number | undefined = undefined;
   /** The task's other outstanding leases (a short linked list, newest first). */
   nextOfTask: LeaseRecord | undefined = undefined;
   /** The worker's list (active or expired) this lease is linked into, and its neighbours there. */

@@ -103,10 +103,11 @@ function succeeded(s: State, rec: LeaseRecord, result: Success): void {
   // One vote per volunteer and per address, even if it got a second copy after its
   // first lease expired: a stranger's many keys or sockets on one address vote once.
   if (rs.voters.add(worker)) {
-    let vote = rs.votes.get(result.digest);
+    const digest = digestOf(result);
+    let vote = rs.votes.get(digest);
     if (vote === undefined) {
       vote = { output: result.output, workers: [], credits: [] };
-      rs.votes.set(result.digest, vote);
+      rs.votes.set(digest, vote);
     }
     vote.workers.push(worker.id);
     if (credit) vote.credits.push(credit);
@@ -117,7 +118,7 @@ function succeeded(s: State, rec: LeaseRecord, result: Success): void {
         const voter = s.workers.get(id);
         if (voter) voter.done++;
       }
-      countDissent(s, rs.votes, result.digest);
+      countDissent(s, rs.votes, digest);
       emitCredits(s, vote.credits);
       finishTask(s, job, i, { ok: true, output: vote.output });
       return;
@@ -133,6 +134,18 @@ function succeeded(s: State, rec: LeaseRecord, result: Success): void {
     }
   }
   syncReplica(s, job, i, true, true);
+}
+
+/**
+ * The digest replicas are compared by: the one the shell gave (bytes are hashed there),
+ * or a text output's own text.
+ */
+export function digestOf(result: Success): string {
+  if (result.digest !== undefined) return result.digest;
+  const { output } = result;
+  return typeof output === 'string'
+    ? `t:${output}`
+    : `j:${JSON.stringify(output) ?? ''}`;
 }
 
 /** The volunteers credited with a task whose success is about to be recorded. */

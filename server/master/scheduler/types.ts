@@ -62,8 +62,11 @@ export type ReceivedResult =
       lease: Lease;
       ok: true;
       output: unknown;
-      /** Canonical digest of the output, compared across replicas. */
-      digest: string;
+      /**
+       * Canonical digest of the output, compared across replicas; when absent, a text
+       * output is its own (results.ts `digestOf`), so the common case builds none.
+       */
+      digest?: string | undefined;
       /** Size of the output as stored, checked against `maxOutputBytes`. @defaultValue 0 */
       bytes?: number;
       /** The task's busy time as the worker reported it (see credit.ts). */

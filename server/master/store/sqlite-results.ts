@@ -48,8 +48,9 @@ export class SqliteResults {
    * per result, and nothing to re-encode when they are written.
    */
   #queued: QueuedResults = [];
-  /** The chunk being filled (the last of `#queued`), if it has room. */
+  /** The chunk being filled (the last of `#queued`), and the values in it. */
   #open: Bindable[] | undefined = undefined;
+  #filled = 0;
   /** The last seq given to a result (written or queued); the next one is above it. */
   #lastSeq = 0;
 
@@ -98,14 +99,17 @@ export class SqliteResults {
     // paging by `seq > cursor` do not notice.
     const seq = ++this.#lastSeq;
     let q = this.#open;
-    if (q === undefined || q.length === CHUNK_VALUES) {
-      q = [];
+    let n = this.#filled;
+    if (q === undefined || n === CHUNK_VALUES) {
+      // Allocated at its full size once, rather than grown by copies.
+      q = new Array<Bindable>(CHUNK_VALUES);
       this.#open = q;
       this.#queued.push(q);
+      n = 0;
     }
+    this.#filled = n + RESULT_WIDTH;
     // Stores by index, not push(...7 values): a push of several values takes V8's
     // generic path, which cost several times this on the master's hottest line.
-    const n = q.length;
     q[n] = jid;
     q[n + 1] = seq;
     q[n + 2] = index;
@@ -125,8 +129,11 @@ export class SqliteResults {
   /** The queued rows, handed over to be written with {@link insert}; none left queued. */
   takeQueued(): QueuedResults {
     const rows = this.#queued;
+    // The last chunk ends where it was filled.
+    if (this.#open !== undefined) this.#open.length = this.#filled;
     this.#queued = [];
     this.#open = undefined;
+    this.#filled = 0;
     return rows;
   }
 
