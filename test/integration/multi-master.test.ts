@@ -86,8 +86,18 @@ describe('several masters on one PostgreSQL', () => {
       const detail = await c.client.job(id);
       expect(detail.state).toBe('completed');
       expect(detail.counts).toMatchObject({ total: 5_000, done: 5_000 });
-      // The stopped master learnt it had lapsed: whatever it still held was fenced.
+      // The stopped master learnt it had lapsed, and the results its worker sent while
+      // it was stopped (read on resume, before its heartbeat's answer) went to the
+      // database after the takeover: that batch was fenced, changing nothing (every
+      // result above is once and correct).
       await waitForOutput(b, (out) => out.includes('claims lapsed'), 'stderr');
+      // One complete log line per fenced batch, with its count.
+      const line = /"fenced":(\d+)[^\n]*records fenced[^\n]*\n/;
+      const out = await waitForOutput(b, (text) => line.test(text), 'stderr');
+      const fenced = [...out.matchAll(new RegExp(line.source, 'g'))].map((m) =>
+        Number(m[1]),
+      );
+      expect(fenced.reduce((sum, n) => sum + n, 0)).toBeGreaterThan(0);
       // And it serves the job too, from the database.
       expect((await b.client.job(id)).state).toBe('completed');
     },
