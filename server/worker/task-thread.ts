@@ -30,10 +30,9 @@ const runner = createTaskRunner({
   now: () => Date.now(),
   busyNow: () => performance.now(),
   onRunning: (lease, at) => {
-    // An end (-1) keeps the start time: the host reads the lease, then the time, so a
-    // read torn by a task's end and the next one's start pairs a lease with a recent
-    // time, never with 0 (which read as a lease overrun and killed the thread).
-    if (lease !== -1) running[1] = at;
+    // The runner tells an end (-1) with the task's start time, never 0: the host reads
+    // the lease, then the time, and a torn read must not look like a lease overrun.
+    running[1] = at;
     running[0] = lease;
   },
 });
