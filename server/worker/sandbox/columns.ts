@@ -8,8 +8,9 @@
  * structured-clone frame of frames.ts.
  *
  * Body layout (after the frame's u32 length): u8 kind, u8 values format, u16 0, u32 n,
- * u32 header bytes, then n doubles per column, the header (JSON, submit only) and the
- * values' structured clone when not doubles. `done` frames come from the untrusted
+ * u32 header bytes, then n doubles per column, the header (JSON: a batch's job fields;
+ * a `done`'s places of output texts, if any) and the values' structured clone when not
+ * doubles. `done` frames come from the untrusted
  * child: the decoder checks every length and the values' shape, and throws on a
  * mismatch (the reader then treats the frame as malformed).
  */
@@ -32,6 +33,8 @@ export interface DoneColumns {
   outputs: unknown[];
   failures: [];
   busyMs: number[];
+  /** Which outputs are JSON texts (checked by the executor like any `done`). */
+  texts: number[] | undefined;
 }
 
 const allNumbers = (values: readonly unknown[]): boolean => {
@@ -75,8 +78,10 @@ export function submitFrame(batch: TaskBatch): Buffer | null {
   const n = leases.length;
   if (indexes.length !== n || attempts.length !== n || inputs.length !== n)
     return null;
-  const { job, module, name, timeoutMs } = batch;
-  const header = Buffer.from(JSON.stringify({ job, module, name, timeoutMs }));
+  const { job, module, name, timeoutMs, inputsJson } = batch;
+  const header = Buffer.from(
+    JSON.stringify({ job, module, name, timeoutMs, inputsJson }),
+  );
   return columnsFrame(
     FRAME_SUBMIT,
     [leases, indexes, attempts],
@@ -92,14 +97,20 @@ export function doneFrame(done: {
   failures: readonly unknown[];
   skipped?: readonly Lease[] | undefined;
   busyMs?: readonly number[] | undefined;
+  texts?: readonly number[] | undefined;
 }): Buffer | null {
-  const { leases, outputs, busyMs } = done;
+  const { leases, outputs, busyMs, texts } = done;
   const n = leases.length;
   if (n === 0 || done.failures.length > 0 || (done.skipped?.length ?? 0) > 0)
     return null;
   if (outputs.length !== n || busyMs?.length !== n) return null;
   if (!allNumbers(leases) || !allNumbers(busyMs)) return null;
-  return columnsFrame(FRAME_DONE, [leases, busyMs], outputs, null);
+  // Records: every output a text, said in a word instead of a list of n places.
+  const header =
+    texts === undefined || texts.length === 0
+      ? null
+      : Buffer.from(JSON.stringify(texts.length === n ? 'all' : texts));
+  return columnsFrame(FRAME_DONE, [leases, busyMs], outputs, header);
 }
 
 /** Reads one column of `n` doubles at `at` as a packed array. */
@@ -146,7 +157,7 @@ export function readSubmit(body: Buffer): { t: 'submit'; batch: TaskBatch } {
   const { cols, values, header } = readColumns(body, 3);
   const head = JSON.parse(header.toString('utf8')) as Pick<
     TaskBatch,
-    'job' | 'module' | 'name' | 'timeoutMs'
+    'job' | 'module' | 'name' | 'timeoutMs' | 'inputsJson'
   >;
   const [leases, indexes, attempts] = cols as [Lease[], number[], number[]];
   return {
@@ -160,7 +171,23 @@ export function readSubmit(body: Buffer): { t: 'submit'; batch: TaskBatch } {
  * here: the executor accepts held leases and plausible times only.
  */
 export function readDone(body: Buffer): DoneColumns {
-  const { cols, values } = readColumns(body, 2);
+  const { cols, values, header } = readColumns(body, 2);
   const [leases, busyMs] = cols as [Lease[], number[]];
-  return { t: 'done', leases, outputs: values, failures: [], busyMs };
+  return {
+    t: 'done',
+    leases,
+    outputs: values,
+    failures: [],
+    busyMs,
+    texts: header.length === 0 ? undefined : textPlaces(header, values.length),
+  };
+}
+
+/** The places of output texts a `done` header names ('all' or a list; checked later). */
+function textPlaces(header: Buffer, n: number): number[] {
+  const places: unknown = JSON.parse(header.toString('utf8'));
+  if (places === 'all') return Array.from({ length: n }, (_, i) => i);
+  if (!Array.isArray(places))
+    throw new Error('the text places of a done frame are not a list');
+  return places as number[];
 }

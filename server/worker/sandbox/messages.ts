@@ -26,7 +26,7 @@ export type FromChild =
       leases: Lease[];
       outputs: unknown[];
       /** Which of `outputs` are JSON texts (strings to splice, checked by the parent). */
-      texts: number[] | undefined;
+      texts?: number[] | undefined;
       failures: TaskFailure[];
       /** Leases over before their task started: no result, the slot is free again. */
       skipped: Lease[] | undefined;

@@ -121,7 +121,29 @@ describe('column frames', () => {
       outputs: [-0, 1e300],
       failures: [],
       busyMs: [0.001, 3],
+      texts: undefined,
     });
+  });
+
+  test('record batches keep their input texts flag; done frames keep their text places', () => {
+    const sent = batch(2, {
+      inputs: ['{"id":"a"}', '{"id":"b"}'],
+      inputsJson: true,
+    });
+    expect(read(submitFrame(sent) as Buffer).messages).toEqual([
+      { t: 'submit', batch: sent },
+    ]);
+    const base = {
+      leases: [lease(1), lease(2), lease(3)],
+      outputs: ['{"x":1}', '[2]', 'plain'],
+      failures: [],
+      busyMs: [1, 1, 1],
+    };
+    for (const texts of [[0, 1], [0, 1, 2], undefined]) {
+      const frame = doneFrame({ ...base, texts }) as Buffer;
+      expect(frame[4]).toBe(FRAME_DONE);
+      expect(readDone(frame.subarray(4)).texts).toEqual(texts);
+    }
   });
 
   test('lying lengths, unknown formats and mismatched values are malformed frames', () => {
