@@ -7,7 +7,10 @@
 import { describe, expect, test } from 'vitest';
 import { createLogger } from '../../../server/log.js';
 import { Runtime, type WorkerLink } from '../../../server/master/runtime.js';
-import type { JobSpec } from '../../../server/master/scheduler/types.js';
+import type {
+  JobSpec,
+  VolunteerId,
+} from '../../../server/master/scheduler/types.js';
 import { SqliteStore } from '../../../server/master/store/sqlite-store.js';
 import type { DispatchBatch } from '../../../server/master/task-frames.js';
 import { JobOptions } from '../../../shared/job.js';
@@ -139,6 +142,58 @@ describe('runtime', () => {
       expect(seen).toEqual([]);
       runtime.receiveProgress(ids.workerId('w1'), lease, 0.5);
       expect(seen).toEqual([{ lease, jobId: 'j', index: 1, fraction: 0.5 }]);
+    } finally {
+      close();
+    }
+  });
+
+  test("a batch's results reach the volunteer's totals and the counters with every task and its busy time, at the commit", async () => {
+    const { runtime, store, link, close } = setup();
+    try {
+      const volunteer = ids.workerId('v3');
+      runtime.dispatch({
+        type: 'worker-joined',
+        workerId: volunteer,
+        kind: 'node',
+        name: 'third',
+        slots: 1,
+        volunteer: 'vol-3' as VolunteerId,
+        at: 1,
+      });
+      // w1 holds both tasks: it leaves, and they go to the volunteer's worker.
+      runtime.dispatch({
+        type: 'worker-left',
+        workerId: ids.workerId('w1'),
+        clean: true,
+        at: 2,
+      });
+      runtime.dispatch({
+        type: 'credit-granted',
+        workerId: volunteer,
+        credit: 2,
+        at: 2,
+      });
+      const batch = link.tasks.find((t) => t.workerId === volunteer)?.batch;
+      expect(batch?.tasks).toHaveLength(2);
+      runtime.receiveResults(
+        volunteer,
+        {
+          type: 'results',
+          leases: batch?.tasks.map((t) => t.lease) ?? [],
+          outputs: [1, 4],
+          busyMs: [0.25, 0.5],
+        },
+        false,
+      );
+      expect(runtime.counters.creditedTasks).toEqual({ node: 2, browser: 0 });
+      expect(runtime.counters.creditedBusyMs.node).toBe(0.75);
+      expect(store.volunteers.standing('vol-3').tasks).toBe(0);
+      await store.commit();
+      expect(store.volunteers.standing('vol-3')).toMatchObject({
+        tasks: 2,
+        busyMs: 0.75,
+        rank: 1,
+      });
     } finally {
       close();
     }
