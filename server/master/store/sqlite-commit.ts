@@ -8,6 +8,14 @@
  * CPU per task (and its ack frame is one more socket write). Spaced, one commit and one
  * ack serve the results of many round trips. Only acks and readers wait for it (never
  * the next task's dispatch), so the gap costs them at most that long.
+ *
+ * A commit always runs from setImmediate, after the poll phase: frames that already
+ * arrived are handled (and the tasks they earn written) before it. A due commit is
+ * started by the first `commit()` call past the gap, from the I/O callback of a result,
+ * so that it runs right after that result's next task went out, while the worker is busy
+ * with it; a timer that fired at a random moment would more often run it just as the
+ * worker's answer comes, which then waits for the whole transaction. The timer remains
+ * for when no frame comes (it too only schedules the commit after pending I/O).
  */
 import type Database from 'better-sqlite3';
 import type { QueuedResults, SqliteResults } from './sqlite-results.js';
@@ -24,6 +32,10 @@ interface PendingCommit {
   promise: Promise<void>;
   resolve: () => void;
   reject: (error: unknown) => void;
+  /** The timer waiting out the gap, if any. */
+  timer: NodeJS.Timeout | undefined;
+  /** The write is scheduled (setImmediate): nothing more to arm. */
+  scheduled: boolean;
 }
 
 /** Least time between the starts of two commits (past it no gain was measurable). */
@@ -66,22 +78,49 @@ export class SqliteGroupCommit {
   }
 
   commit(): Promise<void> {
-    if (this.#pending === undefined) {
+    let pending = this.#pending;
+    if (pending === undefined) {
       let resolve!: () => void;
       let reject!: (error: unknown) => void;
       const promise = new Promise<void>((res, rej) => {
         resolve = res;
         reject = rej;
       });
-      this.#pending = { promise, resolve, reject };
+      pending = {
+        promise,
+        resolve,
+        reject,
+        timer: undefined,
+        scheduled: false,
+      };
+      this.#pending = pending;
       // setImmediate, not a microtask: every socket callback of this poll phase gets
       // to queue its results before the one transaction runs; a timer when the last
       // commit is too recent.
       const wait = this.#lastCommitAt + MIN_COMMIT_GAP_MS - performance.now();
-      if (wait > 0) setTimeout(() => this.#flushPending(), wait);
-      else setImmediate(() => this.#flushPending());
+      if (wait > 0) {
+        const armed = pending;
+        armed.timer = setTimeout(() => {
+          armed.timer = undefined;
+          this.#schedule(armed);
+        }, wait);
+      } else this.#schedule(pending);
+    } else if (
+      !pending.scheduled &&
+      performance.now() >= this.#lastCommitAt + MIN_COMMIT_GAP_MS
+    ) {
+      // Due, and called from this turn's I/O: run it once that I/O's frames are out.
+      clearTimeout(pending.timer);
+      pending.timer = undefined;
+      this.#schedule(pending);
     }
-    return this.#pending.promise;
+    return pending.promise;
+  }
+
+  #schedule(pending: PendingCommit): void {
+    if (pending.scheduled) return;
+    pending.scheduled = true;
+    setImmediate(() => this.#flushPending(pending));
   }
 
   /**
@@ -91,6 +130,7 @@ export class SqliteGroupCommit {
   close(): void {
     const pending = this.#pending;
     this.#pending = undefined;
+    clearTimeout(pending?.timer);
     try {
       this.#writeQueuedNow();
       pending?.resolve();
@@ -100,10 +140,9 @@ export class SqliteGroupCommit {
     }
   }
 
-  #flushPending(): void {
-    const pending = this.#pending;
+  #flushPending(pending: PendingCommit): void {
     // close() may have written and settled it already.
-    if (pending === undefined) return;
+    if (this.#pending !== pending) return;
     this.#pending = undefined;
     try {
       this.#writeQueuedNow();
