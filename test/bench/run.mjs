@@ -684,6 +684,39 @@ if (f.multiMaster) {
     '2 masters >= 1.6x',
     ratio >= 1.6,
   );
+  // CPU per task and transactions per task depend far less on the machine's load
+  // than the rates: per 10,000 tasks, masters / workers / PostgreSQL.
+  const cpu = (r) =>
+    r?.cpuSecondsPer10k
+      ? `${r.cpuSecondsPer10k.masters} / ${r.cpuSecondsPer10k.workers} / ${r.cpuSecondsPer10k.postgres} s`
+      : '-';
+  for (const [label, r] of [
+    ['1 master', m.masters1],
+    ['2 masters', m.masters2],
+    ['3 masters', m.masters3],
+  ]) {
+    row(
+      `  ${label}: CPU per 10k tasks (masters / workers / postgres), transactions per task`,
+      cpu(r),
+      `${r?.transactionsPerTask ?? '-'} xact/task`,
+      '',
+      'info',
+      null,
+    );
+  }
+  if (m.sleep1ms) {
+    const s1 = m.sleep1ms.masters1;
+    const s2 = m.sleep1ms.masters2;
+    const sleepRatio = s2.tasksPerSecond / s1.tasksPerSecond;
+    row(
+      '  1 ms tasks (2 threads per master): tasks/s with 1 / 2 masters',
+      `${fmt.int(s1.tasksPerSecond)} / ${fmt.int(s2.tasksPerSecond)}`,
+      `CPU ${cpu(s1)} / ${cpu(s2)}; ${s1.transactionsPerTask} / ${s2.transactionsPerTask} xact/task`,
+      fmt.x(sleepRatio),
+      '2 masters >= 1.6x',
+      sleepRatio >= 1.6,
+    );
+  }
   row(
     '  kill -9 of a master: its claims dispatched again',
     fmt.ms(m.failover.killToRedispatchedMs),

@@ -11,6 +11,20 @@
 
 /** Shortest interval over which the recording rate is measured. */
 const MEASURE_MS = 100;
+/**
+ * Least work held ahead, in ms at the recorded rate. Claim round trips vary widely on
+ * a busy database (a few ms to over 100): the mean alone left workers idle behind a
+ * slow claim, and topped up the queue with a claim of a few tasks after every record
+ * batch (each claim and record costs the master and the database far more than a
+ * task). About a worker's own prefetch target.
+ */
+const MIN_AHEAD_MS = 100;
+/**
+ * Most work held ahead after the workers ran dry: the tail of a job one master may
+ * hoard. The rate is measured on what was recorded, so workers starved by small claims
+ * show a low rate, and a window of the rate alone would stay as small as the claims.
+ */
+const MAX_AHEAD_MS = 1_000;
 /** Weight of the newest measurement in the moving averages. */
 const WEIGHT = 0.3;
 
@@ -19,6 +33,7 @@ export class ClaimAhead {
   #claimMs = 0;
   #since = -1;
   #count = 0;
+  #aheadMs = MIN_AHEAD_MS;
   readonly #cap: number;
 
   constructor(cap: number) {
@@ -41,14 +56,34 @@ export class ClaimAhead {
     this.#count = 0;
   }
 
-  /** A claim took `ms` from its call to its answer. */
-  claimed(ms: number): void {
+  /**
+   * A claim took `ms` from its call to its answer; `starved`: every worker here had
+   * run dry while wanting tasks when it was asked (the work ahead was too short: it
+   * doubles; else it shrinks slowly back).
+   */
+  claimed(ms: number, starved = false): void {
     this.#claimMs = average(this.#claimMs, Math.max(0, ms));
+    this.#aheadMs = starved
+      ? Math.min(MAX_AHEAD_MS, this.#aheadMs * 2)
+      : Math.max(MIN_AHEAD_MS, this.#aheadMs * 0.95);
   }
 
   /** Tasks to hold queued here beyond the workers' credit. */
   get ahead(): number {
-    return Math.min(this.#cap, Math.ceil(this.#ratePerMs * this.#claimMs * 2));
+    const ms = Math.max(this.#claimMs * 2, this.#aheadMs);
+    return Math.min(this.#cap, Math.ceil(this.#ratePerMs * ms));
+  }
+
+  /**
+   * Tasks to claim now, given the workers' `demand` (their unmet credit minus the tasks
+   * queued here). Workers waiting get theirs and the work ahead at once; otherwise the
+   * queue ahead is topped up only once half of it is gone, so claims stay few and big.
+   */
+  toClaim(demand: number): number {
+    const ahead = this.ahead;
+    const want = demand + ahead;
+    if (demand > 0) return want;
+    return want > 0 && want >= ahead / 2 ? want : 0;
   }
 }
 

@@ -163,9 +163,13 @@ export class ClusterNode {
       if (this.#closed) return;
       const n = Math.min(claimCap, this.#want());
       if (n <= 0) return;
+      const { scheduler } = this.#o.runtime;
+      // Workers wanting tasks and none running: they ran dry waiting for this claim.
+      const starved = scheduler.activeLeases === 0 && scheduler.demand() > 0;
       const asked = Date.now();
       const tasks = await store.claim(master, n);
-      this.#ahead.claimed(Date.now() - asked);
+      // An empty answer says nothing of the sizing: there was nothing to claim.
+      this.#ahead.claimed(Date.now() - asked, starved && tasks.length > 0);
       if (tasks.length === 0) return;
       this.counters.claimed += tasks.length;
       await this.#open(tasks);
@@ -175,7 +179,7 @@ export class ClusterNode {
 
   /** Tasks to claim now: the workers' unmet credit, and a little ahead of it. */
   #want(): number {
-    return this.#o.runtime.scheduler.demand() + this.#ahead.ahead;
+    return this.#ahead.toClaim(this.#o.runtime.scheduler.demand());
   }
 
   /** Hands claimed tasks to the scheduler, job by job, with their module at hand. */

@@ -18,10 +18,50 @@ describe('ClaimAhead', () => {
   test('two claim round trips of work at the recorded rate', () => {
     const ahead = new ClaimAhead(1_024);
     ahead.recorded(0, 0);
-    // 500 outcomes in 100 ms: 5 per ms; claims take 20 ms: 2 x 20 x 5.
+    // 500 outcomes in 100 ms: 5 per ms; claims take 80 ms: 2 x 80 x 5.
     ahead.recorded(500, 100);
-    ahead.claimed(20);
+    ahead.claimed(80);
+    expect(ahead.ahead).toBe(800);
+  });
+
+  test('at least 100 ms of work ahead when claims are quick', () => {
+    const ahead = new ClaimAhead(1_024);
+    ahead.recorded(0, 0);
+    ahead.recorded(500, 100); // 5 per ms
+    ahead.claimed(5);
+    expect(ahead.ahead).toBe(500);
+  });
+
+  test('workers that ran dry double the work ahead, up to 1 s of it', () => {
+    const ahead = new ClaimAhead(100_000);
+    ahead.recorded(0, 0);
+    ahead.recorded(100, 100); // 1 per ms
+    ahead.claimed(5);
+    expect(ahead.ahead).toBe(100);
+    ahead.claimed(5, true);
     expect(ahead.ahead).toBe(200);
+    for (let i = 0; i < 10; i++) ahead.claimed(5, true);
+    expect(ahead.ahead).toBe(1_000);
+    // Claims that found the workers busy shrink it back, slowly.
+    ahead.claimed(5);
+    expect(ahead.ahead).toBe(950);
+    for (let i = 0; i < 100; i++) ahead.claimed(5);
+    expect(ahead.ahead).toBe(100);
+  });
+
+  test('claims top the queue ahead up only once half of it is gone', () => {
+    const ahead = new ClaimAhead(1_024);
+    ahead.recorded(0, 0);
+    ahead.recorded(200, 100); // 2 per ms: 200 ahead
+    ahead.claimed(5);
+    expect(ahead.ahead).toBe(200);
+    // Workers waiting for 10: theirs and the whole queue ahead.
+    expect(ahead.toClaim(10)).toBe(210);
+    // Workers served; 150 of 200 still queued here: no claim.
+    expect(ahead.toClaim(-150)).toBe(0);
+    // 90 left: top up.
+    expect(ahead.toClaim(-90)).toBe(110);
+    expect(ahead.toClaim(-300)).toBe(0);
   });
 
   test('slow tasks hold nothing ahead, and the cap bounds fast ones', () => {
