@@ -235,13 +235,15 @@ async function settled(cpu) {
  * The first job of a fresh master against the next one, over `rounds` fresh masters
  * (each with its own 2 fresh workers): one first job per master is all there is, so
  * robustness comes from rounds. Each round's ratio compares two jobs run back to
- * back under the same load.
+ * back under the same load. `window` fixes the workers' credit window (`--window`), to
+ * tell the window's ramp from the other cold costs.
  */
 export async function coldStart({
   tasks,
   rounds,
   timeoutMs = 120_000,
   sandbox,
+  window,
 }) {
   const runs = [];
   for (let round = 0; round < rounds; round++) {
@@ -251,6 +253,7 @@ export async function coldStart({
         threads: 1,
         name: `cold-${round}-${n}`,
         ...(sandbox ? { sandbox } : {}),
+        ...(window ? { window } : {}),
       }),
     );
     try {
@@ -261,20 +264,35 @@ export async function coldStart({
       // figure the machine's load hardly moves, unlike the rate.
       const cpu = () =>
         [master, ...workers].reduce((s, p) => s + procTreeCpuSeconds(p.pid), 0);
+      // Per process (each worker with its sandbox child): which one pays the cold cost.
+      const parts = () => ({
+        master: procTreeCpuSeconds(master.pid),
+        workers: workers.reduce((s, p) => s + procTreeCpuSeconds(p.pid), 0),
+        workerMains: workers.reduce((s, p) => s + procCpuSeconds(p.pid), 0),
+      });
       // The first job, not the start: wait until the processes have booted (and
       // warmed up), as they have by the time a user sends a job. On a loaded machine
       // a boot still under way would otherwise be counted in the first job.
       const bootCpu = await settled(cpu);
       const job = async () => {
-        const before = cpu();
+        const before = parts();
         const result = await runJob(client, {
           module,
           inputs: numbers(tasks),
           timeoutMs,
         });
-        const cpuSeconds = cpu() - before;
+        const after = parts();
+        const masterCpu = after.master - before.master;
+        const workerCpu = after.workers - before.workers;
+        const workerMains = after.workerMains - before.workerMains;
         await checkResults(client, result.id, tasks, expected.numbers);
-        return { perSecond: result.perSecond, cpuSeconds };
+        return {
+          perSecond: result.perSecond,
+          cpuSeconds: masterCpu + workerCpu,
+          master: masterCpu,
+          workers: workerCpu,
+          workerMains,
+        };
       };
       const first = await job();
       const next = await job();
@@ -284,6 +302,9 @@ export async function coldStart({
         ratio: first.perSecond / next.perSecond,
         cpuFirst: first.cpuSeconds,
         cpuNext: next.cpuSeconds,
+        cpuMaster: [first.master, next.master],
+        cpuWorkers: [first.workers, next.workers],
+        cpuWorkerMains: [first.workerMains, next.workerMains],
         bootCpu,
       });
     } finally {
@@ -301,6 +322,11 @@ export async function coldStart({
     worst: Math.min(...ratios),
     cpuFirst: median(runs.map((r) => r.cpuFirst)),
     cpuNext: median(runs.map((r) => r.cpuNext)),
+    cpuMaster: [0, 1].map((i) => median(runs.map((r) => r.cpuMaster[i]))),
+    cpuWorkers: [0, 1].map((i) => median(runs.map((r) => r.cpuWorkers[i]))),
+    cpuWorkerMains: [0, 1].map((i) =>
+      median(runs.map((r) => r.cpuWorkerMains[i])),
+    ),
     bootCpu: median(runs.map((r) => r.bootCpu)),
     runs,
   };

@@ -457,6 +457,20 @@ if (f.coldStart) {
     'info',
     null,
   );
+  for (const [name, pair] of [
+    ['master', c.cpuMaster],
+    ['workers (with sandboxes)', c.cpuWorkers],
+    ['worker processes alone (no sandbox)', c.cpuWorkerMains],
+  ])
+    if (pair)
+      row(
+        `  CPU seconds of the ${name}: first job vs next (median)`,
+        pair[0].toFixed(2),
+        pair[1].toFixed(2),
+        fmt.x(pair[0] / pair[1]),
+        'info',
+        null,
+      );
   row(
     '  CPU seconds of master + workers from spawn to idle (boot, warm-up)',
     c.bootCpu.toFixed(2),
