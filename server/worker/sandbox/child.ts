@@ -5,11 +5,10 @@
  * Built as a self-contained bundle (dist/sandbox/child.js) so it needs no node_modules.
  */
 import net from 'node:net';
-import { JsonText } from '../../../shared/json-text.js';
 import type { Outcomes } from '../../../shared/worker-session.js';
 import { ThreadPool } from '../thread-pool.js';
 import { FrameReader, encodeFrame } from './frames.js';
-import type { TaskBatch } from '../../../shared/protocol.js';
+import { DoneMerger } from './done-merge.js';
 import {
   PIPE_FD,
   type ChildOptions,
@@ -52,49 +51,29 @@ const pool = new ThreadPool({
   uncheckedTexts: true,
 });
 
-/** Output texts cross the pipe as strings, their places listed in `texts`. */
-function doneMessage(outcomes: Outcomes): FromChild {
-  const { leases, outputs, failures, skipped, busyMs } = outcomes;
-  let texts: number[] | undefined;
-  for (let i = 0; i < outputs.length; i++) {
-    const output = outputs[i];
-    if (output instanceof JsonText) {
-      outputs[i] = output.json;
-      (texts ??= []).push(i);
-    }
-  }
-  return { t: 'done', leases, outputs, texts, failures, skipped, busyMs };
+const merger = new DoneMerger();
+let flushing = false;
+
+/** Outcomes of one event-loop turn leave together, at its end (done-merge.ts). */
+function report(outcomes: Outcomes): void {
+  merger.add(outcomes);
+  if (merger.full) return flush();
+  if (flushing) return;
+  flushing = true;
+  setImmediate(flush);
+}
+
+function flush(): void {
+  flushing = false;
+  for (const message of merger.take()) send(message);
 }
 pool.onProgress = (lease, fraction) => send({ t: 'progress', lease, fraction });
 pool.onCheckpoint = (lease, state) => send({ t: 'checkpoint', lease, state });
 
-/**
- * A copy of a column as a packed array, built by `push`: v8.deserialize gives holey
- * arrays, which postMessage clones element by element on a slow path (measured: most
- * of this process's time went into posting them to the thread).
- */
-function column<T>(values: readonly T[]): T[] {
-  const out: T[] = [];
-  for (const value of values) out.push(value);
-  return out;
-}
-
-function packed(batch: TaskBatch): TaskBatch {
-  return {
-    ...batch,
-    leases: column(batch.leases),
-    indexes: column(batch.indexes),
-    attempts: column(batch.attempts),
-    inputs: column(batch.inputs),
-  };
-}
-
 function onMessage(message: ToChild): void {
   switch (message.t) {
     case 'submit':
-      pool.submit(packed(message.batch), (outcomes) =>
-        send(doneMessage(outcomes)),
-      );
+      pool.submit(message.batch, report);
       return;
     case 'cancel':
       pool.cancel(message.leases);

@@ -287,12 +287,18 @@ export class SandboxedExecutor implements Executor {
     )
       return;
     const byDone = new Map<OnDone, Outcomes>();
+    // A merged frame holds whole batches in a row: the last one found is asked first.
+    let lastDone: OnDone | null = null;
+    let last: Outcomes | null = null;
     const outcomesOf = (onDone: OnDone): Outcomes => {
+      if (onDone === lastDone && last) return last;
       let outcomes = byDone.get(onDone);
       if (!outcomes) {
         outcomes = { leases: [], outputs: [], failures: [], busyMs: [] };
         byDone.set(onDone, outcomes);
       }
+      lastDone = onDone;
+      last = outcomes;
       return outcomes;
     };
     const count = Math.min(leases.length, outputs.length);
