@@ -63,8 +63,23 @@ describe('faults', () => {
     let kills = 0;
     let finished = false;
     void done.finally(() => (finished = true));
+    // Each kill waits for the job to have moved since the last one: on a loaded machine a
+    // restarted sandboxed worker can take longer to start than the storm's pace, and
+    // killing faster than anything finishes would only prove the machine slow.
+    let doneBefore = -1;
+    const progressed = async (): Promise<void> => {
+      for (;;) {
+        const { counts } = await master.client.job(id);
+        if (finished || counts.done > doneBefore) {
+          doneBefore = counts.done;
+          return;
+        }
+        await new Promise((resolve) => setTimeout(resolve, 200)); // polling the job's counts
+      }
+    };
     while (!finished) {
       await new Promise((resolve) => setTimeout(resolve, 1_000)); // the storm's pace, not a wait for a result
+      await progressed();
       if (finished) break;
       const victim = kills % workers.length;
       workers[victim]?.child.kill('SIGKILL');
