@@ -12,7 +12,7 @@ import {
   sendJson,
 } from '../http-util.js';
 import { JobId } from '../../../shared/protocol.js';
-import { scanNdjsonInputs, scanSubmitBody } from '../input-texts.js';
+import { bodyText, scanNdjsonInputs, scanSubmitBody } from '../input-texts.js';
 import { notFound } from '../jobs-service.js';
 import { VolunteerQuery } from '../../../shared/volunteers.js';
 import type { Runtime } from '../runtime.js';
@@ -71,7 +71,7 @@ export function apiRoutes(options: HttpOptions): Route[] {
   const submitJob = async ({ req, res }: RouteContext) => {
     requireToken(req, token);
     requireMediaType(req, ['application/json']);
-    const text = (await readBody(req, options.maxBodyBytes)).toString('utf8');
+    const text = bodyText(await readBody(req, options.maxBodyBytes));
     const { body, inputs } = scanSubmitBody(text);
     const created = await jobs.submit(body, inputs);
     // The store committed inside submit(): 201 means durable.
@@ -104,7 +104,7 @@ export function apiRoutes(options: HttpOptions): Route[] {
   const appendInputs = async ({ req, res, params }: RouteContext) => {
     requireToken(req, token);
     requireMediaType(req, NDJSON_TYPES);
-    const text = (await readBody(req, options.maxBodyBytes)).toString('utf8');
+    const text = bodyText(await readBody(req, options.maxBodyBytes));
     sendJson(
       res,
       200,

@@ -1,6 +1,7 @@
 import { describe, expect, test } from 'vitest';
 import { AppError } from '../../../shared/errors.js';
 import {
+  bodyText,
   scanNdjsonInputs,
   scanSubmitBody,
 } from '../../../server/master/input-texts.js';
@@ -28,6 +29,22 @@ describe('scanSubmitBody', () => {
     expect(decodeStored(inputs![1]!)).toEqual(new Uint8Array([0, 1, 2]));
   });
 
+  test("each input's facts are its own: bytes or spaces do not leak to the next", () => {
+    const { inputs } = scanSubmitBody(
+      '{"inputs":[{"$base64":"AA=="},{"a":"$base64"},{"b" :2},{"c":[3]}]}',
+    );
+    expect(decodeStored(inputs![0]!)).toEqual(new Uint8Array([0]));
+    expect(inputs!.slice(1)).toEqual([
+      '{"a":"$base64"}',
+      '{"b":2}',
+      '{"c":[3]}',
+    ]);
+    expect(scanSubmitBody('{"inputs":[ ]}').inputs).toEqual([]);
+    expect(() => scanSubmitBody('{"inputs":[1 2]}')).toThrow(
+      /body is not valid JSON/,
+    );
+  });
+
   test('no inputs, or inputs that are not an array, are left to validation', () => {
     expect(scanSubmitBody('{"name":"n"}').inputs).toBeUndefined();
     const { body, inputs } = scanSubmitBody('{"inputs":"nope"}');
@@ -40,6 +57,14 @@ describe('scanSubmitBody', () => {
       expect(() => scanSubmitBody(bad)).toThrow(AppError);
       expect(() => scanSubmitBody(bad)).toThrow(/body is not valid JSON/);
     }
+  });
+});
+
+describe('bodyText', () => {
+  test('decodes ASCII and UTF-8 bodies alike, bad bytes as U+FFFD', () => {
+    for (const text of ['{"a":"plain"}', '{"a":"é ✓ 😀"}', ''])
+      expect(bodyText(Buffer.from(text, 'utf8'))).toBe(text);
+    expect(bodyText(Buffer.from([0x22, 0xff, 0x22]))).toBe('"\ufffd"');
   });
 });
 

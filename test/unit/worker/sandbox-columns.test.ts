@@ -146,6 +146,74 @@ describe('column frames', () => {
     }
   });
 
+  test('strings ride as one text with their lengths, any char kept as it was', () => {
+    const ascii = ['{"id":"a","text":"lorem"}', '', '"x"'];
+    const wide = ['{"t":"é ✓ 😀"}', 'lone \ud800 high', '\udc00', ''];
+    for (const [inputs, format] of [
+      [ascii, 2],
+      [wide, 3],
+      [['ÿ only latin1 é'], 2],
+    ] as const) {
+      const sent = batch(inputs.length, {
+        inputs: [...inputs],
+        inputsJson: true,
+      });
+      const submit = submitFrame(sent) as Buffer;
+      expect(submit[5]).toBe(format);
+      expect(read(submit).messages).toEqual([{ t: 'submit', batch: sent }]);
+      const done = doneFrame({
+        leases: inputs.map((_, i) => lease(i + 1)),
+        outputs: [...inputs],
+        failures: [],
+        busyMs: inputs.map(() => 1),
+      }) as Buffer;
+      expect(done[5]).toBe(format);
+      expect(readDone(done.subarray(4)).outputs).toEqual(inputs);
+    }
+    // Strings mixed with other values take the structured clone.
+    const mixed = batch(2, { inputs: ['a', 1] });
+    expect((submitFrame(mixed) as Buffer)[5]).toBe(1);
+    expect(read(submitFrame(mixed) as Buffer).messages).toEqual([
+      { t: 'submit', batch: mixed },
+    ]);
+  });
+
+  test('string lengths that do not add up to the text are malformed frames', () => {
+    // One done of 2 strings: leases, busy times, lengths, then the text.
+    const strings = (format: number, lengths: number[], text: Buffer) =>
+      handDone(
+        format,
+        2,
+        Buffer.concat([doubles(1, 2, 1, 1, ...lengths), text]),
+      );
+    const cases: Buffer[] = [
+      strings(2, [2, 2], Buffer.from('abc', 'latin1')),
+      strings(2, [1, 1], Buffer.from('abc', 'latin1')),
+      strings(2, [1.5, 1.5], Buffer.from('abc', 'latin1')),
+      strings(2, [-1, 4], Buffer.from('abc', 'latin1')),
+      strings(2, [NaN, 3], Buffer.from('abc', 'latin1')),
+      strings(3, [1, 1], Buffer.from([0x61, 0, 0x62])),
+    ];
+    for (const frame of cases) {
+      const { messages, errors } = read(frame);
+      expect(messages).toEqual([]);
+      expect(errors).toHaveLength(1);
+      expect(errors[0]).toMatch(/^a malformed frame/);
+    }
+    expect(
+      read(strings(3, [1, 1], Buffer.from('ab', 'utf16le'))).messages,
+    ).toEqual([
+      {
+        t: 'done',
+        leases: [1, 2],
+        outputs: ['a', 'b'],
+        failures: [],
+        busyMs: [1, 1],
+        texts: undefined,
+      },
+    ]);
+  });
+
   test('lying lengths, unknown formats and mismatched values are malformed frames', () => {
     const cases: Buffer[] = [
       // n says 1,000 tasks, the frame holds one.
