@@ -78,8 +78,15 @@ export function apiRoutes(options: HttpOptions): Route[] {
     sendJson(res, 201, created);
   };
 
-  const getJob = ({ res, params }: RouteContext) => {
-    sendJson(res, 200, jobDetail(jobIdOf(params)));
+  const getJob = async ({ res, params }: RouteContext) => {
+    const id = jobIdOf(params);
+    // The scheduler knows of a job's end before the group commit (up to a few ms later):
+    // a job is shown ended once its end is durable, so a client that then reads its
+    // results finds every one of them.
+    const view = runtime.scheduler.jobView(id);
+    if (view && view.state !== 'running' && !runtime.isFinishedDurably(id))
+      await runtime.store.commit();
+    sendJson(res, 200, jobDetail(id));
   };
 
   const cancelJob = async ({ req, res, url, params }: RouteContext) => {
