@@ -9,7 +9,7 @@ import { checkEveryMs, jobsToPurge } from './retention.js';
 import type { Runtime } from './runtime.js';
 
 /** Jobs purged per round at most; the next round takes the rest. */
-const ROUND_JOBS = 16;
+export const ROUND_JOBS = 16;
 
 /** Starts the timer; returns the function that stops it. */
 export function startRetention(parts: {
@@ -19,9 +19,7 @@ export function startRetention(parts: {
   logger: Logger;
 }): () => void {
   const { runtime, jobs, retainMs, logger } = parts;
-  let busy = false;
-  let stopped = false;
-  const round = async () => {
+  return startPurgeTimer(retainMs, logger, async (stopped) => {
     const due = jobsToPurge(
       runtime.scheduler.jobViews(),
       runtime.now(),
@@ -29,17 +27,31 @@ export function startRetention(parts: {
       ROUND_JOBS,
     );
     for (const jobId of due) {
-      if (stopped) return;
+      if (stopped()) return;
       // Deleted by hand meanwhile: nothing to do.
       if (!runtime.scheduler.jobView(jobId)) continue;
       await jobs.purge(jobId);
       logger.info({ jobId }, 'job purged (retention)');
     }
-  };
+  });
+}
+
+/**
+ * Runs `round` every `checkEveryMs(retainMs)`, never two at once (a round of large
+ * purges may outlast the interval); `stopped()` lets a round end between purges.
+ * Returns the function that stops it. Shared by the embedded and the cluster master.
+ */
+export function startPurgeTimer(
+  retainMs: number,
+  logger: Logger,
+  round: (stopped: () => boolean) => Promise<void>,
+): () => void {
+  let busy = false;
+  let stopped = false;
   const timer = setInterval(() => {
     if (busy) return;
     busy = true;
-    round()
+    round(() => stopped)
       .catch((error: unknown) =>
         logger.error({ err: error }, 'retention purge failed'),
       )

@@ -6,12 +6,9 @@
  */
 import { AppError, ErrorCode } from '../../../shared/errors.js';
 import type { Logger } from '../../log.js';
-import { checkEveryMs } from '../retention.js';
+import { ROUND_JOBS, startPurgeTimer } from '../purger.js';
 import type { ClusterStore } from '../store/postgres/cluster-store.js';
 import type { ClusterJobs } from './cluster-jobs.js';
-
-/** Jobs purged per round at most; the next round takes the rest. */
-const ROUND_JOBS = 16;
 
 /** Starts the timer; returns the function that stops it. */
 export function startClusterRetention(parts: {
@@ -21,11 +18,9 @@ export function startClusterRetention(parts: {
   logger: Logger;
 }): () => void {
   const { store, jobs, retainMs, logger } = parts;
-  let busy = false;
-  let stopped = false;
-  const round = async () => {
+  return startPurgeTimer(retainMs, logger, async (stopped) => {
     for (const jobId of await store.endedBefore(retainMs, ROUND_JOBS)) {
-      if (stopped) return;
+      if (stopped()) return;
       try {
         await jobs.purge(jobId);
         logger.info({ jobId }, 'job purged (retention)');
@@ -36,21 +31,5 @@ export function startClusterRetention(parts: {
         throw error;
       }
     }
-  };
-  const timer = setInterval(() => {
-    if (busy) return;
-    busy = true;
-    round()
-      .catch((error: unknown) =>
-        logger.error({ err: error }, 'retention purge failed'),
-      )
-      .finally(() => {
-        busy = false;
-      });
-  }, checkEveryMs(retainMs));
-  timer.unref();
-  return () => {
-    stopped = true;
-    clearInterval(timer);
-  };
+  });
 }
