@@ -4,6 +4,7 @@
  * data: URL, so the thread needs no network access of its own.
  */
 import { parentPort, workerData } from 'node:worker_threads';
+import { packTexts } from '../../shared/executor/packed-texts.js';
 import { createTaskRunner, type ToThread } from '../../shared/task-runner.js';
 import { warmUpThread } from './warm-up-thread.js';
 
@@ -26,7 +27,11 @@ const runner = createTaskRunner({
       `data:text/javascript;base64,${Buffer.from(source).toString('base64')}`
     );
   },
-  post: (message) => port.postMessage(message),
+  // Output texts leave as one string per message (packed-texts.ts): one copy to clone.
+  post: (message) =>
+    port.postMessage(
+      message.type === 'outcomes' ? packTexts(message) : message,
+    ),
   now: () => Date.now(),
   busyNow: () => performance.now(),
   onRunning: (lease, at) => {

@@ -7,6 +7,7 @@
 import type { Lease } from '../protocol.js';
 import type { JsonText } from '../json-text.js';
 import { Status, type ThreadOutcomes } from '../task-runner.js';
+import { TextReader } from './packed-texts.js';
 import { emptyOutcomes, hasOutcomes, rangeOf, type Slice } from './slice.js';
 import type { ThreadHandle } from './types.js';
 
@@ -104,7 +105,8 @@ export function handTo(thread: Thread, slice: Slice, now: number): void {
  * no longer pending (the session sends at once when nothing is). Outcomes of
  * `cancelled` leases are dropped (and the leases forgotten). A message that does not
  * follow the order is ignored from the first mismatch on. An output sent as JSON text
- * becomes what `asText` makes of it; null (not JSON text) fails its task.
+ * (itself, or packed: packed-texts.ts) becomes what `asText` makes of it; null (not
+ * JSON text) fails its task.
  */
 export function settle(
   thread: Thread,
@@ -117,6 +119,7 @@ export function settle(
   const { leases, status, values, busy } = message;
   let done = emptyOutcomes();
   let unreleased = 0;
+  const texts = new TextReader(message);
   for (let k = 0; k < leases.length; k++) {
     const slice = thread.inflight[0];
     const lease = leases[k] as Lease;
@@ -127,6 +130,8 @@ export function settle(
     thread.cursor++;
     thread.unreported--;
     unreleased++;
+    // Read in order, a cancelled task's too: packed texts follow one another.
+    const json = status[k] === Status.json ? texts.next(values[k]) : undefined;
     if (cancelled.size > 0 && cancelled.delete(lease)) {
       // cancelled: no result
     } else if (status[k] === Status.ok) {
@@ -134,7 +139,7 @@ export function settle(
       done.outputs.push(values[k]);
       if (busy) (done.busyMs ??= []).push(busy[k] ?? 0);
     } else if (status[k] === Status.json) {
-      const text = asText(values[k]);
+      const text = asText(json);
       if (text) {
         done.leases.push(lease);
         done.outputs.push(text);

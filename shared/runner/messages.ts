@@ -80,6 +80,12 @@ export interface ThreadOutcomes {
    * included); absent from a thread that does not measure.
    */
   busy?: number[];
+  /**
+   * The JSON texts of the `json` outcomes joined in order, when the thread packs them
+   * (one string to clone instead of one per output): each such `values[i]` is then
+   * its text's length (see shared/executor/packed-texts.ts).
+   */
+  texts?: string;
 }
 
 /** Host -> thread messages. */
