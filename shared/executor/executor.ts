@@ -21,7 +21,7 @@ import type {
   Executor,
   ProgressListener,
 } from '../worker-session.js';
-import { BatchSizer, busyTotal } from './batch-size.js';
+import { BatchSizer, DEFAULT_MAX_BATCH, busyTotal } from './batch-size.js';
 import { ModuleSources } from './modules.js';
 import { forwardCheckpoint, forwardProgress } from './reports.js';
 import { overdueTasks } from './watchdog.js';
@@ -74,7 +74,7 @@ export class TaskExecutor implements Executor {
     this.#clock = options.clock;
     this.#slots = Math.max(1, Math.floor(options.threads));
     this.#batchSize = new BatchSizer(
-      options.maxBatch ?? 256,
+      options.maxBatch ?? DEFAULT_MAX_BATCH,
       options.targetBatchMs ?? 2,
     );
     this.#killSlackMs = options.killSlackMs ?? 200;

@@ -47,7 +47,7 @@ export interface TaskExecutorOptions {
    * (`{ type: 'module' }`). Without it, threads import modules themselves.
    */
   loadModule?(hash: string): Promise<string>;
-  /** Most tasks handed to a thread in one batch. @defaultValue 256 */
+  /** Most tasks handed to a thread in one batch. @defaultValue DEFAULT_MAX_BATCH (1 024) */
   maxBatch?: number;
   /** Time one batch should take, to size batches from measured task time. @defaultValue 2 */
   targetBatchMs?: number;

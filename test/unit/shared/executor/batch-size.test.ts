@@ -7,6 +7,7 @@ import { Status } from '../../../../shared/task-runner.js';
 import { TaskExecutor } from '../../../../shared/executor/index.js';
 import {
   BatchSizer,
+  DEFAULT_MAX_BATCH,
   busyTotal,
 } from '../../../../shared/executor/batch-size.js';
 import { endings, fakeClock, fakeSpawner, tasks } from './fakes.js';
@@ -44,7 +45,8 @@ describe('batch size', () => {
     }
     // Two batches per thread: of one task before any measure, then of the most.
     const sizes = pool.live()[0]!.runs.map((r) => r.leases.length);
-    expect(sizes.slice(0, 3)).toEqual([2, 512, 512]);
+    const most = 2 * DEFAULT_MAX_BATCH;
+    expect(sizes.slice(0, 3)).toEqual([2, most, most]);
   });
 
   test('without a busy column, the time since the thread was heard stands for it', () => {

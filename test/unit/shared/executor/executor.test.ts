@@ -6,6 +6,7 @@
 import { describe, expect, test } from 'vitest';
 import { Status } from '../../../../shared/task-runner.js';
 import { TaskExecutor } from '../../../../shared/executor/index.js';
+import { DEFAULT_MAX_BATCH } from '../../../../shared/executor/batch-size.js';
 import { JsonText } from '../../../../shared/json-text.js';
 import {
   endings,
@@ -57,7 +58,7 @@ describe('batching', () => {
     // Batches grew from one task as tasks measured fast, at most two batches per thread.
     expect(pool.threads[0]!.runs[0]!.leases).toHaveLength(1);
     expect(most).toBeGreaterThan(2);
-    expect(most).toBeLessThanOrEqual(2 * 256);
+    expect(most).toBeLessThanOrEqual(2 * DEFAULT_MAX_BATCH);
     expect(pool.threads).toHaveLength(2);
   });
 
