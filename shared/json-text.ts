@@ -35,6 +35,14 @@ const scanner = new JsonScanner();
 /**
  * `text` as an output if it is exactly one compact JSON value, else null: text from a
  * thread running task code is not spliced into a frame unchecked.
+ *
+ * The master scans every results frame again, so this scan is not what keeps the master
+ * safe; it keeps the volunteer whole. A text that is not one JSON value would make the
+ * master refuse the whole frame (every result in it lost; a few such frames and it
+ * closes the connection), and a text such as `1],"credit":9,"leases":[7` would splice members of its own into
+ * the frame, which the master would read as this worker's word. Texts from a process
+ * that runs task code (the sandbox child) are therefore scanned here, once, before they
+ * are spliced; the child itself passes its threads' texts on unscanned.
  */
 export function checkedText(text: unknown): JsonText | null {
   if (typeof text !== 'string') return null;
