@@ -5,6 +5,7 @@
  * Built as a self-contained bundle (dist/sandbox/child.js) so it needs no node_modules.
  */
 import net from 'node:net';
+import type { Lease } from '../../../shared/protocol.js';
 import type { Outcomes } from '../../../shared/worker-session.js';
 import { ThreadPool } from '../thread-pool.js';
 import { FrameReader, encodeFrame } from './frames.js';
@@ -76,7 +77,8 @@ function onMessage(message: ToChild): void {
       pool.submit(message.batch, report);
       return;
     case 'cancel':
-      pool.cancel(message.leases);
+      // Task ids are this side's leases (the master's never reach the child).
+      pool.cancel(message.leases as Lease[]);
       return;
     case 'cancel-all':
       pool.cancelAll();
