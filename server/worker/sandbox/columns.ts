@@ -46,7 +46,11 @@ export interface DoneColumns {
   texts: number[] | 'all' | undefined;
 }
 
-const allNumbers = (values: readonly unknown[]): boolean => {
+type Column = readonly unknown[] | Float64Array;
+
+/** Doubles already, or a list of numbers only (checked in one pass). */
+const allNumbers = (values: Column): boolean => {
+  if (values instanceof Float64Array) return true;
   for (const value of values) if (typeof value !== 'number') return false;
   return true;
 };
@@ -63,17 +67,18 @@ function stringLengths(values: readonly unknown[]): number[] | null {
 }
 
 /** How the values ride: a last column of doubles, and the bytes after the header. */
-function valuesPart(values: readonly unknown[]): {
+function valuesPart(values: Column): {
   format: number;
-  column: readonly number[] | null;
+  column: Column | null;
   tail: { text: string; encoding: 'latin1' | 'utf16le' } | Buffer | null;
 } {
   if (allNumbers(values))
-    return { format: VALUES_DOUBLES, column: values as number[], tail: null };
-  const lengths = stringLengths(values);
+    return { format: VALUES_DOUBLES, column: values, tail: null };
+  const list = values as readonly unknown[];
+  const lengths = stringLengths(list);
   if (lengths === null)
-    return { format: VALUES_CLONE, column: null, tail: serialize(values) };
-  const text = values.join('');
+    return { format: VALUES_CLONE, column: null, tail: serialize(list) };
+  const text = list.join('');
   return WIDE_CHAR.test(text)
     ? {
         format: VALUES_UTF16,
@@ -90,8 +95,8 @@ function valuesPart(values: readonly unknown[]): {
 /** A frame (length included) of `columns` of doubles, a header and the values. */
 function columnsFrame(
   kind: number,
-  columns: readonly (readonly unknown[])[],
-  values: readonly unknown[],
+  columns: readonly Column[],
+  values: Column,
   header: Buffer | null,
 ): Buffer {
   const n = values.length;
@@ -113,8 +118,8 @@ function columnsFrame(
   frame.writeUInt32LE(n, 8);
   frame.writeUInt32LE(headerBytes, 12);
   const f64 = new Float64Array(frame.buffer, HEAD, cols * n);
-  columns.forEach((c, k) => f64.set(c as number[], k * n));
-  if (column) f64.set(column as number[], columns.length * n);
+  columns.forEach((c, k) => f64.set(c as ArrayLike<number>, k * n));
+  if (column) f64.set(column as ArrayLike<number>, columns.length * n);
   let at = HEAD + cols * n * 8;
   if (header) at += header.copy(frame, at);
   if (Buffer.isBuffer(tail)) tail.copy(frame, at);
@@ -141,11 +146,11 @@ export function submitFrame(batch: TaskBatch, first: number): Buffer | null {
 
 /** The fast frame of successes with busy times, or null for anything else. */
 export function doneFrame(done: {
-  leases: readonly Lease[];
-  outputs: readonly unknown[];
+  leases: readonly Lease[] | Float64Array;
+  outputs: readonly unknown[] | Float64Array;
   failures: readonly unknown[];
   skipped?: readonly Lease[] | undefined;
-  busyMs?: readonly number[] | undefined;
+  busyMs?: readonly number[] | Float64Array | undefined;
   texts?: readonly number[] | undefined;
 }): Buffer | null {
   const { leases, outputs, busyMs, texts } = done;

@@ -28,15 +28,16 @@ export type ToChild =
 export type FromChild =
   | {
       t: 'done';
-      leases: Lease[];
-      outputs: unknown[];
+      /** Task ids (a column of doubles from the merger, done-merge.ts). */
+      leases: Lease[] | Float64Array;
+      outputs: unknown[] | Float64Array;
       /** Which of `outputs` are JSON texts (strings to splice, checked by the parent). */
       texts?: number[] | undefined;
       failures: TaskFailure[];
       /** Leases over before their task started: no result, the slot is free again. */
       skipped: Lease[] | undefined;
       /** Busy milliseconds of each success, when measured. */
-      busyMs: number[] | undefined;
+      busyMs: number[] | Float64Array | undefined;
     }
   | { t: 'progress'; lease: Lease; fraction: number }
   | { t: 'checkpoint'; lease: Lease; state: unknown }

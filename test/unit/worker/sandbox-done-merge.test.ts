@@ -75,12 +75,12 @@ describe('DoneMerger', () => {
     expect(messages).toEqual([
       {
         t: 'done',
-        leases: [1],
-        outputs: [1],
+        leases: new Float64Array([1]),
+        outputs: new Float64Array([1]),
         texts: undefined,
         failures: [],
         skipped: undefined,
-        busyMs: [1],
+        busyMs: new Float64Array([1]),
       },
       {
         t: 'done',
