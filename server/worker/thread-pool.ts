@@ -23,6 +23,8 @@ export interface ThreadPoolOptions {
   threadMemoryMb?: number;
   /** Time one batch should take, to size batches from measured task time. @defaultValue 2 */
   targetBatchMs?: number;
+  /** Most tasks a thread gets at once. @defaultValue 256 */
+  maxBatch?: number;
   onLog?: (message: string) => void;
   /** Pass output texts on unchecked (the sandbox's parent checks them). */
   uncheckedTexts?: boolean;
@@ -85,6 +87,7 @@ export class ThreadPool extends TaskExecutor {
       ...(options.targetBatchMs !== undefined
         ? { targetBatchMs: options.targetBatchMs }
         : {}),
+      ...(options.maxBatch !== undefined ? { maxBatch: options.maxBatch } : {}),
       ...(options.onLog ? { onLog: options.onLog } : {}),
       ...(options.uncheckedTexts ? { uncheckedTexts: true } : {}),
     });

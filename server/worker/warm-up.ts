@@ -42,7 +42,7 @@ export function warmCodecs(rounds = 16): number {
     if (!decoded.ok || decoded.value.type !== 'tasks')
       throw new Error(`warm-up: the synthetic tasks frame was refused`);
     for (const batch of expandTasks(decoded.value)) {
-      reader.push(encodePipeFrame({ t: 'submit', batch }));
+      reader.push(encodePipeFrame({ t: 'submit', batch, first: 1 }));
       const outcomes = {
         leases: batch.leases,
         outputs: batch.inputs,

@@ -11,11 +11,13 @@
  * structured-clone frame of frames.ts.
  *
  * Body layout (after the frame's u32 length): u8 kind, u8 values format, u16 0, u32 n,
- * u32 header bytes, then n doubles per column (the values' lengths last for strings),
- * the header (JSON: a batch's job fields; a `done`'s places of output texts, if any) and
- * the values' joined text or structured clone when not doubles. `done` frames come from the untrusted
- * child: the decoder checks every length and the values' shape, and throws on a
- * mismatch (the reader then treats the frame as malformed).
+ * u32 header bytes, then n doubles per column (`submit`: indexes, attempts; `done`: task
+ * ids, busy times; then the values' lengths for strings), the header (JSON: a batch's
+ * job fields and its first task id, held.ts; a `done`'s places of output texts, if any)
+ * and the values' joined text or structured clone when not doubles. `done` frames come
+ * from the untrusted child: the decoder checks every length and the values' shape, and
+ * throws on a mismatch (the reader then treats the frame as malformed); it leaves the
+ * columns as typed arrays, which the executor checks in one pass.
  */
 import { deserialize, serialize } from 'node:v8';
 import type { Lease, TaskBatch } from '../../../shared/protocol.js';
@@ -33,18 +35,22 @@ const WIDE_CHAR = /[\u0100-\uffff]/;
 /** u32 frame length + u8 kind, u8 format, u16, u32 n, u32 header bytes. */
 const HEAD = 16;
 
-/** What a `done` frame carries: successes only, each with its busy time. */
+/** What a `done` frame carries: successes only (by task id), each with its busy time. */
 export interface DoneColumns {
   t: 'done';
-  leases: Lease[];
-  outputs: unknown[];
+  leases: Float64Array;
+  outputs: Float64Array | unknown[];
   failures: [];
-  busyMs: number[];
+  busyMs: Float64Array;
   /** Which outputs are JSON texts (checked by the executor like any `done`). */
-  texts: number[] | undefined;
+  texts: number[] | 'all' | undefined;
 }
 
-const allNumbers = (values: readonly unknown[]): boolean => {
+type Column = readonly unknown[] | Float64Array;
+
+/** Doubles already, or a list of numbers only (checked in one pass). */
+const allNumbers = (values: Column): boolean => {
+  if (values instanceof Float64Array) return true;
   for (const value of values) if (typeof value !== 'number') return false;
   return true;
 };
@@ -61,17 +67,18 @@ function stringLengths(values: readonly unknown[]): number[] | null {
 }
 
 /** How the values ride: a last column of doubles, and the bytes after the header. */
-function valuesPart(values: readonly unknown[]): {
+function valuesPart(values: Column): {
   format: number;
-  column: readonly number[] | null;
+  column: Column | null;
   tail: { text: string; encoding: 'latin1' | 'utf16le' } | Buffer | null;
 } {
   if (allNumbers(values))
-    return { format: VALUES_DOUBLES, column: values as number[], tail: null };
-  const lengths = stringLengths(values);
+    return { format: VALUES_DOUBLES, column: values, tail: null };
+  const list = values as readonly unknown[];
+  const lengths = stringLengths(list);
   if (lengths === null)
-    return { format: VALUES_CLONE, column: null, tail: serialize(values) };
-  const text = values.join('');
+    return { format: VALUES_CLONE, column: null, tail: serialize(list) };
+  const text = list.join('');
   return WIDE_CHAR.test(text)
     ? {
         format: VALUES_UTF16,
@@ -88,8 +95,8 @@ function valuesPart(values: readonly unknown[]): {
 /** A frame (length included) of `columns` of doubles, a header and the values. */
 function columnsFrame(
   kind: number,
-  columns: readonly (readonly unknown[])[],
-  values: readonly unknown[],
+  columns: readonly Column[],
+  values: Column,
   header: Buffer | null,
 ): Buffer {
   const n = values.length;
@@ -111,8 +118,8 @@ function columnsFrame(
   frame.writeUInt32LE(n, 8);
   frame.writeUInt32LE(headerBytes, 12);
   const f64 = new Float64Array(frame.buffer, HEAD, cols * n);
-  columns.forEach((c, k) => f64.set(c as number[], k * n));
-  if (column) f64.set(column as number[], columns.length * n);
+  columns.forEach((c, k) => f64.set(c as ArrayLike<number>, k * n));
+  if (column) f64.set(column as ArrayLike<number>, columns.length * n);
   let at = HEAD + cols * n * 8;
   if (header) at += header.copy(frame, at);
   if (Buffer.isBuffer(tail)) tail.copy(frame, at);
@@ -120,32 +127,30 @@ function columnsFrame(
   return frame;
 }
 
-/** The fast frame of a batch, or null if it has checkpoints to resume (rare). */
-export function submitFrame(batch: TaskBatch): Buffer | null {
+/**
+ * The fast frame of a batch whose tasks the child knows by ids `first`, `first + 1`, ...
+ * (see held.ts), or null if it has checkpoints to resume (rare).
+ */
+export function submitFrame(batch: TaskBatch, first: number): Buffer | null {
   const { leases, indexes, attempts, inputs } = batch;
-  if (batch.resumes !== undefined || !allNumbers(leases)) return null;
+  if (batch.resumes !== undefined) return null;
   const n = leases.length;
   if (indexes.length !== n || attempts.length !== n || inputs.length !== n)
     return null;
   const { job, module, name, timeoutMs, inputsJson } = batch;
   const header = Buffer.from(
-    JSON.stringify({ job, module, name, timeoutMs, inputsJson }),
+    JSON.stringify({ job, module, name, timeoutMs, inputsJson, first }),
   );
-  return columnsFrame(
-    FRAME_SUBMIT,
-    [leases, indexes, attempts],
-    inputs,
-    header,
-  );
+  return columnsFrame(FRAME_SUBMIT, [indexes, attempts], inputs, header);
 }
 
 /** The fast frame of successes with busy times, or null for anything else. */
 export function doneFrame(done: {
-  leases: readonly Lease[];
-  outputs: readonly unknown[];
+  leases: readonly Lease[] | Float64Array;
+  outputs: readonly unknown[] | Float64Array;
   failures: readonly unknown[];
   skipped?: readonly Lease[] | undefined;
-  busyMs?: readonly number[] | undefined;
+  busyMs?: readonly number[] | Float64Array | undefined;
   texts?: readonly number[] | undefined;
 }): Buffer | null {
   const { leases, outputs, busyMs, texts } = done;
@@ -162,15 +167,20 @@ export function doneFrame(done: {
   return columnsFrame(FRAME_DONE, [leases, busyMs], outputs, header);
 }
 
-/**
- * Reads one column of `n` doubles at `at` as a packed array (postMessage clones a packed
- * array fast, a holey one element by element), through one aligned copy.
- */
-function readColumn(body: Buffer, at: number, n: number): number[] {
+/** One column of `n` doubles at `at`, through one aligned copy. */
+function readColumn(body: Buffer, at: number, n: number): Float64Array {
   const doubles = new Float64Array(n);
   new Uint8Array(doubles.buffer).set(body.subarray(at, at + n * 8));
+  return doubles;
+}
+
+/**
+ * A column as a packed array (postMessage clones a packed array fast, a typed or holey
+ * one element by element).
+ */
+function packedNumbers(column: Float64Array): number[] {
   const out: number[] = [];
-  for (let i = 0; i < n; i++) out.push(doubles[i] as number);
+  for (const value of column) out.push(value);
   return out;
 }
 
@@ -185,7 +195,7 @@ function packed(values: readonly unknown[]): unknown[] {
 function readColumns(
   body: Buffer,
   columns: number,
-): { cols: number[][]; values: unknown[]; header: Buffer } {
+): { cols: Float64Array[]; values: Float64Array | unknown[]; header: Buffer } {
   if (body.length < HEAD - 4) throw new Error('a columns frame is too short');
   const format = body[1];
   const n = body.readUInt32LE(4);
@@ -202,10 +212,10 @@ function readColumns(
   const end = start + all * n * 8 + headerBytes;
   if (end > body.length || (format === VALUES_DOUBLES && end !== body.length))
     throw new Error('a columns frame does not match its lengths');
-  const cols: number[][] = [];
+  const cols: Float64Array[] = [];
   for (let c = 0; c < columns; c++)
     cols.push(readColumn(body, start + c * n * 8, n));
-  let values: unknown[];
+  let values: Float64Array | unknown[];
   if (format === VALUES_DOUBLES)
     values = readColumn(body, start + columns * n * 8, n);
   else if (format !== VALUES_CLONE)
@@ -251,47 +261,57 @@ function readStrings(
   return out;
 }
 
-/** A `submit` body (from the trusted worker) back into its batch. */
+/** The head of a `submit` frame: the batch's job fields and its first task's id. */
+type SubmitHead = Pick<
+  TaskBatch,
+  'job' | 'module' | 'name' | 'timeoutMs' | 'inputsJson'
+> & { first: number };
+
+/** A `submit` body (from the trusted worker) back into its batch, ids as leases. */
 export function readSubmit(body: Buffer): { t: 'submit'; batch: TaskBatch } {
-  const { cols, values, header } = readColumns(body, 3);
-  const head = JSON.parse(header.toString('utf8')) as Pick<
-    TaskBatch,
-    'job' | 'module' | 'name' | 'timeoutMs' | 'inputsJson'
-  >;
-  const [leases, indexes, attempts] = cols as [Lease[], number[], number[]];
+  const { cols, values, header } = readColumns(body, 2);
+  const { first, ...head } = JSON.parse(header.toString('utf8')) as SubmitHead;
+  const [indexes, attempts] = cols as [Float64Array, Float64Array];
+  const leases: Lease[] = [];
+  for (let i = 0; i < indexes.length; i++) leases.push((first + i) as Lease);
   return {
     t: 'submit',
     batch: {
       ...head,
       leases,
-      indexes,
-      attempts,
-      inputs: body[1] === VALUES_CLONE ? packed(values) : values,
+      indexes: packedNumbers(indexes),
+      attempts: packedNumbers(attempts),
+      inputs:
+        values instanceof Float64Array
+          ? packedNumbers(values)
+          : body[1] === VALUES_CLONE
+            ? packed(values)
+            : values,
     },
   };
 }
 
 /**
- * A `done` body from the untrusted child. Its leases and busy times are only numbers
- * here: the executor accepts held leases and plausible times only.
+ * A `done` body from the untrusted child. Its ids and busy times are only numbers
+ * here: the executor accepts held ids and plausible times only.
  */
 export function readDone(body: Buffer): DoneColumns {
   const { cols, values, header } = readColumns(body, 2);
-  const [leases, busyMs] = cols as [Lease[], number[]];
+  const [leases, busyMs] = cols as [Float64Array, Float64Array];
   return {
     t: 'done',
     leases,
     outputs: values,
     failures: [],
     busyMs,
-    texts: header.length === 0 ? undefined : textPlaces(header, values.length),
+    texts: header.length === 0 ? undefined : textPlaces(header),
   };
 }
 
 /** The places of output texts a `done` header names ('all' or a list; checked later). */
-function textPlaces(header: Buffer, n: number): number[] {
+function textPlaces(header: Buffer): number[] | 'all' {
   const places: unknown = JSON.parse(header.toString('utf8'));
-  if (places === 'all') return Array.from({ length: n }, (_, i) => i);
+  if (places === 'all') return 'all';
   if (!Array.isArray(places))
     throw new Error('the text places of a done frame are not a list');
   return places as number[];

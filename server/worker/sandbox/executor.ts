@@ -2,31 +2,24 @@
  * The worker's executor when task code runs in a sandbox: forwards batches to a child
  * process (started by `childCommand`) over a pipe, where the real thread pool runs.
  * Everything the child sends is checked here, since task code runs inside it: only
- * leases this side handed over and still holds are reported, each once. If the child
- * dies, its tasks are reported as crashed (which one killed it is not known then) and a
- * new child is started.
+ * tasks this side handed over and still holds are reported, each once (held.ts,
+ * accept-done.ts). If the child dies, its tasks are reported as crashed (which one
+ * killed it is not known then) and a new child is started.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import type { Socket } from 'node:net';
-import {
-  LIMITS,
-  type Lease,
-  type TaskBatch,
-  type TaskFailure,
-} from '../../../shared/protocol.js';
-import { checkedText } from '../../../shared/json-text.js';
+import type { Lease, TaskBatch } from '../../../shared/protocol.js';
 import { checkpointState } from '../../../shared/runner/checkpoint.js';
 import type {
   CheckpointListener,
   Executor,
-  Outcomes,
   ProgressListener,
 } from '../../../shared/worker-session.js';
+import { acceptDone } from './accept-done.js';
 import { FrameReader, encodeFrame } from './frames.js';
+import { HeldBatches, type HeldBatch, type OnDone } from './held.js';
 import { PIPE_FD, type ChildOptions, type ToChild } from './messages.js';
 import type { ChildCommand } from './modes.js';
-
-type OnDone = (outcomes: Outcomes) => void;
 
 export interface SandboxedExecutorOptions extends ChildOptions {
   /** How to start the child (see modes.ts). */
@@ -43,16 +36,13 @@ const MAX_RESTART_DELAY_MS = 10_000;
 const STDERR_TAIL = 2_048;
 const MAX_MODULE_CACHE = 32;
 
-const isLease = (v: unknown): v is Lease =>
-  typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
-
 export class SandboxedExecutor implements Executor {
   readonly slots: number;
   onProgress: ProgressListener | null = null;
   onCheckpoint: CheckpointListener | null = null;
   #options: SandboxedExecutorOptions;
-  /** Leases handed to the child and not reported yet, with whom to tell. */
-  #held = new Map<Lease, OnDone>();
+  /** Tasks handed to the child and not reported yet, with whom to tell. */
+  #held = new HeldBatches();
   #modules = new Map<string, Promise<string>>();
   #child: ChildProcess | null = null;
   #pipe: Socket | null = null;
@@ -60,7 +50,7 @@ export class SandboxedExecutor implements Executor {
   #restartDelayMs = 0;
   #restartTimer: NodeJS.Timeout | null = null;
   #stderr = '';
-  #backlog: TaskBatch[] = [];
+  #backlog: { batch: TaskBatch; held: HeldBatch }[] = [];
   #closed = false;
   #corked = false;
   /** The volunteer's controls, passed on to every child started. */
@@ -79,15 +69,15 @@ export class SandboxedExecutor implements Executor {
 
   submit(batch: TaskBatch, onDone: OnDone): void {
     if (batch.leases.length === 0) return;
-    for (const lease of batch.leases) this.#held.set(lease, onDone);
+    const held = this.#held.add(batch.leases, onDone);
     // While the child restarts, batches wait for the new one.
-    if (this.#pipe) this.#send({ t: 'submit', batch });
-    else this.#backlog.push(batch);
+    if (this.#pipe) this.#send({ t: 'submit', batch, first: held.first });
+    else this.#backlog.push({ batch, held });
   }
 
   cancel(leases: readonly Lease[]): void {
-    const mine = leases.filter((lease) => this.#held.delete(lease));
-    if (mine.length > 0) this.#send({ t: 'cancel', leases: mine });
+    const ids = this.#held.cancel(leases);
+    if (ids.length > 0) this.#send({ t: 'cancel', leases: ids });
   }
 
   cancelAll(): void {
@@ -104,9 +94,13 @@ export class SandboxedExecutor implements Executor {
   pause(): void {
     this.#paused = true;
     // Batches waiting for a restarting child never started: they come back skipped.
-    const waiting = this.#backlog.flatMap((batch) => batch.leases);
+    const waiting = this.#backlog;
     this.#backlog = [];
-    this.#onDone({ leases: [], outputs: [], failures: [], skipped: waiting });
+    for (const { held } of waiting) {
+      const skipped = this.#held.releaseBatch(held);
+      if (skipped.length > 0)
+        held.onDone({ leases: [], outputs: [], failures: [], skipped });
+    }
     this.#send({ t: 'pause' });
   }
 
@@ -144,7 +138,8 @@ export class SandboxedExecutor implements Executor {
     if (this.#paused) this.#send({ t: 'pause' });
     const backlog = this.#backlog;
     this.#backlog = [];
-    for (const batch of backlog) this.#send({ t: 'submit', batch });
+    for (const { batch, held } of backlog)
+      if (held.left > 0) this.#send({ t: 'submit', batch, first: held.first });
     const reader = new FrameReader(
       (message) => this.#onMessage(message),
       (reason) => {
@@ -180,9 +175,7 @@ export class SandboxedExecutor implements Executor {
       'error',
       `the sandbox process ended (${how})${tail ? `: ${tail.slice(-500)}` : ''}; restarting it`,
     );
-    this.#crashAll(`the sandbox process running the task ended (${how})`, [
-      ...this.#held.keys(),
-    ]);
+    this.#held.crashAll(`the sandbox process running the task ended (${how})`);
     const quick = Date.now() - this.#startedAt < QUICK_DEATH_MS;
     this.#restartDelayMs = quick
       ? Math.min(MAX_RESTART_DELAY_MS, Math.max(100, this.#restartDelayMs * 2))
@@ -191,21 +184,6 @@ export class SandboxedExecutor implements Executor {
       this.#restartTimer = null;
       if (!this.#closed) this.#start();
     }, this.#restartDelayMs);
-  }
-
-  /** Reports these held leases as crashed (the child that ran them is gone). */
-  #crashAll(reason: string, leases: readonly Lease[]): void {
-    const byDone = new Map<OnDone, TaskFailure[]>();
-    for (const lease of leases) {
-      const onDone = this.#held.get(lease);
-      if (!onDone) continue;
-      this.#held.delete(lease);
-      const list = byDone.get(onDone) ?? [];
-      list.push({ lease, error: reason, kind: 'crash' });
-      byDone.set(onDone, list);
-    }
-    for (const [onDone, failures] of byDone)
-      onDone({ leases: [], outputs: [], failures });
   }
 
   #send(message: ToChild): void {
@@ -228,16 +206,18 @@ export class SandboxedExecutor implements Executor {
     const message = raw as Record<string, unknown>;
     switch (message.t) {
       case 'done':
-        this.#onDone(message);
+        for (const [onDone, outcomes] of acceptDone(this.#held, message))
+          onDone(outcomes);
         return;
       case 'progress': {
-        const { lease, fraction } = message;
+        const { lease: id, fraction } = message;
+        const lease =
+          typeof id === 'number' ? this.#held.leaseOf(id) : undefined;
         if (
-          isLease(lease) &&
+          lease !== undefined &&
           typeof fraction === 'number' &&
           fraction >= 0 &&
-          fraction <= 1 &&
-          this.#held.has(lease)
+          fraction <= 1
         )
           this.onProgress?.(lease, fraction);
         return;
@@ -261,8 +241,9 @@ export class SandboxedExecutor implements Executor {
    * A task's checkpoint, from a held lease only; the child is untrusted, so the state is
    * checked again here (JSON or bytes, bounded) and dropped if it is not.
    */
-  #onCheckpoint(lease: unknown, state: unknown): void {
-    if (!isLease(lease) || !this.#held.has(lease) || !this.onCheckpoint) return;
+  #onCheckpoint(id: unknown, state: unknown): void {
+    const lease = typeof id === 'number' ? this.#held.leaseOf(id) : undefined;
+    if (lease === undefined || !this.onCheckpoint) return;
     let value: unknown;
     try {
       value = checkpointState(state);
@@ -274,80 +255,6 @@ export class SandboxedExecutor implements Executor {
       return;
     }
     this.onCheckpoint(lease, value);
-  }
-
-  /** Passes on outcomes of leases held here (each once); anything else is dropped. */
-  #onDone(message: Record<string, unknown>): void {
-    const { leases, outputs, failures, skipped, busyMs, texts } = message;
-    const busy = Array.isArray(busyMs) ? (busyMs as unknown[]) : [];
-    if (
-      !Array.isArray(leases) ||
-      !Array.isArray(outputs) ||
-      !Array.isArray(failures)
-    )
-      return;
-    const byDone = new Map<OnDone, Outcomes>();
-    // A merged frame holds whole batches in a row: the last one found is asked first.
-    let lastDone: OnDone | null = null;
-    let last: Outcomes | null = null;
-    const outcomesOf = (onDone: OnDone): Outcomes => {
-      if (onDone === lastDone && last) return last;
-      let outcomes = byDone.get(onDone);
-      if (!outcomes) {
-        outcomes = { leases: [], outputs: [], failures: [], busyMs: [] };
-        byDone.set(onDone, outcomes);
-      }
-      lastDone = onDone;
-      last = outcomes;
-      return outcomes;
-    };
-    const count = Math.min(leases.length, outputs.length);
-    const textAt = textPlaces(texts, count);
-    for (let i = 0; i < count; i++) {
-      const lease: unknown = leases[i];
-      if (!isLease(lease)) continue;
-      const onDone = this.#held.get(lease);
-      if (!onDone) continue;
-      this.#held.delete(lease);
-      const outcomes = outcomesOf(onDone);
-      // Task code runs in the child: an output text is scanned before it is spliced.
-      const output = textAt?.has(i) ? checkedText(outputs[i]) : outputs[i];
-      if (output === null && textAt?.has(i)) {
-        const error = 'the sandbox sent an output that is not JSON text';
-        outcomes.failures.push({ lease, error, kind: 'error' });
-        continue;
-      }
-      outcomes.leases.push(lease);
-      outcomes.outputs.push(output);
-      const ms = busy[i];
-      // The child is not trusted with more than a plausible number.
-      outcomes.busyMs?.push(
-        typeof ms === 'number' && ms >= 0 && ms <= LIMITS.maxBusyMs ? ms : 0,
-      );
-    }
-    for (const failure of failures as unknown[]) {
-      if (failure === null || typeof failure !== 'object') continue;
-      const { lease, error, kind } = failure as Record<string, unknown>;
-      if (!isLease(lease)) continue;
-      const onDone = this.#held.get(lease);
-      if (!onDone) continue;
-      this.#held.delete(lease);
-      outcomesOf(onDone).failures.push({
-        lease,
-        error: String(error).slice(0, LIMITS.maxErrorLength),
-        kind: kind === 'crash' ? 'crash' : 'error',
-      });
-    }
-    if (Array.isArray(skipped)) {
-      for (const lease of skipped as unknown[]) {
-        if (!isLease(lease)) continue;
-        const onDone = this.#held.get(lease);
-        if (!onDone) continue;
-        this.#held.delete(lease);
-        (outcomesOf(onDone).skipped ??= []).push(lease);
-      }
-    }
-    for (const [onDone, outcomes] of byDone) onDone(outcomes);
   }
 
   #provide(hash: string): void {
@@ -376,14 +283,4 @@ export class SandboxedExecutor implements Executor {
   #log(level: 'info' | 'warn' | 'error', message: string): void {
     this.#options.onLog?.(level, message);
   }
-}
-
-/** The places of output texts a `done` message lists (untrusted: bounded, checked). */
-function textPlaces(texts: unknown, count: number): Set<number> | null {
-  if (!Array.isArray(texts) || texts.length === 0) return null;
-  const places = new Set<number>();
-  for (const i of texts.slice(0, count) as unknown[])
-    if (typeof i === 'number' && Number.isInteger(i) && i >= 0 && i < count)
-      places.add(i);
-  return places;
 }

@@ -22,12 +22,15 @@ import type { FromChild, ToChild } from './messages.js';
 export const MAX_FRAME_BYTES = 512 * 1024 * 1024;
 
 export function encodeFrame(message: ToChild | FromChild): Buffer {
-  const fast =
-    message.t === 'submit'
-      ? submitFrame(message.batch)
-      : message.t === 'done'
-        ? doneFrame(message)
-        : null;
+  if (message.t === 'submit') {
+    const { batch, first } = message;
+    const fast = submitFrame(batch, first);
+    if (fast) return fast;
+    // The clone (a batch with checkpoints to resume) carries the ids as its leases.
+    const leases = batch.leases.map((_, i) => first + i);
+    return cloneFrame({ t: 'submit', batch: { ...batch, leases } });
+  }
+  const fast = message.t === 'done' ? doneFrame(message) : null;
   return fast ?? cloneFrame(message);
 }
 

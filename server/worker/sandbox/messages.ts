@@ -7,8 +7,13 @@ import type {
 
 /** Parent -> child. */
 export type ToChild =
-  | { t: 'submit'; batch: TaskBatch }
-  | { t: 'cancel'; leases: Lease[] }
+  /**
+   * A batch whose tasks the child knows by ids `first`, `first + 1`, ... instead of
+   * their leases (held.ts); the child reports, cancels and blames by those ids.
+   */
+  | { t: 'submit'; batch: TaskBatch; first: number }
+  /** Task ids to stop. */
+  | { t: 'cancel'; leases: number[] }
   | { t: 'cancel-all' }
   /** The CPU share of each thread, percent 1..100. */
   | { t: 'share'; percent: number }
@@ -19,19 +24,20 @@ export type ToChild =
   | { t: 'module'; hash: string; source: string }
   | { t: 'module-error'; hash: string; message: string };
 
-/** Child -> parent (untrusted: checked field by field by the parent). */
+/** Child -> parent (untrusted: checked field by field by the parent); leases are task ids. */
 export type FromChild =
   | {
       t: 'done';
-      leases: Lease[];
-      outputs: unknown[];
+      /** Task ids (a column of doubles from the merger, done-merge.ts). */
+      leases: Lease[] | Float64Array;
+      outputs: unknown[] | Float64Array;
       /** Which of `outputs` are JSON texts (strings to splice, checked by the parent). */
       texts?: number[] | undefined;
       failures: TaskFailure[];
       /** Leases over before their task started: no result, the slot is free again. */
       skipped: Lease[] | undefined;
       /** Busy milliseconds of each success, when measured. */
-      busyMs: number[] | undefined;
+      busyMs: number[] | Float64Array | undefined;
     }
   | { t: 'progress'; lease: Lease; fraction: number }
   | { t: 'checkpoint'; lease: Lease; state: unknown }

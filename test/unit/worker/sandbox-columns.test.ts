@@ -32,6 +32,14 @@ const batch = (n: number, extra: Partial<TaskBatch> = {}): TaskBatch => ({
   ...extra,
 });
 
+/** The batch as the child gets it: ids from `first` in place of the leases. */
+const withIds = (sent: TaskBatch, first: number) => ({
+  ...sent,
+  leases: sent.leases.map((_, i) => first + i),
+});
+
+const f64 = (...values: number[]) => new Float64Array(values);
+
 /** Feeds raw frames to a reader; returns what it decoded and reported. */
 function read(...frames: Buffer[]) {
   const messages: unknown[] = [];
@@ -62,17 +70,20 @@ const doubles = (...values: number[]) => {
 };
 
 describe('column frames', () => {
-  test('a batch of numbers or of any values comes back whole, as packed arrays', () => {
+  test('a batch of numbers or of any values comes back whole, as packed arrays, ids as leases', () => {
     for (const inputs of [
       undefined,
       ['x', { y: [1, null] }, new Uint8Array([9, 8])],
     ]) {
       const sent = batch(3, inputs ? { inputs } : {});
-      const frame = submitFrame(sent);
+      const frame = submitFrame(sent, 41);
       expect(frame?.[4]).toBe(FRAME_SUBMIT);
       const { messages, errors } = read(frame as Buffer);
       expect(errors).toEqual([]);
-      expect(messages).toEqual([{ t: 'submit', batch: sent }]);
+      expect(messages).toEqual([{ t: 'submit', batch: withIds(sent, 41) }]);
+      const got = (messages[0] as { batch: TaskBatch }).batch;
+      for (const column of [got.leases, got.indexes, got.inputs])
+        expect(Array.isArray(column)).toBe(true);
     }
   });
 
@@ -94,7 +105,7 @@ describe('column frames', () => {
       doneFrame({ ...ok, leases: [], outputs: [], busyMs: [] }),
     ).toBeNull();
     expect(
-      submitFrame(batch(2, { resumes: [undefined, { at: 1 }] })),
+      submitFrame(batch(2, { resumes: [undefined, { at: 1 }] }), 1),
     ).toBeNull();
     // Those take the structured clone, whole.
     const full = {
@@ -117,12 +128,13 @@ describe('column frames', () => {
     }) as Buffer;
     expect(readDone(frame.subarray(4))).toEqual({
       t: 'done',
-      leases: [7, 9],
-      outputs: [-0, 1e300],
+      leases: f64(7, 9),
+      outputs: f64(-0, 1e300),
       failures: [],
-      busyMs: [0.001, 3],
+      busyMs: f64(0.001, 3),
       texts: undefined,
     });
+    expect(Object.is(readDone(frame.subarray(4)).outputs[0], -0)).toBe(true);
   });
 
   test('record batches keep their input texts flag; done frames keep their text places', () => {
@@ -130,8 +142,8 @@ describe('column frames', () => {
       inputs: ['{"id":"a"}', '{"id":"b"}'],
       inputsJson: true,
     });
-    expect(read(submitFrame(sent) as Buffer).messages).toEqual([
-      { t: 'submit', batch: sent },
+    expect(read(submitFrame(sent, 1) as Buffer).messages).toEqual([
+      { t: 'submit', batch: withIds(sent, 1) },
     ]);
     const base = {
       leases: [lease(1), lease(2), lease(3)],
@@ -139,10 +151,17 @@ describe('column frames', () => {
       failures: [],
       busyMs: [1, 1, 1],
     };
-    for (const texts of [[0, 1], [0, 1, 2], undefined]) {
+    for (const [texts, read] of [
+      [
+        [0, 1],
+        [0, 1],
+      ],
+      [[0, 1, 2], 'all'],
+      [undefined, undefined],
+    ] as const) {
       const frame = doneFrame({ ...base, texts }) as Buffer;
       expect(frame[4]).toBe(FRAME_DONE);
-      expect(readDone(frame.subarray(4)).texts).toEqual(texts);
+      expect(readDone(frame.subarray(4)).texts).toEqual(read);
     }
   });
 
@@ -158,9 +177,11 @@ describe('column frames', () => {
         inputs: [...inputs],
         inputsJson: true,
       });
-      const submit = submitFrame(sent) as Buffer;
+      const submit = submitFrame(sent, 1) as Buffer;
       expect(submit[5]).toBe(format);
-      expect(read(submit).messages).toEqual([{ t: 'submit', batch: sent }]);
+      expect(read(submit).messages).toEqual([
+        { t: 'submit', batch: withIds(sent, 1) },
+      ]);
       const done = doneFrame({
         leases: inputs.map((_, i) => lease(i + 1)),
         outputs: [...inputs],
@@ -172,9 +193,9 @@ describe('column frames', () => {
     }
     // Strings mixed with other values take the structured clone.
     const mixed = batch(2, { inputs: ['a', 1] });
-    expect((submitFrame(mixed) as Buffer)[5]).toBe(1);
-    expect(read(submitFrame(mixed) as Buffer).messages).toEqual([
-      { t: 'submit', batch: mixed },
+    expect((submitFrame(mixed, 1) as Buffer)[5]).toBe(1);
+    expect(read(submitFrame(mixed, 1) as Buffer).messages).toEqual([
+      { t: 'submit', batch: withIds(mixed, 1) },
     ]);
   });
 
@@ -205,10 +226,10 @@ describe('column frames', () => {
     ).toEqual([
       {
         t: 'done',
-        leases: [1, 2],
+        leases: f64(1, 2),
         outputs: ['a', 'b'],
         failures: [],
-        busyMs: [1, 1],
+        busyMs: f64(1, 1),
         texts: undefined,
       },
     ]);
@@ -241,17 +262,17 @@ describe('column frames', () => {
     }
   });
 
-  test('a child may write any doubles as leases: they stay numbers for the executor to check', () => {
+  test('a child may write any doubles as ids: they stay numbers for the executor to check', () => {
     const frame = handDone(0, 2, doubles(-1, 0.5, 0, 0, 1, 2));
     const { messages, errors } = read(frame);
     expect(errors).toEqual([]);
     expect(messages).toEqual([
       {
         t: 'done',
-        leases: [-1, 0.5],
-        outputs: [1, 2],
+        leases: f64(-1, 0.5),
+        outputs: f64(1, 2),
         failures: [],
-        busyMs: [0, 0],
+        busyMs: f64(0, 0),
       },
     ]);
   });

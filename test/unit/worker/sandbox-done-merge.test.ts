@@ -30,10 +30,10 @@ describe('DoneMerger', () => {
     const frame = encodeFrame(messages[0]!);
     expect(frame[4]).toBe(FRAME_DONE);
     const done = readDone(frame.subarray(4));
-    expect(done.leases).toEqual([1, 2, 3]);
-    expect(done.outputs).toEqual([10, 20, 30]);
+    expect([...done.leases]).toEqual([1, 2, 3]);
+    expect([...done.outputs]).toEqual([10, 20, 30]);
     // A batch without measured times reads as 0, as the parent counts it anyway.
-    expect(done.busyMs).toEqual([0.5, 0.25, 0]);
+    expect([...done.busyMs]).toEqual([0.5, 0.25, 0]);
     expect(done.texts).toBeUndefined();
   });
 
@@ -75,12 +75,12 @@ describe('DoneMerger', () => {
     expect(messages).toEqual([
       {
         t: 'done',
-        leases: [1],
-        outputs: [1],
+        leases: new Float64Array([1]),
+        outputs: new Float64Array([1]),
         texts: undefined,
         failures: [],
         skipped: undefined,
-        busyMs: [1],
+        busyMs: new Float64Array([1]),
       },
       {
         t: 'done',

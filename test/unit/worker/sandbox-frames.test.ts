@@ -33,13 +33,12 @@ function reader() {
 }
 
 describe('sandbox pipe frames', () => {
-  test('messages survive any split into chunks, bytes as bytes', () => {
+  test('messages survive any split into chunks, bytes as bytes, tasks by their ids', () => {
+    const mixed = batch([101, 102], [new Uint8Array([7, 8]), 'x']);
+    const numbers = batch([103, 104, 105], [1.5, -0, Number.NaN]);
     const sent = [
-      {
-        t: 'submit',
-        batch: batch([1, 2], [new Uint8Array([7, 8]), 'x']),
-      },
-      { t: 'submit', batch: batch([3, 4, 5], [1.5, -0, Number.NaN]) },
+      { t: 'submit', batch: mixed, first: 1 },
+      { t: 'submit', batch: numbers, first: 3 },
       { t: 'cancel-all' },
       { t: 'done', leases: [], outputs: [], failures: [] },
       {
@@ -57,13 +56,36 @@ describe('sandbox pipe frames', () => {
         busyMs: [0],
       },
     ] as (ToChild | FromChild)[];
+    // The child sees ids in place of the master's leases; done columns read as doubles.
+    const received = [
+      { t: 'submit', batch: { ...mixed, leases: [1, 2] } },
+      { t: 'submit', batch: { ...numbers, leases: [3, 4, 5] } },
+      sent[2],
+      sent[3],
+      {
+        t: 'done',
+        leases: new Float64Array([1, 2]),
+        outputs: new Float64Array([2, 3]),
+        failures: [],
+        busyMs: new Float64Array([0.001, 2]),
+        texts: undefined,
+      },
+      {
+        t: 'done',
+        leases: new Float64Array([1]),
+        outputs: [{ a: new Uint8Array([1]) }],
+        failures: [],
+        busyMs: new Float64Array([0]),
+        texts: undefined,
+      },
+    ];
     const bytes = Buffer.concat(sent.map(encodeFrame));
     for (const size of [1, 3, 7, bytes.length]) {
       const { r, messages, errors } = reader();
       for (let at = 0; at < bytes.length; at += size)
         r.push(bytes.subarray(at, at + size));
       expect(errors).toEqual([]);
-      expect(messages).toEqual(sent);
+      expect(messages).toEqual(received);
     }
   });
 
