@@ -126,34 +126,41 @@ function textFrame(
   jobsWire: Record<string, JobWire>,
   groups: ReadonlyMap<JobId, number[]>,
 ): Buffer {
-  // Sized for the inputs as if they were ASCII (most are), with room for the columns.
-  let chars = 0;
-  for (const input of inputs) chars += input.length + 1;
-  const out = new Utf8Bytes(chars + 64 * inputs.length + 1024);
-  out.put(`{"type":"tasks","jobs":${JSON.stringify(jobsWire)},"groups":[`);
-  let first = true;
+  const head = `{"type":"tasks","jobs":${JSON.stringify(jobsWire)},"groups":[`;
+  // Each group's columns first, so that the buffer is sized to the frame as if every
+  // input were ASCII (most are; it grows only for the others).
+  const heads: string[] = [];
+  let size = head.length + 2;
   for (const [jobId, members] of groups) {
     // Three number columns built side by side in one pass (the hot path of dispatch).
     let leases = '';
     let indexes = '';
     let attempts = '';
     for (let k = 0; k < members.length; k++) {
-      const task = tasks[members[k] as number] as Assignment;
+      const i = members[k] as number;
+      const task = tasks[i] as Assignment;
       const comma = k === 0 ? '' : ',';
       leases += comma + task.lease;
       indexes += comma + task.index;
       attempts += comma + task.attempt;
+      size += (inputs[i] as string).length + 1;
     }
-    out.put(
-      `${first ? '' : ','}{"job":${JSON.stringify(jobId)},"leases":[${leases}],` +
-        `"indexes":[${indexes}],"attempts":[${attempts}],"inputs":[`,
-    );
+    const group =
+      `${heads.length === 0 ? '' : ','}{"job":${JSON.stringify(jobId)},"leases":[${leases}],` +
+      `"indexes":[${indexes}],"attempts":[${attempts}],"inputs":[`;
+    heads.push(group);
+    size += group.length + 2;
+  }
+  const out = new Utf8Bytes(size);
+  out.put(head);
+  let g = 0;
+  for (const members of groups.values()) {
+    out.put(heads[g++] as string);
     for (let k = 0; k < members.length; k++) {
       if (k !== 0) out.byte(COMMA);
       out.put(inputs[members[k] as number] as string);
     }
     out.put(']}');
-    first = false;
   }
   out.put(']}');
   return out.bytes();
