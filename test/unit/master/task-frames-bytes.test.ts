@@ -25,8 +25,10 @@ const task = (jobId: string, index: number, lease: number): Assignment => ({
   attempt: 1,
 });
 
-function decodeText(data: Uint8Array) {
-  const decoded = decodeWorkerBoundMessage(Buffer.from(data).toString('utf8'));
+function decodeText(data: string | Uint8Array) {
+  const text =
+    typeof data === 'string' ? data : Buffer.from(data).toString('utf8');
+  const decoded = decodeWorkerBoundMessage(text);
   if (!decoded.ok) throw new Error(decoded.error);
   return expandTasks(decoded.value as Tasks);
 }
@@ -46,6 +48,7 @@ describe('text tasks frames as bytes', () => {
       JOBS,
     );
     expect(binary).toBe(false);
+    expect(data).toBeInstanceOf(Uint8Array);
     const [a, b] = decodeText(data);
     expect(a).toMatchObject({ job: 'a', leases: [100, 102], indexes: [0, 2] });
     expect(a?.inputs).toEqual([values[0], values[2]]);
@@ -63,5 +66,14 @@ describe('text tasks frames as bytes', () => {
     const [group] = decodeText(data);
     expect(group?.inputs).toEqual(inputs.map((t) => JSON.parse(t) as unknown));
     expect(group?.leases).toEqual(tasks.map((t) => t.lease));
+  });
+
+  test('a small frame stays a string, decoded the same', () => {
+    const inputs = ['{"a":"ü"}', '2', '"x"'];
+    const tasks = inputs.map((_, i) => task('a', i, i + 1));
+    const { data, binary } = encodeTasksFrame(tasks, inputs, JOBS);
+    expect(binary).toBe(false);
+    expect(typeof data).toBe('string');
+    expect(decodeText(data)[0]?.inputs).toEqual([{ a: 'ü' }, 2, 'x']);
   });
 });
