@@ -315,10 +315,13 @@ export function compactElements(scanner: JsonScanner, at: number): string[] {
 
 /**
  * The members of the object that is the whole of `text`: each key (parsed) with where
- * its value starts and ends, in order. Throws JsonScanError on anything else.
+ * its value starts and ends, in order. Throws JsonScanError on anything else. `take`,
+ * if given, may scan a member's value itself (returning where it ends), so that a
+ * value the caller walks anyway is not scanned twice.
  */
 export function objectMembers(
   scanner: JsonScanner,
+  take?: (key: string, start: number) => number | undefined,
 ): { key: string; start: number; end: number }[] {
   const { text } = scanner;
   let i = scanner.skip(0);
@@ -337,7 +340,7 @@ export function objectMembers(
       if (text.charCodeAt(i) !== COLON)
         throw new ScanError(`expected ":" at ${i}`);
       const start = scanner.skip(i + 1);
-      const end = scanner.value(start, 1);
+      const end = take?.(key, start) ?? scanner.value(start, 1);
       members.push({ key, start, end });
       i = scanner.skip(end);
       const c = text.charCodeAt(i);

@@ -34,7 +34,7 @@ import {
 } from './gateway-messages.js';
 import type { Runtime, WorkerLink } from './runtime.js';
 import type { Lease, WorkerId } from './scheduler/types.js';
-import { buildTasksFrame, type DispatchBatch } from './task-frames.js';
+import { encodeTasksFrame, type DispatchBatch } from './task-frames.js';
 import { newNonce } from './volunteer-auth.js';
 
 export type { GatewayCounters };
@@ -275,7 +275,11 @@ export class Gateway implements WorkerLink, Connections<Peer> {
     }
   }
 
-  #sendFrame(peer: Peer, frame: string | Uint8Array): void {
+  #sendFrame(
+    peer: Peer,
+    frame: string | Uint8Array,
+    binary = typeof frame !== 'string',
+  ): void {
     const { socket } = peer;
     if (socket.readyState !== socket.OPEN) return;
     if (socket.bufferedAmount > this.#options.maxBufferedBytes) {
@@ -286,18 +290,22 @@ export class Gateway implements WorkerLink, Connections<Peer> {
       return;
     }
     this.counters.framesOut++;
-    socket.send(frame);
+    socket.send(frame, { binary });
   }
 
   // ---------------------------------------------------------------- WorkerLink
 
   sendTasks(workerId: WorkerId, batch: DispatchBatch): void {
     const peer = this.#workers.get(workerId);
-    if (peer)
-      this.#sendFrame(
-        peer,
-        buildTasksFrame(batch.tasks, batch.inputs, batch.jobs, batch.resumes),
-      );
+    if (!peer) return;
+    // A text frame comes as its UTF-8 bytes, sent as they are.
+    const { data, binary } = encodeTasksFrame(
+      batch.tasks,
+      batch.inputs,
+      batch.jobs,
+      batch.resumes,
+    );
+    this.#sendFrame(peer, data, binary);
   }
 
   sendAck(workerId: WorkerId, count: number): void {

@@ -62,12 +62,20 @@ export function scanSubmitBody(text: string): ScannedSubmit {
   try {
     const body: Record<string, unknown> = {};
     let inputs: EncodedValue[] | undefined;
-    for (const { key, start, end } of objectMembers(scanner)) {
-      if (key === 'inputs' && text.charCodeAt(start) === 0x5b) {
-        inputs = storedElements(scanner, start);
-        delete body.inputs;
-      } else {
-        if (key === 'inputs') inputs = undefined;
+    // The inputs are scanned once, as they are stored.
+    const take = (key: string, start: number): number | undefined => {
+      if (key !== 'inputs' || text.charCodeAt(start) !== OPEN_BRACKET)
+        return undefined;
+      const elements = storedElements(scanner, start);
+      inputs = elements.stored;
+      return elements.end;
+    };
+    let inputsArray = false;
+    for (const { key, start, end } of objectMembers(scanner, take)) {
+      if (key === 'inputs')
+        inputsArray = text.charCodeAt(start) === OPEN_BRACKET;
+      if (key === 'inputs' && inputsArray) delete body.inputs;
+      else {
         // Last one wins, as in JSON.parse; `__proto__` stays an own member.
         Object.defineProperty(body, key, {
           value: JSON.parse(text.slice(start, end)),
@@ -77,6 +85,8 @@ export function scanSubmitBody(text: string): ScannedSubmit {
         });
       }
     }
+    // A last `inputs` that is no array is left to validation.
+    if (!inputsArray) inputs = undefined;
     return { body, inputs };
   } catch (error) {
     if (error instanceof JsonScanError) throw notJson(text, error);
@@ -88,11 +98,14 @@ export function scanSubmitBody(text: string): ScannedSubmit {
  * The elements of the array at `text[at]` as stored values, in one pass: each sliced
  * and turned into its stored form as it is scanned (no element objects in between).
  */
-function storedElements(scanner: JsonScanner, at: number): EncodedValue[] {
+function storedElements(
+  scanner: JsonScanner,
+  at: number,
+): { stored: EncodedValue[]; end: number } {
   const { text } = scanner;
   const stored: EncodedValue[] = [];
   let i = scanner.skip(at + 1);
-  if (text.charCodeAt(i) === CLOSE_BRACKET) return stored;
+  if (text.charCodeAt(i) === CLOSE_BRACKET) return { stored, end: i + 1 };
   for (;;) {
     scanner.base64 = false;
     scanner.spaced = false;
@@ -100,13 +113,14 @@ function storedElements(scanner: JsonScanner, at: number): EncodedValue[] {
     stored.push(storedInput(text.slice(i, end), scanner, stored.length));
     i = scanner.skip(end);
     const c = text.charCodeAt(i);
-    if (c === CLOSE_BRACKET) return stored;
+    if (c === CLOSE_BRACKET) return { stored, end: i + 1 };
     if (c !== COMMA) throw new JsonScanError(`expected "," or "]" at ${i}`);
     i = scanner.skip(i + 1);
   }
 }
 
 const COMMA = 0x2c;
+const OPEN_BRACKET = 0x5b;
 const CLOSE_BRACKET = 0x5d;
 
 /** The error JSON.parse gives for `text` (a clearer message than the scanner's). */

@@ -5,18 +5,14 @@
  */
 import * as z from 'zod';
 import { AppError, ErrorCode } from '../../../shared/errors.js';
-import {
-  readBody,
-  requireMediaType,
-  requireToken,
-  sendJson,
-} from '../http-util.js';
+import { requireMediaType, requireToken, sendJson } from '../http-util.js';
 import { JobId } from '../../../shared/protocol.js';
 import { bodyText, scanNdjsonInputs, scanSubmitBody } from '../input-texts.js';
 import { notFound } from '../jobs-service.js';
 import { VolunteerQuery } from '../../../shared/volunteers.js';
 import type { Runtime } from '../runtime.js';
 import type { HttpOptions } from './options.js';
+import { readLentBody, type LentBody } from './request-body.js';
 import { streamResults } from './results-stream.js';
 import type { Route, RouteContext } from './router.js';
 
@@ -31,6 +27,15 @@ export function jobIdOf(params: RouteContext['params']): JobId {
   const parsed = JobId.safeParse(params.id);
   if (!parsed.success) throw notFound(params.id ?? '');
   return parsed.data;
+}
+
+/** A lent body as text (a copy): the body is given back once it is decoded. */
+function textOf(body: LentBody): string {
+  try {
+    return bodyText(body.bytes);
+  } finally {
+    body.release();
+  }
 }
 
 export function apiRoutes(options: HttpOptions): Route[] {
@@ -71,8 +76,9 @@ export function apiRoutes(options: HttpOptions): Route[] {
   const submitJob = async ({ req, res }: RouteContext) => {
     requireToken(req, token);
     requireMediaType(req, ['application/json']);
-    const text = bodyText(await readBody(req, options.maxBodyBytes));
-    const { body, inputs } = scanSubmitBody(text);
+    const { body, inputs } = scanSubmitBody(
+      textOf(await readLentBody(req, options.maxBodyBytes)),
+    );
     const created = await jobs.submit(body, inputs);
     // The store committed inside submit(): 201 means durable.
     sendJson(res, 201, created);
@@ -111,12 +117,10 @@ export function apiRoutes(options: HttpOptions): Route[] {
   const appendInputs = async ({ req, res, params }: RouteContext) => {
     requireToken(req, token);
     requireMediaType(req, NDJSON_TYPES);
-    const text = bodyText(await readBody(req, options.maxBodyBytes));
-    sendJson(
-      res,
-      200,
-      await jobs.appendStored(jobIdOf(params), scanNdjsonInputs(text)),
+    const inputs = scanNdjsonInputs(
+      textOf(await readLentBody(req, options.maxBodyBytes)),
     );
+    sendJson(res, 200, await jobs.appendStored(jobIdOf(params), inputs));
   };
 
   const sealJob = ({ req, res, params }: RouteContext) => {

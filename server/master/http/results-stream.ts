@@ -12,6 +12,7 @@ import { notFound } from '../jobs-service.js';
 import type { Runtime } from '../runtime.js';
 import type { StoredResult } from '../store/store.js';
 import { decodeStored } from '../store/value-codec.js';
+import { Utf8Bytes } from '../utf8-bytes.js';
 
 /** Results read from the store per query. */
 const RESULTS_PAGE = 2_000;
@@ -51,7 +52,7 @@ export async function streamResults(
       const page = runtime.store.readResults(jobId, afterSeq, RESULTS_PAGE);
       if (page.length > 0) {
         afterSeq = page[page.length - 1]?.seq ?? afterSeq;
-        if (!res.write(page.map(resultLine).join(''))) await once(res, 'drain');
+        if (!res.write(resultsPage(page))) await once(res, 'drain');
         if (closed) return;
         continue;
       }
@@ -70,6 +71,18 @@ export async function streamResults(
     runtime.off('job-purged', onResults);
   }
 }
+
+/**
+ * A page of results as NDJSON bytes: each line copied once into the page (see
+ * Utf8Bytes), sized for lines of about {@link LINE_GUESS} bytes.
+ */
+export function resultsPage(page: readonly StoredResult[]): Buffer {
+  const out = new Utf8Bytes(page.length * LINE_GUESS);
+  for (const result of page) out.put(resultLine(result));
+  return out.bytes();
+}
+
+const LINE_GUESS = 64;
 
 export function resultLine(result: StoredResult): string {
   const { outcome } = result;

@@ -52,6 +52,21 @@ describe('scanSubmitBody', () => {
     expect(body).toEqual({ inputs: 'nope' });
   });
 
+  test('of repeated `inputs` members the last wins, as in JSON.parse', () => {
+    expect(scanSubmitBody('{"inputs":"x","inputs":[1,2]}')).toEqual({
+      body: {},
+      inputs: ['1', '2'],
+    });
+    expect(scanSubmitBody('{"inputs":[1],"inputs":"x"}')).toEqual({
+      body: { inputs: 'x' },
+      inputs: undefined,
+    });
+    expect(scanSubmitBody('{"inputs":[1],"n":0,"inputs":[[3]]}')).toEqual({
+      body: { n: 0 },
+      inputs: ['[3]'],
+    });
+  });
+
   test("a body that is not JSON gets a 400 error with JSON.parse's reason", () => {
     for (const bad of ['{"name":', '{"inputs":[1,]}', '[1]', '']) {
       expect(() => scanSubmitBody(bad)).toThrow(AppError);

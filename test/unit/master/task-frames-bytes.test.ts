@@ -1,0 +1,79 @@
+/**
+ * Text `tasks` frames written as UTF-8 bytes: what a worker decodes is the stored
+ * inputs, whatever their characters, and however far they are from the ASCII size the
+ * frame's buffer is first sized for.
+ */
+import { describe, expect, test } from 'vitest';
+import {
+  decodeWorkerBoundMessage,
+  expandTasks,
+  type Tasks,
+} from '../../../shared/protocol.js';
+import { encodeTasksFrame } from '../../../server/master/task-frames.js';
+import type { Assignment } from '../../../server/master/scheduler/types.js';
+import { jobId as asJobId, lease as asLease } from '../../helpers/ids.js';
+
+const JOBS = new Map([
+  [asJobId('a'), { name: 'Ä ✓', moduleHash: 'a'.repeat(64), timeoutMs: 1_000 }],
+  [asJobId('b'), { name: 'B', moduleHash: 'b'.repeat(64), timeoutMs: 1_000 }],
+]);
+
+const task = (jobId: string, index: number, lease: number): Assignment => ({
+  jobId: asJobId(jobId),
+  index,
+  lease: asLease(lease),
+  attempt: 1,
+});
+
+function decodeText(data: string | Uint8Array) {
+  const text =
+    typeof data === 'string' ? data : Buffer.from(data).toString('utf8');
+  const decoded = decodeWorkerBoundMessage(text);
+  if (!decoded.ok) throw new Error(decoded.error);
+  return expandTasks(decoded.value as Tasks);
+}
+
+describe('text tasks frames as bytes', () => {
+  test('ASCII, multi-byte and long inputs all arrive as they were stored', () => {
+    const values = [
+      { id: 'plain', x: 1 },
+      'é😀✓'.repeat(2_000),
+      { text: '中'.repeat(50_000) },
+      [null, true, -1.5e300],
+    ];
+    const tasks = values.map((_, i) => task(i % 2 ? 'b' : 'a', i, 100 + i));
+    const { data, binary } = encodeTasksFrame(
+      tasks,
+      values.map((v) => JSON.stringify(v)),
+      JOBS,
+    );
+    expect(binary).toBe(false);
+    expect(data).toBeInstanceOf(Uint8Array);
+    const [a, b] = decodeText(data);
+    expect(a).toMatchObject({ job: 'a', leases: [100, 102], indexes: [0, 2] });
+    expect(a?.inputs).toEqual([values[0], values[2]]);
+    expect(b).toMatchObject({ job: 'b', leases: [101, 103], indexes: [1, 3] });
+    expect(b?.inputs).toEqual([values[1], values[3]]);
+  });
+
+  test('many small inputs in one frame, in task order', () => {
+    const count = 5_000;
+    const tasks = Array.from({ length: count }, (_, i) => task('a', i, i + 1));
+    const inputs = Array.from({ length: count }, (_, i) =>
+      JSON.stringify({ id: `task-${i}`, s: i % 7 === 0 ? 'ü' : 'u' }),
+    );
+    const { data } = encodeTasksFrame(tasks, inputs, JOBS);
+    const [group] = decodeText(data);
+    expect(group?.inputs).toEqual(inputs.map((t) => JSON.parse(t) as unknown));
+    expect(group?.leases).toEqual(tasks.map((t) => t.lease));
+  });
+
+  test('a small frame stays a string, decoded the same', () => {
+    const inputs = ['{"a":"ü"}', '2', '"x"'];
+    const tasks = inputs.map((_, i) => task('a', i, i + 1));
+    const { data, binary } = encodeTasksFrame(tasks, inputs, JOBS);
+    expect(binary).toBe(false);
+    expect(typeof data).toBe('string');
+    expect(decodeText(data)[0]?.inputs).toEqual([{ a: 'ü' }, 2, 'x']);
+  });
+});
