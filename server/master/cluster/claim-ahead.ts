@@ -34,6 +34,12 @@ export class ClaimAhead {
   #since = -1;
   #count = 0;
   #aheadMs = MIN_AHEAD_MS;
+  /**
+   * Tasks held ahead at least, learnt from claims that found workers idle: at a job's
+   * start the rate is that of the idle spell before it (near nothing), so work ahead
+   * in ms of it stays near nothing too, and each credit waited a claim's round trip.
+   */
+  #floor = 0;
   readonly #cap: number;
 
   constructor(cap: number) {
@@ -57,21 +63,28 @@ export class ClaimAhead {
   }
 
   /**
-   * A claim took `ms` from its call to its answer; `starved`: every worker here had
-   * run dry while wanting tasks when it was asked (the work ahead was too short: it
-   * doubles; else it shrinks slowly back).
+   * A claim of `size` tasks took `ms` from its call to its answer; `starved`: workers
+   * here had threads idle while wanting tasks when it was asked (the work ahead was
+   * too short: it doubles, and so does the least number of tasks ahead, from `size`;
+   * else both shrink slowly back).
    */
-  claimed(ms: number, starved = false): void {
+  claimed(ms: number, starved = false, size = 0): void {
     this.#claimMs = average(this.#claimMs, Math.max(0, ms));
     this.#aheadMs = starved
       ? Math.min(MAX_AHEAD_MS, this.#aheadMs * 2)
       : Math.max(MIN_AHEAD_MS, this.#aheadMs * 0.95);
+    this.#floor = starved
+      ? Math.min(this.#cap, Math.max(this.#floor * 2, size))
+      : Math.floor(this.#floor * 0.95);
   }
 
   /** Tasks to hold queued here beyond the workers' credit. */
   get ahead(): number {
     const ms = Math.max(this.#claimMs * 2, this.#aheadMs);
-    return Math.min(this.#cap, Math.ceil(this.#ratePerMs * ms));
+    return Math.min(
+      this.#cap,
+      Math.max(this.#floor, Math.ceil(this.#ratePerMs * ms)),
+    );
   }
 
   /**

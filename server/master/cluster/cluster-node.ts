@@ -163,18 +163,38 @@ export class ClusterNode {
       if (this.#closed) return;
       const n = Math.min(claimCap, this.#want());
       if (n <= 0) return;
-      const { scheduler } = this.#o.runtime;
-      // Workers wanting tasks and none running: they ran dry waiting for this claim.
-      const starved = scheduler.activeLeases === 0 && scheduler.demand() > 0;
+      const starved = this.#starved();
       const asked = Date.now();
       const tasks = await store.claim(master, n);
       // An empty answer says nothing of the sizing: there was nothing to claim.
-      this.#ahead.claimed(Date.now() - asked, starved && tasks.length > 0);
+      this.#ahead.claimed(
+        Date.now() - asked,
+        starved && tasks.length > 0,
+        tasks.length,
+      );
       if (tasks.length === 0) return;
       this.counters.claimed += tasks.length;
       await this.#open(tasks);
       if (tasks.length < n) return;
     }
+  }
+
+  /**
+   * Workers want tasks and some of their threads have none: they wait for this claim.
+   * (Threads, not workers: a worker that still runs one task while its other threads
+   * wait is starved too, and at a job's start that is the usual case.)
+   */
+  #starved(): boolean {
+    const { scheduler } = this.#o.runtime;
+    if (scheduler.demand() <= 0) return false;
+    const active = scheduler.activeLeases;
+    if (active === 0) return true;
+    let slots = 0;
+    for (const worker of scheduler.workerViews()) {
+      slots += worker.slots;
+      if (slots > active) return true;
+    }
+    return false;
   }
 
   /** Tasks to claim now: the workers' unmet credit, and a little ahead of it. */

@@ -12,6 +12,16 @@ import type {
 
 /** Largest batch per transaction: bounds the time the rows stay locked. */
 const MAX_BATCH = 2_000;
+/**
+ * Least time between the starts of two batches while outcomes keep coming. Each batch
+ * is a transaction that costs the master and the database far more than an entry:
+ * batches sent back to back as soon as the previous one committed held ~10 entries of
+ * 1 ms tasks, and their cost per task saturated two cores with two masters. A lone
+ * outcome after a quiet spell still goes at once.
+ */
+const LINGER_MS = 50;
+/** Entries that are worth a batch without lingering. */
+const FULL_BATCH = 500;
 /** Wait before retrying a batch after a database error (entries are idempotent). */
 const RETRY_MS = 500;
 
@@ -39,6 +49,8 @@ export class RecordQueue {
   #inFlight: Promise<void> | null = null;
   #scheduled = false;
   #closed = false;
+  /** When the last batch started (ms, the monotonic clock). */
+  #lastFlush = -Infinity;
 
   constructor(options: RecordQueueOptions) {
     this.#options = options;
@@ -81,16 +93,21 @@ export class RecordQueue {
   #schedule(): void {
     if (this.#scheduled || this.#inFlight) return;
     this.#scheduled = true;
-    setImmediate(() => {
+    const run = () => {
       this.#scheduled = false;
       this.#flush();
-    });
+    };
+    const wait = this.#lastFlush + LINGER_MS - performance.now();
+    if (wait > 0 && this.pending < FULL_BATCH && !this.#closed)
+      setTimeout(run, wait);
+    else setImmediate(run);
   }
 
   #flush(): void {
     const batch = this.#next;
     if (!batch || this.#inFlight) return;
     this.#next = null;
+    this.#lastFlush = performance.now();
     const run = async () => {
       for (let from = 0; from < batch.entries.length; from += MAX_BATCH) {
         await this.#write(batch.entries.slice(from, from + MAX_BATCH));

@@ -86,4 +86,35 @@ describe('ClaimAhead', () => {
     ahead.recorded(1, 10_100);
     expect(ahead.ahead).toBeLessThan(busy);
   });
+
+  test('claims that find workers idle after an idle spell hold their size ahead, doubling', () => {
+    const ahead = new ClaimAhead(1_024);
+    ahead.recorded(0, 0);
+    ahead.recorded(100, 100); // 1 per ms
+    ahead.claimed(10);
+    // Seconds idle between jobs: the rate measured falls (to ~0.7 per ms).
+    ahead.recorded(1, 10_100);
+    const afterIdle = ahead.ahead;
+    expect(afterIdle).toBeLessThan(100);
+    // The next job's first claims find idle threads: what they brought is held ahead
+    // at least, and doubles while the workers stay hungry.
+    ahead.claimed(10, true, 300);
+    expect(ahead.ahead).toBe(Math.max(afterIdle, 300));
+    ahead.claimed(10, true, 50);
+    expect(ahead.ahead).toBe(Math.max(afterIdle, 600));
+    ahead.claimed(10, true, 50);
+    ahead.claimed(10, true, 50);
+    expect(ahead.ahead).toBe(1_024);
+    // Fed workers let it shrink back to what the rate says.
+    for (let i = 0; i < 200; i++) ahead.claimed(10, false, 50);
+    expect(ahead.ahead).toBe(afterIdle);
+  });
+
+  test('an empty or unstarved claim sets no floor', () => {
+    const ahead = new ClaimAhead(1_024);
+    ahead.claimed(10, false, 500);
+    expect(ahead.ahead).toBe(0);
+    ahead.claimed(10, true, 0);
+    expect(ahead.ahead).toBe(0);
+  });
 });

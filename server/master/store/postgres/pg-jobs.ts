@@ -16,10 +16,13 @@ import {
   splitValues,
   toNumber,
 } from './sql-util.js';
+import { retryTransient, transaction, type Statement } from './pg-write.js';
 
 export const CHANNEL_INPUTS = 'colony_inputs';
 export const CHANNEL_CANCEL = 'colony_cancel';
 
+/** How long a job's creation may wait on its master between statements. */
+const CREATE_IDLE_MS = 60_000;
 /** Inserted tasks past which `analyzeAfter` refreshes statistics. */
 const ANALYZE_AFTER = 2_000;
 
@@ -45,26 +48,35 @@ export async function getModule(
   return rows[0]?.source;
 }
 
-/** Inserts tasks first.. of job `jid`, queued, in statements of INSERT_CHUNK rows. */
-async function insertTasks(
-  client: pg.PoolClient,
-  jid: number,
+/**
+ * The statements inserting tasks first.. of a job, queued, INSERT_CHUNK rows each;
+ * `jidSql` is the job's key in SQL, whose one parameter `$1` is `jidValue`.
+ */
+function taskInserts(
+  jidSql: string,
+  jidValue: unknown,
   first: number,
   inputs: readonly EncodedValue[],
-): Promise<void> {
+): Statement[] {
+  const statements: Statement[] = [];
   for (let start = 0; start < inputs.length; start += INSERT_CHUNK) {
     const [texts, bytes] = splitValues(
       inputs.slice(start, start + INSERT_CHUNK),
     );
-    await client.query(
-      `INSERT INTO tasks (jid, idx, input_text, input_bytes)
-       SELECT $1, $2 + o::int - 1, t, b
+    statements.push({
+      text: `INSERT INTO tasks (jid, idx, input_text, input_bytes)
+       SELECT ${jidSql}, $2 + o::int - 1, t, b
        FROM unnest($3::text[], $4::bytea[]) WITH ORDINALITY AS u(t, b, o)`,
-      [jid, first + start, texts, bytes],
-    );
+      values: [jidValue, first + start, texts, bytes],
+    });
   }
+  return statements;
 }
 
+/**
+ * Creates the job and its tasks in one transaction of statements built beforehand
+ * (pg-write.ts), and tries again if the connection was cut before the commit.
+ */
 export async function createJob(
   pool: pg.Pool,
   spec: JobSpec,
@@ -76,13 +88,12 @@ export async function createJob(
     );
   }
   const endsNow = spec.sealed && inputs.length === 0;
-  await inTransaction(pool, async (client) => {
-    const { rows } = await client.query<{ jid: string }>(
-      `INSERT INTO jobs (id, name, module_hash, options, priority, created_at,
+  const statements: Statement[] = [
+    {
+      text: `INSERT INTO jobs (id, name, module_hash, options, priority, created_at,
          task_count, sealed, state, finished_at)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, CASE WHEN $10 THEN ${NOW_MS} END)
-       RETURNING jid`,
-      [
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, CASE WHEN $10 THEN ${NOW_MS} END)`,
+      values: [
         spec.id,
         spec.name,
         spec.moduleHash,
@@ -94,15 +105,36 @@ export async function createJob(
         endsNow ? 'completed' : 'running',
         endsNow,
       ],
-    );
-    await insertTasks(client, Number(rows[0]!.jid), 0, inputs);
-    if (inputs.length > 0) {
-      await client.query('SELECT pg_notify($1, $2)', [CHANNEL_INPUTS, spec.id]);
-    }
-  });
+    },
+    // The job's key by its id: known before the job's insert answers.
+    ...taskInserts('(SELECT jid FROM jobs WHERE id = $1)', spec.id, 0, inputs),
+  ];
+  if (inputs.length > 0) {
+    statements.push({
+      text: 'SELECT pg_notify($1, $2)',
+      values: [CHANNEL_INPUTS, spec.id],
+    });
+  }
+  await retryTransient(
+    // A job being created is seen by no other session until it commits, so its locks
+    // block nobody: a master stalled (a loaded machine) between these statements must
+    // not see its submit fail after the pool's 2 s.
+    () =>
+      transaction(pool, statements, CREATE_IDLE_MS).then(() => true as const),
+    // Job ids are unique without coordination: a job of this id is this one.
+    async () =>
+      (await pool.query('SELECT 1 FROM jobs WHERE id = $1', [spec.id])).rowCount
+        ? true
+        : undefined,
+  );
   await analyzeAfter(pool, inputs.length);
 }
 
+/**
+ * Appends inputs under the job row's lock. The inserts are built before the
+ * transaction, so nothing is computed while it holds the lock; a cut connection is
+ * retried (pg-write.ts).
+ */
 export async function appendInputs(
   pool: pg.Pool,
   jobId: JobId,
@@ -110,32 +142,53 @@ export async function appendInputs(
   inputs: readonly EncodedValue[],
 ): Promise<void> {
   if (inputs.length === 0) return;
-  await inTransaction(pool, async (client) => {
-    // The job row's lock orders appends: each sees the count the previous one left.
-    const { rows } = await client.query<{
-      jid: string;
-      task_count: number;
-      sealed: boolean;
-      state: JobState;
-    }>(
-      'SELECT jid, task_count, sealed, state FROM jobs WHERE id = $1 FOR UPDATE',
+  const statements: Statement[] = [
+    {
+      text: 'UPDATE jobs SET task_count = task_count + $2 WHERE id = $1',
+      values: [jobId, inputs.length],
+    },
+    ...taskInserts(
+      '(SELECT jid FROM jobs WHERE id = $1)',
+      jobId,
+      firstIndex,
+      inputs,
+    ),
+    { text: 'SELECT pg_notify($1, $2)', values: [CHANNEL_INPUTS, jobId] },
+  ];
+  const write = () =>
+    inTransaction(pool, async (client) => {
+      // The job row's lock orders appends: each sees the count the previous one left.
+      const { rows } = await client.query<{
+        task_count: number;
+        sealed: boolean;
+        state: JobState;
+      }>(
+        'SELECT task_count, sealed, state FROM jobs WHERE id = $1 FOR UPDATE',
+        [jobId],
+      );
+      const job = rows[0];
+      if (job === undefined) throw new Error(`no job ${jobId}`);
+      if (job.sealed) throw new Error(`job ${jobId} is sealed`);
+      if (job.state !== 'running') throw new Error(`job ${jobId} has ended`);
+      if (job.task_count !== firstIndex) {
+        throw new Error(
+          `job ${jobId}: inputs must start at ${job.task_count}, not ${firstIndex}`,
+        );
+      }
+      for (const q of statements) await client.query(q.text, q.values);
+      return true;
+    });
+  await retryTransient(write, async () => {
+    // Appends of one job come one after another: a count past this append's end
+    // says it committed before the connection was cut.
+    const { rows } = await pool.query<{ task_count: number }>(
+      'SELECT task_count FROM jobs WHERE id = $1',
       [jobId],
     );
-    const job = rows[0];
-    if (job === undefined) throw new Error(`no job ${jobId}`);
-    if (job.sealed) throw new Error(`job ${jobId} is sealed`);
-    if (job.state !== 'running') throw new Error(`job ${jobId} has ended`);
-    if (job.task_count !== firstIndex) {
-      throw new Error(
-        `job ${jobId}: inputs must start at ${job.task_count}, not ${firstIndex}`,
-      );
-    }
-    await client.query(
-      'UPDATE jobs SET task_count = task_count + $2 WHERE jid = $1',
-      [job.jid, inputs.length],
-    );
-    await insertTasks(client, Number(job.jid), firstIndex, inputs);
-    await client.query('SELECT pg_notify($1, $2)', [CHANNEL_INPUTS, jobId]);
+    const count = rows[0]?.task_count;
+    return count !== undefined && count >= firstIndex + inputs.length
+      ? true
+      : undefined;
   });
   await analyzeAfter(pool, inputs.length);
 }
