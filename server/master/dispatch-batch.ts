@@ -13,6 +13,8 @@ export function collectDispatchBatch(
   scheduler: Scheduler,
   store: Store,
 ): DispatchBatch {
+  const jobId = oneJobOf(tasks);
+  if (jobId !== undefined) return oneJobBatch(jobId, tasks, scheduler, store);
   const jobs = new Map<JobId, JobWireInfo>();
   const byJob = new Map<JobId, number[]>();
   for (const task of tasks) {
@@ -20,14 +22,8 @@ export function collectDispatchBatch(
     if (!indices) {
       indices = [];
       byJob.set(task.jobId, indices);
-      const view = scheduler.jobView(task.jobId);
-      if (view) {
-        jobs.set(task.jobId, {
-          name: view.spec.name,
-          moduleHash: view.spec.moduleHash,
-          timeoutMs: view.spec.options.timeoutMs,
-        });
-      }
+      const facts = scheduler.jobWireFacts(task.jobId);
+      if (facts) jobs.set(task.jobId, facts);
     }
     indices.push(task.index);
   }
@@ -43,6 +39,35 @@ export function collectDispatchBatch(
     cursor.set(task.jobId, at + 1);
     return inputsByJob.get(task.jobId)?.[at] ?? 'null';
   });
+  return resumes ? { tasks, inputs, jobs, resumes } : { tasks, inputs, jobs };
+}
+
+/** The job of every task, if they share one (most batches, and every one at credit 1). */
+function oneJobOf(tasks: readonly Assignment[]): JobId | undefined {
+  const jobId = tasks[0]?.jobId;
+  for (let k = 1; k < tasks.length; k++)
+    if ((tasks[k] as Assignment).jobId !== jobId) return undefined;
+  return jobId;
+}
+
+/**
+ * A batch of one job's tasks: its inputs come back from the store in the order of the
+ * tasks, with no regrouping (the round trip's hot path).
+ */
+function oneJobBatch(
+  jobId: JobId,
+  tasks: readonly Assignment[],
+  scheduler: Scheduler,
+  store: Store,
+): DispatchBatch {
+  const jobs = new Map<JobId, JobWireInfo>();
+  const facts = scheduler.jobWireFacts(jobId);
+  if (facts) jobs.set(jobId, facts);
+  const indices = new Array<number>(tasks.length);
+  for (let k = 0; k < tasks.length; k++)
+    indices[k] = (tasks[k] as Assignment).index;
+  const inputs = store.getInputs(jobId, indices);
+  const resumes = resumesOf(tasks, store);
   return resumes ? { tasks, inputs, jobs, resumes } : { tasks, inputs, jobs };
 }
 

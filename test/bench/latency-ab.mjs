@@ -4,7 +4,10 @@
 // per build, all started at once (servers on core 0, as in the bench), so that every
 // build sees the same minutes of the shared machine. Prints, per build and per round,
 // p50 and p99, their ratio to the bare round trips of that round, and the master's CPU
-// per round trip (from /proc, the least load-sensitive figure).
+// per round trip (from /proc, the least load-sensitive figure). Then, per build, the
+// share of round trips during which an ack came (the master committed while the answer
+// was on its way) and their median and mean against the other trips': what a commit
+// costs the round trip it lands in, as a difference within one run.
 //
 //   node test/bench/latency-ab.mjs [--rounds 5] [--blocks 10] [--block 300] NAME=ROOT...
 //
@@ -48,6 +51,8 @@ const count = warmup + rounds * blocks * block + 1;
 
 /** A signed-in raw worker on a master holding a job of `count` trivial tasks. */
 async function colonySide(master, module) {
+  const commitTrips = [];
+  const plainTrips = [];
   const client = new ColonyClient({ url: master.url, token: TOKEN });
   const socket = await openFrames(master.wsUrl);
   socket.socket.send(
@@ -61,13 +66,20 @@ async function colonySide(master, module) {
   let last = await pending;
   return {
     cpu: () => master.cpu(),
+    commitTrips,
+    plainTrips,
     async trip() {
       const frame = answer(last, true);
       pending = socket.next('{"type":"tasks"');
+      const acks = socket.acks;
       const sentAt = performance.now();
       socket.socket.send(frame);
       last = await pending;
-      return performance.now() - sentAt;
+      const ms = performance.now() - sentAt;
+      // An ack during the trip: the master committed while the answer was on its way.
+      if (socket.acks !== acks) commitTrips.push(ms);
+      else plainTrips.push(ms);
+      return ms;
     },
   };
 }
@@ -102,8 +114,11 @@ try {
     sides[name] = await colonySide(master, module);
   }
   const names = Object.keys(sides);
-  for (const name of names)
+  for (const name of names) {
     for (let i = 0; i < warmup; i++) await sides[name].trip();
+    sides[name].commitTrips?.splice(0);
+    sides[name].plainTrips?.splice(0);
+  }
   const cpu = Object.fromEntries(names.map((name) => [name, 0]));
   const results = [];
   for (let round = 0; round < rounds; round++) {
@@ -131,6 +146,20 @@ try {
         ` | p50 vs bare ${list(name, (r, s) => s.p50 / r.bare.p50)}` +
         ` | p99 vs bare ${list(name, (r, s) => s.p99 / r.bare.p99)}` +
         ` | CPU per round trip ${((cpu[name] * 1e6) / trips).toFixed(0)} us`,
+    );
+  }
+  // What a commit costs the round trip it lands in: trips that saw an ack against the
+  // others of the same master (a difference within one run, which load hardly moves).
+  for (const name of names) {
+    const { commitTrips, plainTrips } = sides[name];
+    if (!commitTrips) continue;
+    const mean = (list) => list.reduce((a, b) => a + b, 0) / list.length;
+    const med = (list) => [...list].sort((a, b) => a - b)[list.length >> 1];
+    const share = commitTrips.length / (commitTrips.length + plainTrips.length);
+    console.log(
+      `${name}: trips with a commit ${(share * 100).toFixed(2)}%` +
+        ` | median ${med(commitTrips).toFixed(3)} vs ${med(plainTrips).toFixed(3)} ms` +
+        ` | mean ${mean(commitTrips).toFixed(3)} vs ${mean(plainTrips).toFixed(3)} ms`,
     );
   }
 } finally {

@@ -9,9 +9,12 @@ export async function openFrames(wsUrl) {
   const socket = new WebSocket(wsUrl, { perMessageDeflate: false });
   let waiter = null;
   const early = [];
+  // Acks seen so far: a round trip that saw one overlapped the master's commit.
+  const frames = { socket, next: undefined, acks: 0 };
   socket.on('message', (data, isBinary) => {
     if (isBinary) return;
     const text = data.toString();
+    if (text.startsWith(IGNORED[0])) frames.acks++;
     if (waiter && text.startsWith(waiter.prefix)) {
       const { resolve } = waiter;
       waiter = null;
@@ -31,7 +34,8 @@ export async function openFrames(wsUrl) {
       waiter = { prefix, resolve };
     });
   };
-  return { socket, next };
+  frames.next = next;
+  return frames;
 }
 
 /** The `results` frame answering the one task of a `tasks` frame's text (inc.mjs). */

@@ -142,6 +142,23 @@ export class Scheduler {
     return job && jobView(job);
   }
 
+  /**
+   * What a `tasks` frame says of a job: read on every dispatch, so without the copies
+   * a {@link jobView} makes.
+   */
+  jobWireFacts(
+    id: JobId,
+  ): { name: string; moduleHash: string; timeoutMs: number } | undefined {
+    const spec = this.#s.jobs.get(id)?.spec;
+    return (
+      spec && {
+        name: spec.name,
+        moduleHash: spec.moduleHash,
+        timeoutMs: spec.options.timeoutMs,
+      }
+    );
+  }
+
   /** Every job, in submission order. */
   jobViews(): JobView[] {
     return [...this.#s.jobs.values()].map(jobView);
