@@ -27,12 +27,14 @@ function syntheticInputs(count: number): string[] {
 /** Runs the scanners a few hundred times over: the JIT compiles them before a job needs it. */
 function warmScanners(): void {
   const inputs = syntheticInputs(256);
+  const base = Date.now() * 1_000;
   for (let round = 0; round < 8; round++) {
     scanSubmitBody(
       `{"name":"warm-up","module":"export default (x) => x","inputs":[${inputs.join(',')}]}`,
     );
     scanNdjsonInputs(inputs.join('\n'));
-    const leases = inputs.map((_, i) => i + 1).join(',');
+    // Leases of the size the scheduler issues (from Date.now() * 1000).
+    const leases = inputs.map((_, i) => base + i).join(',');
     scanResultsFrame(
       `{"type":"results","leases":[${leases}],"outputs":[${inputs.join(',')}],"credit":256}`,
     );
