@@ -12,6 +12,7 @@ import {
   type Lease,
 } from '../../shared/protocol.js';
 import { ResultsOutbox } from '../../shared/session/results-outbox.js';
+import { retainMaps } from '../retain-maps.js';
 import {
   FrameReader,
   encodeFrame as encodePipeFrame,
@@ -82,6 +83,7 @@ export function warmUpWorker(
   master: URL,
   onError: (message: string) => void,
 ): void {
+  retainMaps();
   try {
     warmCodecs();
   } catch (error) {
