@@ -30,8 +30,11 @@ const POLL_MS = 10;
 const MODULE = 'export default (input) => input;';
 
 export interface JobRehearsal {
-  /** Settles once the throwaway master is closed and its directory removed. */
-  done: Promise<void>;
+  /**
+   * Settles once the throwaway master is closed and its directory removed, with the
+   * number of tasks its jobs completed.
+   */
+  done: Promise<number>;
   /** Cuts the rehearsal short (the real master is closing). */
   stop(): void;
 }
@@ -125,13 +128,16 @@ function echoWorker(port: number, onError: (error: unknown) => void) {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** Submits a job and polls it until it ends (or `stopped()` says to give up). */
+/**
+ * Submits a job and polls it until it ends (or `stopped()` says to give up); returns
+ * how many of its tasks were done.
+ */
 async function runJob(
   url: string,
   token: string,
   inputs: unknown[],
   stopped: () => boolean,
-): Promise<void> {
+): Promise<number> {
   const submitted = await request(
     `${url}/api/jobs`,
     token,
@@ -143,10 +149,14 @@ async function runJob(
   const { id } = JSON.parse(submitted.text) as { id: string };
   while (!stopped()) {
     const job = await request(`${url}/api/jobs/${id}`, token, 'GET');
-    if ((JSON.parse(job.text) as { state?: string }).state !== 'running')
-      return;
+    const view = JSON.parse(job.text) as {
+      state?: string;
+      counts?: { done?: number };
+    };
+    if (view.state !== 'running') return view.counts?.done ?? 0;
     await sleep(POLL_MS);
   }
+  return 0;
 }
 
 /**
@@ -178,6 +188,7 @@ export function rehearseJobs(
       ...(options.fsync ? { fsync: options.fsync } : {}),
     });
     let socket: WebSocket | null = null;
+    let completed = 0;
     try {
       const { url, port } = await master.listen({ host: '127.0.0.1', port: 0 });
       socket = echoWorker(port, onError);
@@ -186,8 +197,9 @@ export function rehearseJobs(
         .slice(0, Math.ceil(tasks / 4))
         .map((i) => ({ id: `task-${i}`, x: i, text: 'lorem ipsum dolor' }));
       const jobs = (async () => {
-        await runJob(url, token, numbers, () => stopped);
-        if (!stopped) await runJob(url, token, records, () => stopped);
+        completed += await runJob(url, token, numbers, () => stopped);
+        if (!stopped)
+          completed += await runJob(url, token, records, () => stopped);
       })();
       await Promise.race([jobs, stopping]);
     } catch (error) {
@@ -198,6 +210,7 @@ export function rehearseJobs(
       await master.close().catch(onError);
       rmSync(dir, { recursive: true, force: true });
     }
+    return completed;
   })();
   return { done, stop };
 }
