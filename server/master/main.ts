@@ -26,6 +26,7 @@ import { Runtime } from './runtime.js';
 import { bind, createMasterServer } from './listen.js';
 import type { MasterServer } from './tls.js';
 import { warmUp } from './warm-up.js';
+import { rehearseJobs } from './warm-up-job.js';
 import { MemoryStore } from './store/memory-store.js';
 import { SqliteStore } from './store/sqlite-store.js';
 import type { Store } from './store/store.js';
@@ -60,7 +61,16 @@ export async function startMaster(
   warmUp(master.logger);
   try {
     const { url, port } = await master.listen();
-    return { ...master, url, port };
+    // Whole jobs through a throwaway master, once this one is up (warm-up-job.ts).
+    const rehearsal = rehearseJobs(buildMaster, options, (error) =>
+      master.logger.warn({ err: error }, 'warm-up: job rehearsal failed'),
+    );
+    const close = async () => {
+      rehearsal.stop();
+      await rehearsal.done;
+      await master.close();
+    };
+    return { ...master, url, port, close };
   } catch (error) {
     await master.close();
     throw error;

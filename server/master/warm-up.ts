@@ -10,6 +10,7 @@ import { validateModule } from './jobs-service.js';
 import { scanResultsFrame } from './results-text.js';
 import { warmScheduler } from './warm-up-scheduler.js';
 import type { Logger } from '../log.js';
+import { retainMaps } from '../retain-maps.js';
 
 /** Records shaped like common inputs: a few keys, a number, a string. */
 function syntheticInputs(count: number): string[] {
@@ -27,12 +28,14 @@ function syntheticInputs(count: number): string[] {
 /** Runs the scanners a few hundred times over: the JIT compiles them before a job needs it. */
 function warmScanners(): void {
   const inputs = syntheticInputs(256);
+  const base = Date.now() * 1_000;
   for (let round = 0; round < 8; round++) {
     scanSubmitBody(
       `{"name":"warm-up","module":"export default (x) => x","inputs":[${inputs.join(',')}]}`,
     );
     scanNdjsonInputs(inputs.join('\n'));
-    const leases = inputs.map((_, i) => i + 1).join(',');
+    // Leases of the size the scheduler issues (from Date.now() * 1000).
+    const leases = inputs.map((_, i) => base + i).join(',');
     scanResultsFrame(
       `{"type":"results","leases":[${leases}],"outputs":[${inputs.join(',')}],"credit":256}`,
     );
@@ -41,6 +44,7 @@ function warmScanners(): void {
 
 /** Starts esbuild and warms the hot paths; never throws (a failure is only logged). */
 export function warmUp(logger: Logger): void {
+  retainMaps();
   validateModule('export default (input) => input;').catch((error: unknown) =>
     logger.warn({ err: error }, 'warm-up: module validation failed'),
   );

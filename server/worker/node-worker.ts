@@ -10,6 +10,7 @@ import {
   type Connect,
   type Executor,
   type SessionStatus,
+  type Transport,
   type WorkerSession,
 } from '../../shared/worker-session.js';
 import {
@@ -23,6 +24,11 @@ import { childCommand, type SandboxMode } from './sandbox/modes.js';
 import { fetchModule } from './sandbox/module-fetch.js';
 import { ThreadPool } from './thread-pool.js';
 import { warmUpWorker } from './warm-up.js';
+import {
+  REHEARSAL_MODULE,
+  REHEARSAL_SOURCE,
+  rehearse,
+} from './warm-up-session.js';
 
 export interface NodeWorkerOptions {
   /** The master's base URL, e.g. http://127.0.0.1:8080, or several: `URL1,URL2` (on loss it moves to the next). */
@@ -106,10 +112,12 @@ export function startNodeWorker(options: NodeWorkerOptions): RunningWorker {
       : {}),
   };
   const loadModule = (hash: string) =>
-    fetchModule(base(), hash).catch((error: unknown) => {
-      logger.error({ module: hash }, (error as Error).message);
-      throw error;
-    });
+    hash === REHEARSAL_MODULE
+      ? Promise.resolve(REHEARSAL_SOURCE)
+      : fetchModule(base(), hash).catch((error: unknown) => {
+          logger.error({ module: hash }, (error as Error).message);
+          throw error;
+        });
   const pool =
     sandbox === 'none'
       ? new ThreadPool({
@@ -127,7 +135,7 @@ export function startNodeWorker(options: NodeWorkerOptions): RunningWorker {
   if (options.cpuPercent !== undefined && options.cpuPercent < 100)
     pool.setShare(options.cpuPercent);
 
-  const connect: Connect = (handlers) => {
+  const open: Connect = (handlers) => {
     // Every reconnect (after the session's jittered backoff) tries the next master.
     if (connects++ > 0) current = (current + 1) % masters.length;
     const socket = new WebSocket(wsUrlOf(base().toString()), {
@@ -175,6 +183,24 @@ export function startNodeWorker(options: NodeWorkerOptions): RunningWorker {
   };
 
   warmUpWorker(base(), (message) => logger.warn(message));
+  // The first connection waits for the rehearsal of the pipeline (warm-up-session.ts).
+  const rehearsed = rehearse(pool);
+  const connect: Connect = (handlers) => {
+    let transport: Transport | null = null;
+    let closed = false;
+    void rehearsed.then(() => {
+      if (!closed) transport = open(handlers);
+    });
+    return {
+      send: (frame) => transport?.send(frame),
+      close: (code, reason) => {
+        if (transport) return transport.close(code, reason);
+        if (closed) return;
+        closed = true;
+        setImmediate(() => handlers.onClose(code, reason));
+      },
+    };
+  };
   let lastState: string | null = null;
   const keys = Promise.resolve(options.keys ?? generateVolunteerKeys(false));
   const session = runWorkerSession({

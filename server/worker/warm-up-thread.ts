@@ -7,23 +7,25 @@
  */
 import type { Lease } from '../../shared/protocol.js';
 import { createTaskRunner, type ToThread } from '../../shared/task-runner.js';
+import { retainMaps } from '../retain-maps.js';
 
 const MODULE = 'data:text/javascript,export default (x) => x';
 const BATCH = 256;
 
-function batch(round: number): ToThread {
+function batch(round: number, firstLease: number): ToThread {
+  // Leases of the size the master issues (past the small-integer range, see warm-up.ts).
   const leases = Array.from(
     { length: BATCH },
-    (_, i) => round * BATCH + i,
+    (_, i) => firstLease + round * BATCH + i,
   ) as Lease[];
   return {
     type: 'run',
     job: 'warm-up',
     module: 'warm-up',
     leases,
-    indexes: leases,
+    indexes: leases.map((_, i) => round * BATCH + i),
     attempts: leases.map(() => 1),
-    inputs: leases.map((i) => (i % 2 === 0 ? i : { id: `w${i}`, x: i })),
+    inputs: leases.map((_, i) => (i % 2 === 0 ? i : { id: `w${i}`, x: i })),
     deadline: Date.now() + 60_000,
   };
 }
@@ -33,6 +35,8 @@ export function warmUpThread(
   rounds = 8,
   onDone: (outcomes: number) => void = () => undefined,
 ): void {
+  // Also for the sandbox child's own process: its threads set its flags.
+  retainMaps();
   let outcomes = 0;
   const want = rounds * BATCH;
   const runner = createTaskRunner({
@@ -46,7 +50,9 @@ export function warmUpThread(
     busyNow: () => performance.now(),
   });
   try {
-    for (let round = 0; round < rounds; round++) runner.handle(batch(round));
+    const firstLease = Date.now() * 1_000;
+    for (let round = 0; round < rounds; round++)
+      runner.handle(batch(round, firstLease));
   } catch {
     // A warm-up that fails costs the first job its speed, nothing else.
   }

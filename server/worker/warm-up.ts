@@ -12,18 +12,29 @@ import {
   type Lease,
 } from '../../shared/protocol.js';
 import { ResultsOutbox } from '../../shared/session/results-outbox.js';
+import { retainMaps } from '../retain-maps.js';
 import {
   FrameReader,
   encodeFrame as encodePipeFrame,
 } from './sandbox/frames.js';
 
+/**
+ * The first lease of a synthetic frame: the master issues leases from Date.now() * 1000,
+ * past the small-integer range, and code compiled for small integers would be thrown
+ * away (deoptimised) on the first real frame.
+ */
+export const warmUpLeaseBase = (): number => Date.now() * 1_000;
+
 /** A `tasks` frame as the master writes it: one group of `count` tasks. */
-export function syntheticTasksFrame(count: number): string {
+export function syntheticTasksFrame(
+  count: number,
+  firstLease = warmUpLeaseBase(),
+): string {
   const column = (f: (i: number) => string) =>
     Array.from({ length: count }, (_, i) => f(i)).join(',');
   return (
     `{"type":"tasks","jobs":{"warm-up":{"module":"${'0'.repeat(64)}","timeoutMs":60000,"name":"warm-up"}},` +
-    `"groups":[{"job":"warm-up","leases":[${column((i) => String(i + 1))}],` +
+    `"groups":[{"job":"warm-up","leases":[${column((i) => String(firstLease + i))}],` +
     `"indexes":[${column(String)}],"attempts":[${column(() => '1')}],` +
     `"inputs":[${column((i) => (i % 2 === 0 ? String(i) : `{"id":"w${i}","x":${i}}`))}]}]}`
   );
@@ -72,6 +83,7 @@ export function warmUpWorker(
   master: URL,
   onError: (message: string) => void,
 ): void {
+  retainMaps();
   try {
     warmCodecs();
   } catch (error) {

@@ -37,9 +37,18 @@ export function busyTotal(
   return Math.max(total, MIN_TASK_MS * count);
 }
 
+/** Task modules whose task time is kept: the most recently measured ones. */
+const MODULES_KEPT = 16;
+
+/**
+ * Task time is measured per task module: one job's says nothing of another's. A worker
+ * that had just run tiny tasks (or its start-up rehearsal, server/worker/warm-up-session.ts)
+ * would otherwise hand a slow job's first tasks to one thread in full batches, leaving
+ * the other threads idle while that thread ran them one after another.
+ */
 export class BatchSizer {
-  /** Moving average of task time, ms (0 until the first outcomes). */
-  #avgTaskMs = 0;
+  /** Moving average of task time by module, ms (absent until its first outcomes). */
+  readonly #avgTaskMs = new Map<string, number>();
   readonly #maxBatch: number;
   readonly #targetMs: number;
 
@@ -48,19 +57,28 @@ export class BatchSizer {
     this.#targetMs = targetMs;
   }
 
-  /** `count` tasks took `elapsedMs` (see {@link busyTotal}). */
-  sample(elapsedMs: number, count: number): void {
+  /** `count` tasks of `module` took `elapsedMs` (see {@link busyTotal}). */
+  sample(module: string, elapsedMs: number, count: number): void {
     if (count <= 0) return;
     const sample = elapsedMs / count;
-    this.#avgTaskMs =
-      this.#avgTaskMs === 0 ? sample : this.#avgTaskMs * 0.8 + sample * 0.2;
+    const before = this.#avgTaskMs.get(module);
+    // Re-inserted: the map's order is the order of use, oldest first.
+    this.#avgTaskMs.delete(module);
+    this.#avgTaskMs.set(
+      module,
+      before === undefined ? sample : before * 0.8 + sample * 0.2,
+    );
+    if (this.#avgTaskMs.size > MODULES_KEPT)
+      this.#avgTaskMs.delete(this.#avgTaskMs.keys().next().value as string);
   }
 
-  get size(): number {
-    if (this.#avgTaskMs <= 0) return 1;
+  /** Tasks of `module` to hand a thread at once: 1 until they are measured. */
+  size(module: string): number {
+    const avg = this.#avgTaskMs.get(module) ?? 0;
+    if (avg <= 0) return 1;
     return Math.max(
       1,
-      Math.min(this.#maxBatch, Math.floor(this.#targetMs / this.#avgTaskMs)),
+      Math.min(this.#maxBatch, Math.floor(this.#targetMs / avg)),
     );
   }
 }

@@ -244,7 +244,9 @@ export class TaskExecutor implements Executor {
     }
     const now = this.#clock.now();
     const count = message.leases.length;
+    // The outcomes are of the first slice the thread holds (they come in order).
     this.#batchSize.sample(
+      thread.inflight[0]?.batch.module ?? '',
       busyTotal(message.busy, count) ?? now - thread.lastHeardAt,
       count,
     );
@@ -332,7 +334,7 @@ export class TaskExecutor implements Executor {
 
   #pump(): void {
     if (this.#closed || this.#held) return;
-    const size = this.#batchSize.size;
+    const size = this.#batchSize.size(this.#queue[0]?.batch.module ?? '');
     for (const thread of this.#threads) {
       if (thread.dead || thread.retiring) continue;
       // Keep up to two batches per thread: one running, one waiting, no idle gap.

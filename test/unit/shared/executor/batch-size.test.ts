@@ -85,11 +85,53 @@ describe('batch size', () => {
 
   test('the sizer aims at the target time per batch, within 1..max', () => {
     const sizer = new BatchSizer(256, 2);
-    expect(sizer.size).toBe(1);
-    sizer.sample(1, 10); // 0.1 ms a task
-    expect(sizer.size).toBe(20);
+    expect(sizer.size('m')).toBe(1);
+    sizer.sample('m', 1, 10); // 0.1 ms a task
+    expect(sizer.size('m')).toBe(20);
     const slow = new BatchSizer(256, 2);
-    slow.sample(100, 1);
-    expect(slow.size).toBe(1);
+    slow.sample('m', 100, 1);
+    expect(slow.size('m')).toBe(1);
+  });
+
+  test("one module's task time does not size another's batches", () => {
+    const sizer = new BatchSizer(256, 2);
+    sizer.sample('tiny', 0.01, 10);
+    expect(sizer.size('tiny')).toBe(256);
+    expect(sizer.size('slow')).toBe(1);
+    sizer.sample('slow', 100, 1);
+    expect(sizer.size('slow')).toBe(1);
+    expect(sizer.size('tiny')).toBe(256);
+  });
+
+  test('the estimates kept are bounded: the least recently measured go first', () => {
+    const sizer = new BatchSizer(256, 2);
+    for (let m = 0; m < 17; m++) sizer.sample(`m${m}`, 0.01, 10);
+    expect(sizer.size('m0')).toBe(1);
+    expect(sizer.size('m1')).toBe(256);
+    expect(sizer.size('m16')).toBe(256);
+  });
+
+  test('after tiny tasks of one module, a new module starts with small batches on every thread', () => {
+    const clock = fakeClock();
+    const pool = fakeSpawner();
+    const executor = new TaskExecutor({ threads: 2, spawn: pool.spawn, clock });
+    const { onDone } = endings();
+    executor.submit(tasks(600, 1), onDone);
+    for (let round = 0; round < 4; round++)
+      for (const thread of pool.live()) {
+        const answered = thread.queue.splice(0);
+        if (answered.length === 0) continue;
+        thread.send({
+          type: 'outcomes',
+          leases: answered.map((t) => t.lease),
+          status: answered.map(() => Status.ok),
+          values: answered.map(() => 0),
+          busy: answered.map(() => 0.001),
+        });
+      }
+    executor.submit(tasks(4, 10_000, 5_000, 'b'.repeat(64)), onDone);
+    // Two tasks each (one running, one waiting), not all four to the first thread.
+    const held = pool.live().map((thread) => thread.queue.length);
+    expect(held).toEqual([2, 2]);
   });
 });

@@ -1,0 +1,216 @@
+/**
+ * A rehearsal of whole jobs at start, so that a fresh master's first job runs about as
+ * fast as the next: a throwaway master (its own SQLite store in a temporary directory,
+ * its own port on loopback) gets a job of numbers and one of records through its HTTP
+ * API, deals them to an in-process worker over a real WebSocket (challenge, signed
+ * hello, credit, `tasks`, `results`, acks) and is polled until each ends, as clients
+ * poll. Every step runs the code the real master runs, on the same shapes, so the JIT
+ * has compiled it and the heap has grown by the time a user's job comes; the JIT's work
+ * is shared with the real master, nothing else is: the throwaway master and its
+ * directory are removed at the end.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import http from 'node:http';
+import os from 'node:os';
+import path from 'node:path';
+import WebSocket from 'ws';
+import { generateVolunteerKeys, proveHello } from '../../shared/identity.js';
+import { encodeMessage } from '../../shared/json-text.js';
+import { PROTOCOL_VERSION, type Lease } from '../../shared/protocol.js';
+import type { MasterOptions } from './config.js';
+import type { Master } from './master-types.js';
+
+/** Tasks of the numbers job (the records job has a quarter as many). */
+export const REHEARSAL_TASKS = 8_192;
+/** A rehearsal still running past this is abandoned (a slow machine's start). */
+const MAX_REHEARSAL_MS = 30_000;
+/** How often the job is polled, as a client waiting for it does. */
+const POLL_MS = 10;
+const MODULE = 'export default (input) => input;';
+
+export interface JobRehearsal {
+  /**
+   * Settles once the throwaway master is closed and its directory removed, with the
+   * number of tasks its jobs completed.
+   */
+  done: Promise<number>;
+  /** Cuts the rehearsal short (the real master is closing). */
+  stop(): void;
+}
+
+type Build = (options: MasterOptions) => Master;
+
+/** Sends a request to the throwaway master; resolves with the body text. */
+function request(
+  url: string,
+  token: string,
+  method: string,
+  body?: string,
+): Promise<{ status: number; text: string }> {
+  return new Promise((resolve, reject) => {
+    const req = http.request(
+      url,
+      {
+        method,
+        headers: {
+          authorization: `Bearer ${token}`,
+          ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+        },
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (chunk: Buffer) => chunks.push(chunk));
+        res.on('end', () =>
+          resolve({
+            status: res.statusCode ?? 0,
+            text: Buffer.concat(chunks).toString('utf8'),
+          }),
+        );
+        res.on('error', reject);
+      },
+    );
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+/** A worker of one slot that answers every task with its input. */
+function echoWorker(port: number, onError: (error: unknown) => void) {
+  const socket = new WebSocket(`ws://127.0.0.1:${port}/ws`, {
+    perMessageDeflate: false,
+  });
+  const keys = generateVolunteerKeys(false);
+  socket.on('error', onError);
+  socket.on('message', (data, isBinary) => {
+    if (isBinary) return;
+    const text = (data as Buffer).toString('utf8');
+    const message = JSON.parse(text) as {
+      type: string;
+      nonce?: string;
+      groups?: { leases: Lease[]; inputs: unknown[] }[];
+    };
+    if (message.type === 'challenge' && message.nonce !== undefined) {
+      const nonce = message.nonce;
+      keys
+        .then((pair) => proveHello(pair, `127.0.0.1:${port}`, nonce))
+        .then((volunteer) =>
+          socket.send(
+            JSON.stringify({
+              type: 'hello',
+              protocol: PROTOCOL_VERSION,
+              kind: 'node',
+              slots: 1,
+              volunteer,
+              resumes: true,
+              standing: true,
+            }),
+          ),
+        )
+        .catch(onError);
+    } else if (message.type === 'welcome') {
+      socket.send('{"type":"ready","credit":2048}');
+    } else if (message.type === 'tasks') {
+      for (const { leases, inputs } of message.groups ?? [])
+        socket.send(
+          encodeMessage({
+            type: 'results',
+            leases,
+            outputs: inputs,
+            busyMs: leases.map(() => 0.001),
+            credit: leases.length,
+          }),
+        );
+    }
+  });
+  return socket;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Submits a job and polls it until it ends (or `stopped()` says to give up); returns
+ * how many of its tasks were done.
+ */
+async function runJob(
+  url: string,
+  token: string,
+  inputs: unknown[],
+  stopped: () => boolean,
+): Promise<number> {
+  const submitted = await request(
+    `${url}/api/jobs`,
+    token,
+    'POST',
+    JSON.stringify({ name: 'warm-up', module: MODULE, inputs }),
+  );
+  if (submitted.status !== 201 && submitted.status !== 200)
+    throw new Error(`submit answered ${submitted.status}`);
+  const { id } = JSON.parse(submitted.text) as { id: string };
+  while (!stopped()) {
+    const job = await request(`${url}/api/jobs/${id}`, token, 'GET');
+    const view = JSON.parse(job.text) as {
+      state?: string;
+      counts?: { done?: number };
+    };
+    if (view.state !== 'running') return view.counts?.done ?? 0;
+    await sleep(POLL_MS);
+  }
+  return 0;
+}
+
+/**
+ * Starts the rehearsal with `build` (main.ts's `buildMaster`), the real master's
+ * options giving its store settings; a failure is only logged, through `onError`.
+ */
+export function rehearseJobs(
+  build: Build,
+  options: MasterOptions,
+  onError: (error: unknown) => void,
+  tasks = REHEARSAL_TASKS,
+): JobRehearsal {
+  let stopped = false;
+  let wake: () => void = () => undefined;
+  const stopping = new Promise<void>((resolve) => (wake = resolve));
+  const stop = () => {
+    stopped = true;
+    wake();
+  };
+  const limit = setTimeout(stop, MAX_REHEARSAL_MS);
+  limit.unref();
+  const done = (async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'colony-warm-up-'));
+    const token = randomBytes(24).toString('hex');
+    const master = build({
+      dataDir: dir,
+      token,
+      logLevel: 'silent',
+      ...(options.fsync ? { fsync: options.fsync } : {}),
+    });
+    let socket: WebSocket | null = null;
+    let completed = 0;
+    try {
+      const { url, port } = await master.listen({ host: '127.0.0.1', port: 0 });
+      socket = echoWorker(port, onError);
+      const numbers = Array.from({ length: tasks }, (_, i) => i);
+      const records = numbers
+        .slice(0, Math.ceil(tasks / 4))
+        .map((i) => ({ id: `task-${i}`, x: i, text: 'lorem ipsum dolor' }));
+      const jobs = (async () => {
+        completed += await runJob(url, token, numbers, () => stopped);
+        if (!stopped)
+          completed += await runJob(url, token, records, () => stopped);
+      })();
+      await Promise.race([jobs, stopping]);
+    } catch (error) {
+      onError(error);
+    } finally {
+      clearTimeout(limit);
+      socket?.terminate();
+      await master.close().catch(onError);
+      rmSync(dir, { recursive: true, force: true });
+    }
+    return completed;
+  })();
+  return { done, stop };
+}
