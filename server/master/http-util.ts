@@ -79,11 +79,14 @@ export function requireMediaType(
   }
 }
 
-/** Reads a whole body, refusing past `limitBytes` with 413 (checked before and while reading). */
-export async function readBody(
+/**
+ * A body's declared length (NaN if none), refused with 413 past `limitBytes` before it
+ * is read.
+ */
+export function declaredLength(
   req: IncomingMessage,
   limitBytes: number,
-): Promise<Buffer> {
+): number {
   const declared = Number(req.headers['content-length'] ?? NaN);
   if (Number.isFinite(declared) && declared > limitBytes) {
     req.resume();
@@ -92,6 +95,15 @@ export async function readBody(
       `body of ${declared} bytes exceeds the limit of ${limitBytes}`,
     );
   }
+  return declared;
+}
+
+/** Reads a whole body, refusing past `limitBytes` with 413 (checked before and while reading). */
+export async function readBody(
+  req: IncomingMessage,
+  limitBytes: number,
+): Promise<Buffer> {
+  declaredLength(req, limitBytes);
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of req as AsyncIterable<Buffer>) {

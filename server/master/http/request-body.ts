@@ -8,6 +8,7 @@
  */
 import type { IncomingMessage } from 'node:http';
 import { AppError, ErrorCode } from '../../../shared/errors.js';
+import { declaredLength } from '../http-util.js';
 
 /** The largest buffer kept between requests (a bigger body gets one of its own). */
 export const KEPT_BYTES = 32 * 1024 * 1024;
@@ -30,14 +31,7 @@ export async function readLentBody(
   req: IncomingMessage,
   limitBytes: number,
 ): Promise<LentBody> {
-  const declared = Number(req.headers['content-length'] ?? NaN);
-  if (Number.isFinite(declared) && declared > limitBytes) {
-    req.resume();
-    throw new AppError(
-      ErrorCode.PayloadTooLarge,
-      `body of ${declared} bytes exceeds the limit of ${limitBytes}`,
-    );
-  }
+  const declared = declaredLength(req, limitBytes);
   const borrowed = !lent;
   if (borrowed) lent = true;
   let buffer = borrowed ? kept : undefined;

@@ -8,6 +8,7 @@
  * transaction whose locks block nobody may allow itself longer.
  */
 import type pg from 'pg';
+import { inTransaction } from './sql-util.js';
 
 export interface Statement {
   text: string;
@@ -20,38 +21,23 @@ export interface Statement {
  * (in the same message as BEGIN: never idle under the pool's limit). Returns each
  * statement's result; rolls back on any error.
  */
-export async function transaction(
+export function transaction(
   pool: pg.Pool,
   statements: readonly Statement[],
   idleMs?: number,
 ): Promise<pg.QueryResult[]> {
-  const client = await pool.connect();
-  // A connection cut while checked out emits 'error' here: the query fails and the
-  // connection is discarded below, instead of the event crashing the master.
-  let broken: Error | undefined;
-  const onError = (error: Error) => {
-    broken = error;
-  };
-  client.on('error', onError);
-  try {
-    await client.query(
-      idleMs === undefined
-        ? 'BEGIN'
-        : `BEGIN; SET LOCAL idle_in_transaction_session_timeout = ${Math.round(idleMs)}`,
-    );
-    const results: pg.QueryResult[] = [];
-    for (const s of statements)
-      results.push(await client.query(s.text, s.values));
-    await client.query('COMMIT');
-    return results;
-  } catch (error) {
-    await client.query('ROLLBACK').catch(() => undefined);
-    broken ??= error instanceof Error ? error : new Error(String(error));
-    throw error;
-  } finally {
-    client.off('error', onError);
-    client.release(broken);
-  }
+  return inTransaction(
+    pool,
+    async (client) => {
+      const results: pg.QueryResult[] = [];
+      for (const s of statements)
+        results.push(await client.query(s.text, s.values));
+      return results;
+    },
+    idleMs === undefined
+      ? 'BEGIN'
+      : `BEGIN; SET LOCAL idle_in_transaction_session_timeout = ${Math.round(idleMs)}`,
+  );
 }
 
 /** SQLSTATEs after which the same write may succeed on another connection. */

@@ -12,10 +12,14 @@ export const NOW_MS = `(extract(epoch from clock_timestamp()) * 1000)::bigint`;
 /** Rows per statement when inserting tasks: bounds one message's size. */
 export const INSERT_CHUNK = 5_000;
 
-/** Runs `fn` in one transaction on one pooled connection; rolls back on any error. */
+/**
+ * Runs `fn` in one transaction on one pooled connection; rolls back on any error.
+ * `begin` may carry `SET LOCAL`s after the BEGIN (sent in the same message).
+ */
 export async function inTransaction<T>(
   pool: pg.Pool,
   fn: (client: pg.PoolClient) => Promise<T>,
+  begin = 'BEGIN',
 ): Promise<T> {
   const client = await pool.connect();
   // A connection cut while checked out (the server ended an idle transaction of a
@@ -27,7 +31,7 @@ export async function inTransaction<T>(
   };
   client.on('error', onError);
   try {
-    await client.query('BEGIN');
+    await client.query(begin);
     const value = await fn(client);
     await client.query('COMMIT');
     return value;
