@@ -2,6 +2,14 @@
  * What waits for the store's group commit: acks of workers' results (a worker never
  * forgets a result the master could still lose) and the wake-up of readers of results
  * and of a job's end (nothing uncommitted is ever read). The runtime owns one.
+ *
+ * Both go out on the event loop's next turn after the commit, not in the commit's own
+ * turn: a commit runs (setImmediate) just after a worker's next tasks went out, so the
+ * worker's answer usually arrives while it is written; sending acks (a socket write
+ * each) and waking readers first would make that answer wait for them too, in the few
+ * round trips that a commit already delays. Deferred, the answer is handled and the
+ * next tasks sent first (poll phase), then the acks (check phase). An ack is only
+ * later, never earlier than its commit.
  */
 import type { Logger } from '../log.js';
 import type { JobId, WorkerId } from './scheduler/types.js';
@@ -21,6 +29,9 @@ export class AfterCommit {
   #pendingNotify = new Set<JobId>();
   #pendingFinished = new Set<JobId>();
   #unacked = new Map<WorkerId, Unacked>();
+  /** Committed work whose acks and wake-ups wait for the next turn (one immediate). */
+  #due: (() => void)[] = [];
+  #dueScheduled = false;
 
   constructor(options: {
     store: Store;
@@ -60,7 +71,7 @@ export class AfterCommit {
       () => {
         if (this.#unacked.get(workerId) === batch)
           this.#unacked.delete(workerId);
-        this.#ack(workerId, batch.count);
+        this.#later(() => this.#ack(workerId, batch.count));
       },
       (error: unknown) =>
         this.#log.error({ err: error }, 'commit failed; results not acked'),
@@ -80,10 +91,32 @@ export class AfterCommit {
     this.#pendingNotify = new Set();
     this.#pendingFinished = new Set();
     this.#store.commit().then(
-      () => this.#committed(notify, finished),
+      () => this.#later(() => this.#committed(notify, finished)),
       (error: unknown) => {
         this.#log.error({ err: error }, 'store commit failed');
       },
     );
   }
+
+  /** Runs `then` on the next turn of the event loop, after its pending I/O. */
+  #later(then: () => void): void {
+    this.#due.push(then);
+    if (this.#dueScheduled) return;
+    this.#dueScheduled = true;
+    setImmediate(this.#runDue);
+  }
+
+  readonly #runDue = (): void => {
+    const due = this.#due;
+    this.#due = [];
+    this.#dueScheduled = false;
+    for (const then of due) {
+      try {
+        then();
+      } catch (error) {
+        // One failed send must not keep the others' acks back.
+        this.#log.error({ err: error }, 'after-commit step failed');
+      }
+    }
+  };
 }

@@ -25,6 +25,7 @@ import {
   stopChild,
   summarize,
 } from './lib.mjs';
+import { untilIdle } from './latency.mjs';
 import { answer, openFrames } from './ws-frames.mjs';
 
 const { values, positionals } = parseArgs({
@@ -113,6 +114,7 @@ try {
     masters.push(master);
     sides[name] = await colonySide(master, module);
   }
+  for (const master of masters) await untilIdle(master.cpu);
   const names = Object.keys(sides);
   for (const name of names) {
     for (let i = 0; i < warmup; i++) await sides[name].trip();

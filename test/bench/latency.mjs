@@ -10,6 +10,26 @@ import {
   stopChild,
 } from './lib.mjs';
 
+/**
+ * Resolves once `cpu()` (CPU seconds of a process) stays nearly still over two samples
+ * in a row, or after `limitMs`: a fresh master rehearses whole jobs after it binds its
+ * port (server/master/warm-up-job.ts), and round trips measured meanwhile would share
+ * the core with that work (and its CPU would count as the round trips').
+ */
+export async function untilIdle(cpu, limitMs = 30_000) {
+  const SAMPLE_MS = 200;
+  const end = Date.now() + limitMs;
+  let last = cpu();
+  let quiet = 0;
+  while (quiet < 2 && Date.now() < end) {
+    await new Promise((resolve) => setTimeout(resolve, SAMPLE_MS));
+    const now = cpu();
+    // Below 10% of a core: at most a tick or two of the 10 ms clock.
+    quiet = now - last <= 0.02 ? quiet + 1 : 0;
+    last = now;
+  }
+}
+
 const median = (list) =>
   [...list].sort((a, b) => a - b)[Math.floor(list.length / 2)];
 
@@ -35,6 +55,7 @@ export async function latency({ rounds, blocks, block, profileDir }) {
       ...(profileDir ? { profileDir } : {}),
     });
     try {
+      await untilIdle(master.cpu);
       const cpu0 = {
         master: master.cpu(),
         bare: procCpuSeconds(server.child.pid),

@@ -102,7 +102,7 @@ describe('runtime', () => {
     }
   });
 
-  test('results of one turn get one ack, only after the commit, counting them all', async () => {
+  test('results of one turn get one ack, on the turn after the commit, counting them all', async () => {
     const { runtime, store, link, close } = setup();
     try {
       const leases = link.tasks[0]?.batch.tasks.map((task) => task.lease) ?? [];
@@ -123,6 +123,9 @@ describe('runtime', () => {
       );
       expect(link.acks).toEqual([]);
       await store.commit();
+      // Sent on the turn after the commit, once I/O that came during it is handled.
+      expect(link.acks).toEqual([]);
+      await new Promise((resolve) => setImmediate(resolve));
       expect(link.acks).toEqual([{ workerId: 'w1', count: 2 }]);
       expect(store.readResults(ids.jobId('j'), 0, 10)).toHaveLength(1);
       expect(link.others).toEqual([]);
