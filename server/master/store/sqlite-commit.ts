@@ -166,6 +166,12 @@ export class SqliteGroupCommit {
     const results = this.#results.takeQueued();
     const finishes = this.#queuedFinishes;
     this.#queuedFinishes = [];
-    this.#writeQueued(results, finishes);
+    try {
+      this.#writeQueued(results, finishes);
+    } catch (error) {
+      this.#volunteers.settle(false);
+      throw error;
+    }
+    this.#volunteers.settle(true);
   }
 }

@@ -11,13 +11,15 @@ import { ChunkWriter, prepareChunkInserts } from './sqlite-chunk-writer.js';
 import { CHECKPOINTS_SCHEMA } from './sqlite-checkpoints.js';
 
 /**
- * Bumped on any change of the schema below. A file of version 1 to 5 is migrated on open
+ * Bumped on any change of the schema below. A file of version 1 to 6 is migrated on open
  * (see {@link migrate}); a file of any other version is refused.
  */
-export const SCHEMA_VERSION = 6;
+export const SCHEMA_VERSION = 7;
 
-// Volunteers' totals (schema 6), one row per volunteer key; the indexes serve the
-// sorted pages of GET /api/volunteers and a volunteer's rank (count of those ahead).
+// Volunteers' totals (schema 6), one row per volunteer key. No index on the totals
+// (schema 7 dropped those of 6): each changes with every commit that credits the
+// volunteer, so each index cost one more page written per commit; pages and ranks are
+// answered from memory (volunteer-rows.ts).
 const VOLUNTEERS_SCHEMA = `
 CREATE TABLE IF NOT EXISTS volunteers (
   id TEXT PRIMARY KEY,
@@ -28,9 +30,9 @@ CREATE TABLE IF NOT EXISTS volunteers (
   first_seen INTEGER NOT NULL,
   last_seen INTEGER NOT NULL
 ) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS volunteers_tasks ON volunteers (tasks);
-CREATE INDEX IF NOT EXISTS volunteers_busy ON volunteers (busy_ms);
-CREATE INDEX IF NOT EXISTS volunteers_seen ON volunteers (last_seen);
+DROP INDEX IF EXISTS volunteers_tasks;
+DROP INDEX IF EXISTS volunteers_busy;
+DROP INDEX IF EXISTS volunteers_seen;
 `;
 
 // Integer job keys (`jid`) keep the per-task rows small: a 1,000,000-task job would
@@ -123,7 +125,7 @@ const MIGRATION_PAGE = 4096;
 function migrate(db: Database.Database): void {
   const version = db.pragma('user_version', { simple: true }) as number;
   if (version === SCHEMA_VERSION) return;
-  if (version < 0 || version > 5) {
+  if (version < 0 || version > 6) {
     throw new Error(
       `${db.name} has schema version ${version}; this colony expects ${SCHEMA_VERSION}`,
     );
@@ -141,7 +143,7 @@ function migrate(db: Database.Database): void {
     db.exec(CHECKPOINTS_SCHEMA);
     // Version 4 added the job states 'purging' and 'purged' (sqlite-purge.ts), which an
     // older colony would take for jobs: the version keeps it from opening the file.
-    // Version 6 added the volunteers' totals.
+    // Version 6 added the volunteers' totals; 7 dropped their indexes.
     db.exec(VOLUNTEERS_SCHEMA);
     db.pragma(`user_version = ${SCHEMA_VERSION}`);
   })();

@@ -1,20 +1,23 @@
 /**
- * The volunteers' totals in the SQLite file (table `volunteers`, schema 5): changes are
- * queued per volunteer and written, one upsert each, in the store's group commit.
+ * The volunteers' totals in the SQLite file (table `volunteers`): changes are queued per
+ * volunteer and written, one upsert each, in the store's group commit. Reads are served
+ * from memory (volunteer-rows.ts): the table is loaded at open, and each commit's changes
+ * are applied once the commit is written, so that reads see committed totals only.
  */
 import type Database from 'better-sqlite3';
 import type { WorkerKind } from '../../../shared/protocol.js';
 import type {
   VolunteerPage,
   VolunteerQuery,
-  VolunteerSummary,
 } from '../../../shared/volunteers.js';
 import type { Credit } from '../scheduler/credit.js';
 import {
   LedgerQueue,
+  type LedgerDelta,
   type VolunteerLedger,
   type VolunteerStanding,
 } from './volunteer-ledger.js';
+import { VolunteerRows } from './volunteer-rows.js';
 
 type Row = [
   id: string,
@@ -27,20 +30,13 @@ type Row = [
 ];
 
 const COLUMNS = 'id, name, kind, tasks, busy_ms, first_seen, last_seen';
-/** Descending, ties by id: a stable order for offset paging. */
-const ORDER_BY: Record<VolunteerQuery['sort'], string> = {
-  tasks: 'tasks DESC, id',
-  cpu: 'busy_ms DESC, id',
-  lastSeen: 'last_seen DESC, id',
-};
 
 export class SqliteVolunteers implements VolunteerLedger {
   readonly #queue = new LedgerQueue();
+  readonly #rows = new VolunteerRows();
   readonly #upsert;
-  readonly #pages;
-  readonly #count;
-  readonly #one;
-  readonly #ahead;
+  /** Changes written by the transaction in progress; applied once it commits. */
+  #written: LedgerDelta[] = [];
 
   constructor(db: Database.Database) {
     this.#upsert = db.prepare<
@@ -52,27 +48,25 @@ export class SqliteVolunteers implements VolunteerLedger {
          tasks = tasks + excluded.tasks, busy_ms = busy_ms + excluded.busy_ms,
          last_seen = max(last_seen, excluded.last_seen)`,
     );
-    this.#pages = new Map(
-      Object.entries(ORDER_BY).map(([sort, order]) => [
-        sort,
-        db
-          .prepare<[number, number], Row>(
-            `SELECT ${COLUMNS} FROM volunteers ORDER BY ${order} LIMIT ? OFFSET ?`,
-          )
-          .raw(),
-      ]),
-    );
-    this.#count = db
-      .prepare<[], number>('SELECT count(*) FROM volunteers')
-      .pluck();
-    this.#one = db
-      .prepare<[string], Row>(`SELECT ${COLUMNS} FROM volunteers WHERE id = ?`)
-      .raw();
-    this.#ahead = db
-      .prepare<[number], number>(
-        'SELECT count(*) FROM volunteers WHERE tasks > ?',
-      )
-      .pluck();
+    const all = db.prepare<[], Row>(`SELECT ${COLUMNS} FROM volunteers`).raw();
+    for (const [
+      id,
+      name,
+      kind,
+      tasks,
+      busyMs,
+      firstSeen,
+      lastSeen,
+    ] of all.iterate())
+      this.#rows.load({
+        id,
+        name,
+        kind: kind === 'browser' ? 'browser' : 'node',
+        tasks,
+        busyMs,
+        firstSeen,
+        lastSeen,
+      });
   }
 
   seen(
@@ -92,7 +86,9 @@ export class SqliteVolunteers implements VolunteerLedger {
 
   /** Writes what is queued; called inside the store's commit transaction. */
   writeQueued(): void {
-    for (const d of this.#queue.take()) {
+    const deltas = this.#queue.take();
+    this.#written = deltas;
+    for (const d of deltas) {
       this.#upsert.run(
         d.id,
         d.name,
@@ -105,38 +101,21 @@ export class SqliteVolunteers implements VolunteerLedger {
     }
   }
 
+  /**
+   * The transaction of the last {@link writeQueued} ended: committed, its changes become
+   * readable; rolled back, they are dropped with the rest of its batch.
+   */
+  settle(committed: boolean): void {
+    const written = this.#written;
+    this.#written = [];
+    if (committed) this.#rows.apply(written);
+  }
+
   page(query: VolunteerQuery): VolunteerPage {
-    const rows = this.#pages.get(query.sort)?.all(query.limit, query.offset);
-    return {
-      volunteers: (rows ?? []).map(summaryOf),
-      total: this.#count.get() ?? 0,
-    };
+    return this.#rows.page(query);
   }
 
   standing(id: string): VolunteerStanding {
-    const row = this.#one.get(id);
-    const total = this.#count.get() ?? 0;
-    if (row === undefined)
-      return { tasks: 0, busyMs: 0, rank: total + 1, volunteers: total + 1 };
-    const tasks = row[3];
-    return {
-      tasks,
-      busyMs: row[4],
-      rank: (this.#ahead.get(tasks) ?? 0) + 1,
-      volunteers: total,
-    };
+    return this.#rows.standing(id);
   }
-}
-
-function summaryOf(row: Row): VolunteerSummary {
-  const [id, name, kind, tasks, busyMs, firstSeen, lastSeen] = row;
-  return {
-    id,
-    name,
-    kind: kind === 'browser' ? 'browser' : 'node',
-    tasks,
-    busyMs,
-    firstSeen,
-    lastSeen,
-  };
 }

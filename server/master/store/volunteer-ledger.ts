@@ -6,10 +6,10 @@
 import type {
   VolunteerPage,
   VolunteerQuery,
-  VolunteerSummary,
 } from '../../../shared/volunteers.js';
 import type { WorkerKind } from '../../../shared/protocol.js';
 import type { Credit } from '../scheduler/credit.js';
+import { VolunteerRows } from './volunteer-rows.js';
 
 /** Where one volunteer stands among all: rank 1 has the most tasks. */
 export interface VolunteerStanding {
@@ -92,7 +92,7 @@ export class LedgerQueue {
 /** The ledger in memory (the memory store): the same contract as SQLite's. */
 export class MemoryLedger implements VolunteerLedger {
   readonly #queue = new LedgerQueue();
-  readonly #rows = new Map<string, VolunteerSummary>();
+  readonly #rows = new VolunteerRows();
 
   seen(
     volunteer: { id: string; name: string; kind: WorkerKind },
@@ -107,57 +107,14 @@ export class MemoryLedger implements VolunteerLedger {
 
   /** Applies what is queued (the store's commit). */
   apply(): void {
-    for (const d of this.#queue.take()) {
-      const row = this.#rows.get(d.id);
-      if (row === undefined) {
-        this.#rows.set(d.id, {
-          id: d.id,
-          name: d.name,
-          kind: d.kind,
-          tasks: d.tasks,
-          busyMs: d.busyMs,
-          firstSeen: d.firstAt,
-          lastSeen: d.lastAt,
-        });
-        continue;
-      }
-      row.name = d.name;
-      row.kind = d.kind;
-      row.tasks += d.tasks;
-      row.busyMs += d.busyMs;
-      row.lastSeen = Math.max(row.lastSeen, d.lastAt);
-    }
+    this.#rows.apply(this.#queue.take());
   }
 
   page(query: VolunteerQuery): VolunteerPage {
-    const all = [...this.#rows.values()].sort(ORDER[query.sort]);
-    return {
-      volunteers: all
-        .slice(query.offset, query.offset + query.limit)
-        .map((v) => ({ ...v })),
-      total: all.length,
-    };
+    return this.#rows.page(query);
   }
 
   standing(id: string): VolunteerStanding {
-    const me = this.#rows.get(id);
-    const tasks = me?.tasks ?? 0;
-    let ahead = 0;
-    for (const row of this.#rows.values()) if (row.tasks > tasks) ahead++;
-    return {
-      tasks,
-      busyMs: me?.busyMs ?? 0,
-      rank: me ? ahead + 1 : this.#rows.size + 1,
-      volunteers: me ? this.#rows.size : this.#rows.size + 1,
-    };
+    return this.#rows.standing(id);
   }
 }
-
-type Order = (a: VolunteerSummary, b: VolunteerSummary) => number;
-const byId: Order = (a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
-/** The orders of {@link VolunteerQuery.sort}: descending, ties by id (as SQLite's). */
-const ORDER: Record<VolunteerQuery['sort'], Order> = {
-  tasks: (a, b) => b.tasks - a.tasks || byId(a, b),
-  cpu: (a, b) => b.busyMs - a.busyMs || byId(a, b),
-  lastSeen: (a, b) => b.lastSeen - a.lastSeen || byId(a, b),
-};

@@ -164,6 +164,6 @@ describe('SqliteStore checkpoints', () => {
     const check = new Database(path.join(dir, 'colony.db'), { readonly: true });
     cleanups.push(() => check.close());
     expect(check.pragma('user_version', { simple: true })).toBe(SCHEMA_VERSION);
-    expect(SCHEMA_VERSION).toBe(6);
+    expect(SCHEMA_VERSION).toBe(7);
   });
 });

@@ -163,7 +163,56 @@ describe('volunteers in the SQLite file', () => {
     migrated.close();
     const file = new Database(path.join(dir, 'colony.db'), { readonly: true });
     expect(file.pragma('user_version', { simple: true })).toBe(SCHEMA_VERSION);
-    expect(SCHEMA_VERSION).toBe(6);
+    expect(SCHEMA_VERSION).toBe(7);
     file.close();
+  });
+
+  test('a schema 6 file loses the indexes on the totals and keeps the totals', async () => {
+    const dir = tempDir();
+    const store = new SqliteStore({ dir });
+    await fill(store);
+    store.close();
+    // Back to schema 6: the same table with an index on each total.
+    const old = new Database(path.join(dir, 'colony.db'));
+    old.exec(`
+      CREATE INDEX volunteers_tasks ON volunteers (tasks);
+      CREATE INDEX volunteers_busy ON volunteers (busy_ms);
+      CREATE INDEX volunteers_seen ON volunteers (last_seen);
+    `);
+    old.pragma('user_version = 6');
+    old.close();
+
+    const migrated = new SqliteStore({ dir });
+    expect(migrated.volunteers.standing('b')).toEqual({
+      tasks: 1,
+      busyMs: 500,
+      rank: 2,
+      volunteers: 3,
+    });
+    const ids = (sort: VolunteerQuery['sort']) =>
+      migrated.volunteers.page(query({ sort })).volunteers.map((v) => v.id);
+    expect(ids('cpu')).toEqual(['b', 'a', 'c']);
+    expect(ids('lastSeen')).toEqual(['c', 'b', 'a']);
+    // Credit goes on adding up on the migrated file, and survives another reopen.
+    migrated.volunteers.credit([creditOf('c', 1, 5)], 60);
+    await migrated.commit();
+    expect(migrated.volunteers.standing('c')).toMatchObject({
+      tasks: 5,
+      rank: 1,
+    });
+    migrated.close();
+    const file = new Database(path.join(dir, 'colony.db'), { readonly: true });
+    expect(file.pragma('user_version', { simple: true })).toBe(SCHEMA_VERSION);
+    const indexes = file
+      .prepare<[], string>(
+        "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'volunteers' AND sql IS NOT NULL",
+      )
+      .pluck()
+      .all();
+    expect(indexes).toEqual([]);
+    file.close();
+    const again = new SqliteStore({ dir });
+    expect(again.volunteers.standing('c')).toMatchObject({ tasks: 5, rank: 1 });
+    again.close();
   });
 });
