@@ -122,16 +122,21 @@ function echoWorker(
     } else if (message.type === 'tasks') {
       const answer = () => {
         if (socket.readyState !== WebSocket.OPEN) return;
-        for (const { leases, inputs } of message.groups ?? [])
-          socket.send(
+        for (const { leases, inputs } of message.groups ?? []) {
+          // The late worker answers in two frames, the first without credit, as a
+          // worker does when its results outgrow a frame: both shapes are then seen.
+          const cut = lateMs > 0 ? leases.length >> 1 : 0;
+          const frame = (from: number, to: number, credit: number) =>
             encodeMessage({
               type: 'results',
-              leases,
-              outputs: inputs,
-              busyMs: leases.map(() => 0.001),
-              credit: leases.length,
-            }),
-          );
+              leases: leases.slice(from, to),
+              outputs: inputs.slice(from, to),
+              busyMs: leases.slice(from, to).map(() => 0.001),
+              ...(credit > 0 ? { credit } : {}),
+            });
+          if (cut > 0) socket.send(frame(0, cut, 0));
+          socket.send(frame(cut, leases.length, leases.length));
+        }
       };
       if (lateMs > 0) setTimeout(answer, lateMs);
       else answer();
