@@ -10,7 +10,7 @@ import { validateModule } from './jobs-service.js';
 import { scanResultsFrame } from './results-text.js';
 import { warmScheduler } from './warm-up-scheduler.js';
 import type { Logger } from '../log.js';
-import { steadyV8Flags } from '../retain-maps.js';
+import { retainMaps } from '../retain-maps.js';
 
 /** Records shaped like common inputs: a few keys, a number, a string. */
 function syntheticInputs(count: number): string[] {
@@ -44,7 +44,7 @@ function warmScanners(): void {
 
 /** Starts esbuild and warms the hot paths; never throws (a failure is only logged). */
 export function warmUp(logger: Logger): void {
-  steadyV8Flags();
+  retainMaps();
   validateModule('export default (input) => input;').catch((error: unknown) =>
     logger.warn({ err: error }, 'warm-up: module validation failed'),
   );

@@ -7,7 +7,7 @@
  */
 import type { Lease } from '../../shared/protocol.js';
 import { createTaskRunner, type ToThread } from '../../shared/task-runner.js';
-import { steadyV8Flags } from '../retain-maps.js';
+import { retainMaps } from '../retain-maps.js';
 
 const MODULE = 'data:text/javascript,export default (x) => x';
 const BATCH = 256;
@@ -36,7 +36,7 @@ export function warmUpThread(
   onDone: (outcomes: number) => void = () => undefined,
 ): void {
   // Also for the sandbox child's own process: its threads set its flags.
-  steadyV8Flags();
+  retainMaps();
   let outcomes = 0;
   const want = rounds * BATCH;
   const runner = createTaskRunner({

@@ -12,7 +12,7 @@ import {
   type Lease,
 } from '../../shared/protocol.js';
 import { ResultsOutbox } from '../../shared/session/results-outbox.js';
-import { steadyV8Flags } from '../retain-maps.js';
+import { retainMaps } from '../retain-maps.js';
 import {
   FrameReader,
   encodeFrame as encodePipeFrame,
@@ -83,7 +83,7 @@ export function warmUpWorker(
   master: URL,
   onError: (message: string) => void,
 ): void {
-  steadyV8Flags();
+  retainMaps();
   try {
     warmCodecs();
   } catch (error) {
