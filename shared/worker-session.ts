@@ -156,6 +156,11 @@ class Session {
   #onTasksDone = (done: Outcomes): void => {
     this.#reports.ended(done);
     const executor = this.#executor;
+    if (this.#credit.wantsBusy && done.busyMs && done.busyMs.length > 0) {
+      let busyMs = 0;
+      for (const ms of done.busyMs) busyMs += ms;
+      this.#credit.busy(done.busyMs.length, busyMs);
+    }
     this.#credit.completed(
       done.leases.length + done.failures.length,
       this.#clock.now(),

@@ -2,9 +2,12 @@
  * A rehearsal of whole jobs at start, so that a fresh master's first job runs about as
  * fast as the next: a throwaway master (its own SQLite store in a temporary directory,
  * its own port on loopback) gets a job of numbers and one of records through its HTTP
- * API, deals them to an in-process worker over a real WebSocket (challenge, signed
+ * API, deals them to two in-process workers over real WebSockets (challenge, signed
  * hello, credit, `tasks`, `results`, acks) and is polled until each ends, as clients
- * poll. Every step runs the code the real master runs, on the same shapes, so the JIT
+ * poll. One worker answers late, as a busy one does: the job's tail then has
+ * stragglers, so backup copies, their revokes and the late results of revoked leases
+ * run too (a first job of two workers takes those paths, and code compiled without
+ * them was thrown away at its end). Every step runs the code the real master runs, on the same shapes, so the JIT
  * has compiled it and the heap has grown by the time a user's job comes; the JIT's work
  * is shared with the real master, nothing else is: the throwaway master and its
  * directory are removed at the end.
@@ -28,6 +31,8 @@ const MAX_REHEARSAL_MS = 30_000;
 /** How often the job is polled, as a client waiting for it does. */
 const POLL_MS = 10;
 const MODULE = 'export default (input) => input;';
+/** How late the second worker answers each `tasks` frame. */
+const LATE_MS = 20;
 
 export interface JobRehearsal {
   /**
@@ -75,8 +80,12 @@ function request(
   });
 }
 
-/** A worker of one slot that answers every task with its input. */
-function echoWorker(port: number, onError: (error: unknown) => void) {
+/** A worker of one slot that answers every task with its input, `lateMs` after. */
+function echoWorker(
+  port: number,
+  onError: (error: unknown) => void,
+  lateMs = 0,
+) {
   const socket = new WebSocket(`ws://127.0.0.1:${port}/ws`, {
     perMessageDeflate: false,
   });
@@ -111,16 +120,26 @@ function echoWorker(port: number, onError: (error: unknown) => void) {
     } else if (message.type === 'welcome') {
       socket.send('{"type":"ready","credit":2048}');
     } else if (message.type === 'tasks') {
-      for (const { leases, inputs } of message.groups ?? [])
-        socket.send(
-          encodeMessage({
-            type: 'results',
-            leases,
-            outputs: inputs,
-            busyMs: leases.map(() => 0.001),
-            credit: leases.length,
-          }),
-        );
+      const answer = () => {
+        if (socket.readyState !== WebSocket.OPEN) return;
+        for (const { leases, inputs } of message.groups ?? []) {
+          // The late worker answers in two frames, the first without credit, as a
+          // worker does when its results outgrow a frame: both shapes are then seen.
+          const cut = lateMs > 0 ? leases.length >> 1 : 0;
+          const frame = (from: number, to: number, credit: number) =>
+            encodeMessage({
+              type: 'results',
+              leases: leases.slice(from, to),
+              outputs: inputs.slice(from, to),
+              busyMs: leases.slice(from, to).map(() => 0.001),
+              ...(credit > 0 ? { credit } : {}),
+            });
+          if (cut > 0) socket.send(frame(0, cut, 0));
+          socket.send(frame(cut, leases.length, leases.length));
+        }
+      };
+      if (lateMs > 0) setTimeout(answer, lateMs);
+      else answer();
     }
   });
   return socket;
@@ -187,11 +206,11 @@ export function rehearseJobs(
       logLevel: 'silent',
       ...(options.fsync ? { fsync: options.fsync } : {}),
     });
-    let socket: WebSocket | null = null;
+    let sockets: WebSocket[] = [];
     let completed = 0;
     try {
       const { url, port } = await master.listen({ host: '127.0.0.1', port: 0 });
-      socket = echoWorker(port, onError);
+      sockets = [echoWorker(port, onError), echoWorker(port, onError, LATE_MS)];
       const numbers = Array.from({ length: tasks }, (_, i) => i);
       const records = numbers
         .slice(0, Math.ceil(tasks / 4))
@@ -206,7 +225,7 @@ export function rehearseJobs(
       onError(error);
     } finally {
       clearTimeout(limit);
-      socket?.terminate();
+      for (const socket of sockets) socket.terminate();
       await master.close().catch(onError);
       rmSync(dir, { recursive: true, force: true });
     }

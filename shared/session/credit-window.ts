@@ -7,6 +7,14 @@
 
 /** Shortest interval over which the task rate is measured. */
 const MEASURE_MS = 50;
+/** The finest task time the threads measure (their busy times are in µs). */
+const MIN_TASK_MS = 0.001;
+/**
+ * Tasks per slot the first rate measurement needs: a first job's first tasks wait for
+ * their module to be fetched and compiled, so that the few of its first 50 ms say
+ * nothing of the pace to come (busy times size the window until then).
+ */
+const FIRST_MEASURE_TASKS = 8;
 
 export interface CreditWindowOptions {
   slots: number;
@@ -50,9 +58,32 @@ export class CreditWindow {
     if (this.#busySince === 0) this.#busySince = now;
   }
 
+  /** True until the task rate is first measured: {@link busy} has a use until then. */
+  get wantsBusy(): boolean {
+    return this.#ratePerMs === 0 && this.#options.fixedWindow === undefined;
+  }
+
+  /**
+   * `count` tasks took `busyMs` in all, as the threads measured them. Until the rate is
+   * measured (over {@link MEASURE_MS} of busy time), this sizes the window: a fresh
+   * session's window would otherwise grow only by doubling each time it runs dry, one
+   * round trip through the master per step, a dozen steps from 2 tasks to thousands of
+   * tiny ones (hundreds of ms at the start of each first job, as the master's
+   * allowance ramps up too). Busy time leaves out every per-task overhead, so it
+   * overestimates the pace of tiny tasks: the window is capped, and the measured rate
+   * takes over; slow tasks keep their small window.
+   */
+  busy(count: number, busyMs: number): void {
+    if (count <= 0 || !this.wantsBusy || !(busyMs >= 0)) return;
+    const { targetQueueMs, slots, maxWindow } = this.#options;
+    const taskMs = Math.max(busyMs / count, MIN_TASK_MS);
+    const wanted = Math.ceil((slots / taskMs) * targetQueueMs) + slots;
+    if (wanted > this.#window) this.#window = Math.min(maxWindow, wanted);
+  }
+
   /** `count` tasks finished at `now`, leaving `pending` held. */
   completed(count: number, now: number, pending: number): void {
-    this.#measure(now, count);
+    this.#measure(now, count, pending);
     if (pending > 0) return;
     // Idle time is not task time: measure again from the next batch.
     this.#busySince = 0;
@@ -74,21 +105,28 @@ export class CreditWindow {
     return 0;
   }
 
-  #measure(now: number, completed: number): void {
+  #measure(now: number, completed: number, pending: number): void {
     this.#completedSinceMeasure += completed;
     const elapsed = now - this.#busySince;
     if (this.#busySince === 0 || elapsed < MEASURE_MS) return;
+    const first = this.#ratePerMs === 0;
+    const slots = this.#options.slots;
+    if (first && this.#completedSinceMeasure < FIRST_MEASURE_TASKS * slots)
+      return;
     const rate = this.#completedSinceMeasure / elapsed;
-    this.#ratePerMs =
-      this.#ratePerMs === 0 ? rate : this.#ratePerMs * 0.7 + rate * 0.3;
+    this.#ratePerMs = first ? rate : this.#ratePerMs * 0.7 + rate * 0.3;
     this.#busySince = now;
     this.#completedSinceMeasure = 0;
-    const { fixedWindow, targetQueueMs, slots, maxWindow } = this.#options;
+    const { fixedWindow, targetQueueMs, maxWindow } = this.#options;
     if (fixedWindow !== undefined) return;
     const wanted = Math.ceil(this.#ratePerMs * targetQueueMs) + slots;
-    // Grow at once; shrink only when clearly too big (slow tasks), so that the window
-    // does not flap between this estimate and the doubling on running dry.
-    if (wanted > this.#window || wanted < this.#window / 2)
+    // Grow at once; shrink only when clearly too big, so that the window does not flap
+    // between this estimate and the doubling on running dry. Too big means sitting on
+    // work (slow tasks): over twice what is wanted is held. A rate measured while the
+    // tasks came in slower than they ran (a first job, while the master's allowance
+    // ramps up) says nothing of the window's size.
+    const tooBig = wanted < this.#window / 2 && pending > wanted * 2;
+    if (wanted > this.#window || tooBig)
       this.#window = Math.min(maxWindow, Math.max(slots * 2, wanted));
   }
 }

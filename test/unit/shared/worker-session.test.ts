@@ -250,6 +250,29 @@ describe('worker session', () => {
     expect(s.session.status.done).toBe(2);
   });
 
+  test('a fresh window opens as soon as the first results show tiny tasks, not a slow one', () => {
+    for (const [busyMs, credit] of [
+      // 2 slots at 0.01 ms a task: 100 ms of work is past the cap (4,096); 2 of the 4
+      // granted at the welcome are still owed.
+      [0.01, 4_096 - 2],
+      // 2 slots at 500 ms a task: the window stays at 2 per slot.
+      [500, 2],
+    ] as const) {
+      const s = setup();
+      s.welcome();
+      s.conn().handlers.onMessage(tasksFrame([1, 2]));
+      const entry = s.exec.running.get(1);
+      s.exec.running.clear();
+      entry?.onDone({
+        leases: [ids.lease(1), ids.lease(2)],
+        outputs: [1, 2],
+        failures: [],
+        busyMs: [busyMs, busyMs],
+      });
+      expect(sentOfType(s.conn().sent, 'results')).toMatchObject([{ credit }]);
+    }
+  });
+
   test('tasks skipped because their leases ended in the queue send no result, and their credit is granted again', () => {
     const s = setup({ fixedWindow: 2 });
     s.welcome();
