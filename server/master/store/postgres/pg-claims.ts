@@ -75,12 +75,12 @@ export async function claim(
   for (const job of jobs) {
     const want = limit - claimed.length;
     if (want <= 0) break;
-    const { rows } = await pool.query<ClaimRow>(CLAIM_ONE_JOB, [
-      master,
-      job.jid,
-      want,
-      job.id,
-    ]);
+    // Named: parsed once per connection, as the record statement.
+    const { rows } = await pool.query<ClaimRow>({
+      name: 'colony-claim-one-job',
+      text: CLAIM_ONE_JOB,
+      values: [master, job.jid, want, job.id],
+    });
     rows.sort((a, b) => a.idx - b.idx);
     for (const row of rows) claimed.push(toClaimed(row));
   }
