@@ -66,11 +66,12 @@ export async function claim(
   if (!Number.isInteger(limit) || limit <= 0) return [];
   limit = Math.min(limit, MAX_CLAIM);
   // Jobs by priority, oldest first; the master's own fair share decides what it asks.
-  const { rows: jobs } = await pool.query<{ jid: string; id: string }>(
-    `SELECT jid, id FROM jobs WHERE state = 'running' AND ($1::text IS NULL OR id = $1)
+  const { rows: jobs } = await pool.query<{ jid: string; id: string }>({
+    name: 'colony-claim-jobs',
+    text: `SELECT jid, id FROM jobs WHERE state = 'running' AND ($1::text IS NULL OR id = $1)
      ORDER BY priority DESC, jid`,
-    [jobId ?? null],
-  );
+    values: [jobId ?? null],
+  });
   const claimed: ClaimedTask[] = [];
   for (const job of jobs) {
     const want = limit - claimed.length;
