@@ -167,9 +167,14 @@ class Session {
       executor.pending,
     );
     this.#results.add(done);
-    // Send at once when idle (latency), else gather what finishes within a moment.
+    // Send at once when idle (latency), else gather what finishes within a moment
+    // (longer while no credit is due).
     if (executor.pending === 0 || this.#results.full) this.#flush();
-    else this.#results.flushSoon(this.#flush);
+    else
+      this.#results.flushSoon(
+        this.#flush,
+        this.#credit.wants(executor.pending),
+      );
     if (this.#releasing) this.#closeIfDrained();
   };
 

@@ -96,13 +96,17 @@ export class CreditWindow {
 
   /** Credit to grant now to top the master's view back up to the window (0: none). */
   due(pending: number): number {
+    if (!this.wants(pending)) return 0;
+    const want = this.#window - this.creditOut - pending;
+    this.creditOut += want;
+    return want;
+  }
+
+  /** Whether {@link due} would grant credit now (it changes nothing). */
+  wants(pending: number): boolean {
     const want = this.#window - this.creditOut - pending;
     // Grant in chunks, not one by one, so that credit frames stay rare.
-    if (want > 0 && (want >= Math.max(1, this.#window / 4) || pending === 0)) {
-      this.creditOut += want;
-      return want;
-    }
-    return 0;
+    return want > 0 && (want >= Math.max(1, this.#window / 4) || pending === 0);
   }
 
   #measure(now: number, completed: number, pending: number): void {

@@ -13,12 +13,21 @@ import {
 
 /** How long results wait for others to finish before they are sent. */
 export const FLUSH_DELAY_MS = 4;
+/**
+ * How long results may wait while the worker's window is still well stocked (no credit
+ * due): the master needs them only to record them, and each results frame costs the
+ * master (and, in cluster mode, its record batches) far more than a result in it.
+ * Tasks of a few ms sent every {@link FLUSH_DELAY_MS} made frames of a handful.
+ */
+export const HOLD_DELAY_MS = 25;
 
 export class ResultsSender {
   readonly #outbox = new ResultsOutbox();
   readonly #clock: Clock;
   readonly #send: (message: WorkerMessage) => void;
   #timer: unknown = null;
+  /** When the armed timer fires (clock ms). */
+  #dueAt = 0;
 
   constructor(clock: Clock, send: (message: WorkerMessage) => void) {
     this.#clock = clock;
@@ -39,9 +48,19 @@ export class ResultsSender {
     this.#outbox.add(done);
   }
 
-  /** Calls `flush` within {@link FLUSH_DELAY_MS} unless a call is already due. */
-  flushSoon(flush: () => void): void {
-    this.#timer ??= this.#clock.setTimeout(flush, FLUSH_DELAY_MS);
+  /**
+   * Calls `flush` within {@link FLUSH_DELAY_MS} when `creditDue` (the new credit rides
+   * on the frame), else within {@link HOLD_DELAY_MS}, unless a call is due sooner.
+   */
+  flushSoon(flush: () => void, creditDue = true): void {
+    const delay = creditDue ? FLUSH_DELAY_MS : HOLD_DELAY_MS;
+    const at = this.#clock.now() + delay;
+    if (this.#timer !== null) {
+      if (this.#dueAt <= at) return;
+      this.#clock.clearTimeout(this.#timer);
+    }
+    this.#dueAt = at;
+    this.#timer = this.#clock.setTimeout(flush, delay);
   }
 
   cancelTimer(): void {

@@ -4,7 +4,8 @@
 // every one of them is claimed again by the survivor (re-dispatched), and until the job
 // it was running is complete there. Beside the rates, which depend on what else runs on
 // the machine: CPU seconds per 10,000 tasks of the masters, the workers and PostgreSQL
-// (all its processes), and the database's transactions per task, which do not; and the
+// (all its processes; workers with their sandbox children), the database's transactions
+// per task and the masters' WebSocket frames per task, which do not; and the
 // same with 1 and 2 masters for a task that waits 1 ms without CPU (each master's worker
 // with 2 threads), where the cores are not shared by the tasks themselves.
 import { readFileSync, readdirSync } from 'node:fs';
@@ -15,6 +16,8 @@ import { startPostgres } from '../../scripts/ensure-postgres.mjs';
 import {
   BENCH_DIR,
   TOKEN,
+  procTreeCpuSeconds,
+  scrapeMetrics,
   sleep,
   startMaster,
   startWorker,
@@ -87,21 +90,38 @@ async function commits(url) {
   }
 }
 
+/** WebSocket frames the masters received and sent so far. */
+async function frames(f) {
+  let received = 0;
+  let sent = 0;
+  for (const m of f.masters) {
+    for (const [name, value] of Object.entries(await scrapeMetrics(m.url))) {
+      if (name.startsWith('colony_ws_frames_received_total')) received += value;
+      if (name.startsWith('colony_ws_frames_sent_total')) sent += value;
+    }
+  }
+  return { received, sent };
+}
+
 /** What the fleet's processes and the database used while `run` ran. */
 async function measured(f, url, postmaster, run) {
   const cpu = () => ({
     masters: f.masters.reduce((s, m) => s + cpuSeconds(m.pid), 0),
-    workers: f.workers.reduce((s, w) => s + cpuSeconds(w.pid), 0),
+    // Each worker with its sandbox child and task threads.
+    workers: f.workers.reduce((s, w) => s + procTreeCpuSeconds(w.pid), 0),
     postgres: postgresCpu(postmaster),
   });
+  const framesBefore = await frames(f);
   const before = cpu();
   const xacts = await commits(url);
   const started = Date.now();
   const done = await run();
   const seconds = (Date.now() - started) / 1000;
   const after = cpu();
+  const framesAfter = await frames(f);
   const per10k = (k) =>
     Math.round(((after[k] - before[k]) / done) * 10_000 * 100) / 100;
+  const perTask = (n) => Math.round((n / done) * 1000) / 1000;
   return {
     tasksPerSecond: Math.round(done / seconds),
     done,
@@ -111,8 +131,13 @@ async function measured(f, url, postmaster, run) {
       postgres: per10k('postgres'),
     },
     // Includes the readers' status polls and heartbeats: a small, steady share.
-    transactionsPerTask:
-      Math.round((((await commits(url)) - xacts) / done) * 1000) / 1000,
+    transactionsPerTask: perTask((await commits(url)) - xacts),
+    // Results frames (and credit) in, tasks frames and acks out: each costs the
+    // master far more than a task in it.
+    framesPerTask: {
+      received: perTask(framesAfter.received - framesBefore.received),
+      sent: perTask(framesAfter.sent - framesBefore.sent),
+    },
   };
 }
 
@@ -128,6 +153,21 @@ async function newDatabase(serverUrl, name) {
   const url = new URL(serverUrl);
   url.pathname = `/${name}`;
   return url.toString();
+}
+
+/**
+ * Drops a row's database once its fleet stopped: its dead rows would keep autovacuum
+ * busy during the next rows, whose PostgreSQL CPU counts every process of the server.
+ */
+async function dropDatabase(serverUrl, name) {
+  const client = new pg.Client({ connectionString: serverUrl });
+  client.on('error', () => undefined);
+  await client.connect();
+  try {
+    await client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+  } finally {
+    await client.end();
+  }
 }
 
 async function fleet(url, n, threads = 1) {
@@ -167,6 +207,7 @@ async function throughput(server, postmaster, opts) {
     return { ...figures, timedOut };
   } finally {
     await f.stop();
+    await dropDatabase(server.url, name);
   }
 }
 

@@ -91,6 +91,11 @@ describe('migrations', () => {
         );
         const text = JSON.stringify(plan.rows[0]!['QUERY PLAN']);
         expect(text).toContain('"Index Name":"tasks_queued"');
+        // The update finds the picked rows by the primary key: no scan of every task.
+        expect(text).toContain('"Index Name":"tasks_pkey"');
+        expect(scansOf(plan.rows[0]!['QUERY PLAN'])).not.toContain(
+          'Seq Scan tasks',
+        );
       } finally {
         await store.close();
       }
@@ -105,6 +110,21 @@ describe('migrations', () => {
     );
   });
 });
+
+/** Every scan of an EXPLAIN (FORMAT JSON) plan, as "Node Type Relation Name". */
+function scansOf(plan: unknown): string[] {
+  const scans: string[] = [];
+  const visit = (node: unknown): void => {
+    if (Array.isArray(node)) return node.forEach(visit);
+    if (typeof node !== 'object' || node === null) return;
+    const n = node as Record<string, unknown>;
+    if (typeof n['Relation Name'] === 'string')
+      scans.push(`${String(n['Node Type'])} ${n['Relation Name']}`);
+    for (const value of Object.values(n)) visit(value);
+  };
+  visit(plan);
+  return scans;
+}
 
 describe('jobs', () => {
   test('keeps modules by hash, first source wins', async () => {

@@ -16,20 +16,20 @@ describe('ClaimAhead', () => {
   });
 
   test('two claim round trips of work at the recorded rate', () => {
-    const ahead = new ClaimAhead(1_024);
+    const ahead = new ClaimAhead(2_048);
     ahead.recorded(0, 0);
-    // 500 outcomes in 100 ms: 5 per ms; claims take 80 ms: 2 x 80 x 5.
+    // 500 outcomes in 100 ms: 5 per ms; claims take 120 ms: 2 x 120 x 5.
     ahead.recorded(500, 100);
-    ahead.claimed(80);
-    expect(ahead.ahead).toBe(800);
+    ahead.claimed(120);
+    expect(ahead.ahead).toBe(1_200);
   });
 
-  test('at least 100 ms of work ahead when claims are quick', () => {
-    const ahead = new ClaimAhead(1_024);
+  test('at least 200 ms of work ahead when claims are quick', () => {
+    const ahead = new ClaimAhead(2_048);
     ahead.recorded(0, 0);
     ahead.recorded(500, 100); // 5 per ms
     ahead.claimed(5);
-    expect(ahead.ahead).toBe(500);
+    expect(ahead.ahead).toBe(1_000);
   });
 
   test('workers that ran dry double the work ahead, up to 1 s of it', () => {
@@ -37,22 +37,22 @@ describe('ClaimAhead', () => {
     ahead.recorded(0, 0);
     ahead.recorded(100, 100); // 1 per ms
     ahead.claimed(5);
-    expect(ahead.ahead).toBe(100);
-    ahead.claimed(5, true);
     expect(ahead.ahead).toBe(200);
+    ahead.claimed(5, true);
+    expect(ahead.ahead).toBe(400);
     for (let i = 0; i < 10; i++) ahead.claimed(5, true);
     expect(ahead.ahead).toBe(1_000);
     // Claims that found the workers busy shrink it back, slowly.
     ahead.claimed(5);
     expect(ahead.ahead).toBe(950);
     for (let i = 0; i < 100; i++) ahead.claimed(5);
-    expect(ahead.ahead).toBe(100);
+    expect(ahead.ahead).toBe(200);
   });
 
   test('claims top the queue ahead up only once half of it is gone', () => {
     const ahead = new ClaimAhead(1_024);
     ahead.recorded(0, 0);
-    ahead.recorded(200, 100); // 2 per ms: 200 ahead
+    ahead.recorded(100, 100); // 1 per ms: 200 ahead
     ahead.claimed(5);
     expect(ahead.ahead).toBe(200);
     // Workers waiting for 10: theirs and the whole queue ahead.
@@ -80,7 +80,7 @@ describe('ClaimAhead', () => {
   test('an idle spell lowers the rate: the tail of a job is not hoarded', () => {
     const ahead = new ClaimAhead(1_024);
     ahead.recorded(0, 0);
-    ahead.recorded(1_000, 100);
+    ahead.recorded(400, 100);
     ahead.claimed(10);
     const busy = ahead.ahead;
     ahead.recorded(1, 10_100);
@@ -92,10 +92,11 @@ describe('ClaimAhead', () => {
     ahead.recorded(0, 0);
     ahead.recorded(100, 100); // 1 per ms
     ahead.claimed(10);
+    expect(ahead.ahead).toBe(200);
     // Seconds idle between jobs: the rate measured falls (to ~0.7 per ms).
     ahead.recorded(1, 10_100);
     const afterIdle = ahead.ahead;
-    expect(afterIdle).toBeLessThan(100);
+    expect(afterIdle).toBeLessThan(200);
     // The next job's first claims find idle threads: what they brought is held ahead
     // at least, and doubles while the workers stay hungry.
     ahead.claimed(10, true, 300);

@@ -25,11 +25,14 @@ interface ClaimRow {
 // dropped (state = 0), so no task is claimed twice. `idx + 0` is the key of the
 // partial index of queued tasks (migration 2): only that index serves this order, so
 // the scan never reads the job's ended tasks. Only a master with a live presence
-// row claims: one taken over must first learn it from its heartbeat.
+// row claims: one taken over must first learn it from its heartbeat. The update finds
+// the picked rows by `idx = ANY(ARRAY(..))` on the primary key: joined with the CTE,
+// it was planned as a hash join over a scan of the whole table (every job's tasks,
+// ended ones too) on each claim.
 export const CLAIM_ONE_JOB = `
 WITH tok AS (SELECT nextval('claim_token') AS token),
 picked AS (
-  SELECT t.jid, t.idx FROM tasks t
+  SELECT t.idx FROM tasks t
   WHERE t.jid = $2 AND t.state = 0
     AND EXISTS (SELECT 1 FROM masters WHERE id = $1 AND NOT lapsed)
   ORDER BY t.idx + 0 LIMIT $3
@@ -37,8 +40,8 @@ picked AS (
 )
 UPDATE tasks t SET state = 1, claimed_by = $1, token = tok.token,
   claimed_at = clock_timestamp()
-FROM picked, tok
-WHERE t.jid = picked.jid AND t.idx = picked.idx
+FROM tok
+WHERE t.jid = $2 AND t.idx = ANY(ARRAY(SELECT idx FROM picked)) AND t.state = 0
 RETURNING $4::text AS id, t.idx, t.token, t.attempts, t.deaths, t.votes,
   t.input_text, t.input_bytes`;
 
@@ -66,21 +69,22 @@ export async function claim(
   if (!Number.isInteger(limit) || limit <= 0) return [];
   limit = Math.min(limit, MAX_CLAIM);
   // Jobs by priority, oldest first; the master's own fair share decides what it asks.
-  const { rows: jobs } = await pool.query<{ jid: string; id: string }>(
-    `SELECT jid, id FROM jobs WHERE state = 'running' AND ($1::text IS NULL OR id = $1)
+  const { rows: jobs } = await pool.query<{ jid: string; id: string }>({
+    name: 'colony-claim-jobs',
+    text: `SELECT jid, id FROM jobs WHERE state = 'running' AND ($1::text IS NULL OR id = $1)
      ORDER BY priority DESC, jid`,
-    [jobId ?? null],
-  );
+    values: [jobId ?? null],
+  });
   const claimed: ClaimedTask[] = [];
   for (const job of jobs) {
     const want = limit - claimed.length;
     if (want <= 0) break;
-    const { rows } = await pool.query<ClaimRow>(CLAIM_ONE_JOB, [
-      master,
-      job.jid,
-      want,
-      job.id,
-    ]);
+    // Named: parsed once per connection, as the record statement.
+    const { rows } = await pool.query<ClaimRow>({
+      name: 'colony-claim-one-job',
+      text: CLAIM_ONE_JOB,
+      values: [master, job.jid, want, job.id],
+    });
     rows.sort((a, b) => a.idx - b.idx);
     for (const row of rows) claimed.push(toClaimed(row));
   }

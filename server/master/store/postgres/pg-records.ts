@@ -138,9 +138,12 @@ async function saveOutcomes(
       codes.push(entry.outcome.code);
     }
   }
-  const { rows } = await pool.query<{ accepted: number[]; complete: boolean }>(
-    SAVE_OUTCOMES,
-    [
+  // Named: each connection parses it once (and plans it once its generic plan is
+  // chosen), not on every batch.
+  const { rows } = await pool.query<{ accepted: number[]; complete: boolean }>({
+    name: 'colony-save-outcomes',
+    text: SAVE_OUTCOMES,
+    values: [
       jobId,
       list.map(({ entry }) => entry.index),
       list.map(({ entry }) => entry.token),
@@ -151,7 +154,7 @@ async function saveOutcomes(
       codes,
       master,
     ],
-  );
+  });
   const row = rows[0]!;
   return { accepted: new Set(row.accepted), complete: row.complete };
 }
