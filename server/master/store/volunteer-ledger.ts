@@ -9,15 +9,10 @@ import type {
 } from '../../../shared/volunteers.js';
 import type { WorkerKind } from '../../../shared/protocol.js';
 import type { Credit } from '../scheduler/credit.js';
+import type { LedgerDelta, VolunteerStanding } from './volunteer-deltas.js';
 import { VolunteerRows } from './volunteer-rows.js';
 
-/** Where one volunteer stands among all: rank 1 has the most tasks. */
-export interface VolunteerStanding {
-  tasks: number;
-  busyMs: number;
-  rank: number;
-  volunteers: number;
-}
+export type { LedgerDelta, VolunteerStanding } from './volunteer-deltas.js';
 
 export interface VolunteerLedger {
   /** A volunteer connected: created if new; its name and kind are updated. */
@@ -31,18 +26,6 @@ export interface VolunteerLedger {
   page(query: VolunteerQuery): VolunteerPage;
   /** The volunteer's totals and rank; a volunteer not (yet) kept has none and ranks last. */
   standing(id: string): VolunteerStanding;
-}
-
-/** A volunteer's changes since the last commit, merged: one write each per commit. */
-export interface LedgerDelta {
-  id: string;
-  name: string;
-  kind: WorkerKind;
-  tasks: number;
-  busyMs: number;
-  /** When the delta's first change happened (the first seen of a new volunteer). */
-  firstAt: number;
-  lastAt: number;
 }
 
 /** Gathers the changes of one commit, merged per volunteer. */

@@ -11,7 +11,7 @@ import type {
   VolunteerQuery,
   VolunteerSummary,
 } from '../../../shared/volunteers.js';
-import type { LedgerDelta, VolunteerStanding } from './volunteer-ledger.js';
+import type { LedgerDelta, VolunteerStanding } from './volunteer-deltas.js';
 
 type Order = (a: VolunteerSummary, b: VolunteerSummary) => number;
 const byId: Order = (a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
