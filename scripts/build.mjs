@@ -52,7 +52,7 @@ await build({
   absWorkingDir: root,
   entryPoints: {
     child: 'server/worker/sandbox/child.ts',
-    'task-thread': 'server/worker/task-thread.ts',
+    thread: 'server/worker/sandbox/thread-entry.ts',
   },
   outdir: 'dist/sandbox',
   bundle: true,

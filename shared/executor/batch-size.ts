@@ -72,6 +72,11 @@ export class BatchSizer {
       this.#avgTaskMs.delete(this.#avgTaskMs.keys().next().value as string);
   }
 
+  /** Whether tasks of `module` were measured. */
+  measured(module: string): boolean {
+    return this.#avgTaskMs.has(module);
+  }
+
   /** Tasks of `module` to hand a thread at once: 1 until they are measured. */
   size(module: string): number {
     const avg = this.#avgTaskMs.get(module) ?? 0;

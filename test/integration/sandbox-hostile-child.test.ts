@@ -15,11 +15,15 @@ import type { TaskBatch } from '../../shared/protocol.js';
 import type { Outcomes } from '../../shared/worker-session.js';
 import { jobId, lease } from '../helpers/ids.js';
 
-/** Answers every `submit` with lies, then a frame whose count does not match its size. */
+/**
+ * Answers every `submit` (on the pipe of task thread 0, fd 4: batches and outcomes go
+ * there, control messages on fd 3) with lies, then a frame whose count does not match
+ * its size.
+ */
 const LIAR = `
 const net = require('node:net');
 const v8 = require('node:v8');
-const pipe = new net.Socket({ fd: 3, readable: true, writable: true });
+const pipe = new net.Socket({ fd: 4, readable: true, writable: true });
 const clone = (message) => {
   const body = v8.serialize(message);
   const head = Buffer.alloc(5);

@@ -8,7 +8,7 @@
 import { checkedText } from '../../../shared/json-text.js';
 import { LIMITS, type TaskFailure } from '../../../shared/protocol.js';
 import type { Outcomes } from '../../../shared/worker-session.js';
-import type { HeldBatches, OnDone } from './held.js';
+import type { HeldBatch, HeldBatches, OnDone } from './held.js';
 
 type List = ArrayLike<unknown>;
 
@@ -47,16 +47,26 @@ export function acceptDone(
   const count = Math.min(leases.length, outputs.length);
   const allTexts = texts === 'all';
   const textAt = allTexts ? null : textPlaces(texts, count);
+  // Ids come batch after batch: the batch and its owner's outcomes are looked up once
+  // per run of ids, not per id.
+  let batch: HeldBatch | null = null;
+  let outcomes: (Outcomes & { busyMs: number[] }) | null = null;
   for (let i = 0; i < count; i++) {
     const id = leases[i];
     if (typeof id !== 'number') continue;
-    const batch = held.find(id);
-    if (batch === null) continue;
+    if (
+      batch === null ||
+      batch.left === 0 ||
+      !(id >= batch.first && id < batch.end)
+    ) {
+      batch = held.find(id);
+      if (batch === null) continue;
+      outcomes = owners.of(batch.onDone);
+    }
     const lease = held.release(batch, id);
-    if (lease === undefined) continue;
-    const outcomes = owners.of(batch.onDone);
+    if (lease === undefined || outcomes === null) continue;
     let output = outputs[i];
-    if (allTexts || textAt?.has(i)) {
+    if (allTexts || (textAt !== null && textAt.has(i))) {
       // Task code runs in the child: an output text is scanned before it is spliced.
       output = checkedText(output);
       if (output === null) {

@@ -1,113 +1,183 @@
 /**
- * Entry of the sandboxed child process: runs the worker's thread pool (threads with heap
- * limits, the lease watchdog, crash blame) and talks to the worker over the pipe on fd 3.
- * It has no network of its own: module texts come from the worker, already checked.
+ * Entry of the sandboxed child process: task threads with heap limits, the lease
+ * watchdog and exact crash blame, each reading its batches from and writing its
+ * outcomes to a pipe of its own (thread-entry.ts). This thread does no work per batch:
+ * it passes control messages from the worker's pipe (fd 3) to the threads, asks the
+ * worker for module texts (the child has no network of its own: they come checked),
+ * kills a thread whose task outlives its timeout, and reports a thread's death with
+ * the task it was running (the id is in memory shared with the thread).
  * Built as a self-contained bundle (dist/sandbox/child.js) so it needs no node_modules.
  */
 import net from 'node:net';
-import type { Lease } from '../../../shared/protocol.js';
-import type { Outcomes } from '../../../shared/worker-session.js';
-import { ThreadPool } from '../thread-pool.js';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
 import { FrameReader, encodeFrame } from './frames.js';
-import { DoneMerger } from './done-merge.js';
 import {
   PIPE_FD,
+  threadFd,
   type ChildOptions,
   type FromChild,
   type ToChild,
 } from './messages.js';
+import {
+  SLOT_COUNT,
+  Slot,
+  type NeedModule,
+  type ToThreadPort,
+} from './routed.js';
 
-/** Most tasks a thread gets at once here (the worker's own pool: 256). */
-const SANDBOX_MAX_BATCH = 1_024;
+const WATCHDOG_MS = 100;
+/** Outcomes are written every few ms: a task that just made it may not be heard yet. */
+const KILL_SLACK_MS = 200;
+const MAX_MODULES = 32;
 
 const options = JSON.parse(process.argv[2] ?? '{}') as ChildOptions;
+const memoryMb = options.threadMemoryMb ?? 1_024;
+const threadFile = path.join(
+  path.dirname(fileURLToPath(import.meta.url)),
+  'thread.js',
+);
 const pipe = new net.Socket({ fd: PIPE_FD, readable: true, writable: true });
-let corked = false;
 
 function send(message: FromChild): void {
-  // Messages of one tick leave in one write.
-  if (!corked) {
-    corked = true;
-    pipe.cork();
-    process.nextTick(() => {
-      corked = false;
-      pipe.uncork();
-    });
-  }
   pipe.write(encodeFrame(message));
 }
 
-const waiting = new Map<
-  string,
-  { resolve: (source: string) => void; reject: (error: Error) => void }
->();
-
-const pool = new ThreadPool({
-  threads: options.threads,
-  ...(options.threadMemoryMb ? { threadMemoryMb: options.threadMemoryMb } : {}),
-  loadModule: (hash) =>
-    new Promise<string>((resolve, reject) => {
-      waiting.set(hash, { resolve, reject });
-      send({ t: 'need', hash });
-    }),
-  onLog: (message) => send({ t: 'log', message }),
-  // The worker scans every output text this process sends (task code runs here).
-  uncheckedTexts: true,
-  // A whole batch from the pipe per thread message where tasks are tiny (still about
-  // 2 ms of work, as measured): a thread message each way costs both ends wake-ups.
-  maxBatch: SANDBOX_MAX_BATCH,
-});
-
-const merger = new DoneMerger();
-let flushing = false;
-
-/** Outcomes of one event-loop turn leave together, at its end (done-merge.ts). */
-function report(outcomes: Outcomes): void {
-  merger.add(outcomes);
-  if (merger.full) return flush();
-  if (flushing) return;
-  flushing = true;
-  setImmediate(flush);
+interface Thread {
+  k: number;
+  worker: Worker;
+  slot: Float64Array;
+  dead: boolean;
 }
 
-function flush(): void {
-  flushing = false;
-  for (const message of merger.take()) send(message);
+const modules = new Map<string, string>();
+let share = 100;
+let held = false;
+const threads: Thread[] = [];
+
+function post(thread: Thread, message: ToThreadPort): void {
+  if (!thread.dead) thread.worker.postMessage(message);
 }
-pool.onProgress = (lease, fraction) => send({ t: 'progress', lease, fraction });
-pool.onCheckpoint = (lease, state) => send({ t: 'checkpoint', lease, state });
+
+function spawn(k: number): Thread {
+  const shared = new SharedArrayBuffer(SLOT_COUNT * 8);
+  const slot = new Float64Array(shared);
+  slot[Slot.running] = -1;
+  const worker = new Worker(threadFile, {
+    workerData: { fd: threadFd(k), running: shared },
+    resourceLimits: { maxOldGenerationSizeMb: memoryMb },
+  });
+  const thread: Thread = { k, worker, slot, dead: false };
+  worker.on('message', (message: NeedModule) => {
+    const source = modules.get(message.hash);
+    if (source !== undefined)
+      post(thread, { t: 'module', hash: message.hash, source });
+    else send({ t: 'need', hash: message.hash });
+  });
+  worker.on('error', (error: Error & { code?: string }) =>
+    died(
+      thread,
+      error.code === 'ERR_WORKER_OUT_OF_MEMORY'
+        ? `the task ran out of memory (thread heap limit ${memoryMb} MB)`
+        : `the task crashed its thread: ${error.message}`,
+    ),
+  );
+  worker.on('exit', (code) =>
+    died(thread, `the task ended its thread (exit code ${code})`),
+  );
+  if (share !== 100)
+    post(thread, { t: 'control', message: { type: 'share', percent: share } });
+  if (held) post(thread, { t: 'control', message: { type: 'hold', on: true } });
+  return thread;
+}
+
+/**
+ * A dead thread: the worker learns what it had read and not reported, and the task it
+ * ran (blamed unless it started past its lease); a new thread takes over its pipe.
+ */
+function died(thread: Thread, reason: string): void {
+  if (thread.dead) return;
+  thread.dead = true;
+  void thread.worker.terminate().catch(() => undefined);
+  const { slot } = thread;
+  const running = slot[Slot.running] as number;
+  const blamed =
+    running !== -1 &&
+    (slot[Slot.started] as number) <= (slot[Slot.deadline] as number);
+  send({
+    t: 'died',
+    thread: thread.k,
+    culprit: blamed ? running : -1,
+    reported: slot[Slot.reported] as number,
+    read: slot[Slot.read] as number,
+    reason: reason.slice(0, 4_000),
+  });
+  send({ t: 'log', message: `thread replaced: ${reason}` });
+  threads[thread.k] = spawn(thread.k);
+}
+
+/** Kills threads whose running task outlived its timeout since it started. */
+function watchdog(): void {
+  const now = Date.now();
+  for (const thread of [...threads]) {
+    const { slot } = thread;
+    const timeoutMs = slot[Slot.timeout] as number;
+    if (thread.dead || slot[Slot.running] === -1 || !(timeoutMs > 0)) continue;
+    if (now - (slot[Slot.started] as number) > timeoutMs + KILL_SLACK_MS)
+      died(
+        thread,
+        `the task exceeded its lease of ${timeoutMs} ms and its thread was terminated`,
+      );
+  }
+}
+
+function broadcast(message: ToThreadPort): void {
+  for (const thread of threads) post(thread, message);
+}
 
 function onMessage(message: ToChild): void {
   switch (message.t) {
     case 'submit':
-      pool.submit(message.batch, report);
+      // Batches come over each thread's own pipe, never this one.
       return;
-    case 'cancel':
-      // Task ids are this side's leases (the master's never reach the child).
-      pool.cancel(message.leases as Lease[]);
+    case 'cancel': {
+      const cancel: ToThreadPort = {
+        t: 'control',
+        message: { type: 'cancel', leases: message.leases as never },
+      };
+      const thread =
+        message.thread === undefined ? undefined : threads[message.thread];
+      if (thread) post(thread, cancel);
+      else broadcast(cancel);
       return;
+    }
     case 'cancel-all':
-      pool.cancelAll();
+      broadcast({ t: 'cancel-all' });
       return;
     case 'share':
-      pool.setShare(message.percent);
+      share = message.percent;
+      broadcast({ t: 'control', message: { type: 'share', percent: share } });
       return;
     case 'pause':
-      pool.pause();
-      return;
     case 'resume':
-      pool.resume();
+      held = message.t === 'pause';
+      broadcast({ t: 'control', message: { type: 'hold', on: held } });
       return;
     case 'module':
-      waiting.get(message.hash)?.resolve(message.source);
-      waiting.delete(message.hash);
+      modules.set(message.hash, message.source);
+      if (modules.size > MAX_MODULES)
+        modules.delete(modules.keys().next().value as string);
+      broadcast(message);
       return;
     case 'module-error':
-      waiting.get(message.hash)?.reject(new Error(message.message));
-      waiting.delete(message.hash);
+      broadcast(message);
       return;
   }
 }
+
+for (let k = 0; k < options.threads; k++) threads.push(spawn(k));
+setInterval(watchdog, WATCHDOG_MS).unref();
 
 const reader = new FrameReader(
   (message) => onMessage(message as ToChild),

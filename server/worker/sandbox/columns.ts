@@ -167,10 +167,10 @@ export function doneFrame(done: {
   return columnsFrame(FRAME_DONE, [leases, busyMs], outputs, header);
 }
 
-/** One column of `n` doubles at `at`, through one aligned copy. */
-function readColumn(body: Buffer, at: number, n: number): Float64Array {
-  const doubles = new Float64Array(n);
-  new Uint8Array(doubles.buffer).set(body.subarray(at, at + n * 8));
+/** `count` doubles at `at`, through one aligned copy (the body may be unaligned). */
+function readDoubles(body: Buffer, at: number, count: number): Float64Array {
+  const doubles = new Float64Array(count);
+  new Uint8Array(doubles.buffer).set(body.subarray(at, at + count * 8));
   return doubles;
 }
 
@@ -178,9 +178,13 @@ function readColumn(body: Buffer, at: number, n: number): Float64Array {
  * A column as a packed array (postMessage clones a packed array fast, a typed or holey
  * one element by element).
  */
-function packedNumbers(column: Float64Array): number[] {
+function packedNumbers(
+  doubles: Float64Array,
+  from: number,
+  n: number,
+): number[] {
   const out: number[] = [];
-  for (const value of column) out.push(value);
+  for (let i = 0; i < n; i++) out.push(doubles[from + i] as number);
   return out;
 }
 
@@ -191,13 +195,24 @@ function packed(values: readonly unknown[]): unknown[] {
   return out;
 }
 
+/** A body's columns (all of them, values' lengths too) read in one copy. */
+interface RawColumns {
+  /** `columns` columns of `n` doubles each, one after another; then the lengths. */
+  doubles: Float64Array;
+  n: number;
+  format: number;
+  values: Float64Array | unknown[] | null;
+  header: Buffer;
+}
+
 /** Decodes a body (the frame without its length) of `columns` doubles + values. */
 function readColumns(
   body: Buffer,
   columns: number,
-): { cols: Float64Array[]; values: Float64Array | unknown[]; header: Buffer } {
+  wantValues: boolean,
+): RawColumns {
   if (body.length < HEAD - 4) throw new Error('a columns frame is too short');
-  const format = body[1];
+  const format = body[1] as number;
   const n = body.readUInt32LE(4);
   const headerBytes = body.readUInt32LE(8);
   if (
@@ -212,14 +227,12 @@ function readColumns(
   const end = start + all * n * 8 + headerBytes;
   if (end > body.length || (format === VALUES_DOUBLES && end !== body.length))
     throw new Error('a columns frame does not match its lengths');
-  const cols: Float64Array[] = [];
-  for (let c = 0; c < columns; c++)
-    cols.push(readColumn(body, start + c * n * 8, n));
-  let values: Float64Array | unknown[];
+  const doubles = readDoubles(body, start, all * n);
+  let values: Float64Array | unknown[] | null = null;
   if (format === VALUES_DOUBLES)
-    values = readColumn(body, start + columns * n * 8, n);
+    values = wantValues ? doubles.subarray(columns * n, all * n) : null;
   else if (format !== VALUES_CLONE)
-    values = readStrings(body, format, start + columns * n * 8, n, end);
+    values = readStrings(body, format, doubles.subarray(columns * n), n, end);
   else {
     const clone: unknown = deserialize(body.subarray(end));
     if (!Array.isArray(clone) || clone.length !== n)
@@ -227,7 +240,7 @@ function readColumns(
     values = clone;
   }
   const header = body.subarray(start + all * n * 8, end);
-  return { cols, values, header };
+  return { doubles, n, format, values, header };
 }
 
 /**
@@ -238,7 +251,7 @@ function readColumns(
 function readStrings(
   body: Buffer,
   format: number,
-  at: number,
+  lengths: Float64Array,
   n: number,
   end: number,
 ): string[] {
@@ -249,7 +262,7 @@ function readStrings(
   const out: string[] = [];
   let from = 0;
   for (let i = 0; i < n; i++) {
-    const length = body.readDoubleLE(at + i * 8);
+    const length = lengths[i] as number;
     const to = from + length;
     if (!Number.isInteger(length) || length < 0 || to > text.length)
       throw new Error('the string lengths of a columns frame are wrong');
@@ -269,24 +282,23 @@ type SubmitHead = Pick<
 
 /** A `submit` body (from the trusted worker) back into its batch, ids as leases. */
 export function readSubmit(body: Buffer): { t: 'submit'; batch: TaskBatch } {
-  const { cols, values, header } = readColumns(body, 2);
+  const { doubles, n, format, values, header } = readColumns(body, 2, false);
   const { first, ...head } = JSON.parse(header.toString('utf8')) as SubmitHead;
-  const [indexes, attempts] = cols as [Float64Array, Float64Array];
   const leases: Lease[] = [];
-  for (let i = 0; i < indexes.length; i++) leases.push((first + i) as Lease);
+  for (let i = 0; i < n; i++) leases.push((first + i) as Lease);
   return {
     t: 'submit',
     batch: {
       ...head,
       leases,
-      indexes: packedNumbers(indexes),
-      attempts: packedNumbers(attempts),
+      indexes: packedNumbers(doubles, 0, n),
+      attempts: packedNumbers(doubles, n, n),
       inputs:
-        values instanceof Float64Array
-          ? packedNumbers(values)
-          : body[1] === VALUES_CLONE
-            ? packed(values)
-            : values,
+        format === VALUES_DOUBLES
+          ? packedNumbers(doubles, 2 * n, n)
+          : format === VALUES_CLONE
+            ? packed(values as unknown[])
+            : (values as unknown[]),
     },
   };
 }
@@ -296,14 +308,13 @@ export function readSubmit(body: Buffer): { t: 'submit'; batch: TaskBatch } {
  * here: the executor accepts held ids and plausible times only.
  */
 export function readDone(body: Buffer): DoneColumns {
-  const { cols, values, header } = readColumns(body, 2);
-  const [leases, busyMs] = cols as [Float64Array, Float64Array];
+  const { doubles, n, values, header } = readColumns(body, 2, true);
   return {
     t: 'done',
-    leases,
-    outputs: values,
+    leases: doubles.subarray(0, n),
+    outputs: values as Float64Array | unknown[],
     failures: [],
-    busyMs,
+    busyMs: doubles.subarray(n, 2 * n),
     texts: header.length === 0 ? undefined : textPlaces(header),
   };
 }

@@ -10,6 +10,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import type { Socket } from 'node:net';
 import type { Lease, TaskBatch } from '../../../shared/protocol.js';
 import { checkpointState } from '../../../shared/runner/checkpoint.js';
+import { BatchSizer } from '../../../shared/executor/batch-size.js';
 import type {
   CheckpointListener,
   Executor,
@@ -18,7 +19,13 @@ import type {
 import { acceptDone } from './accept-done.js';
 import { FrameReader, encodeFrame } from './frames.js';
 import { HeldBatches, type HeldBatch, type OnDone } from './held.js';
-import { PIPE_FD, type ChildOptions, type ToChild } from './messages.js';
+import {
+  PIPE_FD,
+  threadFd,
+  type ChildOptions,
+  type ToChild,
+} from './messages.js';
+import { sampleDone, splitBatch, threadDied } from './routing.js';
 import type { ChildCommand } from './modes.js';
 
 export interface SandboxedExecutorOptions extends ChildOptions {
@@ -45,14 +52,19 @@ export class SandboxedExecutor implements Executor {
   #held = new HeldBatches();
   #modules = new Map<string, Promise<string>>();
   #child: ChildProcess | null = null;
+  /** Control messages (fd 3 in the child). */
   #pipe: Socket | null = null;
+  /** Each task thread's own pipe: its batches in, its outcomes out. */
+  #threadPipes: Socket[] = [];
+  /** Task time per module, measured by the threads: how finely to split batches. */
+  #sizer = new BatchSizer(1_024, 2);
   #startedAt = 0;
   #restartDelayMs = 0;
   #restartTimer: NodeJS.Timeout | null = null;
   #stderr = '';
   #backlog: { batch: TaskBatch; held: HeldBatch }[] = [];
   #closed = false;
-  #corked = false;
+  #corked = new Set<Socket>();
   /** The volunteer's controls, passed on to every child started. */
   #share = 100;
   #paused = false;
@@ -69,15 +81,30 @@ export class SandboxedExecutor implements Executor {
 
   submit(batch: TaskBatch, onDone: OnDone): void {
     if (batch.leases.length === 0) return;
-    const held = this.#held.add(batch.leases, onDone);
+    for (const part of splitBatch(batch, this.slots, this.#sizer))
+      this.#handOver(part, onDone);
+  }
+
+  /** Holds a batch and sends it to the thread holding the fewest tasks. */
+  #handOver(batch: TaskBatch, onDone: OnDone): void {
+    let pipe = 0;
+    for (let k = 1; k < this.slots; k++)
+      if (this.#held.loadOf(k) < this.#held.loadOf(pipe)) pipe = k;
+    const held = this.#held.add(batch.leases, onDone, pipe, batch);
     // While the child restarts, batches wait for the new one.
-    if (this.#pipe) this.#send({ t: 'submit', batch, first: held.first });
+    if (this.#pipe) this.#submitTo(held, batch);
     else this.#backlog.push({ batch, held });
   }
 
+  #submitTo(held: HeldBatch, batch: TaskBatch): void {
+    const pipe = this.#threadPipes[held.pipe];
+    if (pipe)
+      this.#write(pipe, encodeFrame({ t: 'submit', batch, first: held.first }));
+  }
+
   cancel(leases: readonly Lease[]): void {
-    const ids = this.#held.cancel(leases);
-    if (ids.length > 0) this.#send({ t: 'cancel', leases: ids });
+    for (const [thread, ids] of this.#held.cancelByPipe(leases))
+      this.#send({ t: 'cancel', leases: ids, thread });
   }
 
   cancelAll(): void {
@@ -124,31 +151,43 @@ export class SandboxedExecutor implements Executor {
 
   #start(): void {
     const { command, args, env, cwd } = this.#options.command;
+    const threadPipes = Array.from(
+      { length: this.slots },
+      () => 'pipe' as const,
+    );
     const child = spawn(command, args, {
       env,
       cwd,
-      stdio: ['ignore', 'ignore', 'pipe', 'pipe'],
+      stdio: ['ignore', 'ignore', 'pipe', 'pipe', ...threadPipes],
     });
     this.#child = child;
     this.#startedAt = Date.now();
     this.#stderr = '';
     const pipe = child.stdio[PIPE_FD] as Socket;
     this.#pipe = pipe;
+    this.#threadPipes = threadPipes.map(
+      (_, k) => child.stdio[threadFd(k)] as Socket,
+    );
     if (this.#share !== 100) this.#send({ t: 'share', percent: this.#share });
     if (this.#paused) this.#send({ t: 'pause' });
     const backlog = this.#backlog;
     this.#backlog = [];
     for (const { batch, held } of backlog)
-      if (held.left > 0) this.#send({ t: 'submit', batch, first: held.first });
-    const reader = new FrameReader(
-      (message) => this.#onMessage(message),
-      (reason) => {
-        this.#log('error', `the sandbox process sent ${reason}; restarting it`);
-        child.kill('SIGKILL');
-      },
-    );
-    pipe.on('data', (chunk: Buffer) => reader.push(chunk));
-    pipe.on('error', () => child.kill('SIGKILL'));
+      if (held.left > 0) this.#submitTo(held, batch);
+    for (const socket of [pipe, ...this.#threadPipes]) {
+      const reader = new FrameReader(
+        (message) => this.#onMessage(message),
+        (reason) => {
+          this.#log(
+            'error',
+            `the sandbox process sent ${reason}; restarting it`,
+          );
+          child.kill('SIGKILL');
+        },
+      );
+      socket.on('data', (chunk: Buffer) => reader.push(chunk));
+      socket.on('error', () => child.kill('SIGKILL'));
+    }
     child.stderr?.on('data', (chunk: Buffer) => {
       this.#stderr = (this.#stderr + chunk.toString('utf8')).slice(
         -STDERR_TAIL,
@@ -168,6 +207,7 @@ export class SandboxedExecutor implements Executor {
     if (child !== this.#child) return;
     this.#child = null;
     this.#pipe = null;
+    this.#threadPipes = [];
     if (this.#closed) return;
     const how = signal ? `signal ${signal}` : `exit code ${code}`;
     const tail = this.#stderr.trim();
@@ -187,18 +227,20 @@ export class SandboxedExecutor implements Executor {
   }
 
   #send(message: ToChild): void {
-    const pipe = this.#pipe;
-    if (!pipe) return;
-    // Messages of one tick leave in one write.
-    if (!this.#corked) {
-      this.#corked = true;
+    if (this.#pipe) this.#write(this.#pipe, encodeFrame(message));
+  }
+
+  /** Writes of one tick to a pipe leave in one write. */
+  #write(pipe: Socket, bytes: Buffer): void {
+    if (!this.#corked.has(pipe)) {
+      this.#corked.add(pipe);
       pipe.cork();
       process.nextTick(() => {
-        this.#corked = false;
+        this.#corked.delete(pipe);
         pipe.uncork();
       });
     }
-    pipe.write(encodeFrame(message));
+    pipe.write(bytes);
   }
 
   #onMessage(raw: unknown): void {
@@ -206,9 +248,16 @@ export class SandboxedExecutor implements Executor {
     const message = raw as Record<string, unknown>;
     switch (message.t) {
       case 'done':
+        sampleDone(this.#sizer, this.#held, message);
         for (const [onDone, outcomes] of acceptDone(this.#held, message))
           onDone(outcomes);
         return;
+      case 'died': {
+        const { told, again } = threadDied(this.#held, message);
+        for (const { batch, onDone } of again) this.#handOver(batch, onDone);
+        for (const [onDone, outcomes] of told) onDone(outcomes);
+        return;
+      }
       case 'progress': {
         const { lease: id, fraction } = message;
         const lease =

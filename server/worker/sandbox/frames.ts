@@ -43,7 +43,7 @@ function cloneFrame(message: unknown): Buffer {
 }
 
 /** The message in a frame's body (its kind byte first); throws if malformed. */
-function decodeBody(body: Buffer): unknown {
+export function decodeBody(body: Buffer): unknown {
   const kind = body.length > 0 ? (body[0] as number) : -1;
   switch (kind) {
     case FRAME_CLONE:

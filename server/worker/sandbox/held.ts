@@ -6,7 +6,11 @@
  * is accepted once, only while its batch holds it, and maps back to its lease through
  * the batch's own lease column: a range check and a byte per task.
  */
-import type { Lease, TaskFailure } from '../../../shared/protocol.js';
+import type {
+  Lease,
+  TaskBatch,
+  TaskFailure,
+} from '../../../shared/protocol.js';
 import type { Outcomes } from '../../../shared/worker-session.js';
 
 export type OnDone = (outcomes: Outcomes) => void;
@@ -18,6 +22,11 @@ export interface HeldBatch {
   readonly end: number;
   readonly leases: readonly Lease[];
   readonly onDone: OnDone;
+  /** The child's task thread it went to (its pipe), and its task module. */
+  readonly pipe: number;
+  readonly module: string;
+  /** The batch itself (task `i` is its task `i`), to run again what a dead thread held. */
+  readonly batch: TaskBatch | null;
   /** 1 while task `i` is held. */
   readonly open: Uint8Array;
   /** Tasks still held. */
@@ -37,19 +46,36 @@ export class HeldBatches {
     return this.#size;
   }
 
+  /** Tasks held per pipe (the child's task threads). */
+  readonly #load: number[] = [];
+
+  /** Tasks held that went through `pipe`. */
+  loadOf(pipe: number): number {
+    return this.#load[pipe] ?? 0;
+  }
+
   /** Holds a batch's tasks; returns the id of its first one. */
-  add(leases: readonly Lease[], onDone: OnDone): HeldBatch {
+  add(
+    leases: readonly Lease[],
+    onDone: OnDone,
+    pipe = 0,
+    source: TaskBatch | null = null,
+  ): HeldBatch {
     const n = leases.length;
     const batch: HeldBatch = {
       first: this.#next,
       end: this.#next + n,
       leases,
       onDone,
+      pipe,
+      module: source?.module ?? '',
+      batch: source,
       open: new Uint8Array(n).fill(1),
       left: n,
     };
     this.#next += n;
     this.#size += n;
+    this.#load[pipe] = this.loadOf(pipe) + n;
     this.#batches.push(batch);
     return batch;
   }
@@ -90,21 +116,52 @@ export class HeldBatches {
     if (batch.open[i] !== 1) return undefined;
     batch.open[i] = 0;
     this.#size--;
+    this.#load[batch.pipe] = this.loadOf(batch.pipe) - 1;
     if (--batch.left === 0) this.#drop(batch);
     return batch.leases[i];
   }
 
   /** Releases these leases (any not held are ignored); returns their ids. */
   cancel(leases: readonly Lease[]): number[] {
+    return [...this.cancelByPipe(leases).values()].flat();
+  }
+
+  /** Releases these leases (any not held are ignored); returns their ids by pipe. */
+  cancelByPipe(leases: readonly Lease[]): Map<number, number[]> {
     const wanted = new Set(leases);
-    const ids: number[] = [];
+    const ids = new Map<number, number[]>();
     for (const batch of [...this.#batches])
       for (let i = 0; i < batch.leases.length; i++)
         if (batch.open[i] === 1 && wanted.has(batch.leases[i] as Lease)) {
-          ids.push(batch.first + i);
+          let list = ids.get(batch.pipe);
+          if (!list) ids.set(batch.pipe, (list = []));
+          list.push(batch.first + i);
           this.release(batch, batch.first + i);
         }
     return ids;
+  }
+
+  /**
+   * Releases the held ids in `after` < id <= `upTo` of batches sent through `pipe`
+   * (what a task thread read and did not report before it died), with their owners.
+   */
+  releaseRead(
+    pipe: number,
+    after: number,
+    upTo: number,
+  ): { batch: HeldBatch; id: number; lease: Lease }[] {
+    const out: { batch: HeldBatch; id: number; lease: Lease }[] = [];
+    for (const batch of [...this.#batches]) {
+      if (batch.pipe !== pipe || batch.end <= after + 1 || batch.first > upTo)
+        continue;
+      const from = Math.max(batch.first, Math.floor(after) + 1);
+      const to = Math.min(batch.end - 1, upTo);
+      for (let id = from; id <= to; id++) {
+        const lease = this.release(batch, id);
+        if (lease !== undefined) out.push({ batch, id, lease });
+      }
+    }
+    return out;
   }
 
   /** Releases a whole batch: the leases it still held. */
@@ -115,6 +172,7 @@ export class HeldBatches {
     if (batch.left > 0) {
       batch.open.fill(0);
       this.#size -= batch.left;
+      this.#load[batch.pipe] = this.loadOf(batch.pipe) - batch.left;
       batch.left = 0;
       this.#drop(batch);
     }
@@ -142,6 +200,7 @@ export class HeldBatches {
     }
     this.#batches = [];
     this.#size = 0;
+    this.#load.length = 0;
     this.#last = null;
   }
 

@@ -12,8 +12,8 @@ export type ToChild =
    * their leases (held.ts); the child reports, cancels and blames by those ids.
    */
   | { t: 'submit'; batch: TaskBatch; first: number }
-  /** Task ids to stop. */
-  | { t: 'cancel'; leases: number[] }
+  /** Task ids to stop, sent to the task thread `thread`. */
+  | { t: 'cancel'; leases: number[]; thread?: number }
   | { t: 'cancel-all' }
   /** The CPU share of each thread, percent 1..100. */
   | { t: 'share'; percent: number }
@@ -43,10 +43,29 @@ export type FromChild =
   | { t: 'checkpoint'; lease: Lease; state: unknown }
   /** The child's thread pool needs this module's text. */
   | { t: 'need'; hash: string }
-  | { t: 'log'; message: string };
+  | { t: 'log'; message: string }
+  /**
+   * Task thread `thread` died: it had reported the ids it read up to `reported` and
+   * read them up to `read` (ids after that wait in its pipe for the thread that
+   * replaces it); `culprit` is the id it was running, to blame (-1: none).
+   */
+  | {
+      t: 'died';
+      thread: number;
+      culprit: number;
+      reported: number;
+      read: number;
+      reason: string;
+    };
 
-/** The fd (in the child) of the duplex pipe to the parent. */
+/** The fd (in the child) of the duplex pipe to the parent: control messages. */
 export const PIPE_FD = 3;
+
+/**
+ * The fd (in the child) of task thread `k`'s own pipe: batches in, outcomes out, read
+ * and written by the thread itself (the child's main thread does no work per batch).
+ */
+export const threadFd = (k: number): number => PIPE_FD + 1 + k;
 
 /** Options the parent passes to the child on its command line (no secrets). */
 export interface ChildOptions {

@@ -38,7 +38,7 @@ export interface ChildCommand {
   cwd: string;
 }
 
-/** The directory of the child's bundle (dist/sandbox: child.js, task-thread.js). */
+/** The directory of the child's bundle (dist/sandbox: child.js, thread.js). */
 export function childDir(): string {
   const here = path.dirname(fileURLToPath(import.meta.url));
   const candidates = [
