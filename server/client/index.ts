@@ -8,7 +8,6 @@ import type { IncomingMessage } from 'node:http';
 import { createInterface } from 'node:readline';
 import type WebSocket from 'ws';
 import { AppError, ErrorCode } from '../../shared/errors.js';
-export { bundleModule } from './bundle.js';
 import { JsonScanner, scanJson } from '../../shared/json-scan.js';
 import { reviveBase64, toJsonText } from '../base64-json.js';
 import {
@@ -25,6 +24,7 @@ import type {
 } from '../../shared/protocol.js';
 
 export type { ResultLine, JobSummary, WorkerSummary };
+export { bundleModule } from './bundle.js';
 
 export interface ClientOptions {
   /** @defaultValue http://127.0.0.1:8080 */
