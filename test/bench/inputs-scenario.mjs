@@ -161,7 +161,13 @@ export async function realInputs({
         timeoutMs,
       });
       const ran = cpuSnapshot(master, workers);
-      await checkResults(client, result.id, tasks, expected[kind]);
+      try {
+        await checkResults(client, result.id, tasks, expected[kind]);
+      } catch (error) {
+        // What the master logged (warnings and errors: a failed commit, say).
+        error.message += `\nmaster log: ${master.stderr.text.slice(-1_500)}`;
+        throw error;
+      }
       const checked = cpuSnapshot(master, workers);
       // Microseconds of CPU per task in each process: the job (submit to done, what
       // the rate measures), then reading its results back (`read`).
