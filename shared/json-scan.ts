@@ -291,23 +291,28 @@ export function sliceArray(
 
 /**
  * The elements of the array at `text[at]` as compact texts: each as it is, or parsed
- * and written again if it has whitespace between its tokens. Throws JsonScanError.
+ * and written again if it has whitespace between its tokens; with the index just past
+ * the array. `depth` is the nesting depth of the array itself. Throws JsonScanError.
  */
-export function compactElements(scanner: JsonScanner, at: number): string[] {
+export function compactElements(
+  scanner: JsonScanner,
+  at: number,
+  depth = 1,
+): { texts: string[]; end: number } {
   const { text } = scanner;
   if (text.charCodeAt(at) !== OPEN_BRACKET)
     throw new ScanError(`expected an array at position ${at}`);
   const texts: string[] = [];
   let i = scanner.skip(at + 1);
-  if (text.charCodeAt(i) === CLOSE_BRACKET) return texts;
+  if (text.charCodeAt(i) === CLOSE_BRACKET) return { texts, end: i + 1 };
   for (;;) {
     scanner.spaced = false;
-    const end = scanner.value(i, 1);
+    const end = scanner.value(i, depth);
     const slice = text.slice(i, end);
     texts.push(scanner.spaced ? JSON.stringify(JSON.parse(slice)) : slice);
     i = scanner.skip(end);
     const c = text.charCodeAt(i);
-    if (c === CLOSE_BRACKET) return texts;
+    if (c === CLOSE_BRACKET) return { texts, end: i + 1 };
     if (c !== COMMA) throw new ScanError(`expected "," or "]" at ${i}`);
     i = scanner.skip(i + 1);
   }

@@ -25,10 +25,19 @@ export function scanResultsFrame(text: string): ScannedResults | undefined {
   try {
     const message: Record<string, unknown> = {};
     let outputs: string[] | undefined;
-    for (const { key, start, end } of objectMembers(scanner)) {
+    // The outputs are scanned once, as they are sliced: at the depth the frame's own
+    // scan would give them (the array is a member of the frame's object).
+    const take = (key: string, start: number): number | undefined => {
+      if (key !== 'outputs' || text.charCodeAt(start) !== 0x5b)
+        return undefined;
+      const elements = compactElements(scanner, start, 2);
+      outputs = elements.texts;
+      return elements.end;
+    };
+    for (const { key, start, end } of objectMembers(scanner, take)) {
       if (key === 'outputs') {
+        // Not an array: the full decoder says what is wrong. Repeated: the last wins.
         if (text.charCodeAt(start) !== 0x5b) return undefined;
-        outputs = compactElements(scanner, start);
         message.outputs = outputs;
       } else if (key === '__proto__') {
         return undefined;

@@ -168,7 +168,7 @@ function textFrame(
   for (const members of groups.values()) {
     out.put(heads[g++] as string);
     for (let k = 0; k < members.length; k++) {
-      if (k !== 0) out.byte(COMMA);
+      if (k !== 0) out.put(',');
       out.put(inputs[members[k] as number] as string);
     }
     out.put(']}');
@@ -208,8 +208,6 @@ function textFrameString(
   }
   return `${frame}]}`;
 }
-
-const COMMA = 0x2c;
 
 /** The `resume` entries of a group whose tasks are `members` (positions in the batch). */
 function resumeColumn(

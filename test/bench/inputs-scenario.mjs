@@ -56,6 +56,7 @@ async function runJob(client, { module, inputs, append, timeoutMs }) {
 /** Reads every result of a job and compares it with what the task must give. */
 async function checkResults(client, id, count, want) {
   const seen = new Uint8Array(count);
+  let lines = 0;
   for await (const line of client.results(id)) {
     if (!line.ok) throw new Error(`job ${id}: task ${line.index} failed`);
     const good =
@@ -63,8 +64,18 @@ async function checkResults(client, id, count, want) {
     if (!good)
       throw new Error(`job ${id}: task ${line.index} gave a wrong output`);
     seen[line.index] = 1;
+    lines++;
   }
-  if (seen.some((s) => s === 0)) throw new Error(`job ${id}: results missing`);
+  if (seen.some((s) => s === 0)) {
+    // Which ones, and whether the job said it was done: a lost result and a task
+    // counted twice read differently.
+    const missing = [];
+    seen.forEach((s, i) => s === 0 && missing.push(i));
+    const job = await client.job(id);
+    throw new Error(
+      `job ${id}: results missing: ${missing.length} of ${count} (first ${missing.slice(0, 5).join(', ')}); ${lines} lines read; job ${job.state}, counts ${JSON.stringify(job.counts)}`,
+    );
+  }
 }
 
 /** Pids of a process's live descendants (a worker's sandbox children), from /proc. */
@@ -150,7 +161,13 @@ export async function realInputs({
         timeoutMs,
       });
       const ran = cpuSnapshot(master, workers);
-      await checkResults(client, result.id, tasks, expected[kind]);
+      try {
+        await checkResults(client, result.id, tasks, expected[kind]);
+      } catch (error) {
+        // What the master logged (warnings and errors: a failed commit, say).
+        error.message += `\nmaster log: ${master.stderr.text.slice(-1_500)}`;
+        throw error;
+      }
       const checked = cpuSnapshot(master, workers);
       // Microseconds of CPU per task in each process: the job (submit to done, what
       // the rate measures), then reading its results back (`read`).

@@ -113,6 +113,19 @@ describe('scanResultsFrame', () => {
     expect(scanned?.outputs).toEqual(['{"a":[1,2]}']);
   });
 
+  test('outputs are bounded in depth as the whole frame is, and the last `outputs` wins', () => {
+    const frame = (depth: number) =>
+      `{"type":"results","leases":[1],"outputs":[${'['.repeat(depth)}${']'.repeat(depth)}]}`;
+    // The frame's object and the outputs array take two of the levels.
+    expect(scanResultsFrame(frame(254))?.outputs).toHaveLength(1);
+    expect(scanResultsFrame(frame(255))).toBeUndefined();
+    expect(
+      scanResultsFrame(
+        '{"type":"results","leases":[1],"outputs":[1],"outputs":[{"b":2}]}',
+      )?.outputs,
+    ).toEqual(['{"b":2}']);
+  });
+
   test('anything not a valid results message is left to the full decoder', () => {
     for (const bad of [
       '{"type":"results","leases":[1],"outputs":[1,2]}',
