@@ -95,6 +95,11 @@ export function buildMaster(options: MasterOptions = {}): Master {
           dir: dataDir,
           fsync: options.fsync ?? 'normal',
           checkpoints: { logger },
+          commitFailed: (err, failures) =>
+            logger.error(
+              { err, failures },
+              'store commit failed; its results are kept and written on a retry',
+            ),
         });
   const originPolicy: OriginPolicy = {
     allowedOrigins: options.allowedOrigins ?? [],

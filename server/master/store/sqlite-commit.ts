@@ -16,6 +16,13 @@
  * with it; a timer that fired at a random moment would more often run it just as the
  * worker's answer comes, which then waits for the whole transaction. The timer remains
  * for when no frame comes (it too only schedules the commit after pending I/O).
+ *
+ * A commit that SQLite fails (SQLITE_BUSY past the busy timeout, a full disk) loses
+ * nothing: the scheduler already counted its results done and their workers will not
+ * send them again, so the batch is queued again and the same commit retried, later and
+ * later, until it is written; its acks and readers wait for it meanwhile. Any other
+ * error (a value that cannot be bound: a bug, which no retry mends and which would hold
+ * back every later commit) drops the batch and rejects its callers.
  */
 import type Database from 'better-sqlite3';
 import type { QueuedResults, SqliteResults } from './sqlite-results.js';
@@ -41,6 +48,13 @@ interface PendingCommit {
 /** Least time between the starts of two commits (past it no gain was measurable). */
 export const MIN_COMMIT_GAP_MS = 5;
 
+/** Wait before the first retry of a failed commit; doubled per failure up to the max. */
+const RETRY_FIRST_MS = 50;
+const RETRY_MAX_MS = 2_000;
+
+/** Told of each failed commit and of how many failed in a row (it is retried). */
+export type CommitFailed = (error: unknown, failures: number) => void;
+
 export class SqliteGroupCommit {
   readonly #results: SqliteResults;
   readonly #volunteers: SqliteVolunteers;
@@ -50,14 +64,20 @@ export class SqliteGroupCommit {
   #pending: PendingCommit | undefined;
   /** When the last commit began (performance.now()). */
   #lastCommitAt = -Infinity;
+  /** Commits that failed in a row, and when the next try is due (performance.now()). */
+  #failures = 0;
+  #retryAt = -Infinity;
+  readonly #failed: CommitFailed;
 
   constructor(
     db: Database.Database,
     results: SqliteResults,
     volunteers: SqliteVolunteers,
+    failed: CommitFailed = () => undefined,
   ) {
     this.#results = results;
     this.#volunteers = volunteers;
+    this.#failed = failed;
     this.#finish = db.prepare<[string, number, number]>(
       // A finished job stays as it first finished.
       `UPDATE jobs SET state = ?, finished_at = ? WHERE jid = ? AND state = 'running'`,
@@ -97,7 +117,7 @@ export class SqliteGroupCommit {
       // setImmediate, not a microtask: every socket callback of this poll phase gets
       // to queue its results before the one transaction runs; a timer when the last
       // commit is too recent.
-      const wait = this.#lastCommitAt + MIN_COMMIT_GAP_MS - performance.now();
+      const wait = this.#dueAt() - performance.now();
       if (wait > 0) {
         const armed = pending;
         armed.timer = setTimeout(() => {
@@ -105,16 +125,18 @@ export class SqliteGroupCommit {
           this.#schedule(armed);
         }, wait);
       } else this.#schedule(pending);
-    } else if (
-      !pending.scheduled &&
-      performance.now() >= this.#lastCommitAt + MIN_COMMIT_GAP_MS
-    ) {
+    } else if (!pending.scheduled && performance.now() >= this.#dueAt()) {
       // Due, and called from this turn's I/O: run it once that I/O's frames are out.
       clearTimeout(pending.timer);
       pending.timer = undefined;
       this.#schedule(pending);
     }
     return pending.promise;
+  }
+
+  /** When the next commit may start: past the gap, and past a failed one's backoff. */
+  #dueAt(): number {
+    return Math.max(this.#lastCommitAt + MIN_COMMIT_GAP_MS, this.#retryAt);
   }
 
   #schedule(pending: PendingCommit): void {
@@ -147,11 +169,30 @@ export class SqliteGroupCommit {
     try {
       this.#writeQueuedNow();
     } catch (error) {
-      // The batch is dropped: its callers learn it from the rejection, and nothing of
-      // it was acknowledged.
-      pending.reject(error);
+      if (!isSqliteError(error)) {
+        // Dropped: its callers learn it from the rejection; nothing of it was acked.
+        pending.reject(error);
+        return;
+      }
+      // The batch is queued again (see #writeQueuedNow): the same commit, still
+      // pending, is tried again after a backoff, with whatever was queued since.
+      this.#failures++;
+      const delay = Math.min(
+        RETRY_FIRST_MS * 2 ** (this.#failures - 1),
+        RETRY_MAX_MS,
+      );
+      this.#retryAt = performance.now() + delay;
+      this.#pending = pending;
+      pending.scheduled = false;
+      pending.timer = setTimeout(() => {
+        pending.timer = undefined;
+        this.#schedule(pending);
+      }, delay);
+      this.#failed(error, this.#failures);
       return;
     }
+    this.#failures = 0;
+    this.#retryAt = -Infinity;
     pending.resolve();
   }
 
@@ -169,9 +210,21 @@ export class SqliteGroupCommit {
     try {
       this.#writeQueued(results, finishes);
     } catch (error) {
+      // Rolled back by SQLite: the results and job ends go back to the queue, ahead of
+      // anything queued since, for the next try (the scheduler already counted them).
+      if (isSqliteError(error)) {
+        this.#results.requeue(results);
+        this.#queuedFinishes = finishes.concat(this.#queuedFinishes);
+      }
       this.#volunteers.settle(false);
       throw error;
     }
     this.#volunteers.settle(true);
   }
+}
+
+/** An error of SQLite itself (better-sqlite3's SqliteError: SQLITE_BUSY, SQLITE_FULL..). */
+function isSqliteError(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && code.startsWith('SQLITE_');
 }

@@ -137,6 +137,15 @@ export class SqliteResults {
     return rows;
   }
 
+  /**
+   * Puts rows taken with {@link takeQueued} back ahead of everything queued since: their
+   * transaction rolled back, and the next commit writes them (in seq order still, and
+   * no reader has seen a seq above theirs, since nothing was committed in between).
+   */
+  requeue(rows: QueuedResults): void {
+    if (rows.length > 0) this.#queued = [...rows, ...this.#queued];
+  }
+
   /** Inserts rows taken from the queue (inside the caller's transaction). */
   insert(rows: QueuedResults): void {
     const full = this.#insert[ROWS_LOG2]!;

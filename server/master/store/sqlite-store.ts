@@ -20,7 +20,7 @@ import type {
   StoredOutcome,
   StoredResult,
 } from './store.js';
-import { SqliteGroupCommit } from './sqlite-commit.js';
+import { SqliteGroupCommit, type CommitFailed } from './sqlite-commit.js';
 import {
   WalCheckpointer,
   type CheckpointerOptions,
@@ -43,6 +43,8 @@ export interface SqliteStoreOptions {
   fsync?: 'normal' | 'full';
   /** The WAL's checkpoints (sqlite-wal-checkpointer.ts): their pace, a logger. */
   checkpoints?: Omit<CheckpointerOptions, 'file' | 'synchronous'>;
+  /** Told of a failed group commit (it is retried; see sqlite-commit.ts). */
+  commitFailed?: CommitFailed;
 }
 
 /** What the store keeps in memory per job, to validate calls without a query. */
@@ -105,7 +107,12 @@ export class SqliteStore implements Store {
     this.#checkpoints = new SqliteCheckpoints(db);
     this.#purger = new SqlitePurger(db);
     this.#volunteers = new SqliteVolunteers(db);
-    this.#commits = new SqliteGroupCommit(db, this.#results, this.#volunteers);
+    this.#commits = new SqliteGroupCommit(
+      db,
+      this.#results,
+      this.#volunteers,
+      options.commitFailed,
+    );
     this.#putModule = db.prepare<[string, string]>(
       'INSERT OR IGNORE INTO modules (hash, source) VALUES (?, ?)',
     );
