@@ -54,17 +54,9 @@ export function subSlice(
     if (keep(batch.leases[i] as Lease)) picked.push(i);
   if (picked.length === 0) return null;
   if (picked.length === slice.to - slice.from) return slice;
-  const column = <T>(values: T[]): T[] => picked.map((i) => values[i] as T);
   return {
     // Rare (cancel, crash): a spread here is not on the hot path.
-    batch: {
-      ...batch,
-      leases: column(batch.leases),
-      indexes: column(batch.indexes),
-      attempts: column(batch.attempts),
-      inputs: column(batch.inputs),
-      ...(batch.resumes ? { resumes: column(batch.resumes) } : {}),
-    },
+    batch: pickTasks(batch, picked),
     from: 0,
     to: picked.length,
     deadline: slice.deadline,
@@ -93,4 +85,18 @@ export function runMessage(slice: Slice): ToThread {
   if (batch.inputsJson)
     message.inputsJson = `[${column(batch.inputs as string[]).join(',')}]`;
   return message;
+}
+
+/** The tasks of `batch` at positions `at`, as a batch of their own. */
+export function pickTasks(batch: TaskBatch, at: readonly number[]): TaskBatch {
+  const column = <T>(values: readonly T[]): T[] =>
+    at.map((i) => values[i] as T);
+  return {
+    ...batch,
+    leases: column(batch.leases),
+    indexes: column(batch.indexes),
+    attempts: column(batch.attempts),
+    inputs: column(batch.inputs),
+    ...(batch.resumes ? { resumes: column(batch.resumes) } : {}),
+  };
 }

@@ -6,6 +6,7 @@
  * a tiny task's in one batch per thread.
  */
 import type { BatchSizer } from '../../../shared/executor/batch-size.js';
+import { pickTasks } from '../../../shared/executor/slice.js';
 import {
   LIMITS,
   type TaskBatch,
@@ -117,20 +118,9 @@ export function threadDied(
   }
   for (const [held, at] of positions)
     if (held.batch)
-      after.again.push({ batch: pick(held.batch, at), onDone: held.onDone });
+      after.again.push({
+        batch: pickTasks(held.batch, at),
+        onDone: held.onDone,
+      });
   return after;
-}
-
-/** The tasks of `batch` at positions `at`, as a batch of their own. */
-function pick(batch: TaskBatch, at: readonly number[]): TaskBatch {
-  const column = <T>(values: readonly T[]): T[] =>
-    at.map((i) => values[i] as T);
-  return {
-    ...batch,
-    leases: column(batch.leases),
-    indexes: column(batch.indexes),
-    attempts: column(batch.attempts),
-    inputs: column(batch.inputs),
-    ...(batch.resumes ? { resumes: column(batch.resumes) } : {}),
-  };
 }
