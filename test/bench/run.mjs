@@ -322,6 +322,16 @@ if (f.batchedSqlite) {
     'info',
     null,
   );
+  // A slow run of the code raises the master's CPU per task alone; a slow machine
+  // raises every process's, and the probe's CPU time (other cores: processes here).
+  row(
+    '  CPU µs/task master / workers; machine: probe, other cores',
+    `${b.masterUsPerTask?.toFixed(2)} / ${b.workerTreeUsPerTask.toFixed(2)}`,
+    `probe ${b.probeCpuMs?.toFixed(2)} ms`,
+    `other ${b.otherCores?.toFixed(2)}`,
+    'info',
+    null,
+  );
 }
 if (f.batchedWindow4096) {
   const w = f.batchedWindow4096;

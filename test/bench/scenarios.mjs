@@ -14,6 +14,7 @@ import path from 'node:path';
 import { createInterface } from 'node:readline';
 import WebSocket from 'ws';
 import { ColonyClient, bundleModule } from '../../dist/client.js';
+import { machineBusySeconds, speedProbe, writtenBytes } from './machine.mjs';
 import {
   BENCH_DIR,
   CLI,
@@ -150,15 +151,21 @@ export async function throughput(options) {
         const cpu0 = master.cpu();
         const workerCpu0 = workers.map((w) => w.cpu());
         const treeCpu0 = workers.map((w) => treeCpuSeconds(w.pid));
+        const machine0 = machineBusySeconds();
+        const written0 = writtenBytes(master.pid);
+        const probe = speedProbe();
+        const bench0 = process.cpuUsage();
         const m0 = await master.metrics(); // also: a new event-loop window
         feed.reset();
         const started = Date.now();
+        const startedNs = process.hrtime.bigint();
         const { id } = await client.submit({
           name: 'throughput',
           module,
           inputs,
         });
         const submitted = Date.now();
+        const submittedNs = process.hrtime.bigint();
         const { job, timedOut, at } = await waitForJob(
           client,
           id,
@@ -166,8 +173,17 @@ export async function throughput(options) {
           25,
         );
         const ended = timedOut ? at : (job.finishedAt ?? Date.now());
+        const machineBusy = machineBusySeconds() - machine0;
+        const written = writtenBytes(master.pid) - written0;
+        const benchCpu = process.cpuUsage(bench0);
+        const speed = probe.stop();
         const metrics = await master.metrics();
         const seconds = (ended - started) / 1000;
+        const masterCpuSeconds = master.cpu() - cpu0;
+        const treeCpu = workers.reduce(
+          (sum, w, i) => sum + treeCpuSeconds(w.pid) - treeCpu0[i],
+          0,
+        );
         const result = {
           label,
           tasks,
@@ -178,16 +194,29 @@ export async function throughput(options) {
           submitSeconds: (submitted - started) / 1000,
           tasksPerSecond: job.counts.done / seconds,
           runTasksPerSecond: job.counts.done / ((ended - submitted) / 1000),
-          masterCpu: (master.cpu() - cpu0) / seconds,
+          masterCpu: masterCpuSeconds / seconds,
+          masterUsPerTask: (masterCpuSeconds * 1e6) / job.counts.done,
           workerCpu: workers.map((w, i) => (w.cpu() - workerCpu0[i]) / seconds),
           // Whole process trees (a sandboxed worker's child too), per task done.
-          workerTreeUsPerTask:
-            (workers.reduce(
-              (sum, w, i) => sum + treeCpuSeconds(w.pid) - treeCpu0[i],
-              0,
-            ) *
-              1e6) /
-            job.counts.done,
+          workerTreeUsPerTask: (treeCpu * 1e6) / job.counts.done,
+          // Bytes the master sent to storage (its WAL, the checkpoints into the file).
+          masterWrittenMB: written / 1e6,
+          // The machine's speed meanwhile: ms of CPU and of wall time that a fixed piece
+          // of work took in the bench (medians). Its CPU time grows when the machine
+          // under this one runs slower (a busy host or sibling core), not with processes
+          // here taking turns (those show in otherCores and in its wall time).
+          probeCpuMs: speed.cpuMs,
+          probeWallMs: speed.wallMs,
+          // Cores the bench process itself (client, polls, feed) kept busy.
+          benchCores: (benchCpu.user + benchCpu.system) / 1e6 / seconds,
+          // Cores busy with anything else meanwhile (other processes on the machine):
+          // the machine's busy time less the master's, the workers' and the bench's.
+          otherCores:
+            (machineBusy -
+              masterCpuSeconds -
+              treeCpu -
+              (benchCpu.user + benchCpu.system) / 1e6) /
+            seconds,
           masterPeakRss: rss.stop().peak,
           lagP99Ms: metrics.nodejs_eventloop_lag_p99_seconds * 1000,
           framesIn:
@@ -197,6 +226,13 @@ export async function throughput(options) {
             metrics.colony_ws_frames_sent_total -
             m0.colony_ws_frames_sent_total,
           feed: feed.read(),
+          // The job's span on the monotonic clock (µs), that of a --cpu-prof profile:
+          // to cut the master's profile to the submit and the run.
+          clockUs: {
+            started: Number(startedNs / 1000n),
+            submitted: Number(submittedNs / 1000n),
+            ended: Number(startedNs / 1000n) + (ended - started) * 1000,
+          },
         };
         feed.close();
         return result;

@@ -1,0 +1,64 @@
+// What else the machine did during a measurement, for telling a slow run of the code
+// from a slow machine: its busy cores, a fixed piece of work's time, a process's writes.
+import { readFileSync } from 'node:fs';
+
+/** A fixed piece of work (about 2.5 ms of one core here). */
+function probeWork() {
+  const table = new Float64Array(4_096);
+  let x = 1;
+  for (let i = 0; i < 400_000; i++) {
+    x = (x * 1_664_525 + 1_013_904_223) >>> 0;
+    table[x & 4_095] += x;
+  }
+  return table[7];
+}
+
+/**
+ * Times {@link probeWork} every 250 ms (about 1% of a core) until `stop()`, which
+ * returns the medians of its CPU and wall times, in ms.
+ */
+export function speedProbe() {
+  probeWork(); // compiled before the first sample
+  const cpu = [];
+  const wall = [];
+  const timer = setInterval(() => {
+    const cpu0 = process.cpuUsage();
+    const wall0 = performance.now();
+    probeWork();
+    const used = process.cpuUsage(cpu0);
+    wall.push(performance.now() - wall0);
+    cpu.push((used.user + used.system) / 1000);
+  }, 250);
+  const median = (values) =>
+    values.length === 0
+      ? NaN
+      : values.sort((a, b) => a - b)[Math.floor(values.length / 2)];
+  return {
+    stop() {
+      clearInterval(timer);
+      return { cpuMs: median(cpu), wallMs: median(wall) };
+    },
+  };
+}
+
+/** CPU seconds the whole machine spent busy (all cores; /proc/stat less idle, iowait). */
+export function machineBusySeconds() {
+  const fields = readFileSync('/proc/stat', 'utf8')
+    .split('\n', 1)[0]
+    .trim()
+    .split(/\s+/)
+    .slice(1, 9)
+    .map(Number);
+  const [user, nice, system, , , irq, softirq, steal] = fields;
+  return (user + nice + system + irq + softirq + steal) / 100;
+}
+
+/** Bytes a process caused to be written to storage (/proc/PID/io), NaN if unknown. */
+export function writtenBytes(pid) {
+  try {
+    const text = readFileSync(`/proc/${pid}/io`, 'utf8');
+    return Number(/^write_bytes: (\d+)/m.exec(text)?.[1]);
+  } catch {
+    return NaN;
+  }
+}
