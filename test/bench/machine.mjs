@@ -62,3 +62,13 @@ export function writtenBytes(pid) {
     return NaN;
   }
 }
+
+/** Minor page faults of a process so far (each costs ~20 µs of CPU on some VMs). */
+export function minorFaults(pid) {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[7]);
+  } catch {
+    return NaN;
+  }
+}

@@ -14,7 +14,12 @@ import path from 'node:path';
 import { createInterface } from 'node:readline';
 import WebSocket from 'ws';
 import { ColonyClient, bundleModule } from '../../dist/client.js';
-import { machineBusySeconds, speedProbe, writtenBytes } from './machine.mjs';
+import {
+  machineBusySeconds,
+  minorFaults,
+  speedProbe,
+  writtenBytes,
+} from './machine.mjs';
 import {
   BENCH_DIR,
   CLI,
@@ -153,6 +158,7 @@ export async function throughput(options) {
         const treeCpu0 = workers.map((w) => treeCpuSeconds(w.pid));
         const machine0 = machineBusySeconds();
         const written0 = writtenBytes(master.pid);
+        const faults0 = [master, ...workers].map((p) => minorFaults(p.pid));
         const probe = speedProbe();
         const bench0 = process.cpuUsage();
         const m0 = await master.metrics(); // also: a new event-loop window
@@ -175,6 +181,9 @@ export async function throughput(options) {
         const ended = timedOut ? at : (job.finishedAt ?? Date.now());
         const machineBusy = machineBusySeconds() - machine0;
         const written = writtenBytes(master.pid) - written0;
+        const faults = [master, ...workers].map(
+          (p, i) => minorFaults(p.pid) - faults0[i],
+        );
         const benchCpu = process.cpuUsage(bench0);
         const speed = probe.stop();
         const metrics = await master.metrics();
@@ -201,6 +210,9 @@ export async function throughput(options) {
           workerTreeUsPerTask: (treeCpu * 1e6) / job.counts.done,
           // Bytes the master sent to storage (its WAL, the checkpoints into the file).
           masterWrittenMB: written / 1e6,
+          // Pages first touched (minor faults) by the master and by each worker.
+          masterFaults: faults[0],
+          workerFaults: faults.slice(1),
           // The machine's speed meanwhile: ms of CPU and of wall time that a fixed piece
           // of work took in the bench (medians). Its CPU time grows when the machine
           // under this one runs slower (a busy host or sibling core), not with processes
