@@ -327,7 +327,7 @@ if (f.batchedSqlite) {
   row(
     '  CPU µs/task master / workers; machine: probe, other cores',
     `${b.masterUsPerTask?.toFixed(2)} / ${b.workerTreeUsPerTask.toFixed(2)}`,
-    `probe ${b.probeCpuMs?.toFixed(2)} ms`,
+    `probe ${b.probeCpuMs?.toFixed(2)} ms, fault ${b.pageFaultUs?.toFixed(1)} µs`,
     `other ${b.otherCores?.toFixed(2)}`,
     'info',
     null,

@@ -17,6 +17,7 @@ import { ColonyClient, bundleModule } from '../../dist/client.js';
 import {
   machineBusySeconds,
   minorFaults,
+  pageFaultUs,
   speedProbe,
   writtenBytes,
 } from './machine.mjs';
@@ -159,6 +160,7 @@ export async function throughput(options) {
         const machine0 = machineBusySeconds();
         const written0 = writtenBytes(master.pid);
         const faults0 = [master, ...workers].map((p) => minorFaults(p.pid));
+        const faultUs = pageFaultUs();
         const probe = speedProbe();
         const bench0 = process.cpuUsage();
         const m0 = await master.metrics(); // also: a new event-loop window
@@ -219,6 +221,8 @@ export async function throughput(options) {
           // here taking turns (those show in otherCores and in its wall time).
           probeCpuMs: speed.cpuMs,
           probeWallMs: speed.wallMs,
+          // CPU µs a first touched page cost just before the job (machine.mjs).
+          pageFaultUs: faultUs,
           // Cores the bench process itself (client, polls, feed) kept busy.
           benchCores: (benchCpu.user + benchCpu.system) / 1e6 / seconds,
           // Cores busy with anything else meanwhile (other processes on the machine):
