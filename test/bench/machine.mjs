@@ -63,7 +63,7 @@ export function writtenBytes(pid) {
   }
 }
 
-/** Minor page faults of a process so far (each costs ~20 µs of CPU on some VMs). */
+/** Minor page faults of a process so far (see {@link pageFaultUs} for their cost). */
 export function minorFaults(pid) {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
@@ -75,9 +75,10 @@ export function minorFaults(pid) {
 
 /**
  * CPU µs that first touching a page of fresh memory costs (mean over 2,048 pages). On a
- * plain machine well under 1 µs; on a VM whose host takes freed pages back (a balloon
- * with free page reporting) it can be 20 µs and more, and the master touches some
- * 20,000 new pages during a 500,000-task job: then a large and varying part of its CPU.
+ * plain machine well under 1 µs; in a VM that keeps shadow page tables (PVM) or whose
+ * host takes freed pages back (a balloon with free page reporting) 15-25 µs, varying
+ * with the host's load; and the master touches some 20,000 new pages during a
+ * 500,000-task job: then a large and varying part of its CPU.
  */
 export function pageFaultUs() {
   const pages = 2_048;

@@ -157,10 +157,10 @@ export async function throughput(options) {
         const cpu0 = master.cpu();
         const workerCpu0 = workers.map((w) => w.cpu());
         const treeCpu0 = workers.map((w) => treeCpuSeconds(w.pid));
+        const faultUs = pageFaultUs();
         const machine0 = machineBusySeconds();
         const written0 = writtenBytes(master.pid);
         const faults0 = [master, ...workers].map((p) => minorFaults(p.pid));
-        const faultUs = pageFaultUs();
         const probe = speedProbe();
         const bench0 = process.cpuUsage();
         const m0 = await master.metrics(); // also: a new event-loop window
