@@ -323,11 +323,12 @@ if (f.batchedSqlite) {
     null,
   );
   // A slow run of the code raises the master's CPU per task alone; a slow machine
-  // raises every process's, and the probe's CPU time (other cores: processes here).
+  // raises every process's, with the CPU cost of a computation (probe), of a first
+  // touched page (fault) or of a system call (call); other cores: other processes here.
   row(
-    '  CPU µs/task master / workers; machine: probe, other cores',
+    '  CPU µs/task master / workers; machine: speed, other cores',
     `${b.masterUsPerTask?.toFixed(2)} / ${b.workerTreeUsPerTask.toFixed(2)}`,
-    `probe ${b.probeCpuMs?.toFixed(2)} ms, fault ${b.pageFaultUs?.toFixed(1)} µs`,
+    `probe ${b.probeCpuMs?.toFixed(2)} ms, fault ${b.pageFaultUs?.toFixed(1)} µs, call ${b.syscallUs?.toFixed(1)} µs`,
     `other ${b.otherCores?.toFixed(2)}`,
     'info',
     null,

@@ -19,6 +19,7 @@ import {
   minorFaults,
   pageFaultUs,
   speedProbe,
+  syscallUs,
   writtenBytes,
 } from './machine.mjs';
 import {
@@ -158,6 +159,7 @@ export async function throughput(options) {
         const workerCpu0 = workers.map((w) => w.cpu());
         const treeCpu0 = workers.map((w) => treeCpuSeconds(w.pid));
         const faultUs = pageFaultUs();
+        const callUs = syscallUs();
         const machine0 = machineBusySeconds();
         const written0 = writtenBytes(master.pid);
         const faults0 = [master, ...workers].map((p) => minorFaults(p.pid));
@@ -223,6 +225,8 @@ export async function throughput(options) {
           probeWallMs: speed.wallMs,
           // CPU µs a first touched page cost just before the job (machine.mjs).
           pageFaultUs: faultUs,
+          // CPU µs of a cheap system call just before the job (machine.mjs).
+          syscallUs: callUs,
           // Cores the bench process itself (client, polls, feed) kept busy.
           benchCores: (benchCpu.user + benchCpu.system) / 1e6 / seconds,
           // Cores busy with anything else meanwhile (other processes on the machine):
