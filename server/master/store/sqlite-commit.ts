@@ -212,14 +212,16 @@ export class SqliteGroupCommit {
     } catch (error) {
       // Rolled back by SQLite: the results and job ends go back to the queue, ahead of
       // anything queued since, for the next try (the scheduler already counted them).
-      if (isSqliteError(error)) {
+      // Their volunteers' credit too: it goes with the results that earned it.
+      const retry = isSqliteError(error);
+      if (retry) {
         this.#results.requeue(results);
         this.#queuedFinishes = finishes.concat(this.#queuedFinishes);
       }
-      this.#volunteers.settle(false);
+      this.#volunteers.settle(retry ? 'retry' : 'dropped');
       throw error;
     }
-    this.#volunteers.settle(true);
+    this.#volunteers.settle('committed');
   }
 }
 

@@ -103,12 +103,14 @@ export class SqliteVolunteers implements VolunteerLedger {
 
   /**
    * The transaction of the last {@link writeQueued} ended: committed, its changes become
-   * readable; rolled back, they are dropped with the rest of its batch.
+   * readable; rolled back, they are queued again for the retry of its batch (`retry`),
+   * or dropped with the rest of a batch that is given up.
    */
-  settle(committed: boolean): void {
+  settle(outcome: 'committed' | 'retry' | 'dropped'): void {
     const written = this.#written;
     this.#written = [];
-    if (committed) this.#rows.apply(written);
+    if (outcome === 'committed') this.#rows.apply(written);
+    else if (outcome === 'retry') this.#queue.restore(written);
   }
 
   page(query: VolunteerQuery): VolunteerPage {

@@ -51,6 +51,24 @@ export class LedgerQueue {
     }
   }
 
+  /**
+   * Puts back changes taken for a commit that was rolled back and will be tried again,
+   * merged under anything queued since (whose name, kind and last seen are newer).
+   */
+  restore(deltas: readonly LedgerDelta[]): void {
+    for (const old of deltas) {
+      const now = this.#deltas.get(old.id);
+      if (now === undefined) {
+        this.#deltas.set(old.id, { ...old });
+        continue;
+      }
+      now.tasks += old.tasks;
+      now.busyMs += old.busyMs;
+      now.firstAt = Math.min(now.firstAt, old.firstAt);
+      now.lastAt = Math.max(now.lastAt, old.lastAt);
+    }
+  }
+
   /** Takes everything queued. */
   take(): LedgerDelta[] {
     const deltas = [...this.#deltas.values()];

@@ -10,6 +10,7 @@ import Database from 'better-sqlite3';
 import { afterEach, describe, expect, test } from 'vitest';
 import type { Credit } from '../../../server/master/scheduler/credit.js';
 import { MemoryStore } from '../../../server/master/store/memory-store.js';
+import { LedgerQueue } from '../../../server/master/store/volunteer-ledger.js';
 import { SCHEMA_VERSION } from '../../../server/master/store/sqlite-schema.js';
 import { SqliteStore } from '../../../server/master/store/sqlite-store.js';
 import type { Store } from '../../../server/master/store/store.js';
@@ -214,5 +215,36 @@ describe('volunteers in the SQLite file', () => {
     const again = new SqliteStore({ dir });
     expect(again.volunteers.standing('c')).toMatchObject({ tasks: 5, rank: 1 });
     again.close();
+  });
+});
+
+describe('the ledger queue', () => {
+  test('changes put back after a rolled-back commit merge under those queued since', () => {
+    const queue = new LedgerQueue();
+    const credit = (tasks: number, name: string): Credit => ({
+      volunteer: 'v1',
+      name,
+      kind: 'node',
+      tasks,
+      busyMs: tasks * 10,
+    });
+    queue.credit([credit(3, 'old')], 100);
+    const taken = queue.take();
+    queue.credit([credit(2, 'new')], 200);
+    queue.restore(taken);
+    queue.restore([{ ...taken[0]!, id: 'v2' }]);
+    expect(queue.take()).toEqual([
+      {
+        id: 'v1',
+        name: 'new',
+        kind: 'node',
+        tasks: 5,
+        busyMs: 50,
+        firstAt: 100,
+        lastAt: 200,
+      },
+      { ...taken[0], id: 'v2' },
+    ]);
+    expect(queue.size).toBe(0);
   });
 });
