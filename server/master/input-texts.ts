@@ -157,12 +157,13 @@ export function scanNdjsonInputs(text: string): EncodedValue[] {
     const raw = text.slice(start, end);
     start = end + 1;
     const trimmed = raw.trim();
+    // Blank: skipped before a scan, whose error would cost a stack trace.
+    if (trimmed === '') continue;
     const scanned = scanJson(trimmed, scanner);
     if (scanned.ok) {
       inputs.push(storedInput(trimmed, scanned, inputs.length));
       continue;
     }
-    if (trimmed === '') continue;
     let reason = scanned.error;
     try {
       JSON.parse(trimmed);
@@ -189,7 +190,9 @@ function plainLine(
   start: number,
   end: number,
 ): string | undefined {
-  if (start === end) return undefined;
+  // Blank, or space first: the general path (a failed scan's error costs a stack trace).
+  if (start === end || isJsonSpace(scanner.text.charCodeAt(start)))
+    return undefined;
   scanner.base64 = false;
   scanner.spaced = false;
   let stop: number;
@@ -201,3 +204,6 @@ function plainLine(
   if (stop !== end || scanner.base64 || scanner.spaced) return undefined;
   return scanner.text.slice(start, end);
 }
+
+const isJsonSpace = (c: number): boolean =>
+  c === 0x20 || c === 0x09 || c === 0x0d || c === 0x0a;
