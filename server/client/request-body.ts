@@ -52,8 +52,8 @@ function pieceLines(inputs: readonly unknown[]): string {
 
 /**
  * JSON.stringify of each input, one a line. Records (plain objects) are written with
- * one JSON.stringify of the whole piece, which costs far less than one per record
- * (measured on ~140-byte records: 10-40% less CPU, run to run), and split where the array
+ * one JSON.stringify of the whole piece, which costs less than one per record
+ * (measured on ~140-byte records: 10-40% less CPU), and split where the array
  * separates them: JSON.stringify writes each plain object as `{...}` and puts a ','
  * between two, so every '},{' is a boundary when the text holds no other one (inside a
  * string or a nested object); else one JSON.stringify per input.
