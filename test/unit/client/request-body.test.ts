@@ -46,6 +46,34 @@ describe('request bodies written in pieces', () => {
     );
   });
 
+  test('an append body of records is one JSON.stringify line per record', () => {
+    // Objects only (the path that splits one text of the whole piece), with texts and
+    // nested objects that hold the separator '},{' of their own.
+    const tricky = fc.constantFrom('},{', '{"a":1},{"b":2}', '}\n{', ',');
+    const record = fc.dictionary(
+      fc.string(),
+      fc.oneof(fc.jsonValue(), tricky, fc.array(fc.object(), { maxLength: 3 })),
+      { maxKeys: 4 },
+    );
+    fc.assert(
+      fc.property(fc.array(record, { maxLength: 600 }), (inputs) => {
+        expect(textOf(ndjsonBody(inputs))).toBe(
+          inputs.map((input) => JSON.stringify(input)).join('\n'),
+        );
+      }),
+      { numRuns: 60 },
+    );
+    const plain = Array.from({ length: 300 }, (_, i) => ({
+      id: `r-${i}`,
+      x: i,
+    }));
+    const withToJson = [...plain, { toJSON: () => 5 }, Object.create(null)];
+    for (const inputs of [plain, withToJson])
+      expect(textOf(ndjsonBody(inputs))).toBe(
+        inputs.map((input) => JSON.stringify(input)).join('\n'),
+      );
+  });
+
   test('bytes in any piece are written as $base64, as toJsonText writes them', () => {
     const inputs: unknown[] = Array.from({ length: 600 }, (_, i) => ({ i }));
     inputs[3] = bytes;

@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
 import { AppError } from '../../../shared/errors.js';
 import {
@@ -94,6 +95,41 @@ describe('scanNdjsonInputs', () => {
 
   test('a bad line names its number and refuses the whole body', () => {
     expect(() => scanNdjsonInputs('1\n2\n{x}\n')).toThrow(/line 3 is not JSON/);
+  });
+
+  test('a value is one line: one left open is refused, even if the next lines close it', () => {
+    expect(() => scanNdjsonInputs('1\n[2,\n3]\n')).toThrow(
+      /line 2 is not JSON/,
+    );
+    expect(() => scanNdjsonInputs('{"a":\n1}')).toThrow(/line 1 is not JSON/);
+    expect(() => scanNdjsonInputs('[1] [2]\n')).toThrow(/line 1 is not JSON/);
+  });
+
+  test('each line is stored as the compact JSON of its value, bytes as bytes', () => {
+    fc.assert(
+      fc.property(
+        fc.array(
+          fc.tuple(fc.jsonValue(), fc.constantFrom('', ' ', '\t', '\r')),
+          { maxLength: 50 },
+        ),
+        (lines) => {
+          const text = lines
+            .map(([value, pad], i) =>
+              i % 3 === 0
+                ? `${pad}${JSON.stringify(value, null, 1).replaceAll('\n', ' ')}`
+                : `${JSON.stringify(value)}${pad}`,
+            )
+            .join('\n');
+          expect(scanNdjsonInputs(text)).toEqual(
+            lines.map(([value]) => JSON.stringify(value)),
+          );
+        },
+      ),
+      { numRuns: 100 },
+    );
+    const [bytes, text] = scanNdjsonInputs('{"$base64":"AAH+/w=="}\n"x"');
+    expect(decodeStored(bytes!)).toEqual(new Uint8Array([0, 1, 254, 255]));
+    expect(text).toBe('"x"');
   });
 });
 
