@@ -48,6 +48,20 @@ interface PendingCommit {
 /** Least time between the starts of two commits (past it no gain was measurable). */
 export const MIN_COMMIT_GAP_MS = 5;
 
+/**
+ * While results keep coming (none more than QUIET_MS apart), a commit of fewer result
+ * rows than SMALL_COMMIT_ROWS and no job end waits out the longer gap: one task at a time
+ * (credit 1), results come a few dozen per 5 ms, and each commit delays the one round
+ * trip it lands in by its whole transaction; spaced 20 ms, a few hundred rows share one
+ * and four times fewer round trips wait. Busier streams pass the mark within the short
+ * gap and keep it. When the results pause, the commit is due after the short gap (the
+ * master is idle then: the commit delays nobody), and a lone result after a quiet spell
+ * is committed at once.
+ */
+export const SMALL_COMMIT_ROWS = 256;
+export const SMALL_COMMIT_GAP_MS = 20;
+export const QUIET_MS = 1;
+
 /** Wait before the first retry of a failed commit; doubled per failure up to the max. */
 const RETRY_FIRST_MS = 50;
 const RETRY_MAX_MS = 2_000;
@@ -62,8 +76,9 @@ export class SqliteGroupCommit {
   readonly #writeQueued;
   #queuedFinishes: QueuedFinish[] = [];
   #pending: PendingCommit | undefined;
-  /** When the last commit began (performance.now()). */
+  /** When the last commit began, and when commit() was last called (performance.now()). */
   #lastCommitAt = -Infinity;
+  #calledAt = -Infinity;
   /** Commits that failed in a row, and when the next try is due (performance.now()). */
   #failures = 0;
   #retryAt = -Infinity;
@@ -98,6 +113,10 @@ export class SqliteGroupCommit {
   }
 
   commit(): Promise<void> {
+    const now = performance.now();
+    // Whether the caller ends a pause (no commit() for QUIET_MS): see #isDue.
+    const quiet = now - this.#calledAt >= QUIET_MS;
+    this.#calledAt = now;
     let pending = this.#pending;
     if (pending === undefined) {
       let resolve!: () => void;
@@ -117,15 +136,9 @@ export class SqliteGroupCommit {
       // setImmediate, not a microtask: every socket callback of this poll phase gets
       // to queue its results before the one transaction runs; a timer when the last
       // commit is too recent.
-      const wait = this.#dueAt() - performance.now();
-      if (wait > 0) {
-        const armed = pending;
-        armed.timer = setTimeout(() => {
-          armed.timer = undefined;
-          this.#schedule(armed);
-        }, wait);
-      } else this.#schedule(pending);
-    } else if (!pending.scheduled && performance.now() >= this.#dueAt()) {
+      if (this.#isDue(now, quiet)) this.#schedule(pending);
+      else this.#arm(pending, this.#earliest() - now);
+    } else if (!pending.scheduled && this.#isDue(now, quiet)) {
       // Due, and called from this turn's I/O: run it once that I/O's frames are out.
       clearTimeout(pending.timer);
       pending.timer = undefined;
@@ -134,9 +147,49 @@ export class SqliteGroupCommit {
     return pending.promise;
   }
 
-  /** When the next commit may start: past the gap, and past a failed one's backoff. */
-  #dueAt(): number {
+  /**
+   * Whether the next commit may start now: past the short gap and a failed one's
+   * backoff, and then at once for a big batch, a job end, or when results have paused
+   * (`quiet`); else past the long gap.
+   */
+  #isDue(now: number, quiet: boolean): boolean {
+    return now >= this.#earliest() && this.#wantsNow(now, quiet);
+  }
+
+  /** Past the short gap, whether the commit should wait out the long one (see above). */
+  #wantsNow(now: number, quiet: boolean): boolean {
+    return (
+      quiet ||
+      this.#queuedFinishes.length > 0 ||
+      now >= this.#lastCommitAt + SMALL_COMMIT_GAP_MS ||
+      this.#results.queuedRows() >= SMALL_COMMIT_ROWS
+    );
+  }
+
+  /** The soonest the next commit may start: the short gap, and a failed one's backoff. */
+  #earliest(): number {
     return Math.max(this.#lastCommitAt + MIN_COMMIT_GAP_MS, this.#retryAt);
+  }
+
+  /**
+   * Waits `wait` ms, then runs the commit if due by then (results paused, or a big
+   * batch), else waits out the long gap (calls from I/O may start it sooner).
+   */
+  #arm(pending: PendingCommit, wait: number): void {
+    pending.timer = setTimeout(() => {
+      pending.timer = undefined;
+      const now = performance.now();
+      // Armed for a gap's end (a timer may fire a little before it, on the clock's
+      // whole milliseconds): only the long gap is left to judge.
+      if (this.#wantsNow(now, now - this.#calledAt >= QUIET_MS))
+        this.#schedule(pending);
+      else
+        this.#arm(
+          pending,
+          Math.max(this.#lastCommitAt + SMALL_COMMIT_GAP_MS, this.#retryAt) -
+            now,
+        );
+    }, wait);
   }
 
   #schedule(pending: PendingCommit): void {
