@@ -49,14 +49,14 @@ interface PendingCommit {
 export const MIN_COMMIT_GAP_MS = 5;
 
 /**
- * While results keep coming (none more than QUIET_MS apart), a commit of fewer result
- * rows than SMALL_COMMIT_ROWS and no job end waits out the longer gap: one task at a time
- * (credit 1), results come a few dozen per 5 ms, and each commit delays the one round
- * trip it lands in by its whole transaction; spaced 20 ms, a few hundred rows share one
- * and four times fewer round trips wait. Busier streams pass the mark within the short
- * gap and keep it. When the results pause, the commit is due after the short gap (the
- * master is idle then: the commit delays nobody), and a lone result after a quiet spell
- * is committed at once.
+ * While results keep coming, a commit of fewer result rows than SMALL_COMMIT_ROWS and no
+ * job end waits out the longer gap: one task at a time (credit 1), results come a few
+ * dozen per 5 ms, and each commit delays the one round trip it lands in by its whole
+ * transaction; spaced 20 ms, a few hundred rows share one and four times fewer round
+ * trips wait. Busier streams pass the mark within the short gap and keep it. When no
+ * commit() came for QUIET_MS by the short gap's end, the master is idle: the commit runs
+ * then, delaying nobody (a caller that commits and waits keeps the short pace). A lone
+ * result after the long gap is committed at once.
  */
 export const SMALL_COMMIT_ROWS = 256;
 export const SMALL_COMMIT_GAP_MS = 20;
@@ -114,8 +114,6 @@ export class SqliteGroupCommit {
 
   commit(): Promise<void> {
     const now = performance.now();
-    // Whether the caller ends a pause (no commit() for QUIET_MS): see #isDue.
-    const quiet = now - this.#calledAt >= QUIET_MS;
     this.#calledAt = now;
     let pending = this.#pending;
     if (pending === undefined) {
@@ -136,9 +134,9 @@ export class SqliteGroupCommit {
       // setImmediate, not a microtask: every socket callback of this poll phase gets
       // to queue its results before the one transaction runs; a timer when the last
       // commit is too recent.
-      if (this.#isDue(now, quiet)) this.#schedule(pending);
+      if (this.#isDue(now)) this.#schedule(pending);
       else this.#arm(pending, this.#earliest() - now);
-    } else if (!pending.scheduled && this.#isDue(now, quiet)) {
+    } else if (!pending.scheduled && this.#isDue(now)) {
       // Due, and called from this turn's I/O: run it once that I/O's frames are out.
       clearTimeout(pending.timer);
       pending.timer = undefined;
@@ -148,15 +146,16 @@ export class SqliteGroupCommit {
   }
 
   /**
-   * Whether the next commit may start now: past the short gap and a failed one's
-   * backoff, and then at once for a big batch, a job end, or when results have paused
-   * (`quiet`); else past the long gap.
+   * Whether a commit() from I/O may start the commit now: past the short gap and a
+   * failed one's backoff, and then for a big batch, a job end, or past the long gap.
+   * (Never for a pause: results that resume after one would have the commit land in
+   * the round trip that begins then.)
    */
-  #isDue(now: number, quiet: boolean): boolean {
-    return now >= this.#earliest() && this.#wantsNow(now, quiet);
+  #isDue(now: number): boolean {
+    return now >= this.#earliest() && this.#wantsNow(now, false);
   }
 
-  /** Past the short gap, whether the commit should wait out the long one (see above). */
+  /** Past the short gap: whether to commit now or wait out the long gap (see above). */
   #wantsNow(now: number, quiet: boolean): boolean {
     return (
       quiet ||
@@ -172,8 +171,8 @@ export class SqliteGroupCommit {
   }
 
   /**
-   * Waits `wait` ms, then runs the commit if due by then (results paused, or a big
-   * batch), else waits out the long gap (calls from I/O may start it sooner).
+   * Waits `wait` ms, then runs the commit if due by then (results paused: the master is
+   * idle; or a big batch), else waits out the long gap (I/O may start it sooner).
    */
   #arm(pending: PendingCommit, wait: number): void {
     pending.timer = setTimeout(() => {
