@@ -6,8 +6,9 @@
  * costs less than a transaction, and a commit landing between a `tasks` frame and the
  * worker's answer delays that answer; a commit per result nearly doubled the master's
  * CPU per task (and its ack frame is one more socket write). Spaced, one commit and one
- * ack serve the results of many round trips. Only acks and readers wait for it (never
- * the next task's dispatch), so the gap costs them at most that long.
+ * ack serve the results of many round trips (a small batch waits longer while results
+ * keep coming: SMALL_COMMIT_GAP_MS). Only acks and readers wait for it (never the next
+ * task's dispatch), so the gap costs them at most that long.
  *
  * A commit always runs from setImmediate, after the poll phase: frames that already
  * arrived are handled (and the tasks they earn written) before it. A due commit is
