@@ -28,6 +28,10 @@ export class AfterCommit {
   readonly #committed: (results: Set<JobId>, finished: Set<JobId>) => void;
   #pendingNotify = new Set<JobId>();
   #pendingFinished = new Set<JobId>();
+  /** The commit in flight that readers' wake-up waits for, and the jobs it covers. */
+  #waiting:
+    | { commit: Promise<void>; notify: Set<JobId>; finished: Set<JobId> }
+    | undefined;
   #unacked = new Map<WorkerId, Unacked>();
   /** Committed work whose acks and wake-ups wait for the next turn (one immediate). */
   #due: (() => void)[] = [];
@@ -86,11 +90,23 @@ export class AfterCommit {
   commitAndNotify(): void {
     if (this.#pendingNotify.size === 0 && this.#pendingFinished.size === 0)
       return;
+    const commit = this.#store.commit();
+    const waiting = this.#waiting;
+    if (waiting?.commit === commit) {
+      // Still the commit whose wake-up is set (one task at a time, every result comes
+      // here): its sets take these jobs, with no new sets and callback for each.
+      for (const jobId of this.#pendingNotify) waiting.notify.add(jobId);
+      for (const jobId of this.#pendingFinished) waiting.finished.add(jobId);
+      this.#pendingNotify.clear();
+      this.#pendingFinished.clear();
+      return;
+    }
     const notify = this.#pendingNotify;
     const finished = this.#pendingFinished;
     this.#pendingNotify = new Set();
     this.#pendingFinished = new Set();
-    this.#store.commit().then(
+    this.#waiting = { commit, notify, finished };
+    commit.then(
       () => this.#later(() => this.#committed(notify, finished)),
       (error: unknown) => {
         this.#log.error({ err: error }, 'store commit failed');

@@ -357,12 +357,10 @@ export class Runtime extends EventEmitter {
   /** Keeps exactly one timer, armed for the scheduler's next deadline. */
   #arm(): void {
     const next = this.scheduler.nextWakeAt();
-    if (next === undefined) {
-      if (this.#timer) clearTimeout(this.#timer);
-      this.#timer = null;
-      this.#timerAt = Infinity;
-      return;
-    }
+    // Nothing due: a timer still armed is left to fire (its tick finds nothing to do and
+    // re-arms). At credit 1 every result ends the only lease before the next is issued,
+    // and clearing here would cost a clearTimeout and a setTimeout per round trip.
+    if (next === undefined) return;
     if (this.#timer && next >= this.#timerAt) return;
     if (this.#timer) clearTimeout(this.#timer);
     this.#timerAt = next;

@@ -122,6 +122,7 @@ try {
     sides[name].plainTrips?.splice(0);
   }
   const cpu = Object.fromEntries(names.map((name) => [name, 0]));
+  const pooled = Object.fromEntries(names.map((name) => [name, []]));
   const results = [];
   for (let round = 0; round < rounds; round++) {
     const samples = Object.fromEntries(names.map((name) => [name, []]));
@@ -135,6 +136,7 @@ try {
         cpu[name] += sides[name].cpu() - cpu0;
       }
     }
+    for (const name of names) pooled[name].push(...samples[name]);
     results.push(
       Object.fromEntries(names.map((name) => [name, summarize(samples[name])])),
     );
@@ -149,6 +151,20 @@ try {
         ` | p99 vs bare ${list(name, (r, s) => s.p99 / r.bare.p99)}` +
         ` | CPU per round trip ${((cpu[name] * 1e6) / trips).toFixed(0)} us`,
     );
+  }
+  // The tail's shape over all rounds: where a build's slow trips begin, against bare.
+  const quantiles = [90, 95, 98, 99, 99.5, 99.9];
+  const at = (sorted, q) =>
+    sorted[Math.min(sorted.length - 1, Math.floor((sorted.length * q) / 100))];
+  const sorted = Object.fromEntries(
+    names.map((name) => [name, [...pooled[name]].sort((a, b) => a - b)]),
+  );
+  for (const name of names) {
+    const cells = quantiles.map((q) => {
+      const ms = at(sorted[name], q);
+      return `p${q} ${ms.toFixed(3)} (${(ms / at(sorted.bare, q)).toFixed(2)}x)`;
+    });
+    console.log(`${name} pooled: ${cells.join(' | ')}`);
   }
   // What a commit costs the round trip it lands in: trips that saw an ack against the
   // others of the same master (a difference within one run, which load hardly moves).

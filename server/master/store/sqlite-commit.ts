@@ -6,8 +6,9 @@
  * costs less than a transaction, and a commit landing between a `tasks` frame and the
  * worker's answer delays that answer; a commit per result nearly doubled the master's
  * CPU per task (and its ack frame is one more socket write). Spaced, one commit and one
- * ack serve the results of many round trips. Only acks and readers wait for it (never
- * the next task's dispatch), so the gap costs them at most that long.
+ * ack serve the results of many round trips (a small batch waits longer while results
+ * keep coming: SMALL_COMMIT_GAP_MS). Only acks and readers wait for it (never the next
+ * task's dispatch), so the gap costs them at most that long.
  *
  * A commit always runs from setImmediate, after the poll phase: frames that already
  * arrived are handled (and the tasks they earn written) before it. A due commit is
@@ -48,6 +49,20 @@ interface PendingCommit {
 /** Least time between the starts of two commits (past it no gain was measurable). */
 export const MIN_COMMIT_GAP_MS = 5;
 
+/**
+ * While results keep coming, a commit of fewer result rows than SMALL_COMMIT_ROWS and no
+ * job end waits out the longer gap: one task at a time (credit 1), results come a few
+ * dozen per 5 ms, and each commit delays the one round trip it lands in by its whole
+ * transaction; spaced 20 ms, a few hundred rows share one and four times fewer round
+ * trips wait. Busier streams pass the mark within the short gap and keep it. When no
+ * commit() came for QUIET_MS by the short gap's end, the master is idle: the commit runs
+ * then, delaying nobody (a caller that commits and waits keeps the short pace). A lone
+ * result after the long gap is committed at once.
+ */
+export const SMALL_COMMIT_ROWS = 256;
+export const SMALL_COMMIT_GAP_MS = 20;
+export const QUIET_MS = 1;
+
 /** Wait before the first retry of a failed commit; doubled per failure up to the max. */
 const RETRY_FIRST_MS = 50;
 const RETRY_MAX_MS = 2_000;
@@ -62,8 +77,9 @@ export class SqliteGroupCommit {
   readonly #writeQueued;
   #queuedFinishes: QueuedFinish[] = [];
   #pending: PendingCommit | undefined;
-  /** When the last commit began (performance.now()). */
+  /** When the last commit began, and when commit() was last called (performance.now()). */
   #lastCommitAt = -Infinity;
+  #calledAt = -Infinity;
   /** Commits that failed in a row, and when the next try is due (performance.now()). */
   #failures = 0;
   #retryAt = -Infinity;
@@ -98,6 +114,8 @@ export class SqliteGroupCommit {
   }
 
   commit(): Promise<void> {
+    const now = performance.now();
+    this.#calledAt = now;
     let pending = this.#pending;
     if (pending === undefined) {
       let resolve!: () => void;
@@ -117,15 +135,9 @@ export class SqliteGroupCommit {
       // setImmediate, not a microtask: every socket callback of this poll phase gets
       // to queue its results before the one transaction runs; a timer when the last
       // commit is too recent.
-      const wait = this.#dueAt() - performance.now();
-      if (wait > 0) {
-        const armed = pending;
-        armed.timer = setTimeout(() => {
-          armed.timer = undefined;
-          this.#schedule(armed);
-        }, wait);
-      } else this.#schedule(pending);
-    } else if (!pending.scheduled && performance.now() >= this.#dueAt()) {
+      if (this.#isDue(now)) this.#schedule(pending);
+      else this.#arm(pending, this.#earliest() - now);
+    } else if (!pending.scheduled && this.#isDue(now)) {
       // Due, and called from this turn's I/O: run it once that I/O's frames are out.
       clearTimeout(pending.timer);
       pending.timer = undefined;
@@ -134,9 +146,50 @@ export class SqliteGroupCommit {
     return pending.promise;
   }
 
-  /** When the next commit may start: past the gap, and past a failed one's backoff. */
-  #dueAt(): number {
+  /**
+   * Whether a commit() from I/O may start the commit now: past the short gap and a
+   * failed one's backoff, and then for a big batch, a job end, or past the long gap.
+   * (Never for a pause: results that resume after one would have the commit land in
+   * the round trip that begins then.)
+   */
+  #isDue(now: number): boolean {
+    return now >= this.#earliest() && this.#wantsNow(now, false);
+  }
+
+  /** Past the short gap: whether to commit now or wait out the long gap (see above). */
+  #wantsNow(now: number, quiet: boolean): boolean {
+    return (
+      quiet ||
+      this.#queuedFinishes.length > 0 ||
+      now >= this.#lastCommitAt + SMALL_COMMIT_GAP_MS ||
+      this.#results.queuedRows() >= SMALL_COMMIT_ROWS
+    );
+  }
+
+  /** The soonest the next commit may start: the short gap, and a failed one's backoff. */
+  #earliest(): number {
     return Math.max(this.#lastCommitAt + MIN_COMMIT_GAP_MS, this.#retryAt);
+  }
+
+  /**
+   * Waits `wait` ms, then runs the commit if due by then (results paused: the master is
+   * idle; or a big batch), else waits out the long gap (I/O may start it sooner).
+   */
+  #arm(pending: PendingCommit, wait: number): void {
+    pending.timer = setTimeout(() => {
+      pending.timer = undefined;
+      const now = performance.now();
+      // Armed for a gap's end (a timer may fire a little before it, on the clock's
+      // whole milliseconds): only the long gap is left to judge.
+      if (this.#wantsNow(now, now - this.#calledAt >= QUIET_MS))
+        this.#schedule(pending);
+      else
+        this.#arm(
+          pending,
+          Math.max(this.#lastCommitAt + SMALL_COMMIT_GAP_MS, this.#retryAt) -
+            now,
+        );
+    }, wait);
   }
 
   #schedule(pending: PendingCommit): void {

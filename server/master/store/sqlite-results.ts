@@ -159,6 +159,14 @@ export class SqliteResults {
     return this.#queued.length > 0;
   }
 
+  /** How many result rows are queued (a handful of chunks to sum, never a row each). */
+  queuedRows(): number {
+    let values = 0;
+    for (const chunk of this.#queued)
+      values += chunk === this.#open ? this.#filled : chunk.length;
+    return values / RESULT_WIDTH;
+  }
+
   /** Results of job `jid` with `seq > afterSeq`, in seq order, at most `limit`. */
   read(jid: number, afterSeq: number, limit: number): StoredResult[] {
     return this.#after

@@ -46,6 +46,13 @@ export interface CheckpointerOptions {
 // of its own. The state cell: 0 starting, 1 open, 2 closed (the master waits on it).
 const THREAD_SOURCE = `
 const { parentPort, workerData } = require('node:worker_threads');
+// This thread only (Linux keeps a nice value per thread): a checkpoint copies pages for
+// milliseconds, and on a busy core the event loop answering workers goes first.
+try {
+  require('node:os').setPriority(workerData.nice);
+} catch {
+  // Not permitted here: the checkpoints run at the master's priority.
+}
 const state = new Int32Array(workerData.state);
 const Database = require(workerData.driver);
 const db = new Database(workerData.file, { fileMustExist: true });
@@ -87,6 +94,12 @@ function driverPath(): string {
   return loaded ?? require.resolve('better-sqlite3');
 }
 
+/**
+ * The thread's nice value: below the event loop, so that a checkpoint never takes turns
+ * with it on a shared core, yet still about a tenth of a core when the master saturates one.
+ */
+const THREAD_NICE = 10;
+
 /** Longest the master waits, at close, for the thread to finish a checkpoint. */
 const CLOSE_WAIT_MS = 2_000;
 
@@ -107,6 +120,7 @@ export class WalCheckpointer {
         synchronous: options.synchronous,
         everyMs: options.everyMs ?? 1_000,
         restartPages: options.restartPages ?? 2_000,
+        nice: THREAD_NICE,
       },
     });
     // Never what keeps the process alive.
