@@ -147,7 +147,8 @@ function columnsFrame(
         ? tail.length
         : Buffer.byteLength(tail.text, tail.encoding);
   const size = HEAD + cols * n * 8 + headerBytes + tailBytes;
-  const frame = Buffer.from(new ArrayBuffer(size));
+  // Every byte is written below; a buffer of its own keeps the doubles aligned.
+  const frame = Buffer.allocUnsafeSlow(size);
   frame.writeUInt32LE(size - 4, 0);
   frame[4] = kind;
   frame[5] = format;
