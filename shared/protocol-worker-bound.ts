@@ -86,10 +86,15 @@ export type TaskGroup = z.infer<typeof TaskGroup>;
  * The tasks of one group as a worker's executor sees them: with their job's facts, and
  * the checkpoints to resume from as a column (`resumes[i]` undefined: start afresh).
  * With `inputsJson`, each of `inputs` is the input's JSON text, parsed in the task
- * thread (shared/tasks-text.ts).
+ * thread (shared/tasks-text.ts); `inputsSpan`, when set, is those texts joined by
+ * commas as they stood in the frame (a slice of it), which travels on as it is.
  */
 export type TaskBatch = Omit<TaskGroup, 'resume'> &
-  JobWire & { resumes?: unknown[]; inputsJson?: boolean };
+  JobWire & {
+    resumes?: unknown[];
+    inputsJson?: boolean;
+    inputsSpan?: string | undefined;
+  };
 
 /** Every group's `job` is a key of `jobs`; at most `maxBatch` tasks in all. */
 export const Tasks = z

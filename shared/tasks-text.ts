@@ -110,24 +110,38 @@ function elementEnd(text: string, at: number): number {
   }
 }
 
-/** The elements of the inputs array at `at` as texts, and where the array ends. */
+/**
+ * The elements of the inputs array at `at` as texts, where the array ends, and the
+ * elements as one span (`column.join(',')`, a slice of the frame: no copy) when they
+ * are written without spaces between them, as the master writes them.
+ */
 function inputTexts(
   text: string,
   at: number,
-): { column: string[]; end: number } {
+): { column: string[]; end: number; span: string | null } {
   const column: string[] = [];
   let i = scanner.skip(at + 1);
-  if (text.charCodeAt(i) === CLOSE_BRACKET) return { column, end: i + 1 };
+  if (text.charCodeAt(i) === CLOSE_BRACKET)
+    return { column, end: i + 1, span: null };
+  const first = i;
+  let compact = true;
   for (;;) {
     const end = elementEnd(text, i);
     let last = end;
     while (last > i && isSpace(text.charCodeAt(last - 1))) last--;
     if (last === i) throw new Unexpected();
+    if (last !== end) compact = false;
     column.push(text.slice(i, last));
     const c = text.charCodeAt(end);
-    if (c === CLOSE_BRACKET) return { column, end: end + 1 };
+    if (c === CLOSE_BRACKET)
+      return {
+        column,
+        end: end + 1,
+        span: compact ? text.slice(first, last) : null,
+      };
     if (c !== COMMA) throw new Unexpected();
     i = scanner.skip(end + 1);
+    if (i !== end + 1) compact = false;
   }
 }
 
@@ -140,13 +154,15 @@ export function decodeTasksText(frame: string): TaskBatch[] | null {
   scanner.reset(frame);
   // The frame with each group's inputs array replaced by its number in `texts`.
   const texts: string[][] = [];
+  const spans: (string | null)[] = [];
   let skeleton = '';
   let copied = 0;
   const inputsArray = (start: number): number => {
-    const { column, end } = inputTexts(frame, start);
+    const { column, end, span } = inputTexts(frame, start);
     skeleton += frame.slice(copied, start) + String(texts.length);
     copied = end;
     texts.push(column);
+    spans.push(span);
     return end;
   };
   const group = (start: number): number =>
@@ -170,17 +186,72 @@ export function decodeTasksText(frame: string): TaskBatch[] | null {
   if (parsed === null || typeof parsed !== 'object') return null;
   const groups = (parsed as { groups?: unknown }).groups;
   if (!Array.isArray(groups)) return null;
+  const order: number[] = [];
   for (const g of groups) {
     const k = (g as { inputs?: unknown } | null)?.inputs;
     if (typeof k !== 'number' || texts[k] === undefined) return null;
     (g as { inputs: unknown }).inputs = texts[k];
+    order.push(k);
   }
   const message = parsed as Record<string, unknown>;
   if (message.type !== 'tasks' || !isTasks(message)) return null;
-  return expandTasks(message as Tasks).map((batch) => ({
-    ...batch,
-    inputsJson: true,
-  }));
+  // expandTasks keeps the groups' order: batch j is group j.
+  return expandTasks(message as Tasks).map((batch, j) => {
+    const span = spans[order[j] as number];
+    return span == null
+      ? { ...batch, inputsJson: true }
+      : { ...batch, inputsJson: true, inputsSpan: span };
+  });
+}
+
+/** Where each input text starts in its batch's span, by batch (computed once). */
+const offsetsOf = new WeakMap<object, number[] | null>();
+
+/**
+ * Where each of the batch's input texts starts in its span, and past the end; null if
+ * it has no span, or one that does not match its texts' lengths (an edited batch).
+ */
+function spanOffsets(
+  batch: Pick<TaskBatch, 'inputs' | 'inputsSpan'>,
+): number[] | null {
+  let offsets = offsetsOf.get(batch);
+  if (offsets !== undefined) return offsets;
+  const span = batch.inputsSpan;
+  offsets = null;
+  if (span !== undefined) {
+    const texts = batch.inputs;
+    const at: number[] = [0];
+    let total = 0;
+    for (const text of texts) {
+      if (typeof text !== 'string') break;
+      total += text.length + 1;
+      at.push(total);
+    }
+    if (at.length === texts.length + 1 && total === span.length + 1)
+      offsets = at;
+  }
+  offsetsOf.set(batch, offsets);
+  return offsets;
+}
+
+/**
+ * The JSON texts of inputs `from` .. `to - 1` of a batch of input texts as one span
+ * (`inputs.slice(from, to).join(',')`): a slice of the batch's span when it has a
+ * good one, else the join. Neither reads the texts' content.
+ */
+export function inputsSpan(
+  batch: Pick<TaskBatch, 'inputs' | 'inputsSpan'>,
+  from = 0,
+  to = batch.inputs.length,
+): string {
+  if (to <= from) return '';
+  const offsets = spanOffsets(batch);
+  if (offsets !== null)
+    return (batch.inputsSpan as string).slice(
+      offsets[from] as number,
+      (offsets[to] as number) - 1,
+    );
+  return (batch.inputs as string[]).slice(from, to).join(',');
 }
 
 /** The batches of a `tasks` frame of records with their inputs as text, or null. */

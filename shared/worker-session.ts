@@ -315,6 +315,7 @@ class Session {
     this.#transport = this.#options.connect({
       onOpen: this.#onOpen,
       onMessage: this.#onFrame,
+      onTasks: (batches) => this.#onTasks(batches),
       onClose: this.#onClose,
     });
   }

@@ -22,6 +22,7 @@ import type { Logger } from '../log.js';
 import { SandboxedExecutor } from './sandbox/executor.js';
 import { childCommand, type SandboxMode } from './sandbox/modes.js';
 import { fetchModule } from './sandbox/module-fetch.js';
+import { decodeTasksBytes, mayBeRecordTasks } from './tasks-bytes.js';
 import { ThreadPool } from './thread-pool.js';
 import { warmUpWorker } from './warm-up.js';
 import {
@@ -160,6 +161,12 @@ export function startNodeWorker(options: NodeWorkerOptions): RunningWorker {
         : data instanceof ArrayBuffer
           ? Buffer.from(data)
           : data;
+      // A large frame of records: decoded from its bytes, never as one big string.
+      const batches =
+        !isBinary && handlers.onTasks && mayBeRecordTasks(bytes)
+          ? decodeTasksBytes(bytes)
+          : null;
+      if (batches) return handlers.onTasks?.(batches);
       handlers.onMessage(
         isBinary
           ? new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.length)

@@ -4,6 +4,7 @@
  * the batch plus a range, and a thread gets the range's column slices.
  */
 import type { Lease, TaskBatch } from '../protocol.js';
+import { inputsSpan } from '../tasks-text.js';
 import type { ToThread } from '../task-runner.js';
 import type { Outcomes } from '../worker-session.js';
 
@@ -82,8 +83,7 @@ export function runMessage(slice: Slice): ToThread {
     ...(batch.resumes ? { resumes: column(batch.resumes) } : {}),
   };
   // Input texts travel as one array text: one string to clone, one parse in the thread.
-  if (batch.inputsJson)
-    message.inputsJson = `[${column(batch.inputs as string[]).join(',')}]`;
+  if (batch.inputsJson) message.inputsJson = `[${inputsSpan(batch, from, to)}]`;
   return message;
 }
 
@@ -93,6 +93,7 @@ export function pickTasks(batch: TaskBatch, at: readonly number[]): TaskBatch {
     at.map((i) => values[i] as T);
   return {
     ...batch,
+    inputsSpan: undefined,
     leases: column(batch.leases),
     indexes: column(batch.indexes),
     attempts: column(batch.attempts),

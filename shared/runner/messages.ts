@@ -49,7 +49,7 @@ export interface ThreadBatch {
    * The inputs as one JSON array text (then `inputs` is empty): records cross to the
    * thread as one string, which clones for the cost of a copy, and are parsed here.
    */
-  inputsJson?: string;
+  inputsJson?: string | undefined;
   /** Wall-clock deadline (ms since epoch) of the leases; a task past it is skipped. */
   deadline: number;
   /** Checkpoints to resume from, by task (undefined: start afresh); absent when none. */

@@ -15,6 +15,11 @@ export interface Transport {
 export interface TransportHandlers {
   onOpen(): void;
   onMessage(frame: string | Uint8Array): void;
+  /**
+   * The batches of a `tasks` frame the transport decoded itself (a large frame of
+   * records, from its bytes: server/worker/tasks-bytes.ts).
+   */
+  onTasks?(batches: TaskBatch[]): void;
   onClose(code: number, reason: string): void;
 }
 

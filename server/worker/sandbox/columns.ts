@@ -7,6 +7,9 @@
  * joined text (latin1 if every char fits a byte, else UTF-16; both lossless, lone
  * surrogates too) with a column of their lengths: a few copies instead of a clone that
  * costs 2-3x as much per string; any others as one structured clone of their column.
+ * A batch's input texts (records, shared/tasks-text.ts) go as one UTF-8 span `a,b,c`,
+ * the slice of the master's frame they came in: not split, joined nor scanned here; the
+ * task thread parses the span whole, which also checks that it holds n inputs.
  * Anything else (failures, skipped, checkpoints to resume, control messages) keeps the
  * structured-clone frame of frames.ts.
  *
@@ -21,6 +24,7 @@
  */
 import { deserialize, serialize } from 'node:v8';
 import type { Lease, TaskBatch } from '../../../shared/protocol.js';
+import { inputsSpan } from '../../../shared/tasks-text.js';
 
 export const FRAME_CLONE = 0;
 export const FRAME_SUBMIT = 1;
@@ -30,6 +34,13 @@ const VALUES_DOUBLES = 0;
 const VALUES_CLONE = 1;
 const VALUES_LATIN1 = 2;
 const VALUES_UTF16 = 3;
+/** A batch's input texts as one span (`a,b,c`): the thread parses it whole. */
+const VALUES_SPAN = 4;
+/** The same in UTF-16 (a text with a lone surrogate, which UTF-8 cannot hold). */
+const VALUES_SPAN_UTF16 = 5;
+
+const wellFormed = (text: string): boolean =>
+  (text as unknown as { isWellFormed(): boolean }).isWellFormed();
 /** A char that a latin1 byte cannot hold. */
 const WIDE_CHAR = /[\u0100-\uffff]/;
 /** u32 frame length + u8 kind, u8 format, u16, u32 n, u32 header bytes. */
@@ -47,6 +58,19 @@ export interface DoneColumns {
 }
 
 type Column = readonly unknown[] | Float64Array;
+
+const isSpan = (format: number): boolean =>
+  format === VALUES_SPAN || format === VALUES_SPAN_UTF16;
+
+/** A batch's input texts as the one span the thread parses (submit frames only). */
+class Span {
+  readonly text: string;
+  readonly n: number;
+  constructor(text: string, n: number) {
+    this.text = text;
+    this.n = n;
+  }
+}
 
 /** Doubles already, or a list of numbers only (checked in one pass). */
 const allNumbers = (values: Column): boolean => {
@@ -67,11 +91,24 @@ function stringLengths(values: readonly unknown[]): number[] | null {
 }
 
 /** How the values ride: a last column of doubles, and the bytes after the header. */
-function valuesPart(values: Column): {
+function valuesPart(values: Column | Span): {
   format: number;
   column: Column | null;
-  tail: { text: string; encoding: 'latin1' | 'utf16le' } | Buffer | null;
+  tail:
+    { text: string; encoding: 'latin1' | 'utf16le' | 'utf8' } | Buffer | null;
 } {
+  if (values instanceof Span)
+    return wellFormed(values.text)
+      ? {
+          format: VALUES_SPAN,
+          column: null,
+          tail: { text: values.text, encoding: 'utf8' },
+        }
+      : {
+          format: VALUES_SPAN_UTF16,
+          column: null,
+          tail: { text: values.text, encoding: 'utf16le' },
+        };
   if (allNumbers(values))
     return { format: VALUES_DOUBLES, column: values, tail: null };
   const list = values as readonly unknown[];
@@ -96,10 +133,10 @@ function valuesPart(values: Column): {
 function columnsFrame(
   kind: number,
   columns: readonly Column[],
-  values: Column,
+  values: Column | Span,
   header: Buffer | null,
 ): Buffer {
-  const n = values.length;
+  const n = values instanceof Span ? values.n : values.length;
   const { format, column, tail } = valuesPart(values);
   const cols = columns.length + (column ? 1 : 0);
   const headerBytes = header?.length ?? 0;
@@ -108,9 +145,10 @@ function columnsFrame(
       ? 0
       : Buffer.isBuffer(tail)
         ? tail.length
-        : tail.text.length * (tail.encoding === 'latin1' ? 1 : 2);
+        : Buffer.byteLength(tail.text, tail.encoding);
   const size = HEAD + cols * n * 8 + headerBytes + tailBytes;
-  const frame = Buffer.from(new ArrayBuffer(size));
+  // Every byte is written below; a buffer of its own keeps the doubles aligned.
+  const frame = Buffer.allocUnsafeSlow(size);
   frame.writeUInt32LE(size - 4, 0);
   frame[4] = kind;
   frame[5] = format;
@@ -141,7 +179,9 @@ export function submitFrame(batch: TaskBatch, first: number): Buffer | null {
   const header = Buffer.from(
     JSON.stringify({ job, module, name, timeoutMs, inputsJson, first }),
   );
-  return columnsFrame(FRAME_SUBMIT, [indexes, attempts], inputs, header);
+  // Input texts go as one span, never split or joined here when the frame's is kept.
+  const values = inputsJson ? new Span(inputsSpan(batch), n) : inputs;
+  return columnsFrame(FRAME_SUBMIT, [indexes, attempts], values, header);
 }
 
 /** The fast frame of successes with busy times, or null for anything else. */
@@ -210,6 +250,7 @@ function readColumns(
   body: Buffer,
   columns: number,
   wantValues: boolean,
+  spanAllowed = false,
 ): RawColumns {
   if (body.length < HEAD - 4) throw new Error('a columns frame is too short');
   const format = body[1] as number;
@@ -219,10 +260,11 @@ function readColumns(
     format !== VALUES_DOUBLES &&
     format !== VALUES_CLONE &&
     format !== VALUES_LATIN1 &&
-    format !== VALUES_UTF16
+    format !== VALUES_UTF16 &&
+    !(isSpan(format) && spanAllowed)
   )
     throw new Error(`unknown values format ${format}`);
-  const all = columns + (format === VALUES_CLONE ? 0 : 1);
+  const all = columns + (format === VALUES_CLONE || isSpan(format) ? 0 : 1);
   const start = HEAD - 4;
   const end = start + all * n * 8 + headerBytes;
   if (end > body.length || (format === VALUES_DOUBLES && end !== body.length))
@@ -231,6 +273,8 @@ function readColumns(
   let values: Float64Array | unknown[] | null = null;
   if (format === VALUES_DOUBLES)
     values = wantValues ? doubles.subarray(columns * n, all * n) : null;
+  else if (isSpan(format))
+    values = [body.toString(format === VALUES_SPAN ? 'utf8' : 'utf16le', end)];
   else if (format !== VALUES_CLONE)
     values = readStrings(body, format, doubles.subarray(columns * n), n, end);
   else {
@@ -282,10 +326,28 @@ type SubmitHead = Pick<
 
 /** A `submit` body (from the trusted worker) back into its batch, ids as leases. */
 export function readSubmit(body: Buffer): { t: 'submit'; batch: TaskBatch } {
-  const { doubles, n, format, values, header } = readColumns(body, 2, false);
+  const { doubles, n, format, values, header } = readColumns(
+    body,
+    2,
+    false,
+    true,
+  );
   const { first, ...head } = JSON.parse(header.toString('utf8')) as SubmitHead;
   const leases: Lease[] = [];
   for (let i = 0; i < n; i++) leases.push((first + i) as Lease);
+  if (isSpan(format))
+    return {
+      t: 'submit',
+      batch: {
+        ...head,
+        leases,
+        indexes: packedNumbers(doubles, 0, n),
+        attempts: packedNumbers(doubles, n, n),
+        // The span is the thread's to parse (run() in thread-entry.ts).
+        inputs: [],
+        inputsSpan: (values as string[])[0] as string,
+      },
+    };
   return {
     t: 'submit',
     batch: {

@@ -7,6 +7,7 @@
  */
 import type { BatchSizer } from '../../../shared/executor/batch-size.js';
 import { pickTasks } from '../../../shared/executor/slice.js';
+import { inputsSpan } from '../../../shared/tasks-text.js';
 import {
   LIMITS,
   type TaskBatch,
@@ -36,6 +37,10 @@ export function splitBatch(
       indexes: batch.indexes.slice(from, to),
       attempts: batch.attempts.slice(from, to),
       inputs: batch.inputs.slice(from, to),
+      inputsSpan:
+        batch.inputsSpan === undefined
+          ? undefined
+          : inputsSpan(batch, from, to),
       ...(batch.resumes ? { resumes: batch.resumes.slice(from, to) } : {}),
     });
   }

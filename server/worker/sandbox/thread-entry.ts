@@ -182,9 +182,11 @@ function run(batch: TaskBatch): void {
     attempts: batch.attempts,
     inputs: batch.inputsJson ? [] : batch.inputs,
     deadline,
-    // Input texts travel as one array text: one parse here.
+    // Input texts travel as one span: one parse here, which checks their count too.
     ...(batch.inputsJson
-      ? { inputsJson: `[${(batch.inputs as string[]).join(',')}]` }
+      ? {
+          inputsJson: `[${batch.inputsSpan ?? (batch.inputs as string[]).join(',')}]`,
+        }
       : {}),
     ...(batch.resumes ? { resumes: batch.resumes } : {}),
   });

@@ -69,11 +69,19 @@ describe('tasks frames with inputs as text', () => {
           batches?.forEach((batch, g) => {
             const want = plain[g];
             expect(batch.inputsJson).toBe(true);
-            expect({ ...batch, inputs: [], inputsJson: undefined }).toEqual({
+            expect({
+              ...batch,
+              inputs: [],
+              inputsJson: undefined,
+              inputsSpan: undefined,
+            }).toEqual({
               ...want,
               inputs: [],
               inputsJson: undefined,
+              inputsSpan: undefined,
             });
+            // The master's compact frame: the texts also as one span of it.
+            expect(batch.inputsSpan).toBe((batch.inputs as string[]).join(','));
             const values = (batch.inputs as string[]).map(
               (text) => JSON.parse(text) as unknown,
             );

@@ -142,9 +142,28 @@ describe('column frames', () => {
       inputs: ['{"id":"a"}', '{"id":"b"}'],
       inputsJson: true,
     });
+    const span = '{"id":"a"},{"id":"b"}';
     expect(read(submitFrame(sent, 1) as Buffer).messages).toEqual([
-      { t: 'submit', batch: withIds(sent, 1) },
+      {
+        t: 'submit',
+        batch: { ...withIds(sent, 1), inputs: [], inputsSpan: span },
+      },
     ]);
+    // A kept span of the frame is what goes (a slice of it for a part of the batch);
+    // one whose length does not fit the texts (an edited batch) is not used.
+    for (const [kept, want] of [
+      [span, span],
+      ['{"id":"a"},{"id":"c"}', '{"id":"a"},{"id":"c"}'],
+      ['{"id":"a"}', span],
+    ] as const) {
+      const frame = submitFrame({ ...sent, inputsSpan: kept }, 1) as Buffer;
+      expect(read(frame).messages).toEqual([
+        {
+          t: 'submit',
+          batch: { ...withIds(sent, 1), inputs: [], inputsSpan: want },
+        },
+      ]);
+    }
     const base = {
       leases: [lease(1), lease(2), lease(3)],
       outputs: ['{"x":1}', '[2]', 'plain'],
@@ -165,6 +184,19 @@ describe('column frames', () => {
     }
   });
 
+  test('a child cannot send a done frame in the span format of batches', () => {
+    for (const format of [4, 5]) {
+      const frame = handDone(
+        format,
+        1,
+        Buffer.concat([doubles(1, 1), Buffer.from('7')]),
+      );
+      const { messages, errors } = read(frame);
+      expect(messages).toEqual([]);
+      expect(errors).toEqual([expect.stringMatching(/unknown values format/)]);
+    }
+  });
+
   test('strings ride as one text with their lengths, any char kept as it was', () => {
     const ascii = ['{"id":"a","text":"lorem"}', '', '"x"'];
     const wide = ['{"t":"é ✓ 😀"}', 'lone \ud800 high', '\udc00', ''];
@@ -178,9 +210,17 @@ describe('column frames', () => {
         inputsJson: true,
       });
       const submit = submitFrame(sent, 1) as Buffer;
-      expect(submit[5]).toBe(format);
+      // Input texts go as one span (UTF-8, or UTF-16 for a lone surrogate).
+      expect(submit[5]).toBe(format === 3 ? 5 : 4);
       expect(read(submit).messages).toEqual([
-        { t: 'submit', batch: withIds(sent, 1) },
+        {
+          t: 'submit',
+          batch: {
+            ...withIds(sent, 1),
+            inputs: [],
+            inputsSpan: inputs.join(','),
+          },
+        },
       ]);
       const done = doneFrame({
         leases: inputs.map((_, i) => lease(i + 1)),

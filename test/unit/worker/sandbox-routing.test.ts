@@ -40,6 +40,23 @@ describe('sandbox routing', () => {
     expect(parts.map((p) => p.inputs)).toEqual(b.inputs.map((x) => [x]));
   });
 
+  test('parts of a batch of input texts carry their slice of its span', () => {
+    const texts = Array.from(
+      { length: 10 },
+      (_, i) => `{"x":${'9'.repeat(i)}0}`,
+    );
+    const b: TaskBatch = {
+      ...batch(10),
+      inputs: texts,
+      inputsJson: true,
+      inputsSpan: texts.join(','),
+    };
+    const parts = splitBatch(b, 4, new BatchSizer(1_024, 2));
+    expect(parts.length).toBe(4);
+    for (const part of parts)
+      expect(part.inputsSpan).toBe((part.inputs as string[]).join(','));
+  });
+
   test('busy times of a done report size later batches, implausible ones ignored', () => {
     const sizer = new BatchSizer(1_024, 2);
     const held = new HeldBatches();
