@@ -246,7 +246,7 @@ describe('docs/protocol.md: credit', () => {
     expect(await peer.fence()).toEqual([]);
   });
 
-  it('"Nor more than the worker\'s allowance in flight: 2 tasks per slot at first, one more for each result it returns on a live lease"', async () => {
+  it('"Nor more than the worker\'s allowance in flight: 2 tasks per slot at first, two more for each result it returns on a live lease"', async () => {
     const { url } = await startWireMaster(['--store', 'memory']);
     await submit(
       url,
@@ -272,7 +272,7 @@ describe('docs/protocol.md: credit', () => {
         if (frame.type === 'tasks') held.push(...tasksOf(frame));
       sizes.push(held.length);
     }
-    expect(sizes).toEqual([4, 8, 16, 32]);
+    expect(sizes).toEqual([4, 12, 36, 108]);
   });
 
   it('"The master keeps at most limits.maxCredit unused credit per worker: a grant past that is cut to it, without an error."', async () => {
