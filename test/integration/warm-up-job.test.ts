@@ -1,7 +1,7 @@
 /**
  * The master's start-up rehearsal runs whole jobs through a throwaway master (its own
  * SQLite store in a temporary directory, its own loopback port, an in-process worker):
- * every task of both jobs completes, nothing fails, and the directory is gone after.
+ * every task of its three jobs (numbers, records, numbers again) completes, nothing fails, and the directory is gone after.
  */
 import { existsSync } from 'node:fs';
 import { describe, expect, test } from 'vitest';
@@ -10,7 +10,7 @@ import { buildMaster } from '../../server/master/main.js';
 import { rehearseJobs } from '../../server/master/warm-up-job.js';
 
 describe('master rehearsal', () => {
-  test('both jobs complete on the throwaway master, whose directory is then removed', async () => {
+  test('all three jobs complete on the throwaway master, whose directory is then removed', async () => {
     const dirs: string[] = [];
     const errors: unknown[] = [];
     const build = (options: MasterOptions) => {
@@ -18,7 +18,7 @@ describe('master rehearsal', () => {
       return buildMaster(options);
     };
     const rehearsal = rehearseJobs(build, {}, (e) => errors.push(e), 400);
-    expect(await rehearsal.done).toBe(400 + 100);
+    expect(await rehearsal.done).toBe(400 + 100 + 400);
     expect(errors).toEqual([]);
     expect(dirs).toHaveLength(1);
     expect(existsSync(dirs[0] as string)).toBe(false);
