@@ -1,16 +1,16 @@
 /**
  * A rehearsal of whole jobs at start, so that a fresh master's first job runs about as
  * fast as the next: a throwaway master (its own SQLite store in a temporary directory,
- * its own port on loopback) gets a job of numbers and one of records through its HTTP
- * API (and the numbers again after the records), deals them to two in-process workers over real WebSockets (challenge, signed
- * hello, credit, `tasks`, `results`, acks) and is polled until each ends, as clients
- * poll. One worker answers late, as a busy one does: the job's tail then has
- * stragglers, so backup copies, their revokes and the late results of revoked leases
- * run too (a first job of two workers takes those paths, and code compiled without
- * them was thrown away at its end). Every step runs the code the real master runs, on the same shapes, so the JIT
- * has compiled it and the heap has grown by the time a user's job comes; the JIT's work
- * is shared with the real master, nothing else is: the throwaway master and its
- * directory are removed at the end.
+ * its own port on loopback) gets a job of numbers, one of records and the numbers again
+ * through its HTTP API, deals them to two in-process workers over real WebSockets
+ * (challenge, signed hello, credit, `tasks`, `results`, acks) and is polled until each
+ * ends, as clients poll. One worker answers late, as a busy one does: the job's tail
+ * then has stragglers, so backup copies, their revokes and the late results of revoked
+ * leases run too (a first job of two workers takes those paths, and code compiled
+ * without them was thrown away at its end). Every step runs the code the real master
+ * runs, on the same shapes, so the JIT has compiled it and the heap has grown by the
+ * time a user's job comes; the JIT's work is shared with the real master, nothing else
+ * is: the throwaway master and its directory are removed at the end.
  */
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
