@@ -23,6 +23,7 @@ import { encodeMessage } from '../../shared/json-text.js';
 import { PROTOCOL_VERSION, type Lease } from '../../shared/protocol.js';
 import type { MasterOptions } from './config.js';
 import type { Master } from './master-types.js';
+import { growYoungGeneration } from './warm-up-heap.js';
 
 /** Tasks of the numbers job (the records job has a quarter as many). */
 export const REHEARSAL_TASKS = 8_192;
@@ -234,6 +235,8 @@ export function rehearseJobs(
       await master.close().catch(onError);
       rmSync(dir, { recursive: true, force: true });
     }
+    // Last, so that the young generation is at its largest when a first job comes.
+    if (!stopped) growYoungGeneration();
     return completed;
   })();
   return { done, stop };
