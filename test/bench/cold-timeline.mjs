@@ -11,6 +11,7 @@
 //               printed as monotonic µs, the clock of the profiles' samples
 // --node-flags  V8/Node flags for the master and the workers (e.g. --node-flags="--trace-gc")
 // --master-flags, --worker-flags  the same for the master alone, the workers alone
+// --idle-ms     idle this long after the boot before job 1 (as a user's master does)
 //
 // Each process's stdout goes to /tmp/cold-timeline-<name>.txt, each chunk after a line
 // "@@ <epoch ms>", to split traces by job.
@@ -41,6 +42,7 @@ const { values: flags } = parseArgs({
     'node-flags': { type: 'string', default: '' },
     'master-flags': { type: 'string', default: '' },
     'worker-flags': { type: 'string', default: '' },
+    'idle-ms': { type: 'string', default: '0' },
   },
 });
 const tasks = Number(flags.tasks);
@@ -112,6 +114,7 @@ try {
     last = now;
   }
   console.log(`boot CPU of master + workers: ${total().toFixed(2)} s`);
+  await sleep(Number(flags['idle-ms']));
   const inputs = Array.from({ length: tasks }, (_, i) => i);
   const spans = [];
   for (const n of [1, 2]) {
