@@ -17,7 +17,6 @@ import {
   FrameReader,
   encodeFrame as encodePipeFrame,
 } from './sandbox/frames.js';
-import { warmSocket } from './warm-up-socket.js';
 
 /**
  * The first lease of a synthetic frame: the master issues leases from Date.now() * 1000,
@@ -78,8 +77,7 @@ export function warmCodecs(rounds = 16): number {
 
 /**
  * Warms the worker: the codecs now (a few ms), `fetch` by asking the master for its
- * health (what the first module fetch would otherwise pay), the socket path over
- * loopback (warm-up-socket.ts). Never throws.
+ * health (what the first module fetch would otherwise pay). Never throws.
  */
 export function warmUpWorker(
   master: URL,
@@ -94,5 +92,4 @@ export function warmUpWorker(
   fetch(new URL('/healthz', master), { signal: AbortSignal.timeout(10_000) })
     .then((response) => response.arrayBuffer())
     .catch(() => undefined); // an unreachable master is the session's business
-  void warmSocket();
 }
