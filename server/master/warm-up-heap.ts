@@ -17,7 +17,7 @@ const LARGEST_BYTES = 32 * 1024 * 1024;
 const MAX_ALLOCATED_OBJECTS = 1_500_000;
 /** Objects kept alive at once: ~10 MB, more than a half-grown semi-space holds. */
 const LIVE_OBJECTS = 160_000;
-/** How often the size is read (a power of two, minus one). */
+/** Objects per slice, minus one (the size is read after each slice). */
 const CHECK_MASK = 0x3fff;
 
 interface Churn {
@@ -39,21 +39,24 @@ export function youngGenerationBytes(): number {
 
 /**
  * Allocates objects that live across a scavenge or two each, until the young
- * generation is as large as V8 makes it (or stops growing). Returns its size in bytes.
+ * generation is as large as V8 makes it (or stops growing); resolves with its size in
+ * bytes. It works in slices of a few ms, each its own macrotask, so that the master's
+ * sockets and timers are served meanwhile.
  */
-export function growYoungGeneration(): number {
+export async function growYoungGeneration(): Promise<number> {
   const ring = new Array<Churn | undefined>(LIVE_OBJECTS);
   let size = youngGenerationBytes();
   let sinceGrowth = 0;
-  for (let i = 0; i < MAX_ALLOCATED_OBJECTS && size < LARGEST_BYTES; i++) {
-    ring[i % LIVE_OBJECTS] = { a: i, b: i, c: i, d: i, e: i, f: i };
-    if ((i & CHECK_MASK) !== 0) continue;
+  for (let i = 0; i < MAX_ALLOCATED_OBJECTS && size < LARGEST_BYTES;) {
+    for (const end = i + CHECK_MASK + 1; i < end; i++)
+      ring[i % LIVE_OBJECTS] = { a: i, b: i, c: i, d: i, e: i, f: i };
     const now = youngGenerationBytes();
     sinceGrowth += CHECK_MASK + 1;
     if (now > size) {
       size = now;
       sinceGrowth = 0;
     } else if (sinceGrowth > 4 * LIVE_OBJECTS) break; // a smaller cap than ours
+    await new Promise<void>((resolve) => setImmediate(resolve));
   }
   ring.fill(undefined);
   return size;

@@ -270,7 +270,7 @@ export function rehearseJobs(
     if (!stopped) completed += await rehearseOn(stage, [numbers]);
     clearTimeout(limit);
     // Last, so that the young generation is at its largest when a first job comes.
-    if (!stopped) growYoungGeneration();
+    if (!stopped) await growYoungGeneration();
     return completed;
   })();
   return { done, stop };

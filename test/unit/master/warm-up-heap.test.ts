@@ -9,10 +9,10 @@ import {
 } from '../../../server/master/warm-up-heap.js';
 
 describe('heap warm-up', () => {
-  test('the young generation is at least as large after, and grew if it could', () => {
+  test('the young generation is at least as large after, and grew if it could', async () => {
     const before = youngGenerationBytes();
     expect(before).toBeGreaterThan(0);
-    const size = growYoungGeneration();
+    const size = await growYoungGeneration();
     expect(size).toBe(youngGenerationBytes());
     expect(size).toBeGreaterThanOrEqual(before);
     // 32 MB (two semi-spaces of 16 MB) is where V8 stops on 64-bit machines.
