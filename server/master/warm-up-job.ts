@@ -2,15 +2,16 @@
  * A rehearsal of whole jobs at start, so that a fresh master's first job runs about as
  * fast as the next: a throwaway master (its own SQLite store in a temporary directory,
  * its own port on loopback) gets a job of numbers and one of records through its HTTP
- * API, deals them to two in-process workers over real WebSockets (challenge, signed
- * hello, credit, `tasks`, `results`, acks) and is polled until each ends, as clients
- * poll. One worker answers late, as a busy one does: the job's tail then has
- * stragglers, so backup copies, their revokes and the late results of revoked leases
- * run too (a first job of two workers takes those paths, and code compiled without
- * them was thrown away at its end). Every step runs the code the real master runs, on the same shapes, so the JIT
- * has compiled it and the heap has grown by the time a user's job comes; the JIT's work
- * is shared with the real master, nothing else is: the throwaway master and its
- * directory are removed at the end.
+ * API (then a second throwaway master the numbers again, see below), deals them to two
+ * in-process workers over real WebSockets (challenge, signed hello, credit, `tasks`,
+ * `results`, acks) and is polled until each ends and its results read, as clients do.
+ * One worker answers late, as a busy one does: the job's tail then has stragglers, so
+ * backup copies, their revokes and the late results of revoked leases run too (a first
+ * job of two workers takes those paths, and code compiled without them was thrown away
+ * at its end). Every step runs the code the real master runs, on the same shapes, so
+ * the JIT has compiled it and the heap has grown by the time a user's job comes; the
+ * JIT's work is shared with the real master, nothing else is: the throwaway masters and
+ * their directories are removed at the end.
  */
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -23,6 +24,7 @@ import { encodeMessage } from '../../shared/json-text.js';
 import { PROTOCOL_VERSION, type Lease } from '../../shared/protocol.js';
 import type { MasterOptions } from './config.js';
 import type { Master } from './master-types.js';
+import { growYoungGeneration } from './warm-up-heap.js';
 
 /** Tasks of the numbers job (the records job has a quarter as many). */
 export const REHEARSAL_TASKS = 8_192;
@@ -148,8 +150,8 @@ function echoWorker(
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /**
- * Submits a job and polls it until it ends (or `stopped()` says to give up); returns
- * how many of its tasks were done.
+ * Submits a job, polls it until it ends (or `stopped()` says to give up) and reads its
+ * results; returns how many of its tasks were done.
  */
 async function runJob(
   url: string,
@@ -172,10 +174,59 @@ async function runJob(
       state?: string;
       counts?: { done?: number };
     };
-    if (view.state !== 'running') return view.counts?.done ?? 0;
+    if (view.state !== 'running') {
+      // Read its results too, as a client does next (the results stream's paths).
+      await request(`${url}/api/jobs/${id}/results`, token, 'GET');
+      return view.counts?.done ?? 0;
+    }
     await sleep(POLL_MS);
   }
   return 0;
+}
+
+interface Stage {
+  build: Build;
+  options: MasterOptions;
+  onError: (error: unknown) => void;
+  stopped: () => boolean;
+  /** Settles when the rehearsal is stopped. */
+  stopping: Promise<void>;
+}
+
+/**
+ * One throwaway master, from its build to the removal of its directory, running `jobs`
+ * in turn; resolves with the number of tasks they completed.
+ */
+async function rehearseOn(stage: Stage, jobs: unknown[][]): Promise<number> {
+  const { build, options, onError, stopped } = stage;
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'colony-warm-up-'));
+  const token = randomBytes(24).toString('hex');
+  const master = build({
+    dataDir: dir,
+    token,
+    logLevel: 'silent',
+    ...(options.fsync ? { fsync: options.fsync } : {}),
+  });
+  let sockets: WebSocket[] = [];
+  let completed = 0;
+  try {
+    const { url, port } = await master.listen({ host: '127.0.0.1', port: 0 });
+    sockets = [echoWorker(port, onError), echoWorker(port, onError, LATE_MS)];
+    const run = (async () => {
+      for (const inputs of jobs) {
+        if (stopped()) break;
+        completed += await runJob(url, token, inputs, stopped);
+      }
+    })();
+    await Promise.race([run, stage.stopping]);
+  } catch (error) {
+    onError(error);
+  } finally {
+    for (const socket of sockets) socket.terminate();
+    await master.close().catch(onError);
+    rmSync(dir, { recursive: true, force: true });
+  }
+  return completed;
 }
 
 /**
@@ -197,38 +248,29 @@ export function rehearseJobs(
   };
   const limit = setTimeout(stop, MAX_REHEARSAL_MS);
   limit.unref();
+  const stage: Stage = {
+    build,
+    options,
+    onError,
+    stopped: () => stopped,
+    stopping,
+  };
+  const numbers = Array.from({ length: tasks }, (_, i) => i);
+  const records = numbers
+    .slice(0, Math.ceil(tasks / 4))
+    .map((i) => ({ id: `task-${i}`, x: i, text: 'lorem ipsum dolor' }));
   const done = (async () => {
-    const dir = mkdtempSync(path.join(os.tmpdir(), 'colony-warm-up-'));
-    const token = randomBytes(24).toString('hex');
-    const master = build({
-      dataDir: dir,
-      token,
-      logLevel: 'silent',
-      ...(options.fsync ? { fsync: options.fsync } : {}),
-    });
-    let sockets: WebSocket[] = [];
-    let completed = 0;
-    try {
-      const { url, port } = await master.listen({ host: '127.0.0.1', port: 0 });
-      sockets = [echoWorker(port, onError), echoWorker(port, onError, LATE_MS)];
-      const numbers = Array.from({ length: tasks }, (_, i) => i);
-      const records = numbers
-        .slice(0, Math.ceil(tasks / 4))
-        .map((i) => ({ id: `task-${i}`, x: i, text: 'lorem ipsum dolor' }));
-      const jobs = (async () => {
-        completed += await runJob(url, token, numbers, () => stopped);
-        if (!stopped)
-          completed += await runJob(url, token, records, () => stopped);
-      })();
-      await Promise.race([jobs, stopping]);
-    } catch (error) {
-      onError(error);
-    } finally {
-      clearTimeout(limit);
-      for (const socket of sockets) socket.terminate();
-      await master.close().catch(onError);
-      rmSync(dir, { recursive: true, force: true });
-    }
+    let completed = await rehearseOn(stage, [numbers, records]);
+    // Numbers again, on a second throwaway master. The records' new shapes, a job's
+    // tail, workers leaving and a master closing (fields written once, at close, that
+    // compiled code took for constants) leave the hot code (dispatch, leases, frame
+    // encoding, results intake) deoptimised, to be recompiled only once it is hot
+    // again: the second master's job recompiles it for all of them, and its own close
+    // then changes nothing, so a user's first job does not have to recompile it.
+    if (!stopped) completed += await rehearseOn(stage, [numbers]);
+    clearTimeout(limit);
+    // Last, so that the young generation is at its largest when a first job comes.
+    if (!stopped) await growYoungGeneration();
     return completed;
   })();
   return { done, stop };

@@ -10,6 +10,8 @@
 // --profile     master and workers run under --cpu-prof into DIR; the jobs' spans are
 //               printed as monotonic µs, the clock of the profiles' samples
 // --node-flags  V8/Node flags for the master and the workers (e.g. --node-flags="--trace-gc")
+// --master-flags, --worker-flags  the same for the master alone, the workers alone
+// --idle-ms     idle this long after the boot before job 1 (as a user's master does)
 //
 // Each process's stdout goes to /tmp/cold-timeline-<name>.txt, each chunk after a line
 // "@@ <epoch ms>", to split traces by job.
@@ -38,21 +40,26 @@ const { values: flags } = parseArgs({
     tasks: { type: 'string', default: '100000' },
     profile: { type: 'string' },
     'node-flags': { type: 'string', default: '' },
+    'master-flags': { type: 'string', default: '' },
+    'worker-flags': { type: 'string', default: '' },
+    'idle-ms': { type: 'string', default: '0' },
   },
 });
 const tasks = Number(flags.tasks);
-const nodeFlags = flags['node-flags'].split(' ').filter(Boolean);
+const split = (text) => text.split(' ').filter(Boolean);
+const nodeFlags = split(flags['node-flags']);
 const work = mkdtempSync(path.join(os.tmpdir(), 'cold-timeline-'));
 const timelineOut = path.join(work, 'frames');
 
 /** Spawns node with the flags; its stdout is logged with epoch marks. */
 function spawnNode(name, args, env = process.env) {
+  const own = split(flags[name === 'master' ? 'master-flags' : 'worker-flags']);
   const profile = flags.profile
     ? ['--cpu-prof', '--cpu-prof-dir', path.join(flags.profile, name)]
     : [];
   const child = spawnTracked(
     process.execPath,
-    [...profile, ...nodeFlags, ...args],
+    [...profile, ...nodeFlags, ...own, ...args],
     { cwd: ROOT, env },
   );
   const log = createWriteStream(`/tmp/cold-timeline-${name}.txt`);
@@ -107,6 +114,7 @@ try {
     last = now;
   }
   console.log(`boot CPU of master + workers: ${total().toFixed(2)} s`);
+  await sleep(Number(flags['idle-ms']));
   const inputs = Array.from({ length: tasks }, (_, i) => i);
   const spans = [];
   for (const n of [1, 2]) {

@@ -246,7 +246,7 @@ describe('docs/protocol.md: credit', () => {
     expect(await peer.fence()).toEqual([]);
   });
 
-  it('"Nor more than the worker\'s allowance in flight: 2 tasks per slot at first, one more for each result it returns on a live lease"', async () => {
+  it('"Nor more than the worker\'s allowance in flight: 2 tasks per slot at first, two more for each result it returns on a live lease"', async () => {
     const { url } = await startWireMaster(['--store', 'memory']);
     await submit(
       url,
@@ -272,7 +272,7 @@ describe('docs/protocol.md: credit', () => {
         if (frame.type === 'tasks') held.push(...tasksOf(frame));
       sizes.push(held.length);
     }
-    expect(sizes).toEqual([4, 8, 16, 32]);
+    expect(sizes).toEqual([4, 12, 36, 108]);
   });
 
   it('"The master keeps at most limits.maxCredit unused credit per worker: a grant past that is cut to it, without an error."', async () => {
@@ -326,7 +326,8 @@ describe('docs/protocol.md: credit', () => {
       leases: first.map((t) => t.lease),
       outputs: first.map(() => 0),
     });
-    expect(tasksOf(await peer.expect('tasks'))).toHaveLength(256);
+    // 128 answered: the allowance grows by 2 each, to 384.
+    expect(tasksOf(await peer.expect('tasks'))).toHaveLength(384);
     expect(await peer.expect('ack')).toEqual({ type: 'ack', count: 128 });
     expect(await peer.fence()).toEqual([]);
   });

@@ -1,15 +1,22 @@
 /**
  * How many tasks one worker may hold at once, whatever credit it claims. A worker's
  * `ready {credit}` is only a wish: the master grants at most an allowance that starts
- * at a few tasks per slot and grows by one with every result the worker returns (so
- * it doubles per round trip, like TCP's slow start) up to what the worker's adaptive
- * prefetch window can need. A lease that expires on a worker halves its allowance.
- * A socket that claims 100 000 and answers nothing holds `slots × START_PER_SLOT`.
+ * at a few tasks per slot and grows by {@link PER_RESULT} with every result the worker
+ * returns (so it triples per round trip, a faster slow start than TCP's doubling: a
+ * fresh worker reaches its full window in six round trips rather than ten, which is
+ * most of a first job's ramp) up to what the worker's adaptive prefetch window can
+ * need. Hoarding stays bounded by answers: what a worker holds beyond its start is at
+ * most twice what it has returned. A lease that expires on a worker halves its
+ * allowance. A socket that claims 100 000 and answers nothing holds
+ * `slots × startPerSlot`.
  */
 import type { WorkerRecord } from './records.js';
 import type { AllowanceOptions } from './types.js';
 
 export type { AllowanceOptions };
+
+/** How many more tasks a worker may hold for each result it returns on a live lease. */
+export const PER_RESULT = 2;
 
 /** The defaults of {@link AllowanceOptions}. */
 export const ALLOWANCE_DEFAULTS: AllowanceOptions = {
@@ -38,9 +45,11 @@ export function room(worker: WorkerRecord): number {
   return Math.max(0, worker.allowance - worker.active.size);
 }
 
-/** A result came back on an active lease: the worker may hold one more. */
+/** A result came back on an active lease: the worker may hold {@link PER_RESULT} more. */
 export function grow(o: AllowanceOptions, worker: WorkerRecord): void {
-  if (worker.allowance < maxAllowance(o, worker.slots)) worker.allowance++;
+  const max = maxAllowance(o, worker.slots);
+  if (worker.allowance < max)
+    worker.allowance = Math.min(max, worker.allowance + PER_RESULT);
 }
 
 /** A lease expired on the worker: it held more than it could run. */

@@ -238,7 +238,7 @@ export interface SchedulerOptions {
   distinctAddresses?: boolean;
   /**
    * What one worker may hold at once, whatever credit it grants (see allowance.ts).
-   * @defaultValue 2 per slot at first, +1 per result, up to min(1 024 per slot, 4 096)
+   * @defaultValue 2 per slot at first, +2 per result, up to min(1 024 per slot, 4 096)
    */
   allowance?: Partial<AllowanceOptions>;
   /**

@@ -27,7 +27,7 @@ describe('allowance: what one worker may hold', () => {
     expect(s.workerView('greedy')?.inFlight).toBe(6);
   });
 
-  test('each result earns one more: the window doubles per round trip', () => {
+  test('each result earns two more: the window triples per round trip', () => {
     const s = real();
     join(s, 'w', 1);
     submit(s, 'j', 1_000);
@@ -44,7 +44,7 @@ describe('allowance: what one worker may hold', () => {
       sizes.push(next.length);
       held = next;
     }
-    expect(sizes).toEqual([2, 4, 8, 16, 32]);
+    expect(sizes).toEqual([2, 6, 18, 54, 162]);
   });
 
   test('the allowance stops at the cap per slot and overall', () => {
@@ -114,9 +114,9 @@ describe('allowance: what one worker may hold', () => {
         ),
       );
     }
-    expect(held).toHaveLength(16);
+    expect(held).toHaveLength(54);
     join(s, 'other', 1);
-    // All 16 expire: the allowance halves once per expired lease, to its floor of 2.
+    // All 54 expire: the allowance halves once per expired lease, to its floor of 2.
     const after = tick(s, 1_000);
     const again = assigned(after, 'w');
     expect(again).toHaveLength(2);
