@@ -6,6 +6,16 @@
  * compact (no whitespace between tokens), and reports where each value ends so that
  * callers can slice the elements of an array out of a bigger text.
  */
+import {
+  BACKSLASH,
+  CLOSE_BRACE,
+  CLOSE_BRACKET,
+  COLON,
+  COMMA,
+  OPEN_BRACE,
+  OPEN_BRACKET,
+  QUOTE,
+} from './json-chars.js';
 
 /** What a scan found besides validity. */
 export interface ScanFacts {
@@ -23,14 +33,6 @@ export const MAX_JSON_DEPTH = 256;
 
 class ScanError extends Error {}
 
-const QUOTE = 0x22;
-const BACKSLASH = 0x5c;
-const COMMA = 0x2c;
-const COLON = 0x3a;
-const OPEN_BRACE = 0x7b;
-const CLOSE_BRACE = 0x7d;
-const OPEN_BRACKET = 0x5b;
-const CLOSE_BRACKET = 0x5d;
 const MINUS = 0x2d;
 const PLUS = 0x2b;
 const DOT = 0x2e;

@@ -19,20 +19,21 @@ import {
   type TaskBatch,
   type Tasks,
 } from '../../shared/protocol.js';
+import {
+  BACKSLASH,
+  CLOSE_BRACE,
+  CLOSE_BRACKET,
+  COLON,
+  COMMA,
+  OPEN_BRACE,
+  OPEN_BRACKET,
+  QUOTE,
+} from '../../shared/json-chars.js';
 
 /** Frames from this many bytes are decoded here (below, one string costs less). */
 export const BYTES_FRAME_MIN = 64 * 1024;
 /** Most bytes of inputs one batch gets. */
 const RUN_BYTES = 48 * 1024;
-
-const OPEN_BRACE = 0x7b;
-const CLOSE_BRACE = 0x7d;
-const OPEN_BRACKET = 0x5b;
-const CLOSE_BRACKET = 0x5d;
-const COMMA = 0x2c;
-const COLON = 0x3a;
-const QUOTE = 0x22;
-const BACKSLASH = 0x5c;
 
 const PREFIX = Buffer.from('{"type":"tasks"');
 const GROUPS = Buffer.from('"groups"');

@@ -335,34 +335,23 @@ export function readSubmit(body: Buffer): { t: 'submit'; batch: TaskBatch } {
   const { first, ...head } = JSON.parse(header.toString('utf8')) as SubmitHead;
   const leases: Lease[] = [];
   for (let i = 0; i < n; i++) leases.push((first + i) as Lease);
-  if (isSpan(format))
-    return {
-      t: 'submit',
-      batch: {
-        ...head,
-        leases,
-        indexes: packedNumbers(doubles, 0, n),
-        attempts: packedNumbers(doubles, n, n),
-        // The span is the thread's to parse (run() in thread-entry.ts).
-        inputs: [],
-        inputsSpan: (values as string[])[0] as string,
-      },
-    };
-  return {
-    t: 'submit',
-    batch: {
-      ...head,
-      leases,
-      indexes: packedNumbers(doubles, 0, n),
-      attempts: packedNumbers(doubles, n, n),
-      inputs:
-        format === VALUES_DOUBLES
-          ? packedNumbers(doubles, 2 * n, n)
-          : format === VALUES_CLONE
-            ? packed(values as unknown[])
-            : (values as unknown[]),
-    },
+  const batch: TaskBatch = {
+    ...head,
+    leases,
+    indexes: packedNumbers(doubles, 0, n),
+    attempts: packedNumbers(doubles, n, n),
+    inputs: [],
   };
+  // A span is the thread's to parse (run() in thread-entry.ts).
+  if (isSpan(format)) batch.inputsSpan = (values as string[])[0] as string;
+  else
+    batch.inputs =
+      format === VALUES_DOUBLES
+        ? packedNumbers(doubles, 2 * n, n)
+        : format === VALUES_CLONE
+          ? packed(values as unknown[])
+          : (values as unknown[]);
+  return { t: 'submit', batch };
 }
 
 /**
