@@ -167,8 +167,7 @@ class Session {
       executor.pending,
     );
     this.#results.add(done);
-    // Send at once when idle (latency), else gather what finishes within a moment
-    // (longer while no credit is due).
+    // Sent at once when idle (latency), else after a moment (longer if no credit due).
     if (executor.pending === 0 || this.#results.full) this.#flush();
     else
       this.#results.flushSoon(
