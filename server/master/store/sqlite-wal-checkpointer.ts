@@ -43,9 +43,15 @@ export interface CheckpointerOptions {
 }
 
 // The thread's code: CommonJS evaluated in the worker, so that the build needs no entry
-// of its own. The state cell: 0 starting, 1 open, 2 closed (the master waits on it).
+// of its own. The state cell: 0 starting, 1 open, 2 closed or never opened (the master
+// waits on it at close).
 const THREAD_SOURCE = `
 const { parentPort, workerData } = require('node:worker_threads');
+const state = new Int32Array(workerData.state);
+const settle = () => {
+  Atomics.store(state, 0, 2);
+  Atomics.notify(state, 0);
+};
 // This thread only (Linux keeps a nice value per thread): a checkpoint copies pages for
 // milliseconds, and on a busy core the event loop answering workers goes first.
 try {
@@ -53,33 +59,47 @@ try {
 } catch {
   // Not permitted here: the checkpoints run at the master's priority.
 }
-const state = new Int32Array(workerData.state);
-const Database = require(workerData.driver);
-const db = new Database(workerData.file, { fileMustExist: true });
-db.pragma('synchronous = ' + workerData.synchronous);
-db.pragma('wal_autocheckpoint = 0');
-// Waits this long for the writer's lock or for readers, then reports busy.
-db.pragma('busy_timeout = 50');
-Atomics.store(state, 0, 1);
-const run = () => {
-  try {
-    let [result] = db.pragma('wal_checkpoint(PASSIVE)');
-    if (result.log >= workerData.restartPages)
-      [result] = db.pragma('wal_checkpoint(RESTART)');
-    parentPort.postMessage(result);
-  } catch (error) {
-    parentPort.postMessage({ error: String(error) });
-  }
+const open = () => {
+  const Database = require(workerData.driver);
+  // Waits this long for the writer's lock or for readers, then reports busy.
+  const db = new Database(workerData.file, { fileMustExist: true, timeout: 50 });
+  db.pragma('synchronous = ' + workerData.synchronous);
+  db.pragma('wal_autocheckpoint = 0');
+  return db;
 };
-const timer = setInterval(run, workerData.everyMs);
-parentPort.on('message', (message) => {
-  if (message === 'now') return run();
-  clearInterval(timer);
-  db.close();
-  Atomics.store(state, 0, 2);
-  Atomics.notify(state, 0);
+let db;
+try {
+  db = open();
+} catch (error) {
+  // No checkpoints from here (the master logs why); the master's close must not wait.
+  settle();
+  parentPort.postMessage({ error: String(error) });
   parentPort.close();
-});
+}
+if (db !== undefined) {
+  Atomics.store(state, 0, 1);
+  const run = () => {
+    try {
+      let [result] = db.pragma('wal_checkpoint(PASSIVE)');
+      if (result.log >= workerData.restartPages)
+        [result] = db.pragma('wal_checkpoint(RESTART)');
+      parentPort.postMessage(result);
+    } catch (error) {
+      parentPort.postMessage({ error: String(error) });
+    }
+  };
+  const timer = setInterval(run, workerData.everyMs);
+  parentPort.on('message', (message) => {
+    if (message === 'now') return run();
+    clearInterval(timer);
+    try {
+      db.close();
+    } finally {
+      settle();
+      parentPort.close();
+    }
+  });
+}
 `;
 
 /**
@@ -100,8 +120,8 @@ function driverPath(): string {
  */
 const THREAD_NICE = 10;
 
-/** Longest the master waits, at close, for the thread to finish a checkpoint. */
-const CLOSE_WAIT_MS = 2_000;
+/** Longest the master waits, at close, for the thread to start or finish a checkpoint. */
+const CLOSE_WAIT_MS = 10_000;
 
 export class WalCheckpointer {
   readonly #worker: Worker;
@@ -151,17 +171,25 @@ export class WalCheckpointer {
   }
 
   /**
-   * Stops the thread. Its connection is closed before this returns when it was open
-   * (waiting out a checkpoint under way), so that the store's own close is the last
-   * one: SQLite then checkpoints the whole WAL and removes it.
+   * Stops the thread. Its connection is closed before this returns (waiting out its
+   * start or a checkpoint under way), so that the store's own close is the last one:
+   * SQLite then checkpoints the whole WAL and removes it.
+   *
+   * The thread is never terminated: a SQLite error raised in a thread being terminated
+   * aborts the whole process in better-sqlite3 (its exception cannot be created). When
+   * the wait runs out, the thread closes its connection on its own once it reads the
+   * message; it is unref'd, so it never holds the process open.
    */
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
     this.#worker.postMessage('close');
-    if (Atomics.load(this.#state, 0) === 1)
-      Atomics.wait(this.#state, 0, 1, CLOSE_WAIT_MS);
-    // Still starting: it has no connection to keep or it closes it on its own.
-    if (Atomics.load(this.#state, 0) !== 2) void this.#worker.terminate();
+    const deadline = Date.now() + CLOSE_WAIT_MS;
+    for (;;) {
+      const state = Atomics.load(this.#state, 0);
+      const left = deadline - Date.now();
+      if (state === 2 || left <= 0) return;
+      Atomics.wait(this.#state, 0, state, left);
+    }
   }
 }

@@ -140,4 +140,15 @@ describe('WAL checkpoints off the commit', () => {
     cleanups.push(() => reopened.close());
     expect(reopened.readResults(JOB, 0, TASKS)).toHaveLength(40);
   });
+
+  test('a store closed while its thread is still starting waits for it: the WAL is removed every time', async () => {
+    for (let round = 0; round < 8; round++) {
+      const dir = freshDir();
+      const store = openStore(dir, { everyMs: 3_600_000 });
+      await commitResults(store, 0, 5);
+      // No checkpoint asked: the thread may not have opened its connection yet.
+      store.close();
+      expect(fs.existsSync(path.join(dir, 'colony.db-wal'))).toBe(false);
+    }
+  });
 });
