@@ -11,6 +11,7 @@
 import { JsonScanner } from '../../shared/json-scan.js';
 import {
   bodyText,
+  scanNdjsonInputs,
   scanNdjsonLines,
   scanSubmitBody,
   storedInput,
@@ -20,6 +21,18 @@ import type { EncodedValue } from './store/store.js';
 
 /** The most bytes decoded into one string (well under V8's 128 KiB large objects). */
 export const PIECE_BYTES = 48 * 1024;
+
+/**
+ * Bodies over this are decoded whole: Node copies a latin1 text of over ~1 MB into an
+ * external string (malloc'd, outside the V8 heap: no large object, never moved), while
+ * pieces are young strings that every input slice keeps alive, so the collector copies
+ * all of them. Measured on records: pieces cost more than one string past this size.
+ */
+export const WHOLE_BYTES = 1024 * 1024;
+
+/** Whether a body of `length` bytes is decoded in pieces. */
+const inPieces = (length: number, piece: number): boolean =>
+  length > piece && length <= WHOLE_BYTES;
 
 const LINE_FEED = 0x0a;
 
@@ -32,6 +45,7 @@ export function scanNdjsonBytes(
   bytes: Buffer,
   piece = PIECE_BYTES,
 ): EncodedValue[] {
+  if (!inPieces(bytes.length, piece)) return scanNdjsonInputs(bodyText(bytes));
   const inputs: EncodedValue[] = [];
   let line = 0;
   for (let start = 0; start < bytes.length;) {
@@ -57,7 +71,7 @@ export function scanSubmitBytes(
   bytes: Buffer,
   piece = PIECE_BYTES,
 ): ScannedSubmit {
-  if (bytes.length > piece) {
+  if (inPieces(bytes.length, piece)) {
     try {
       const scanned = piecewiseSubmit(bytes, piece);
       if (scanned) return scanned;

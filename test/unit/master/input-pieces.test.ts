@@ -1,6 +1,8 @@
 import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
 import {
+  PIECE_BYTES,
+  WHOLE_BYTES,
   piecewiseSubmit,
   scanNdjsonBytes,
   scanSubmitBytes,
@@ -135,5 +137,31 @@ describe('scanNdjsonBytes', () => {
       ),
       { numRuns: 200 },
     );
+  });
+});
+
+describe('bodies of real sizes', () => {
+  const lines = (count: number): string[] =>
+    Array.from({ length: count }, (_, i) =>
+      JSON.stringify({ id: `task-${i}`, text: 'é€😀 "]}'.repeat(1 + (i % 9)) }),
+    );
+
+  test('a body under WHOLE_BYTES is cut in pieces of PIECE_BYTES; one over it is read whole', () => {
+    for (const size of [PIECE_BYTES * 5, WHOLE_BYTES + PIECE_BYTES]) {
+      const values: string[] = [];
+      let bytes = 0;
+      while (bytes < size) {
+        values.push(...lines(100));
+        bytes = Buffer.byteLength(values.join(','));
+      }
+      const ndjson = bytesOf(values.join('\n'));
+      expect(scanNdjsonBytes(ndjson)).toEqual(values);
+      const submit = bytesOf(`{"name":"n","inputs":[${values.join(',')}]}`);
+      expect(scanSubmitBytes(submit)).toEqual({
+        body: { name: 'n' },
+        inputs: values,
+      });
+      expect(piecewiseSubmit(submit, PIECE_BYTES)?.inputs).toEqual(values);
+    }
   });
 });
