@@ -139,11 +139,24 @@ function notJson(text: string, fallback: Error): AppError {
 
 /** One input per non-blank line, as stored values; a bad line refuses the whole body. */
 export function scanNdjsonInputs(text: string): EncodedValue[] {
+  const inputs: EncodedValue[] = [];
+  scanNdjsonLines(text, inputs, 0);
+  return inputs;
+}
+
+/**
+ * The lines of `text` (a run of whole lines of a body, the first being line `line + 1`)
+ * added to `inputs`; returns the number of the last line read. A bad line throws.
+ */
+export function scanNdjsonLines(
+  text: string,
+  inputs: EncodedValue[],
+  first: number,
+): number {
   const body = new JsonScanner();
   body.reset(text);
   const scanner = new JsonScanner();
-  const inputs: EncodedValue[] = [];
-  let line = 0;
+  let line = first;
   for (let start = 0; start < text.length;) {
     let end = text.indexOf('\n', start);
     if (end === -1) end = text.length;
@@ -175,7 +188,7 @@ export function scanNdjsonInputs(text: string): EncodedValue[] {
       `line ${line} is not JSON (${reason}); nothing was appended`,
     );
   }
-  return inputs;
+  return line;
 }
 
 /**

@@ -7,7 +7,7 @@ import * as z from 'zod';
 import { AppError, ErrorCode } from '../../../shared/errors.js';
 import { requireMediaType, requireToken, sendJson } from '../http-util.js';
 import { JobId } from '../../../shared/protocol.js';
-import { bodyText, scanNdjsonInputs, scanSubmitBody } from '../input-texts.js';
+import { scanNdjsonBytes, scanSubmitBytes } from '../input-pieces.js';
 import { notFound } from '../jobs-service.js';
 import { VolunteerQuery } from '../../../shared/volunteers.js';
 import type { Runtime } from '../runtime.js';
@@ -29,10 +29,10 @@ export function jobIdOf(params: RouteContext['params']): JobId {
   return parsed.data;
 }
 
-/** A lent body as text (a copy): the body is given back once it is decoded. */
-function textOf(body: LentBody): string {
+/** What `read` makes of a lent body (decoded in pieces): the body is then given back. */
+function readLent<T>(body: LentBody, read: (bytes: Buffer) => T): T {
   try {
-    return bodyText(body.bytes);
+    return read(body.bytes);
   } finally {
     body.release();
   }
@@ -76,8 +76,9 @@ export function apiRoutes(options: HttpOptions): Route[] {
   const submitJob = async ({ req, res }: RouteContext) => {
     requireToken(req, token);
     requireMediaType(req, ['application/json']);
-    const { body, inputs } = scanSubmitBody(
-      textOf(await readLentBody(req, options.maxBodyBytes)),
+    const { body, inputs } = readLent(
+      await readLentBody(req, options.maxBodyBytes),
+      (bytes) => scanSubmitBytes(bytes),
     );
     const created = await jobs.submit(body, inputs);
     // The store committed inside submit(): 201 means durable.
@@ -117,8 +118,9 @@ export function apiRoutes(options: HttpOptions): Route[] {
   const appendInputs = async ({ req, res, params }: RouteContext) => {
     requireToken(req, token);
     requireMediaType(req, NDJSON_TYPES);
-    const inputs = scanNdjsonInputs(
-      textOf(await readLentBody(req, options.maxBodyBytes)),
+    const inputs = readLent(
+      await readLentBody(req, options.maxBodyBytes),
+      (bytes) => scanNdjsonBytes(bytes),
     );
     sendJson(res, 200, await jobs.appendStored(jobIdOf(params), inputs));
   };
