@@ -8,6 +8,16 @@
  * body this cannot cut (a shape not expected, or an error to report) takes the
  * whole-string path, which gives the same results and the same messages.
  */
+import {
+  BACKSLASH,
+  CLOSE_BRACE,
+  CLOSE_BRACKET,
+  COLON,
+  COMMA,
+  OPEN_BRACE,
+  OPEN_BRACKET,
+  QUOTE,
+} from '../../shared/json-chars.js';
 import { JsonScanner } from '../../shared/json-scan.js';
 import {
   bodyText,
@@ -128,14 +138,6 @@ function storedRun(
   }
 }
 
-const QUOTE = 0x22;
-const BACKSLASH = 0x5c;
-const COMMA = 0x2c;
-const COLON = 0x3a;
-const OPEN_BRACE = 0x7b;
-const CLOSE_BRACE = 0x7d;
-const OPEN_BRACKET = 0x5b;
-const CLOSE_BRACKET = 0x5d;
 const INPUTS = Buffer.from('"inputs"');
 
 /** Thrown by the walk on anything it does not expect (the caller falls back). */
@@ -207,8 +209,7 @@ class ByteWalk {
     while (b[i] !== CLOSE_BRACE) {
       if (b[i] !== QUOTE) return undefined;
       const keyEnd = this.stringEnd(i);
-      const escape = indexOf.call(b, BACKSLASH, i);
-      if (escape !== -1 && escape < keyEnd) return undefined;
+      if (b.subarray(i, keyEnd).includes(BACKSLASH)) return undefined;
       const isInputs = b.compare(INPUTS, 0, INPUTS.length, i, keyEnd) === 0;
       const colon = this.skip(keyEnd);
       if (b[colon] !== COLON) return undefined;

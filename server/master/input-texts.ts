@@ -7,6 +7,7 @@
  */
 import { isAscii } from 'node:buffer';
 import { AppError, ErrorCode } from '../../shared/errors.js';
+import { CLOSE_BRACKET, COMMA, OPEN_BRACKET } from '../../shared/json-chars.js';
 import {
   JsonScanError,
   JsonScanner,
@@ -118,10 +119,6 @@ function storedElements(
     i = scanner.skip(i + 1);
   }
 }
-
-const COMMA = 0x2c;
-const OPEN_BRACKET = 0x5b;
-const CLOSE_BRACKET = 0x5d;
 
 /** The error JSON.parse gives for `text` (a clearer message than the scanner's). */
 function notJson(text: string, fallback: Error): AppError {
