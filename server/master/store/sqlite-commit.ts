@@ -87,7 +87,7 @@ export class SqliteGroupCommit {
   /** When the last commit began, and when commit() was last called (performance.now()). */
   #lastCommitAt = -Infinity;
   #calledAt = -Infinity;
-  /** The recent time between commit() calls (ms; a moving average, capped). */
+  /** The recent time between commit() calls of a stream (ms; see commit()). */
   #interval = 0;
   /** Commits that failed in a row, and when the next try is due (performance.now()). */
   #failures = 0;
@@ -124,11 +124,18 @@ export class SqliteGroupCommit {
 
   commit(): Promise<void> {
     const now = performance.now();
-    // A moving average of 1/8 weight; a pause counts as at most the short gap.
-    this.#interval +=
-      (Math.min(now - this.#calledAt, MIN_COMMIT_GAP_MS) - this.#interval) / 8;
-    this.#calledAt = now;
     let pending = this.#pending;
+    // The pace of a stream: calls that join a commit still waiting (a moving average of
+    // 1/8 weight, a pause counting as the short gap at most). A caller that waits for
+    // each commit before the next never joins one: for it the pace decays, and a
+    // millisecond's quiet stays enough.
+    this.#interval =
+      pending === undefined
+        ? this.#interval * (7 / 8)
+        : this.#interval +
+          (Math.min(now - this.#calledAt, MIN_COMMIT_GAP_MS) - this.#interval) /
+            8;
+    this.#calledAt = now;
     if (pending === undefined) {
       let resolve!: () => void;
       let reject!: (error: unknown) => void;

@@ -125,4 +125,41 @@ describe('group commit pacing', () => {
     expect(results.commits.length).toBe(before + 1);
     expect(results.commits.reduce((a, b) => a + b, 0)).toBe(400);
   });
+
+  test('a caller that waits for each commit keeps the short pace', async () => {
+    const results = queue();
+    const commits = new SqliteGroupCommit(
+      db,
+      results as unknown as SqliteResults,
+      volunteers,
+    );
+    // After a stream at a slow pace, as a loaded machine's round trips.
+    await stream(commits, results, 100, 2);
+    await vi.advanceTimersByTimeAsync(SMALL_COMMIT_GAP_MS);
+    const start = performance.now();
+    for (let i = 0; i < 50; i++) {
+      results.add();
+      const done = commits.commit();
+      while (!(await settledWithin(done, 1))) {
+        expect(performance.now() - start).toBeLessThan(
+          50 * 4 * MIN_COMMIT_GAP_MS,
+        );
+      }
+    }
+    // 50 commits a short gap apart, give or take a timer's millisecond or two each.
+    expect(performance.now() - start).toBeLessThanOrEqual(
+      50 * (MIN_COMMIT_GAP_MS + 2),
+    );
+  });
 });
+
+/** Advances the fake clock by `ms`; whether `promise` has settled by then. */
+async function settledWithin(
+  promise: Promise<void>,
+  ms: number,
+): Promise<boolean> {
+  let settled = false;
+  void promise.then(() => (settled = true));
+  await vi.advanceTimersByTimeAsync(ms);
+  return settled;
+}
