@@ -1,7 +1,8 @@
 // The bench's latency scenario: round trips at credit 1 through the master against a
 // bare `ws` request/response, measured by one client process (latency-client.mjs) that
 // alternates blocks of each, so that both see the same load. The master and the bare
-// server share core 0, the client has core 1.
+// server share core 0, the client has core 1. Which trips are the slow ones, and what of
+// the master's (a GC, a commit) overlapped them: latency-trace.mjs.
 import {
   TOKEN,
   procCpuSeconds,

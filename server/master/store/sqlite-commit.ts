@@ -7,7 +7,7 @@
  * worker's answer delays that answer; a commit per result nearly doubled the master's
  * CPU per task (and its ack frame is one more socket write). Spaced, one commit and one
  * ack serve the results of many round trips (a small batch waits longer while results
- * keep coming: SMALL_COMMIT_GAP_MS). Only acks and readers wait for it (never the next
+ * keep coming: SMALL_COMMIT_ROWS). Only acks and readers wait for it (never the next
  * task's dispatch), so the gap costs them at most that long.
  *
  * A commit always runs from setImmediate, after the poll phase: frames that already
@@ -51,17 +51,24 @@ export const MIN_COMMIT_GAP_MS = 5;
 
 /**
  * While results keep coming, a commit of fewer result rows than SMALL_COMMIT_ROWS and no
- * job end waits out the longer gap: one task at a time (credit 1), results come a few
- * dozen per 5 ms, and each commit delays the one round trip it lands in by its whole
- * transaction; spaced 20 ms, a few hundred rows share one and four times fewer round
- * trips wait. Busier streams pass the mark within the short gap and keep it. When no
- * commit() came for QUIET_MS by the short gap's end, the master is idle: the commit runs
- * then, delaying nobody (a caller that commits and waits keeps the short pace). A lone
- * result after the long gap is committed at once.
+ * job end waits, up to SMALL_COMMIT_GAP_MS: one task at a time (credit 1), each commit
+ * delays the one round trip it lands in by its whole transaction (the answer arrives
+ * while it runs), so the share of round trips that wait is one per commit. Counted in
+ * rows, that share stays under 1 in SMALL_COMMIT_ROWS whatever the pace; counted in
+ * time (20 ms, as before), a slow or loaded machine's round trips took a commit every
+ * few dozen trips, and the slowest 1% were nearly all of them. Busier streams pass the
+ * mark within the short gap and keep it. When no commit() came for a while (QUIET_MS,
+ * or QUIET_INTERVALS of the recent pace of calls if that is slower: on a loaded machine
+ * a millisecond between results is no pause), the master is idle: the commit runs then,
+ * delaying nobody (a caller that commits and waits keeps the short pace). This is
+ * checked every MIN_COMMIT_GAP_MS until the long gap's end, so that a commit after the
+ * last result of a run goes out within a few ms, not in the next run's first round
+ * trips. A lone result after the long gap is committed at once.
  */
-export const SMALL_COMMIT_ROWS = 256;
-export const SMALL_COMMIT_GAP_MS = 20;
+export const SMALL_COMMIT_ROWS = 512;
+export const SMALL_COMMIT_GAP_MS = 100;
 export const QUIET_MS = 1;
+export const QUIET_INTERVALS = 8;
 
 /** Wait before the first retry of a failed commit; doubled per failure up to the max. */
 const RETRY_FIRST_MS = 50;
@@ -80,6 +87,8 @@ export class SqliteGroupCommit {
   /** When the last commit began, and when commit() was last called (performance.now()). */
   #lastCommitAt = -Infinity;
   #calledAt = -Infinity;
+  /** The recent time between commit() calls of a stream (ms; see commit()). */
+  #interval = 0;
   /** Commits that failed in a row, and when the next try is due (performance.now()). */
   #failures = 0;
   #retryAt = -Infinity;
@@ -115,8 +124,18 @@ export class SqliteGroupCommit {
 
   commit(): Promise<void> {
     const now = performance.now();
-    this.#calledAt = now;
     let pending = this.#pending;
+    // The pace of a stream: calls that join a commit still waiting (a moving average of
+    // 1/8 weight, a pause counting as the short gap at most). A caller that waits for
+    // each commit before the next never joins one: for it the pace decays, and a
+    // millisecond's quiet stays enough.
+    this.#interval =
+      pending === undefined
+        ? this.#interval * (7 / 8)
+        : this.#interval +
+          (Math.min(now - this.#calledAt, MIN_COMMIT_GAP_MS) - this.#interval) /
+            8;
+    this.#calledAt = now;
     if (pending === undefined) {
       let resolve!: () => void;
       let reject!: (error: unknown) => void;
@@ -173,7 +192,8 @@ export class SqliteGroupCommit {
 
   /**
    * Waits `wait` ms, then runs the commit if due by then (results paused: the master is
-   * idle; or a big batch), else waits out the long gap (I/O may start it sooner).
+   * idle; or a big batch), else looks again a short gap later, up to the long gap's end
+   * (I/O may start it sooner).
    */
   #arm(pending: PendingCommit, wait: number): void {
     pending.timer = setTimeout(() => {
@@ -181,14 +201,17 @@ export class SqliteGroupCommit {
       const now = performance.now();
       // Armed for a gap's end (a timer may fire a little before it, on the clock's
       // whole milliseconds): only the long gap is left to judge.
-      if (this.#wantsNow(now, now - this.#calledAt >= QUIET_MS))
-        this.#schedule(pending);
-      else
-        this.#arm(
-          pending,
-          Math.max(this.#lastCommitAt + SMALL_COMMIT_GAP_MS, this.#retryAt) -
-            now,
+      const quiet =
+        now - this.#calledAt >=
+        Math.max(QUIET_MS, QUIET_INTERVALS * this.#interval);
+      if (this.#wantsNow(now, quiet)) this.#schedule(pending);
+      else {
+        const next = Math.min(
+          this.#lastCommitAt + SMALL_COMMIT_GAP_MS,
+          now + MIN_COMMIT_GAP_MS,
         );
+        this.#arm(pending, Math.max(next, this.#retryAt) - now);
+      }
     }, wait);
   }
 
