@@ -154,7 +154,10 @@ export function encodeResults(message: Results): string | Uint8Array {
   const { outputs, ...rest } = message;
   let texts = false;
   for (const output of outputs)
-    if (output instanceof JsonText || output instanceof JsonRun) {
+    if (
+      typeof output === 'object' &&
+      (output instanceof JsonText || output instanceof JsonRun)
+    ) {
       texts = true;
       break;
     }
