@@ -16,6 +16,49 @@ export class JsonText {
 }
 
 /**
+ * Outputs of tasks in a row as one text `a,b,c`, each element checked (one compact
+ * JSON value): spliced into a `results` frame whole, with no string per output. In a
+ * column of outputs it stands at its first task's place and {@link IN_RUN} at each
+ * following one's.
+ */
+export class JsonRun {
+  readonly json: string;
+  /** Where each element ends in `json` (a `,` or the end follows). */
+  readonly ends: ArrayLike<number>;
+  constructor(json: string, ends: ArrayLike<number>) {
+    this.json = json;
+    this.ends = ends;
+  }
+
+  /** The elements one by one (a run cut in two). */
+  texts(): JsonText[] {
+    const out: JsonText[] = [];
+    let from = 0;
+    for (const end of Array.from(this.ends)) {
+      out.push(new JsonText(this.json.slice(from, end)));
+      from = end + 1;
+    }
+    return out;
+  }
+}
+
+/** The place of an output that the {@link JsonRun} before it holds. */
+export const IN_RUN: unknown = Object.freeze({ inRun: true });
+
+/**
+ * `outputs` with the run that holds place `at` (if any) as one text per output: before
+ * a column is cut there.
+ */
+export function splitRunAt(outputs: unknown[], at: number): void {
+  if (outputs[at] !== IN_RUN) return;
+  let start = at - 1;
+  while (start > 0 && outputs[start] === IN_RUN) start--;
+  const run = outputs[start];
+  if (run instanceof JsonRun)
+    outputs.splice(start, run.ends.length, ...run.texts());
+}
+
+/**
  * The JSON text of a task's output when it is worth sending as text: an object or
  * array without bytes in it. Undefined for a primitive (cheaper as it is) or a value
  * with a `Uint8Array` (it travels in a binary frame). Throws what JSON.stringify
@@ -32,6 +75,39 @@ export function outputText(value: unknown): string | undefined {
 
 const scanner = new JsonScanner();
 
+/** A JSON string as JSON.stringify writes it (no raw control chars, valid escapes). */
+const STRING = String.raw`"(?:[^"\\\u0000-\u001f]|\\(?:["\\/bfnrt]|u[0-9a-fA-F]{4}))*"`;
+/** A JSON string, number (JSON's grammar exactly), true, false or null. */
+const PRIMITIVE = String.raw`(?:${STRING}|-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?|true|false|null)`;
+/**
+ * A compact flat object (members of primitives only), the shape of most records: one
+ * match in the regex engine's compiled code costs about a third of a scan by
+ * {@link JsonScanner}. Every alternative starts with a char of its own, so a match
+ * never backtracks more than a char per quantifier: linear in the text.
+ */
+const FLAT_OBJECT = new RegExp(
+  String.raw`^\{(?:${STRING}:${PRIMITIVE}(?:,${STRING}:${PRIMITIVE})*)?\}$`,
+);
+/** The same, sticky: matched at a place in a longer text (a run of outputs). */
+const FLAT_OBJECT_AT = new RegExp(FLAT_OBJECT.source.slice(1, -1), 'y');
+/** Longer texts go to the scanner (a regex's backtrack stack is bounded). */
+const FLAT_MAX_CHARS = 4_096;
+
+/** Whether `text[from, to)` is exactly one compact JSON value (see checkedText). */
+export function isCompactJsonAt(
+  text: string,
+  from: number,
+  to: number,
+): boolean {
+  if (to - from <= FLAT_MAX_CHARS) {
+    FLAT_OBJECT_AT.lastIndex = from;
+    if (FLAT_OBJECT_AT.test(text) && FLAT_OBJECT_AT.lastIndex === to)
+      return true;
+  }
+  const scan = scanJson(text.slice(from, to), scanner);
+  return scan.ok && !scan.spaced;
+}
+
 /**
  * `text` as an output if it is exactly one compact JSON value, else null: text from a
  * thread running task code is not spliced into a frame unchecked.
@@ -46,15 +122,28 @@ const scanner = new JsonScanner();
  */
 export function checkedText(text: unknown): JsonText | null {
   if (typeof text !== 'string') return null;
+  if (text.length <= FLAT_MAX_CHARS && FLAT_OBJECT.test(text))
+    return new JsonText(text);
   const scan = scanJson(text, scanner);
   return scan.ok && !scan.spaced ? new JsonText(text) : null;
 }
 
 /** The JSON text of one output, whichever form it is in. */
 const textOf = (output: unknown): string =>
-  output instanceof JsonText
+  output instanceof JsonText || output instanceof JsonRun
     ? output.json
     : ((JSON.stringify(output) as string | undefined) ?? 'null');
+
+/** Outputs as values: texts parsed back (for a binary frame, rare). */
+function outputValues(outputs: readonly unknown[]): unknown[] {
+  const values: unknown[] = [];
+  for (const o of outputs)
+    if (o instanceof JsonText) values.push(JSON.parse(o.json));
+    else if (o instanceof JsonRun)
+      for (const v of JSON.parse(`[${o.json}]`) as unknown[]) values.push(v);
+    else if (o !== IN_RUN) values.push(o);
+  return values;
+}
 
 /**
  * Encodes a `results` message whose outputs may be {@link JsonText}s: their text is
@@ -65,20 +154,28 @@ export function encodeResults(message: Results): string | Uint8Array {
   const { outputs, ...rest } = message;
   let texts = false;
   for (const output of outputs)
-    if (output instanceof JsonText) {
+    if (
+      typeof output === 'object' &&
+      (output instanceof JsonText || output instanceof JsonRun)
+    ) {
       texts = true;
       break;
     }
   if (!texts) return encodeFrame(message);
-  if (outputs.some((o) => !(o instanceof JsonText) && containsBinary(o))) {
-    const values = outputs.map((o) =>
-      o instanceof JsonText ? (JSON.parse(o.json) as unknown) : o,
-    );
-    return encodeFrame({ ...message, outputs: values });
-  }
+  if (
+    outputs.some(
+      (o) =>
+        !(o instanceof JsonText || o instanceof JsonRun || o === IN_RUN) &&
+        containsBinary(o),
+    )
+  )
+    return encodeFrame({ ...message, outputs: outputValues(outputs) });
   let body = '';
-  for (let i = 0; i < outputs.length; i++)
-    body += (i === 0 ? '' : ',') + textOf(outputs[i]);
+  for (let i = 0; i < outputs.length; i++) {
+    const output = outputs[i];
+    // A run wrote the outputs of the places it holds.
+    if (output !== IN_RUN) body += (i === 0 ? '' : ',') + textOf(output);
+  }
   // The other members as JSON.stringify writes them (`type` among them: never empty).
   const head = JSON.stringify(rest);
   return `${head.slice(0, -1)},"outputs":[${body}]}`;

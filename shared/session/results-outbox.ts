@@ -3,6 +3,7 @@
  * session gathers what finishes within a moment and sends it in frames of at most
  * {@link MAX_RESULTS_PER_FRAME} results.
  */
+import { splitRunAt } from '../json-text.js';
 import type { Lease, TaskFailure } from '../protocol.js';
 
 /**
@@ -66,6 +67,8 @@ export class ResultsOutbox {
     }
     const failures = outbox.failures.splice(0, MAX_RESULTS_PER_FRAME);
     const room = MAX_RESULTS_PER_FRAME - failures.length;
+    // A run of output texts cut here becomes one text per output.
+    splitRunAt(outbox.outputs, room);
     return {
       leases: outbox.leases.splice(0, room),
       outputs: outbox.outputs.splice(0, room),

@@ -5,10 +5,17 @@
  * are bounded. Anything else is dropped. The message comes either as columns (typed
  * arrays, columns.ts) or as a structured clone of any shape.
  */
-import { checkedText } from '../../../shared/json-text.js';
+import {
+  IN_RUN,
+  JsonRun,
+  JsonText,
+  checkedText,
+  isCompactJsonAt,
+} from '../../../shared/json-text.js';
 import { LIMITS, type TaskFailure } from '../../../shared/protocol.js';
 import type { Outcomes } from '../../../shared/worker-session.js';
 import type { HeldBatch, HeldBatches, OnDone } from './held.js';
+import { TextsRun } from './text-runs.js';
 
 type List = ArrayLike<unknown>;
 
@@ -39,12 +46,19 @@ export function acceptDone(
   held: HeldBatches,
   message: Record<string, unknown>,
 ): Map<OnDone, Outcomes> {
-  const { leases, outputs, failures, skipped, busyMs, texts } = message;
+  const { leases, failures, skipped, busyMs, texts } = message;
   const owners = new ByOwner();
-  if (!isList(leases) || !isList(outputs) || !Array.isArray(failures))
+  const outputs: unknown = message.outputs;
+  const run = outputs instanceof TextsRun ? outputs : null;
+  if (
+    !isList(leases) ||
+    !(run !== null || isList(outputs)) ||
+    !Array.isArray(failures)
+  )
     return owners.map;
+  const taken = run ? new RunTaken(run) : null;
   const busy = isList(busyMs) ? busyMs : null;
-  const count = Math.min(leases.length, outputs.length);
+  const count = Math.min(leases.length, (run ?? (outputs as List)).length);
   const allTexts = texts === 'all';
   const textAt = allTexts ? null : textPlaces(texts, count);
   // Ids come batch after batch: the batch and its owner's outcomes are looked up once
@@ -65,8 +79,14 @@ export function acceptDone(
     }
     const lease = held.release(batch, id);
     if (lease === undefined || outcomes === null) continue;
-    let output = outputs[i];
-    if (allTexts || (textAt !== null && textAt.has(i))) {
+    let output = taken ? taken.take(i, outcomes) : (outputs as List)[i];
+    if (taken) {
+      if (output === null) {
+        const error = 'the sandbox sent an output that is not JSON text';
+        outcomes.failures.push({ lease, error, kind: 'error' });
+        continue;
+      }
+    } else if (allTexts || (textAt !== null && textAt.has(i))) {
       // Task code runs in the child: an output text is scanned before it is spliced.
       output = checkedText(output);
       if (output === null) {
@@ -83,6 +103,7 @@ export function acceptDone(
       typeof ms === 'number' && ms >= 0 && ms <= LIMITS.maxBusyMs ? ms : 0,
     );
   }
+  taken?.finish();
   for (const failure of failures as unknown[]) {
     if (failure === null || typeof failure !== 'object') continue;
     const { lease: id, error, kind } = failure as Record<string, unknown>;
@@ -121,4 +142,53 @@ function textPlaces(texts: unknown, count: number): Set<number> | null {
     if (typeof i === 'number' && Number.isInteger(i) && i >= 0 && i < count)
       places.add(i);
   return places;
+}
+
+/**
+ * A run of output texts from the child taken into outcomes: each text is checked in
+ * place, and stands as {@link IN_RUN} until the end. If every one of them went, in
+ * order, to one owner's outcomes, the run stays whole there (spliced into the results
+ * frame as it came); else each place gets its own text.
+ */
+class RunTaken {
+  readonly #run: TextsRun;
+  #outputs: unknown[] | null = null;
+  #first = -1;
+  #whole = true;
+  readonly #places: { outputs: unknown[]; at: number; i: number }[] = [];
+
+  constructor(run: TextsRun) {
+    this.#run = run;
+  }
+
+  /** The placeholder of the run's text `i` for `outcomes`, or null if it is not JSON. */
+  take(i: number, outcomes: Outcomes): unknown {
+    const { text, ends } = this.#run;
+    const from = i === 0 ? 0 : (ends[i - 1] as number) + 1;
+    if (!isCompactJsonAt(text, from, ends[i] as number)) {
+      this.#whole = false;
+      return null;
+    }
+    const { outputs } = outcomes;
+    if (this.#outputs === null) {
+      this.#outputs = outputs;
+      this.#first = outputs.length;
+    } else if (this.#outputs !== outputs || outputs.length !== this.#first + i)
+      this.#whole = false;
+    this.#places.push({ outputs, at: outputs.length, i });
+    return IN_RUN;
+  }
+
+  /** Puts the texts in place: the run whole if all of them went, in order. */
+  finish(): void {
+    const { text, ends } = this.#run;
+    if (this.#whole && this.#places.length === ends.length && this.#outputs) {
+      this.#outputs[this.#first] = new JsonRun(text, ends);
+      return;
+    }
+    for (const { outputs, at, i } of this.#places) {
+      const from = i === 0 ? 0 : (ends[i - 1] as number) + 1;
+      outputs[at] = new JsonText(text.slice(from, ends[i] as number));
+    }
+  }
 }

@@ -10,6 +10,7 @@
  * A batch's input texts (records, shared/tasks-text.ts) go as one UTF-8 span `a,b,c`,
  * the slice of the master's frame they came in: not split, joined nor scanned here; the
  * task thread parses the span whole, which also checks that it holds n inputs.
+ * Output texts that are all of a `done` go as a run (text-runs.ts).
  * Anything else (failures, skipped, checkpoints to resume, control messages) keeps the
  * structured-clone frame of frames.ts.
  *
@@ -25,6 +26,14 @@
 import { deserialize, serialize } from 'node:v8';
 import type { Lease, TaskBatch } from '../../../shared/protocol.js';
 import { inputsSpan } from '../../../shared/tasks-text.js';
+import {
+  TextList,
+  type TextsRun,
+  isRun,
+  readRun,
+  runPart,
+  stringLengths,
+} from './text-runs.js';
 
 export const FRAME_CLONE = 0;
 export const FRAME_SUBMIT = 1;
@@ -50,7 +59,7 @@ const HEAD = 16;
 export interface DoneColumns {
   t: 'done';
   leases: Float64Array;
-  outputs: Float64Array | unknown[];
+  outputs: Float64Array | unknown[] | TextsRun;
   failures: [];
   busyMs: Float64Array;
   /** Which outputs are JSON texts (checked by the executor like any `done`). */
@@ -79,24 +88,17 @@ const allNumbers = (values: Column): boolean => {
   return true;
 };
 
-/** The lengths of `values` if they are all strings (some at least), else null. */
-function stringLengths(values: readonly unknown[]): number[] | null {
-  if (values.length === 0) return null;
-  const lengths: number[] = [];
-  for (const value of values) {
-    if (typeof value !== 'string') return null;
-    lengths.push(value.length);
-  }
-  return lengths;
-}
-
 /** How the values ride: a last column of doubles, and the bytes after the header. */
-function valuesPart(values: Column | Span): {
+function valuesPart(values: Column | Span | TextList): {
   format: number;
   column: Column | null;
   tail:
     { text: string; encoding: 'latin1' | 'utf16le' | 'utf8' } | Buffer | null;
 } {
+  if (values instanceof TextList) {
+    const run = runPart(values);
+    if (run !== null) return run;
+  }
   if (values instanceof Span)
     return wellFormed(values.text)
       ? {
@@ -109,13 +111,14 @@ function valuesPart(values: Column | Span): {
           column: null,
           tail: { text: values.text, encoding: 'utf16le' },
         };
-  if (allNumbers(values))
-    return { format: VALUES_DOUBLES, column: values, tail: null };
-  const list = values as readonly unknown[];
-  const lengths = stringLengths(list);
+  const list: Column = values instanceof TextList ? values.texts : values;
+  if (allNumbers(list))
+    return { format: VALUES_DOUBLES, column: list, tail: null };
+  const strings = list as readonly unknown[];
+  const lengths = stringLengths(strings);
   if (lengths === null)
-    return { format: VALUES_CLONE, column: null, tail: serialize(list) };
-  const text = list.join('');
+    return { format: VALUES_CLONE, column: null, tail: serialize(strings) };
+  const text = strings.join('');
   return WIDE_CHAR.test(text)
     ? {
         format: VALUES_UTF16,
@@ -133,10 +136,15 @@ function valuesPart(values: Column | Span): {
 function columnsFrame(
   kind: number,
   columns: readonly Column[],
-  values: Column | Span,
+  values: Column | Span | TextList,
   header: Buffer | null,
 ): Buffer {
-  const n = values instanceof Span ? values.n : values.length;
+  const n =
+    values instanceof Span
+      ? values.n
+      : values instanceof TextList
+        ? values.texts.length
+        : values.length;
   const { format, column, tail } = valuesPart(values);
   const cols = columns.length + (column ? 1 : 0);
   const headerBytes = header?.length ?? 0;
@@ -199,12 +207,15 @@ export function doneFrame(done: {
     return null;
   if (outputs.length !== n || busyMs?.length !== n) return null;
   if (!allNumbers(leases) || !allNumbers(busyMs)) return null;
-  // Records: every output a text, said in a word instead of a list of n places.
+  // Records: every output a text, said in a word instead of a list of n places, and
+  // sent as one run the parent splices whole.
+  const all = texts !== undefined && texts.length === n;
   const header =
     texts === undefined || texts.length === 0
       ? null
-      : Buffer.from(JSON.stringify(texts.length === n ? 'all' : texts));
-  return columnsFrame(FRAME_DONE, [leases, busyMs], outputs, header);
+      : Buffer.from(JSON.stringify(all ? 'all' : texts));
+  const values = all ? new TextList(outputs as readonly string[]) : outputs;
+  return columnsFrame(FRAME_DONE, [leases, busyMs], values, header);
 }
 
 /** `count` doubles at `at`, through one aligned copy (the body may be unaligned). */
@@ -241,7 +252,7 @@ interface RawColumns {
   doubles: Float64Array;
   n: number;
   format: number;
-  values: Float64Array | unknown[] | null;
+  values: Float64Array | unknown[] | TextsRun | null;
   header: Buffer;
 }
 
@@ -251,6 +262,7 @@ function readColumns(
   columns: number,
   wantValues: boolean,
   spanAllowed = false,
+  runAllowed = false,
 ): RawColumns {
   if (body.length < HEAD - 4) throw new Error('a columns frame is too short');
   const format = body[1] as number;
@@ -261,7 +273,8 @@ function readColumns(
     format !== VALUES_CLONE &&
     format !== VALUES_LATIN1 &&
     format !== VALUES_UTF16 &&
-    !(isSpan(format) && spanAllowed)
+    !(isSpan(format) && spanAllowed) &&
+    !(isRun(format) && runAllowed)
   )
     throw new Error(`unknown values format ${format}`);
   const all = columns + (format === VALUES_CLONE || isSpan(format) ? 0 : 1);
@@ -270,11 +283,13 @@ function readColumns(
   if (end > body.length || (format === VALUES_DOUBLES && end !== body.length))
     throw new Error('a columns frame does not match its lengths');
   const doubles = readDoubles(body, start, all * n);
-  let values: Float64Array | unknown[] | null = null;
+  let values: Float64Array | unknown[] | TextsRun | null = null;
   if (format === VALUES_DOUBLES)
     values = wantValues ? doubles.subarray(columns * n, all * n) : null;
   else if (isSpan(format))
     values = [body.toString(format === VALUES_SPAN ? 'utf8' : 'utf16le', end)];
+  else if (isRun(format))
+    values = readRun(body, format, doubles.subarray(columns * n), n, end);
   else if (format !== VALUES_CLONE)
     values = readStrings(body, format, doubles.subarray(columns * n), n, end);
   else {
@@ -359,11 +374,12 @@ export function readSubmit(body: Buffer): { t: 'submit'; batch: TaskBatch } {
  * here: the executor accepts held ids and plausible times only.
  */
 export function readDone(body: Buffer): DoneColumns {
-  const { doubles, n, values, header } = readColumns(body, 2, true);
+  const raw = readColumns(body, 2, true, false, true);
+  const { doubles, n, values, header } = raw;
   return {
     t: 'done',
     leases: doubles.subarray(0, n),
-    outputs: values as Float64Array | unknown[],
+    outputs: values as Float64Array | unknown[] | TextsRun,
     failures: [],
     busyMs: doubles.subarray(n, 2 * n),
     texts: header.length === 0 ? undefined : textPlaces(header),

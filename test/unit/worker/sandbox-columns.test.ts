@@ -134,7 +134,9 @@ describe('column frames', () => {
       busyMs: f64(0.001, 3),
       texts: undefined,
     });
-    expect(Object.is(readDone(frame.subarray(4)).outputs[0], -0)).toBe(true);
+    expect(
+      Object.is((readDone(frame.subarray(4)).outputs as Float64Array)[0], -0),
+    ).toBe(true);
   });
 
   test('record batches keep their input texts flag; done frames keep their text places', () => {

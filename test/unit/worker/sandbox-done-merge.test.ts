@@ -31,7 +31,7 @@ describe('DoneMerger', () => {
     expect(frame[4]).toBe(FRAME_DONE);
     const done = readDone(frame.subarray(4));
     expect([...done.leases]).toEqual([1, 2, 3]);
-    expect([...done.outputs]).toEqual([10, 20, 30]);
+    expect([...(done.outputs as Float64Array)]).toEqual([10, 20, 30]);
     // A batch without measured times reads as 0, as the parent counts it anyway.
     expect([...done.busyMs]).toEqual([0.5, 0.25, 0]);
     expect(done.texts).toBeUndefined();
