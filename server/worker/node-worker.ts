@@ -30,6 +30,7 @@ import {
   REHEARSAL_SOURCE,
   rehearse,
 } from './warm-up-session.js';
+import { maskOption } from './ws-mask.js';
 
 export interface NodeWorkerOptions {
   /** The master's base URL, e.g. http://127.0.0.1:8080, or several: `URL1,URL2` (on loss it moves to the next). */
@@ -68,17 +69,6 @@ export interface RunningWorker {
 
 /** A master that sends nothing (not even a ping) for this long is presumed gone. */
 const SILENT_MASTER_MS = 35_000;
-
-/**
- * The frames' masking key: all zeros, which `ws` takes as "no XOR" (a pass over every
- * byte sent, about 0.3 µs per record result) and which lets it write a text frame
- * without copying it into a Buffer first. Masking guards proxies against a browser
- * page's script choosing the bytes on the wire; this process is no browser and its
- * peer is the master (which unmasks whatever key it gets).
- */
-const noMask = (mask: Uint8Array): void => {
-  mask.fill(0);
-};
 
 export function wsUrlOf(base: string): string {
   const url = new URL(base);
@@ -150,10 +140,11 @@ export function startNodeWorker(options: NodeWorkerOptions): RunningWorker {
   const open: Connect = (handlers) => {
     // Every reconnect (after the session's jittered backoff) tries the next master.
     if (connects++ > 0) current = (current + 1) % masters.length;
-    const socket = new WebSocket(wsUrlOf(base().toString()), {
+    const wsUrl = wsUrlOf(base().toString());
+    const socket = new WebSocket(wsUrl, {
       perMessageDeflate: false,
       maxPayload: 256 * 1024 * 1024,
-      generateMask: noMask,
+      ...maskOption(wsUrl),
     });
     let silence: NodeJS.Timeout | null = null;
     const heard = () => {
