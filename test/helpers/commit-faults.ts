@@ -31,7 +31,9 @@ export async function masterWithFault(triggers: string): Promise<FaultyMaster> {
   const db = new Database(path.join(dataDir, 'colony.db'), {
     fileMustExist: true,
   });
-  onTestFinished(() => db.close());
+  onTestFinished(() => {
+    db.close();
+  });
   db.pragma('busy_timeout = 5000');
   db.exec(triggers);
   const client = new ColonyClient({
