@@ -16,6 +16,7 @@ import {
   type MasterOptions,
   type RunningMaster,
 } from '../../server/master/main.js';
+import { assertTestRunning } from './test-running.js';
 
 export const ROOT = path.resolve(import.meta.dirname, '../..');
 export const CLI = path.join(ROOT, 'bin/colony.mjs');
@@ -31,6 +32,7 @@ export function tempDir(prefix = 'colony-test-'): string {
 export async function startTestMaster(
   options: MasterOptions = {},
 ): Promise<RunningMaster & { client: ColonyClient }> {
+  assertTestRunning('startTestMaster');
   const master = await startMaster({
     port: 0,
     dataDir: options.dataDir ?? tempDir(),
@@ -58,6 +60,7 @@ export function spawnColony(
   args: string[],
   env: NodeJS.ProcessEnv = {},
 ): ChildHandle {
+  assertTestRunning(`colony ${args[0] ?? ''}`);
   // Each child gets a config dir of its own: a worker makes its identity there (one
   // volunteer per process), never in the user's own ~/.config.
   const config = mkdtempSync(path.join(os.tmpdir(), 'colony-config-'));

@@ -8,6 +8,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { onTestFinished } from 'vitest';
 import { ROOT } from './master.js';
+import { assertTestRunning } from './test-running.js';
 
 export const NGINX = '/usr/sbin/nginx';
 
@@ -60,6 +61,7 @@ export async function startNginx(dir: string, site: string): Promise<void> {
       '',
     ].join('\n'),
   );
+  assertTestRunning('nginx');
   const child = spawn(NGINX, ['-p', prefix, '-c', conf, '-e', 'stderr'], {
     stdio: ['ignore', 'ignore', 'pipe'],
   });

@@ -10,6 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { onTestFinished } from 'vitest';
 import WebSocket from 'ws';
+import { assertTestRunning } from './test-running.js';
 
 const CLI = path.resolve(import.meta.dirname, '../../bin/colony.mjs');
 const TOKEN = 'wire-token-0123456789';
@@ -32,6 +33,7 @@ export async function startWireMaster(
   extra: string[] = [],
   dataDir?: string,
 ): Promise<WireMaster> {
+  assertTestRunning('colony master');
   const dir = dataDir ?? mkdtempSync(path.join(os.tmpdir(), 'colony-wire-'));
   const child = spawn(
     process.execPath,

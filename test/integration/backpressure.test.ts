@@ -11,10 +11,12 @@ import { connectRaw, hello } from '../helpers/raw-socket.js';
 
 describe('backpressure', () => {
   test('a stalled reader is cut off past the buffer cap and its tasks are re-queued', async () => {
-    const master = await startTestMaster({
-      heartbeatMs: 200,
-      maxBufferedBytes: 1024 * 1024,
-    });
+    // The default heartbeat (10 s), not a short one: the hoarder stops answering pings
+    // once paused, and a short beat could cut it off as silent before its `ready` is
+    // read (the event loop runs timers before it reads sockets, and it stalls for a
+    // second or more on a loaded machine). The next beat after the tasks go out finds
+    // its buffer over the cap; that check comes before the silence check.
+    const master = await startTestMaster({ maxBufferedBytes: 1024 * 1024 });
     const module = await fixtureModule('square.mjs');
     const pad = 'x'.repeat(100_000);
     const n = 200;

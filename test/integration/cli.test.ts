@@ -188,7 +188,7 @@ describe('command line', () => {
     expect(lines).toHaveLength(2_000);
     expect(new Set(lines.map((line) => line.index)).size).toBe(2_000);
     for (const line of lines) expect(line.output).toBe(line.index * line.index);
-  });
+  }, 120_000); // two masters start (each rehearses jobs first): past 60 s on a loaded machine
 
   test('cancel stops a running job; bad input exits non-zero with one actionable line', async () => {
     const dir = tempDir();

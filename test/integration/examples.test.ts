@@ -9,7 +9,14 @@ import os from 'node:os';
 import path from 'node:path';
 import { chromium } from '@playwright/test';
 import { PNG } from 'pngjs';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import {
+  afterAll,
+  beforeAll,
+  describe,
+  expect,
+  onTestFinished,
+  test,
+} from 'vitest';
 import { ColonyClient } from '../../server/client/index.js';
 import { createLogger } from '../../server/log.js';
 import { startMaster, type RunningMaster } from '../../server/master/main.js';
@@ -18,6 +25,7 @@ import {
   type RunningWorker,
 } from '../../server/worker/node-worker.js';
 import { decodeWeightsFile } from '../../examples/train/model.js';
+import { assertTestRunning } from '../helpers/test-running.js';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 const CHROMIUM = '/usr/bin/chromium';
@@ -79,11 +87,18 @@ function runExample(
   const argv = target
     ? [...args, '--url', target.url, '--token', target.token]
     : args;
+  assertTestRunning('an example');
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [RUN, ...argv], {
       cwd: ROOT,
       env: { ...process.env, COLONY_LOG_LEVEL: 'warn' },
       stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    // A test that times out must not leave its example running (with the master and
+    // workers an example without --url starts for itself).
+    onTestFinished(() => {
+      if (child.exitCode === null && child.signalCode === null)
+        child.kill('SIGKILL');
     });
     let stdout = '';
     let stderr = '';

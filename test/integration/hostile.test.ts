@@ -18,6 +18,7 @@ import {
   type WirePeer,
   type WireTask,
 } from '../helpers/wire.js';
+import { assertTestRunning } from '../helpers/test-running.js';
 
 const CLI = new URL('../../bin/colony.mjs', import.meta.url).pathname;
 const FLOOD = new URL('../fixtures/flood.mjs', import.meta.url).pathname;
@@ -63,6 +64,7 @@ function flood(url: string): {
   first: Promise<{ huge: unknown; statuses: number[] }>;
   last: Promise<{ closed: number[] }>;
 } {
+  assertTestRunning('the flood');
   const child = spawn(process.execPath, [FLOOD, url], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });

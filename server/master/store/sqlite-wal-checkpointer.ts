@@ -43,8 +43,9 @@ export interface CheckpointerOptions {
 }
 
 // The thread's code: CommonJS evaluated in the worker, so that the build needs no entry
-// of its own. The state cell: 0 starting, 1 open, 2 closed or never opened (the master
-// waits on it at close).
+// of its own. The state cell: 0 starting, 3 opening, 1 open, 2 closed or never opened,
+// 4 closed by the master before the thread began to open (the master waits on it at
+// close only while it is 3 or 1: a thread that has not begun never touches SQLite).
 const THREAD_SOURCE = `
 const { parentPort, workerData } = require('node:worker_threads');
 const state = new Int32Array(workerData.state);
@@ -52,13 +53,6 @@ const settle = () => {
   Atomics.store(state, 0, 2);
   Atomics.notify(state, 0);
 };
-// This thread only (Linux keeps a nice value per thread): a checkpoint copies pages for
-// milliseconds, and on a busy core the event loop answering workers goes first.
-try {
-  require('node:os').setPriority(workerData.nice);
-} catch {
-  // Not permitted here: the checkpoints run at the master's priority.
-}
 const open = () => {
   const Database = require(workerData.driver);
   // Waits this long for the writer's lock or for readers, then reports busy.
@@ -68,16 +62,30 @@ const open = () => {
   return db;
 };
 let db;
-try {
-  db = open();
-} catch (error) {
-  // No checkpoints from here (the master logs why); the master's close must not wait.
-  settle();
-  parentPort.postMessage({ error: String(error) });
+if (Atomics.compareExchange(state, 0, 0, 3) !== 0) {
+  // Closed before it began: nothing to open, nothing to wait for.
   parentPort.close();
+} else {
+  try {
+    db = open();
+  } catch (error) {
+    // No checkpoints from here (the master logs why); the master's close must not wait.
+    settle();
+    parentPort.postMessage({ error: String(error) });
+    parentPort.close();
+  }
 }
 if (db !== undefined) {
   Atomics.store(state, 0, 1);
+  // This thread only (Linux keeps a nice value per thread): a checkpoint copies pages
+  // for milliseconds, and on a busy core the event loop answering workers goes first.
+  // Set once open: at nice 10 on a loaded machine its start took seconds, and the
+  // master's close waits for an open under way.
+  try {
+    require('node:os').setPriority(workerData.nice);
+  } catch {
+    // Not permitted here: the checkpoints run at the master's priority.
+  }
   const run = () => {
     try {
       let [result] = db.pragma('wal_checkpoint(PASSIVE)');
@@ -172,7 +180,8 @@ export class WalCheckpointer {
 
   /**
    * Stops the thread. Its connection is closed before this returns (waiting out its
-   * start or a checkpoint under way), so that the store's own close is the last one:
+   * opening or a checkpoint under way; a thread that has not begun to open it never
+   * will), so that the store's own close is the last one:
    * SQLite then checkpoints the whole WAL and removes it.
    *
    * The thread is never terminated: a SQLite error raised in a thread being terminated
@@ -184,6 +193,9 @@ export class WalCheckpointer {
     if (this.#closed) return;
     this.#closed = true;
     this.#worker.postMessage('close');
+    // A thread that has not begun to open its connection never will: no wait for its
+    // start (seconds on a loaded machine, with the event loop blocked meanwhile).
+    if (Atomics.compareExchange(this.#state, 0, 0, 4) === 0) return;
     const deadline = Date.now() + CLOSE_WAIT_MS;
     for (;;) {
       const state = Atomics.load(this.#state, 0);

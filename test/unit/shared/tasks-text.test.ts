@@ -10,47 +10,15 @@ import {
   outputText,
 } from '../../../shared/json-text.js';
 import {
-  decodeWorkerBoundMessage,
-  expandTasks,
-  type Tasks,
-} from '../../../shared/protocol.js';
-import {
   decodeTasksText,
   hasRecordInputs,
 } from '../../../shared/tasks-text.js';
-import { buildTasksFrame } from '../../../server/master/task-frames.js';
-import { jobId, lease } from '../../helpers/ids.js';
-
-const MODULE = 'a'.repeat(64);
-const jobs = new Map([
-  [jobId('j1'), { name: 'one', moduleHash: MODULE, timeoutMs: 1_000 }],
-  [jobId('j2'), { name: 'two', moduleHash: MODULE, timeoutMs: 2_000 }],
-]);
-
-/** A frame as the master builds it: inputs spliced in as their stored text. */
-function masterFrame(inputs: unknown[]): string {
-  const tasks = inputs.map((_, i) => ({
-    jobId: jobId(i % 3 === 0 ? 'j2' : 'j1'),
-    index: i * 2,
-    lease: lease(100 + i),
-    attempt: 1 + (i % 2),
-  }));
-  const frame = buildTasksFrame(
-    tasks,
-    inputs.map((v) => JSON.stringify(v)),
-    jobs,
-  );
-  if (typeof frame !== 'string') throw new Error('expected a text frame');
-  return frame;
-}
-
-/** The batches the plain decoder gives for the same frame. */
-function plainBatches(frame: string) {
-  const decoded = decodeWorkerBoundMessage(frame);
-  if (!decoded.ok || decoded.value.type !== 'tasks')
-    throw new Error('not a tasks frame');
-  return expandTasks(decoded.value as Tasks);
-}
+import { lease } from '../../helpers/ids.js';
+import {
+  MODULE,
+  masterFrame,
+  plainBatches,
+} from '../../helpers/task-frames.js';
 
 describe('tasks frames with inputs as text', () => {
   test('give the batches of the plain decoder, each input its JSON text', () => {

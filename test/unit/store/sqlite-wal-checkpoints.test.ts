@@ -63,7 +63,9 @@ async function commitResults(store: SqliteStore, from: number, to: number) {
 
 const size = (file: string) => fs.statSync(file).size;
 
-describe('WAL checkpoints off the commit', () => {
+// Every test awaits the checkpointer thread, which runs at nice 10: on a loaded machine
+// it gets a sliver of a core, and seconds go by where a quiet one takes milliseconds.
+describe('WAL checkpoints off the commit', { timeout: 60_000 }, () => {
   test('commits never checkpoint; the thread copies the WAL, which then starts over', async () => {
     const dir = freshDir();
     // No timer in the way: checkpoints only when asked.
@@ -141,7 +143,7 @@ describe('WAL checkpoints off the commit', () => {
     expect(reopened.readResults(JOB, 0, TASKS)).toHaveLength(40);
   });
 
-  test('a store closed while its thread is still starting waits for it: the WAL is removed every time', async () => {
+  test('a store closed while its thread is still starting (never to open, or waited for while opening): the WAL is removed every time', async () => {
     for (let round = 0; round < 8; round++) {
       const dir = freshDir();
       const store = openStore(dir, { everyMs: 3_600_000 });

@@ -1,48 +1,17 @@
 /** Large `tasks` frames of records decoded from their bytes, in runs of inputs. */
 import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
-import {
-  decodeWorkerBoundMessage,
-  expandTasks,
-  type TaskBatch,
-  type Tasks,
-} from '../../../shared/protocol.js';
+import type { TaskBatch, Tasks } from '../../../shared/protocol.js';
 import {
   BYTES_FRAME_MIN,
   decodeTasksBytes,
   mayBeRecordTasks,
 } from '../../../server/worker/tasks-bytes.js';
-import { buildTasksFrame } from '../../../server/master/task-frames.js';
-import { jobId, lease } from '../../helpers/ids.js';
+import { masterFrame, plainBatches } from '../../helpers/task-frames.js';
 
-const MODULE = 'a'.repeat(64);
-const jobs = new Map([
-  [jobId('j1'), { name: 'one ✓', moduleHash: MODULE, timeoutMs: 1_000 }],
-  [jobId('j2'), { name: 'two', moduleHash: MODULE, timeoutMs: 2_000 }],
-]);
-
-/** A frame as the master builds it (its UTF-8 bytes): inputs spliced in as text. */
-function masterFrame(inputs: unknown[]): Buffer {
-  const tasks = inputs.map((_, i) => ({
-    jobId: jobId(i % 3 === 0 ? 'j2' : 'j1'),
-    index: i * 2,
-    lease: lease(100 + i),
-    attempt: 1 + (i % 2),
-  }));
-  const frame = buildTasksFrame(
-    tasks,
-    inputs.map((v) => JSON.stringify(v)),
-    jobs,
-  );
-  return Buffer.from(frame as string);
-}
-
-function plainBatches(frame: Buffer) {
-  const decoded = decodeWorkerBoundMessage(frame.toString('utf8'));
-  if (!decoded.ok || decoded.value.type !== 'tasks')
-    throw new Error('not a tasks frame');
-  return expandTasks(decoded.value as Tasks);
-}
+/** A frame as the master builds it, as the worker gets it: its UTF-8 bytes. */
+const masterBytes = (inputs: unknown[]): Buffer =>
+  Buffer.from(masterFrame(inputs));
 
 /** The batches of one job merged back into one, inputs parsed from their texts. */
 function merged(batches: TaskBatch[], job: string) {
@@ -75,7 +44,7 @@ describe('tasks frames decoded from bytes', () => {
             ),
             ...extra,
           ];
-          const frame = masterFrame(inputs);
+          const frame = masterBytes(inputs);
           expect(mayBeRecordTasks(frame)).toBe(true);
           const batches = decodeTasksBytes(frame);
           expect(batches).not.toBeNull();
@@ -90,7 +59,7 @@ describe('tasks frames decoded from bytes', () => {
                 Buffer.byteLength(batch.inputsSpan as string),
               ).toBeLessThanOrEqual(48 * 1024);
           }
-          for (const want of plainBatches(frame)) {
+          for (const want of plainBatches(frame.toString('utf8'))) {
             const {
               leases,
               indexes,
@@ -118,8 +87,8 @@ describe('tasks frames decoded from bytes', () => {
     const inputs = Array.from({ length: 700 }, (_, i) =>
       record(i, 'y'.repeat(100)),
     );
-    const frame = masterFrame(inputs);
-    expect(mayBeRecordTasks(masterFrame(inputs.slice(0, 10)))).toBe(false);
+    const frame = masterBytes(inputs);
+    expect(mayBeRecordTasks(masterBytes(inputs.slice(0, 10)))).toBe(false);
     expect(frame.length).toBeGreaterThanOrEqual(BYTES_FRAME_MIN);
     const text = frame.toString('utf8');
     const spaced = Buffer.from(text.replace('},{', '}, {'));
