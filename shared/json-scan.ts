@@ -45,6 +45,30 @@ const PLAIN_RUN = /[^"\\\u0000-\u001f]*/y;
 /** Length up to which a string is scanned char by char (a regexp call costs more). */
 const SHORT_STRING = 16;
 
+/*
+ * Flat values (an object or array of strings without escapes, numbers and literals,
+ * written without whitespace: a record as JSON.stringify writes it) are matched by one
+ * regular expression, native code, where the scan walks them a char at a time in
+ * JavaScript. Each accepts only valid JSON; anything else (nesting, an escape, a space,
+ * a `$base64` key) fails the match and takes the scan below, which decides it.
+ */
+const FLAT_STRING = '"[^"\\\\\\u0000-\\u001f]*"';
+const FLAT_KEY = '"(?!\\$base64")[^"\\\\\\u0000-\\u001f]*"';
+const FLAT_NUMBER = '-?(?:0|[1-9][0-9]*)(?:\\.[0-9]+)?(?:[eE][+-]?[0-9]+)?';
+const FLAT_VALUE = `(?:${FLAT_STRING}|${FLAT_NUMBER}|true|false|null)`;
+const FLAT_MEMBER = `${FLAT_KEY}:${FLAT_VALUE}`;
+const FLAT_OBJECT = new RegExp(
+  `\\{(?:${FLAT_MEMBER}(?:,${FLAT_MEMBER})*)?\\}`,
+  'y',
+);
+const FLAT_ARRAY = new RegExp(
+  `\\[(?:${FLAT_VALUE}(?:,${FLAT_VALUE})*)?\\]`,
+  'y',
+);
+/** Values skipped after a failed flat match; the depths that keep such counts (x2 kinds). */
+const FLAT_SKIP = 32;
+const FLAT_SLOTS = 16;
+
 const isSpace = (c: number): boolean =>
   c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09;
 const isDigit = (c: number): boolean => c >= ZERO && c <= NINE;
@@ -62,6 +86,8 @@ export class JsonScanner {
   base64 = false;
   spaced = false;
   readonly #maxDepth: number;
+  /** Flat matches to skip, by kind and depth (see {@link JsonScanner.#flat}). */
+  readonly #skipFlat = new Uint8Array(FLAT_SLOTS);
 
   constructor(maxDepth = MAX_JSON_DEPTH) {
     this.#maxDepth = maxDepth;
@@ -86,13 +112,35 @@ export class JsonScanner {
   value(at: number, depth = 0): number {
     const c = this.text.charCodeAt(at);
     if (c === QUOTE) return this.#string(at);
-    if (c === OPEN_BRACE) return this.#object(at, depth + 1);
-    if (c === OPEN_BRACKET) return this.#array(at, depth + 1);
+    if (c === OPEN_BRACE)
+      return this.#flat(FLAT_OBJECT, at, depth) ?? this.#object(at, depth + 1);
+    if (c === OPEN_BRACKET)
+      return this.#flat(FLAT_ARRAY, at, depth) ?? this.#array(at, depth + 1);
     if (c === MINUS || isDigit(c)) return this.#number(at);
     if (c === 0x74) return this.#literal(at, 'true');
     if (c === 0x66) return this.#literal(at, 'false');
     if (c === 0x6e) return this.#literal(at, 'null');
     throw this.#fail(at, 'a value');
+  }
+
+  /**
+   * The end of a flat object or array at `at` (one level deeper), or undefined. A value
+   * that is not flat costs a failed match before the scan: after one, the next
+   * {@link FLAT_SKIP} values of the same kind and depth skip the match (values side by
+   * side are mostly alike, e.g. nested records), so that nesting costs little more.
+   */
+  #flat(pattern: RegExp, at: number, depth: number): number | undefined {
+    if (depth >= this.#maxDepth) return undefined;
+    const slot = depth * 2 + (pattern === FLAT_ARRAY ? 1 : 0);
+    const skip = this.#skipFlat;
+    if (slot < skip.length && skip[slot]! > 0) {
+      skip[slot]!--;
+      return undefined;
+    }
+    pattern.lastIndex = at;
+    if (pattern.test(this.text)) return pattern.lastIndex;
+    if (slot < skip.length) skip[slot] = FLAT_SKIP;
+    return undefined;
   }
 
   #fail(at: number, expected: string): ScanError {

@@ -66,9 +66,15 @@ function oneJobBatch(
   const indices = new Array<number>(tasks.length);
   for (let k = 0; k < tasks.length; k++)
     indices[k] = (tasks[k] as Assignment).index;
-  const inputs = store.getInputs(jobId, indices);
   const resumes = resumesOf(tasks, store);
-  return resumes ? { tasks, inputs, jobs, resumes } : { tasks, inputs, jobs };
+  if (resumes) {
+    const inputs = store.getInputs(jobId, indices);
+    return { tasks, inputs, jobs, resumes };
+  }
+  // Texts side by side, spliced into the frame as one piece.
+  const joined = store.getInputsJoined?.(jobId, indices);
+  if (joined !== undefined) return { tasks, inputs: [], joined, jobs };
+  return { tasks, inputs: store.getInputs(jobId, indices), jobs };
 }
 
 /**

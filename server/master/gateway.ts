@@ -304,6 +304,7 @@ export class Gateway implements WorkerLink, Connections<Peer> {
       batch.inputs,
       batch.jobs,
       batch.resumes,
+      batch.joined,
     );
     this.#sendFrame(peer, data, binary);
   }

@@ -31,6 +31,11 @@ export interface DispatchBatch {
   jobs: ReadonlyMap<JobId, JobWireInfo>;
   /** Stored checkpoints of the tasks that resume from one, by position in `tasks`. */
   resumes?: ReadonlyMap<number, EncodedValue>;
+  /**
+   * The inputs of `tasks` as their JSON texts joined with ',', when all are texts of one
+   * job and none resumes (then `inputs` is empty): spliced into the frame as they are.
+   */
+  joined?: string;
 }
 
 /**
@@ -74,6 +79,7 @@ export function encodeTasksFrame(
   inputs: readonly EncodedValue[],
   jobs: ReadonlyMap<JobId, JobWireInfo>,
   resumes?: ReadonlyMap<number, EncodedValue>,
+  joined?: string,
 ): EncodedFrame {
   const jobsWire: Record<string, JobWire> = {};
   for (const [id, job] of jobs) {
@@ -83,6 +89,8 @@ export function encodeTasksFrame(
       name: job.name,
     };
   }
+  if (joined !== undefined && resumes === undefined)
+    return { data: joinedFrame(tasks, joined, jobsWire), binary: false };
   // One group per job, in the order the tasks came.
   const groups = new Map<JobId, number[]>();
   for (let i = 0; i < tasks.length; i++) {
@@ -207,6 +215,38 @@ function textFrameString(
     first = false;
   }
   return `${frame}]}`;
+}
+
+/**
+ * The `tasks` frame of one job's tasks whose inputs are `joined` (their JSON texts joined
+ * with ','): one group, the inputs spliced in as one piece; as bytes when big (see
+ * {@link textFrame}).
+ */
+function joinedFrame(
+  tasks: readonly Assignment[],
+  joined: string,
+  jobsWire: Record<string, JobWire>,
+): string | Buffer {
+  let leases = '';
+  let indexes = '';
+  let attempts = '';
+  for (let k = 0; k < tasks.length; k++) {
+    const task = tasks[k] as Assignment;
+    const comma = k === 0 ? '' : ',';
+    leases += comma + task.lease;
+    indexes += comma + task.index;
+    attempts += comma + task.attempt;
+  }
+  const jobId = (tasks[0] as Assignment).jobId;
+  const head =
+    `{"type":"tasks","jobs":${JSON.stringify(jobsWire)},"groups":[{"job":${JSON.stringify(jobId)},` +
+    `"leases":[${leases}],"indexes":[${indexes}],"attempts":[${attempts}],"inputs":[`;
+  if (joined.length < BYTES_FROM_CHARS) return `${head}${joined}]}]}`;
+  const out = new Utf8Bytes(head.length + joined.length + 4);
+  out.put(head);
+  out.put(joined);
+  out.put(']}]}');
+  return out.bytes();
 }
 
 /** The `resume` entries of a group whose tasks are `members` (positions in the batch). */

@@ -142,6 +142,37 @@ export function copyTexts(
   return end;
 }
 
+/**
+ * The texts of tasks at..min(last, end of chunk) of a chunk row of count > 1, joined with
+ * ',' (as they stand in a JSON array), and the next task: cut out of the chunk's text in
+ * one piece, with no string per task. (No text of a chunk holds a raw '\n', see
+ * ChunkWriter: each '\n' is a separator.)
+ */
+export function joinedTexts(
+  chunk: Omit<TextChunk, 'texts'>,
+  at: number,
+  last: number,
+): { joined: string; next: number } {
+  const { jid, first, count, text } = chunk;
+  const end = Math.min(last + 1, first + count);
+  let from = 0;
+  for (let i = first; i < at; i++) {
+    const newline = text.indexOf('\n', from);
+    if (newline < 0) throw corruptChunk(jid, first, count);
+    from = newline + 1;
+  }
+  let to = from;
+  for (let i = at; i < end; i++) {
+    const newline = text.indexOf('\n', to);
+    // Only the chunk's last text has no '\n' after it.
+    const lastOfChunk = i === first + count - 1;
+    if (newline < 0 !== lastOfChunk) throw corruptChunk(jid, first, count);
+    to = lastOfChunk ? text.length + 1 : newline + 1;
+  }
+  const piece = text.slice(from, to - 1);
+  return { joined: piece.replaceAll('\n', ','), next: end };
+}
+
 function splitTexts({ jid, first, count, text }: TextChunk): string[] {
   const texts = text.split('\n');
   if (texts.length !== count) throw corruptChunk(jid, first, count);

@@ -9,13 +9,20 @@ import type { Bindable } from './sqlite-rows.js';
 import { fromSql } from './sqlite-rows.js';
 import { ChunkWriter, prepareChunkInserts } from './sqlite-chunk-writer.js';
 import type { TextChunk } from './sqlite-chunk-cache.js';
-import { ChunkCache, copyTexts, corruptChunk } from './sqlite-chunk-cache.js';
+import {
+  ChunkCache,
+  copyTexts,
+  corruptChunk,
+  joinedTexts,
+} from './sqlite-chunk-cache.js';
 
 type ChunkRow = [first: number, count: number, value: EncodedValue];
 
 /** Reads and writes the `inputs` table. Callers check job ids and ranges first. */
 export class SqliteInputs {
   readonly #cache = new ChunkCache();
+  /** The chunk row of count > 1 read last by {@link readJoined}: runs start inside it. */
+  #lastChunk: Omit<TextChunk, 'texts'> | undefined;
   readonly #insertChunks: Database.Statement<Bindable[]>[];
   readonly #chunksCovering;
 
@@ -72,6 +79,85 @@ export class SqliteInputs {
       start = end;
     }
     return out;
+  }
+
+  /**
+   * The inputs of the given tasks as one text, their JSON texts in the order asked joined
+   * with ',' (a JSON array's inside), cut out of chunk rows without a string per task;
+   * undefined if any of them is bytes (then {@link read} gives them).
+   */
+  readJoined(
+    jobId: JobId,
+    jid: number,
+    taskCount: number,
+    indices: readonly number[],
+  ): string | undefined {
+    const parts: string[] = [];
+    let start = 0;
+    while (start < indices.length) {
+      const first = indices[start]!;
+      let end = start + 1;
+      while (end < indices.length && indices[end] === indices[end - 1]! + 1)
+        end++;
+      const last = indices[end - 1]!;
+      if (!Number.isInteger(first) || first < 0 || last >= taskCount) {
+        throw new RangeError(
+          `job ${jobId} has no input in ${first}..${last} (taskCount ${taskCount})`,
+        );
+      }
+      if (!this.#readRunJoined(jobId, jid, first, last, parts))
+        return undefined;
+      start = end;
+    }
+    return parts.join(',');
+  }
+
+  /** Appends the texts of tasks first..last to `parts`; false if one is bytes. */
+  #readRunJoined(
+    jobId: JobId,
+    jid: number,
+    first: number,
+    last: number,
+    parts: string[],
+  ): boolean {
+    let at = first;
+    const kept = this.#lastChunk;
+    if (
+      kept !== undefined &&
+      kept.jid === jid &&
+      at >= kept.first &&
+      at < kept.first + kept.count
+    ) {
+      const { joined, next } = joinedTexts(kept, at, last);
+      parts.push(joined);
+      at = next;
+    }
+    if (at > last) return true;
+    for (const [chunkFirst, count, value] of this.#chunksCovering.all(
+      jid,
+      jid,
+      at,
+      last,
+    )) {
+      if (chunkFirst > at || chunkFirst + count <= at) break;
+      if (count === 1) {
+        // One input as it is (JSON text may hold a raw '\n' between its tokens).
+        if (typeof value !== 'string') return false;
+        parts.push(value);
+        at++;
+        continue;
+      }
+      if (typeof value !== 'string') throw corruptChunk(jid, chunkFirst, count);
+      const chunk = { jid, first: chunkFirst, count, text: value };
+      const { joined, next } = joinedTexts(chunk, at, last);
+      parts.push(joined);
+      at = next;
+      // The next run most likely starts where this one stopped.
+      this.#lastChunk = chunk;
+    }
+    if (at <= last)
+      throw new RangeError(`job ${jobId} lacks inputs in ${at}..${last}`);
+    return true;
   }
 
   /** Appends the inputs of tasks first..last (all < taskCount) to `out`. */

@@ -254,6 +254,15 @@ export class SqliteStore implements Store {
     return this.#inputs.read(jobId, jid, taskCount, indices);
   }
 
+  getInputsJoined(
+    jobId: JobId,
+    indices: readonly number[],
+  ): string | undefined {
+    this.#assertOpen();
+    const { jid, taskCount } = this.#job(jobId);
+    return this.#inputs.readJoined(jobId, jid, taskCount, indices);
+  }
+
   recordResult(jobId: JobId, index: number, outcome: StoredOutcome): void {
     this.#assertOpen();
     const job = this.#job(jobId);

@@ -68,6 +68,15 @@ export interface Store {
   sealJob(jobId: JobId): void;
   /** Inputs of the given tasks, in the order asked. */
   getInputs(jobId: JobId, indices: readonly number[]): EncodedValue[];
+  /**
+   * The same inputs as one text, their JSON texts joined with ',' (a JSON array's
+   * inside), or undefined if any is bytes; a store that keeps inputs as texts side by
+   * side gives them without a string per input (the hot path of dispatch).
+   */
+  getInputsJoined?(
+    jobId: JobId,
+    indices: readonly number[],
+  ): string | undefined;
 
   /** Queues a task's one result; durable once a later `commit()` resolves. */
   recordResult(jobId: JobId, index: number, outcome: StoredOutcome): void;

@@ -91,7 +91,9 @@ describe('runtime', () => {
       const [{ workerId, batch }] = link.tasks as [(typeof link.tasks)[0]];
       expect(workerId).toBe('w1');
       expect(batch.tasks.map((task) => task.index)).toEqual([0, 1]);
-      expect(batch.inputs).toEqual(['{"x":1}', '{"x":2}']);
+      // The SQLite store gives a batch's texts joined, spliced into the frame as such.
+      expect(batch.joined).toBe('{"x":1},{"x":2}');
+      expect(batch.inputs).toEqual([]);
       expect(batch.jobs.get(ids.jobId('j'))).toEqual({
         name: 'squares',
         moduleHash: spec.moduleHash,

@@ -77,3 +77,32 @@ describe('text tasks frames as bytes', () => {
     expect(decodeText(data)[0]?.inputs).toEqual([{ a: 'ü' }, 2, 'x']);
   });
 });
+
+describe('tasks frames of joined inputs', () => {
+  test('the same frame as from the inputs one by one, small or big, any characters', () => {
+    for (const count of [3, 5_000]) {
+      const tasks = Array.from({ length: count }, (_, i) =>
+        task('a', i * 3, i + 7),
+      );
+      const inputs = Array.from({ length: count }, (_, i) =>
+        JSON.stringify({ id: `task-${i}`, s: i % 7 === 0 ? 'ü中😀' : 'u' }),
+      );
+      const one = encodeTasksFrame(tasks, inputs, JOBS);
+      const joined = encodeTasksFrame(
+        tasks,
+        [],
+        JOBS,
+        undefined,
+        inputs.join(','),
+      );
+      expect(joined.binary).toBe(false);
+      expect(typeof joined.data).toBe(count === 3 ? 'string' : 'object');
+      expect(Buffer.from(joined.data).equals(Buffer.from(one.data))).toBe(true);
+      const [group] = decodeText(joined.data);
+      expect(group?.inputs).toEqual(
+        inputs.map((t) => JSON.parse(t) as unknown),
+      );
+      expect(group?.indexes).toEqual(tasks.map((t) => t.index));
+    }
+  });
+});

@@ -129,6 +129,43 @@ describe('scanJson agrees with JSON.parse', () => {
     );
   });
 
+  test('with one scanner reused: flat and nested values side by side, in any order', () => {
+    // Flat records take a regular expression, and a failed one makes the next values
+    // of that depth skip it: whichever way a value goes, the verdict is JSON.parse's.
+    const flatish = fc.oneof(
+      fc.dictionary(
+        fc.oneof(fc.string(), fc.constant('$base64')),
+        fc.oneof(fc.string({ unit: 'binary' }), fc.integer(), fc.double()),
+        { maxKeys: 4 },
+      ),
+      fc.array(fc.oneof(fc.integer(), fc.boolean(), fc.string()), {
+        maxLength: 4,
+      }),
+      jsonValue,
+    );
+    const texts = fc.array(
+      fc.oneof(
+        flatish.map((value) => JSON.stringify(value)),
+        jsonText,
+        mutated,
+      ),
+      { maxLength: 40 },
+    );
+    fc.assert(
+      fc.property(texts, fc.constantFrom(1, 2, 256), (list, maxDepth) => {
+        const scanner = new JsonScanner(maxDepth);
+        for (const text of list) {
+          const verdict = parseVerdict(text, maxDepth);
+          const scanned = scanJson(text, scanner);
+          expect(scanned.ok, text).toBe(verdict.ok);
+          if (scanned.ok && verdict.ok)
+            expect(scanned.base64, text).toBe(verdict.base64);
+        }
+      }),
+      { numRuns: 2_000 },
+    );
+  });
+
   test('within a depth limit: deeper values are refused', () => {
     fc.assert(
       fc.property(jsonText, (text) => {
@@ -188,6 +225,10 @@ describe('scanJson facts', () => {
       const scanned = scanJson(bad);
       expect(scanned.ok, bad).toBe(false);
       if (!scanned.ok) expect(scanned.error.length).toBeGreaterThan(0);
+      // Inside a flat array or object, as a record's member would be.
+      if (bad === '' || bad === '[1] [2]') continue;
+      for (const inside of [`[${bad}]`, `{"k":${bad}}`, `{"k":1,"j":${bad}}`])
+        expect(scanJson(inside).ok, inside).toBe(false);
     }
   });
 
@@ -196,6 +237,15 @@ describe('scanJson facts', () => {
     expect(scanJson(deep)).toEqual({ ok: false, error: 'nested too deeply' });
     expect(scanJson(`${'['.repeat(256)}${']'.repeat(256)}`).ok).toBe(true);
     expect(scanJson(`${'['.repeat(257)}${']'.repeat(257)}`).ok).toBe(false);
+    // A flat object or array innermost counts as one level too.
+    const around = (n: number, inner: string) =>
+      `${'['.repeat(n)}${inner}${']'.repeat(n)}`;
+    expect(scanJson(around(255, '{"a":1}')).ok).toBe(true);
+    expect(scanJson(around(256, '{"a":1}')).ok).toBe(false);
+    expect(scanJson(around(255, '[1,"x"]')).ok).toBe(true);
+    expect(scanJson(around(256, '[1,"x"]')).ok).toBe(false);
+    expect(scanJson('{"a":1}', new JsonScanner(1)).ok).toBe(true);
+    expect(scanJson('[{"a":1}]', new JsonScanner(1)).ok).toBe(false);
   });
 });
 
