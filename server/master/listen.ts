@@ -11,6 +11,9 @@ import {
 } from './origin-check.js';
 import { createListeningServer, type MasterServer } from './tls.js';
 
+/** How long an idle kept-alive connection stays open: well past any client's own. */
+export const KEEP_ALIVE_MS = 30_000;
+
 /** The HTTP server: requests to `handler`, WebSocket upgrades to the gateway. */
 export function createMasterServer(
   handler: RequestListener,
@@ -26,6 +29,10 @@ export function createMasterServer(
   // A client that drips its headers (slowloris) or its body is cut off in bounded time.
   server.headersTimeout = options.headersTimeoutMs ?? 10_000;
   server.requestTimeout = options.requestTimeoutMs ?? 120_000;
+  // An idle kept-alive connection is closed by the client first: Node's agent drops its
+  // idle sockets after 5 s, which was also the server's default, so a request written
+  // onto a reused socket could meet the master closing it (EPIPE, ECONNRESET).
+  server.keepAliveTimeout = KEEP_ALIVE_MS;
   server.on('upgrade', (req, socket, head) => {
     // Browsers of other sites are refused before the gateway sees the socket.
     const refused = checkUpgrade(req, options.originPolicy);

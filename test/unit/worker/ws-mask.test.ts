@@ -12,7 +12,7 @@ describe('masking of the worker frames', () => {
     'ws://[::1]:9000/ws',
   ])('unmasked: %s', (url) => {
     expect(masklessPath(url)).toBe(true);
-    const key = new Uint8Array([1, 2, 3, 4]);
+    const key = Buffer.from([1, 2, 3, 4]);
     maskOption(url).generateMask?.(key);
     expect([...key]).toEqual([0, 0, 0, 0]);
   });
