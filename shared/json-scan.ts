@@ -16,6 +16,7 @@ import {
   OPEN_BRACKET,
   QUOTE,
 } from './json-chars.js';
+import { FLAT_ARRAY, FLAT_OBJECT } from './json-flat.js';
 
 /** What a scan found besides validity. */
 export interface ScanFacts {
@@ -45,26 +46,6 @@ const PLAIN_RUN = /[^"\\\u0000-\u001f]*/y;
 /** Length up to which a string is scanned char by char (a regexp call costs more). */
 const SHORT_STRING = 16;
 
-/*
- * Flat values (an object or array of strings without escapes, numbers and literals,
- * written without whitespace: a record as JSON.stringify writes it) are matched by one
- * regular expression, native code, where the scan walks them a char at a time in
- * JavaScript. Each accepts only valid JSON; anything else (nesting, an escape, a space,
- * a `$base64` key) fails the match and takes the scan below, which decides it.
- */
-const FLAT_STRING = '"[^"\\\\\\u0000-\\u001f]*"';
-const FLAT_KEY = '"(?!\\$base64")[^"\\\\\\u0000-\\u001f]*"';
-const FLAT_NUMBER = '-?(?:0|[1-9][0-9]*)(?:\\.[0-9]+)?(?:[eE][+-]?[0-9]+)?';
-const FLAT_VALUE = `(?:${FLAT_STRING}|${FLAT_NUMBER}|true|false|null)`;
-const FLAT_MEMBER = `${FLAT_KEY}:${FLAT_VALUE}`;
-const FLAT_OBJECT = new RegExp(
-  `\\{(?:${FLAT_MEMBER}(?:,${FLAT_MEMBER})*)?\\}`,
-  'y',
-);
-const FLAT_ARRAY = new RegExp(
-  `\\[(?:${FLAT_VALUE}(?:,${FLAT_VALUE})*)?\\]`,
-  'y',
-);
 /** Values skipped after a failed flat match; the depths that keep such counts (x2 kinds). */
 const FLAT_SKIP = 32;
 const FLAT_SLOTS = 16;

@@ -5,6 +5,7 @@
  */
 import { containsBinary, encodeFrame } from './codec.js';
 import { JsonScanner, scanJson } from './json-scan.js';
+import { FLAT_OBJECT } from './json-flat.js';
 import type { Results, WorkerMessage } from './protocol.js';
 
 /** An output as JSON text (one JSON value, checked where it came from a thread). */
@@ -75,23 +76,11 @@ export function outputText(value: unknown): string | undefined {
 
 const scanner = new JsonScanner();
 
-/** A JSON string as JSON.stringify writes it (no raw control chars, valid escapes). */
-const STRING = String.raw`"(?:[^"\\\u0000-\u001f]|\\(?:["\\/bfnrt]|u[0-9a-fA-F]{4}))*"`;
-/** A JSON string, number (JSON's grammar exactly), true, false or null. */
-const PRIMITIVE = String.raw`(?:${STRING}|-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?|true|false|null)`;
-/**
- * A compact flat object (members of primitives only), the shape of most records: one
- * match in the regex engine's compiled code costs about a third of a scan by
- * {@link JsonScanner}. Every alternative starts with a char of its own, so a match
- * never backtracks more than a char per quantifier: linear in the text.
- */
-const FLAT_OBJECT = new RegExp(
-  String.raw`^\{(?:${STRING}:${PRIMITIVE}(?:,${STRING}:${PRIMITIVE})*)?\}$`,
-);
-/** The same, sticky: matched at a place in a longer text (a run of outputs). */
-const FLAT_OBJECT_AT = new RegExp(FLAT_OBJECT.source.slice(1, -1), 'y');
-/** Longer texts go to the scanner (a regex's backtrack stack is bounded). */
-const FLAT_MAX_CHARS = 4_096;
+/** Whether `text[from, to)` is one flat object (json-flat.ts): most records. */
+function flatObjectAt(text: string, from: number, to: number): boolean {
+  FLAT_OBJECT.lastIndex = from;
+  return FLAT_OBJECT.test(text) && FLAT_OBJECT.lastIndex === to;
+}
 
 /** Whether `text[from, to)` is exactly one compact JSON value (see checkedText). */
 export function isCompactJsonAt(
@@ -99,11 +88,7 @@ export function isCompactJsonAt(
   from: number,
   to: number,
 ): boolean {
-  if (to - from <= FLAT_MAX_CHARS) {
-    FLAT_OBJECT_AT.lastIndex = from;
-    if (FLAT_OBJECT_AT.test(text) && FLAT_OBJECT_AT.lastIndex === to)
-      return true;
-  }
+  if (flatObjectAt(text, from, to)) return true;
   const scan = scanJson(text.slice(from, to), scanner);
   return scan.ok && !scan.spaced;
 }
@@ -122,8 +107,7 @@ export function isCompactJsonAt(
  */
 export function checkedText(text: unknown): JsonText | null {
   if (typeof text !== 'string') return null;
-  if (text.length <= FLAT_MAX_CHARS && FLAT_OBJECT.test(text))
-    return new JsonText(text);
+  if (flatObjectAt(text, 0, text.length)) return new JsonText(text);
   const scan = scanJson(text, scanner);
   return scan.ok && !scan.spaced ? new JsonText(text) : null;
 }
