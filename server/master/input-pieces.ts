@@ -18,6 +18,7 @@ import {
   OPEN_BRACKET,
   QUOTE,
 } from '../../shared/json-chars.js';
+import { JsonByteWalk, Unexpected } from '../../shared/json-bytes.js';
 import { JsonScanner } from '../../shared/json-scan.js';
 import {
   bodyText,
@@ -140,61 +141,13 @@ function storedRun(
 
 const INPUTS = Buffer.from('"inputs"');
 
-/** Thrown by the walk on anything it does not expect (the caller falls back). */
-class Unexpected extends Error {}
-
-const { indexOf } = Uint8Array.prototype;
-
-const isSpace = (c: number | undefined): boolean =>
-  c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09;
-
 /**
  * Finds boundaries in a JSON body's bytes: strings (with their escapes) and nesting
  * tracked, nothing else checked (the scanner checks each decoded run).
  */
-class ByteWalk {
-  readonly b: Buffer;
+class ByteWalk extends JsonByteWalk<Buffer> {
   /** Index past the `]` of the inputs array, once its runs were walked. */
   arrayEnd = -1;
-
-  constructor(b: Buffer) {
-    this.b = b;
-  }
-
-  skip(at: number): number {
-    let i = at;
-    while (isSpace(this.b[i])) i++;
-    return i;
-  }
-
-  /** Index past the string opening at `at`. */
-  stringEnd(at: number): number {
-    const { b } = this;
-    let i = indexOf.call(b, QUOTE, at + 1);
-    for (;;) {
-      if (i === -1) throw new Unexpected();
-      let slashes = 0;
-      while (b[i - 1 - slashes] === BACKSLASH) slashes++;
-      if (slashes % 2 === 0) return i + 1;
-      i = indexOf.call(b, QUOTE, i + 1);
-    }
-  }
-
-  /** Where the value at `at` ends (at the `,`, `]` or `}` after it). */
-  valueEnd(at: number): number {
-    const { b } = this;
-    let depth = 0;
-    for (let i = at; i < b.length; i++) {
-      const c = b[i];
-      if (c === QUOTE) i = this.stringEnd(i) - 1;
-      else if (c === OPEN_BRACE || c === OPEN_BRACKET) depth++;
-      else if (c === CLOSE_BRACE || c === CLOSE_BRACKET) {
-        if (depth === 0) return i;
-        depth--;
-      } else if (c === COMMA && depth === 0) return i;
-    }
-    throw new Unexpected();
-  }
 
   /**
    * Where the `[` of the one top-level `"inputs"` array is; undefined if there is

@@ -20,7 +20,6 @@ import {
   type Tasks,
 } from '../../shared/protocol.js';
 import {
-  BACKSLASH,
   CLOSE_BRACE,
   CLOSE_BRACKET,
   COLON,
@@ -29,6 +28,7 @@ import {
   OPEN_BRACKET,
   QUOTE,
 } from '../../shared/json-chars.js';
+import { isSpace, JsonByteWalk, Unexpected } from '../../shared/json-bytes.js';
 
 /** Frames from this many bytes are decoded here (below, one string costs less). */
 export const BYTES_FRAME_MIN = 64 * 1024;
@@ -39,65 +39,16 @@ const PREFIX = Buffer.from('{"type":"tasks"');
 const GROUPS = Buffer.from('"groups"');
 const INPUTS = Buffer.from('"inputs"');
 
-const { indexOf } = Uint8Array.prototype;
-
-/** Thrown by the walk on anything it does not expect (the caller falls back). */
-class Unexpected extends Error {}
-
-const isSpace = (c: number | undefined): boolean =>
-  c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09;
-
 /** One group's inputs: each element's start and end (bytes), all without spaces. */
 interface InputsArray {
   starts: number[];
   ends: number[];
 }
 
-class Walk {
-  readonly b: Buffer;
+class Walk extends JsonByteWalk<Buffer> {
   readonly arrays: InputsArray[] = [];
   skeleton = '';
   #copied = 0;
-
-  constructor(b: Buffer) {
-    this.b = b;
-  }
-
-  skip(at: number): number {
-    let i = at;
-    while (isSpace(this.b[i])) i++;
-    return i;
-  }
-
-  /** Index past the string opening at `at`. */
-  stringEnd(at: number): number {
-    const { b } = this;
-    // The typed array's own search: no call into C++ per string, unlike Buffer's.
-    let i = indexOf.call(b, QUOTE, at + 1);
-    for (;;) {
-      if (i === -1) throw new Unexpected();
-      let slashes = 0;
-      while (b[i - 1 - slashes] === BACKSLASH) slashes++;
-      if (slashes % 2 === 0) return i + 1;
-      i = indexOf.call(b, QUOTE, i + 1);
-    }
-  }
-
-  /** Where the value at `at` ends (at the `,`, `]` or `}` after it). */
-  valueEnd(at: number): number {
-    const { b } = this;
-    let depth = 0;
-    for (let i = at; i < b.length; i++) {
-      const c = b[i];
-      if (c === QUOTE) i = this.stringEnd(i) - 1;
-      else if (c === OPEN_BRACE || c === OPEN_BRACKET) depth++;
-      else if (c === CLOSE_BRACE || c === CLOSE_BRACKET) {
-        if (depth === 0) return i;
-        depth--;
-      } else if (c === COMMA && depth === 0) return i;
-    }
-    throw new Unexpected();
-  }
 
   keyIs(start: number, end: number, key: Buffer): boolean {
     return (
