@@ -19,6 +19,35 @@ import {
 type ChunkRow = [first: number, count: number, value: EncodedValue];
 
 /** Reads and writes the `inputs` table. Callers check job ids and ranges first. */
+/**
+ * Calls `each` for every ascending run first..last of `indices`, checked to lie in
+ * 0..taskCount-1; stops at the first run it answers false for, and says whether all ran.
+ */
+function forEachRun(
+  jobId: JobId,
+  taskCount: number,
+  indices: readonly number[],
+  each: (first: number, last: number) => boolean,
+): boolean {
+  let start = 0;
+  while (start < indices.length) {
+    const first = indices[start]!;
+    let end = start + 1;
+    while (end < indices.length && indices[end] === indices[end - 1]! + 1)
+      end++;
+    const last = indices[end - 1]!;
+    // A run is integers if its first is; it lies in 0..taskCount-1 if its ends do.
+    if (!Number.isInteger(first) || first < 0 || last >= taskCount) {
+      throw new RangeError(
+        `job ${jobId} has no input in ${first}..${last} (taskCount ${taskCount})`,
+      );
+    }
+    if (!each(first, last)) return false;
+    start = end;
+  }
+  return true;
+}
+
 export class SqliteInputs {
   readonly #cache = new ChunkCache();
   /** The chunk row of count > 1 read last by {@link readJoined}: runs start inside it. */
@@ -62,22 +91,10 @@ export class SqliteInputs {
     indices: readonly number[],
   ): EncodedValue[] {
     const out: EncodedValue[] = [];
-    let start = 0;
-    while (start < indices.length) {
-      const first = indices[start]!;
-      let end = start + 1;
-      while (end < indices.length && indices[end] === indices[end - 1]! + 1)
-        end++;
-      const last = indices[end - 1]!;
-      // A run is integers if its first is; it lies in 0..taskCount-1 if its ends do.
-      if (!Number.isInteger(first) || first < 0 || last >= taskCount) {
-        throw new RangeError(
-          `job ${jobId} has no input in ${first}..${last} (taskCount ${taskCount})`,
-        );
-      }
+    forEachRun(jobId, taskCount, indices, (first, last) => {
       this.#readRun(jobId, jid, first, last, out);
-      start = end;
-    }
+      return true;
+    });
     return out;
   }
 
@@ -93,22 +110,10 @@ export class SqliteInputs {
     indices: readonly number[],
   ): string | undefined {
     const parts: string[] = [];
-    let start = 0;
-    while (start < indices.length) {
-      const first = indices[start]!;
-      let end = start + 1;
-      while (end < indices.length && indices[end] === indices[end - 1]! + 1)
-        end++;
-      const last = indices[end - 1]!;
-      if (!Number.isInteger(first) || first < 0 || last >= taskCount) {
-        throw new RangeError(
-          `job ${jobId} has no input in ${first}..${last} (taskCount ${taskCount})`,
-        );
-      }
-      if (!this.#readRunJoined(jobId, jid, first, last, parts))
-        return undefined;
-      start = end;
-    }
+    const whole = forEachRun(jobId, taskCount, indices, (first, last) =>
+      this.#readRunJoined(jobId, jid, first, last, parts),
+    );
+    if (!whole) return undefined;
     return parts.join(',');
   }
 
