@@ -48,6 +48,35 @@ async function untilCount(url: string, sql: string, atLeast: number) {
   }
 }
 
+/**
+ * `promise`, or an error naming the step and the stopped master's last log lines once
+ * `ms` pass: a hang says where it is, not only that the test ran out of time.
+ */
+async function step<T>(
+  label: string,
+  promise: Promise<T>,
+  log: () => string,
+  ms = 100_000,
+): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const stalled = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () =>
+        reject(
+          new Error(
+            `stalled at: ${label}; the stopped master's stderr ends with:\n${log().slice(-4_000)}`,
+          ),
+        ),
+      ms,
+    );
+  });
+  try {
+    return await Promise.race([promise, stalled]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 describe('several masters on one PostgreSQL', () => {
   test(
     'kill -9 of one and SIGSTOP of another mid-job: every result once, read from a third',
@@ -61,39 +90,55 @@ describe('several masters on one PostgreSQL', () => {
       ]);
       for (const m of [a, b, c]) spawnWorker(m.url, 2);
       const module = await fixtureModule('square.mjs');
-      const inputs = Array.from({ length: 5_000 }, (_, x) => ({
+      // Tasks long enough (10 ms) that the worker of the master stopped below is
+      // always in the middle of some, whose results it sends while that master is stopped.
+      const TASKS = 2_000;
+      const inputs = Array.from({ length: TASKS }, (_, x) => ({
         x,
-        spinMs: 2,
+        spinMs: 10,
       }));
       const { id } = await a.client.submit({ name: 'sq', module, inputs });
+      const log = () => b.stderr();
 
-      await waitForResults(c.client, id, 600);
+      await step('400 results', waitForResults(c.client, id, 400), log);
       a.child.kill('SIGKILL');
       b.child.kill('SIGSTOP');
       // Both silent past the TTL: the survivor marks them lapsed and takes their claims.
-      await untilCount(
-        url,
-        'SELECT count(*) AS n FROM masters WHERE lapsed',
-        2,
+      await step(
+        'both masters marked lapsed',
+        untilCount(url, 'SELECT count(*) AS n FROM masters WHERE lapsed', 2),
+        log,
       );
       b.child.kill('SIGCONT');
 
-      const results = await collectResults(c.client, id);
-      expect(results.size).toBe(5_000);
-      for (let x = 0; x < 5_000; x++) {
+      const results = await step(
+        'every result',
+        collectResults(c.client, id),
+        log,
+      );
+      expect(results.size).toBe(TASKS);
+      for (let x = 0; x < TASKS; x++) {
         expect(results.get(x)).toEqual({ index: x, ok: true, output: x * x });
       }
       const detail = await c.client.job(id);
       expect(detail.state).toBe('completed');
-      expect(detail.counts).toMatchObject({ total: 5_000, done: 5_000 });
+      expect(detail.counts).toMatchObject({ total: TASKS, done: TASKS });
       // The stopped master learnt it had lapsed, and the results its worker sent while
       // it was stopped (read on resume, before its heartbeat's answer) went to the
       // database after the takeover: that batch was fenced, changing nothing (every
       // result above is once and correct).
-      await waitForOutput(b, (out) => out.includes('claims lapsed'), 'stderr');
+      await step(
+        'the stopped master logs its lapse',
+        waitForOutput(b, (out) => out.includes('claims lapsed'), 'stderr'),
+        log,
+      );
       // One complete log line per fenced batch, with its count.
       const line = /"fenced":(\d+)[^\n]*records fenced[^\n]*\n/;
-      const out = await waitForOutput(b, (text) => line.test(text), 'stderr');
+      const out = await step(
+        'the stopped master logs fenced records',
+        waitForOutput(b, (text) => line.test(text), 'stderr'),
+        log,
+      );
       const fenced = [...out.matchAll(new RegExp(line.source, 'g'))].map((m) =>
         Number(m[1]),
       );
