@@ -81,16 +81,9 @@ export function encodeTasksFrame(
   resumes?: ReadonlyMap<number, EncodedValue>,
   joined?: string,
 ): EncodedFrame {
-  const jobsWire: Record<string, JobWire> = {};
-  for (const [id, job] of jobs) {
-    jobsWire[id] = {
-      module: job.moduleHash,
-      timeoutMs: job.timeoutMs,
-      name: job.name,
-    };
-  }
   if (joined !== undefined && resumes === undefined)
-    return { data: joinedFrame(tasks, joined, jobsWire), binary: false };
+    return { data: joinedFrame(tasks, joined, jobs), binary: false };
+  const jobsWire = wireJobs(jobs);
   // One group per job, in the order the tasks came.
   const groups = new Map<JobId, number[]>();
   for (let i = 0; i < tasks.length; i++) {
@@ -225,7 +218,7 @@ function textFrameString(
 function joinedFrame(
   tasks: readonly Assignment[],
   joined: string,
-  jobsWire: Record<string, JobWire>,
+  jobs: ReadonlyMap<JobId, JobWireInfo>,
 ): string | Buffer {
   let leases = '';
   let indexes = '';
@@ -237,9 +230,8 @@ function joinedFrame(
     indexes += comma + task.index;
     attempts += comma + task.attempt;
   }
-  const jobId = (tasks[0] as Assignment).jobId;
   const head =
-    `{"type":"tasks","jobs":${JSON.stringify(jobsWire)},"groups":[{"job":${JSON.stringify(jobId)},` +
+    `${frameHead((tasks[0] as Assignment).jobId, jobs)}` +
     `"leases":[${leases}],"indexes":[${indexes}],"attempts":[${attempts}],"inputs":[`;
   if (joined.length < BYTES_FROM_CHARS) return `${head}${joined}]}]}`;
   const out = new Utf8Bytes(head.length + joined.length + 4);
@@ -247,6 +239,50 @@ function joinedFrame(
   out.put(joined);
   out.put(']}]}');
   return out.bytes();
+}
+
+function wireJobs(
+  jobs: ReadonlyMap<JobId, JobWireInfo>,
+): Record<string, JobWire> {
+  const jobsWire: Record<string, JobWire> = {};
+  for (const [id, job] of jobs) {
+    jobsWire[id] = {
+      module: job.moduleHash,
+      timeoutMs: job.timeoutMs,
+      name: job.name,
+    };
+  }
+  return jobsWire;
+}
+
+/** The last frame head written, and the one job it was written for. */
+let lastHead: { jobId: JobId; job: JobWireInfo; text: string } | undefined;
+
+/**
+ * `{"type":"tasks","jobs":{...},"groups":[{"job":"<id>",` for a batch of one job: the
+ * same for every frame of that job, so the last one is kept (at one task at a time,
+ * writing it was a tenth of the master's work per frame).
+ */
+function frameHead(
+  jobId: JobId,
+  jobs: ReadonlyMap<JobId, JobWireInfo>,
+): string {
+  const job = jobs.size === 1 ? jobs.get(jobId) : undefined;
+  const kept = lastHead;
+  if (
+    job !== undefined &&
+    kept !== undefined &&
+    kept.jobId === jobId &&
+    kept.job.name === job.name &&
+    kept.job.moduleHash === job.moduleHash &&
+    kept.job.timeoutMs === job.timeoutMs
+  )
+    return kept.text;
+  const text =
+    `{"type":"tasks","jobs":${JSON.stringify(wireJobs(jobs))},` +
+    `"groups":[{"job":${JSON.stringify(jobId)},`;
+  if (job !== undefined) lastHead = { jobId, job, text };
+  return text;
 }
 
 /** The `resume` entries of a group whose tasks are `members` (positions in the batch). */

@@ -143,20 +143,35 @@ export function copyTexts(
 }
 
 /**
+ * A chunk row's text with where the last cut stopped: the text of task `cutTask` starts
+ * at `cutFrom`. Runs mostly follow one another (at one task at a time, every run starts
+ * where the last stopped), so the next cut starts there rather than at the chunk's start.
+ */
+export interface CutChunk extends Omit<TextChunk, 'texts'> {
+  cutTask?: number;
+  cutFrom?: number;
+}
+
+/**
  * The texts of tasks at..min(last, end of chunk) of a chunk row of count > 1, joined with
  * ',' (as they stand in a JSON array), and the next task: cut out of the chunk's text in
  * one piece, with no string per task. (No text of a chunk holds a raw '\n', see
- * ChunkWriter: each '\n' is a separator.)
+ * ChunkWriter: each '\n' is a separator.) Notes where it stopped in `chunk`.
  */
 export function joinedTexts(
-  chunk: Omit<TextChunk, 'texts'>,
+  chunk: CutChunk,
   at: number,
   last: number,
 ): { joined: string; next: number } {
   const { jid, first, count, text } = chunk;
   const end = Math.min(last + 1, first + count);
+  let task = first;
   let from = 0;
-  for (let i = first; i < at; i++) {
+  if (chunk.cutTask !== undefined && chunk.cutTask <= at) {
+    task = chunk.cutTask;
+    from = chunk.cutFrom ?? 0;
+  }
+  for (; task < at; task++) {
     const newline = text.indexOf('\n', from);
     if (newline < 0) throw corruptChunk(jid, first, count);
     from = newline + 1;
@@ -169,6 +184,8 @@ export function joinedTexts(
     if (newline < 0 !== lastOfChunk) throw corruptChunk(jid, first, count);
     to = lastOfChunk ? text.length + 1 : newline + 1;
   }
+  chunk.cutTask = end;
+  chunk.cutFrom = to;
   const piece = text.slice(from, to - 1);
   return { joined: piece.replaceAll('\n', ','), next: end };
 }

@@ -8,7 +8,7 @@ import type { EncodedValue } from './store.js';
 import type { Bindable } from './sqlite-rows.js';
 import { fromSql } from './sqlite-rows.js';
 import { ChunkWriter, prepareChunkInserts } from './sqlite-chunk-writer.js';
-import type { TextChunk } from './sqlite-chunk-cache.js';
+import type { CutChunk, TextChunk } from './sqlite-chunk-cache.js';
 import {
   ChunkCache,
   copyTexts,
@@ -51,7 +51,7 @@ function forEachRun(
 export class SqliteInputs {
   readonly #cache = new ChunkCache();
   /** The chunk row of count > 1 read last by {@link readJoined}: runs start inside it. */
-  #lastChunk: Omit<TextChunk, 'texts'> | undefined;
+  #lastChunk: CutChunk | undefined;
   readonly #insertChunks: Database.Statement<Bindable[]>[];
   readonly #chunksCovering;
 
@@ -153,7 +153,7 @@ export class SqliteInputs {
         continue;
       }
       if (typeof value !== 'string') throw corruptChunk(jid, chunkFirst, count);
-      const chunk = { jid, first: chunkFirst, count, text: value };
+      const chunk: CutChunk = { jid, first: chunkFirst, count, text: value };
       const { joined, next } = joinedTexts(chunk, at, last);
       parts.push(joined);
       at = next;

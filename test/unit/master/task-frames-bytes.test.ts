@@ -105,4 +105,26 @@ describe('tasks frames of joined inputs', () => {
       expect(group?.indexes).toEqual(tasks.map((t) => t.index));
     }
   });
+
+  test('frames of one job after another each name their own job and its facts', () => {
+    // Each job alone in its batch, as dispatch gives them; the frame head is kept
+    // from one frame to the next, and must follow the job and its facts.
+    const only = (id: string, name: string, timeoutMs = 1_000) =>
+      new Map([[asJobId(id), { name, moduleHash: id.repeat(64), timeoutMs }]]);
+    const batches = [
+      only('a', 'first'),
+      only('a', 'first'),
+      only('b', 'second'),
+      only('a', 'first'),
+      only('a', 'renamed'),
+      only('a', 'renamed', 2_000),
+    ];
+    batches.forEach((jobs, k) => {
+      const id = String([...jobs.keys()][0]);
+      const tasks = [task(id, k, 100 + k)];
+      const inputs = [JSON.stringify({ k })];
+      const joined = encodeTasksFrame(tasks, [], jobs, undefined, inputs[0]);
+      expect(joined.data).toBe(encodeTasksFrame(tasks, inputs, jobs).data);
+    });
+  });
 });

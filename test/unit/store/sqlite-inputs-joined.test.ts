@@ -143,6 +143,30 @@ describe('joinedTexts', () => {
     });
   });
 
+  test('cuts from the same chunk object, one after another, back and ahead', () => {
+    // The chunk notes where each cut stopped; a later cut starts there when it can,
+    // and from the start when it lies before it.
+    const kept = chunk(10, 6, '"a"\n{"b":1}\n"c"\n[2,3]\n"e"\n"f"');
+    const cuts = [
+      [10, 10],
+      [11, 11],
+      [12, 13],
+      [11, 12],
+      [14, 14],
+      [15, 99],
+      [10, 15],
+      [13, 13],
+    ] as const;
+    const texts = ['"a"', '{"b":1}', '"c"', '[2,3]', '"e"', '"f"'];
+    for (const [at, last] of cuts) {
+      const end = Math.min(last, 15);
+      expect(joinedTexts(kept, at, last)).toEqual({
+        joined: texts.slice(at - 10, end - 9).join(','),
+        next: end + 1,
+      });
+    }
+  });
+
   test('a chunk that does not hold its count of texts is refused', () => {
     expect(() => joinedTexts(chunk(0, 5, '"a"\n"b"'), 0, 4)).toThrow(
       /does not hold 5 texts/,
@@ -153,5 +177,30 @@ describe('joinedTexts', () => {
     expect(() => joinedTexts(chunk(0, 2, '"a"\n"b"\n"c"'), 1, 1)).toThrow(
       /does not hold/,
     );
+  });
+});
+
+describe('a job purged, then a new one', () => {
+  test('the new job reads its own inputs, none of the purged one kept in a cache', async () => {
+    const store = openStore(freshDir());
+    store.putModule('h1', 'export default (x) => x;');
+    const old = Array.from({ length: 600 }, (_, i) =>
+      JSON.stringify(`old-${i}`),
+    );
+    store.createJob(spec('1', 600), old);
+    // Read partly, one run after another and scattered: the chunks are kept.
+    expect(store.getInputsJoined('1', [0, 1, 2])).toBe(
+      old.slice(0, 3).join(','),
+    );
+    expect(store.getInputs('1', [300, 301])).toEqual(old.slice(300, 302));
+    await store.purgeJob(jobId('1'));
+    const fresh = Array.from({ length: 600 }, (_, i) =>
+      JSON.stringify(`new-${i}`),
+    );
+    store.createJob(spec('2', 600), fresh);
+    expect(store.getInputsJoined('2', [3, 4, 5])).toBe(
+      fresh.slice(3, 6).join(','),
+    );
+    expect(store.getInputs('2', [302, 303])).toEqual(fresh.slice(302, 304));
   });
 });
