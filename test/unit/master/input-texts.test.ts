@@ -142,6 +142,19 @@ describe('scanResultsFrame', () => {
     expect(scanned?.message).toMatchObject({ leases: [4, 5], credit: 2 });
   });
 
+  test('a small frame keeps each output as sent, even where JSON.stringify writes it otherwise', () => {
+    // Small frames are parsed whole; their outputs are still the worker's own text.
+    const scanned = scanResultsFrame(
+      '{"type":"results","leases":[7,8,9],"outputs":[1.50,"\\u0041",{"__proto__":1}]}',
+    );
+    expect(scanned?.outputs).toEqual(['1.50', '"\\u0041"', '{"__proto__":1}']);
+    const plain = scanResultsFrame(
+      '{"type":"results","leases":[7],"outputs":[{"id":"task-7","next":8}],"credit":1}',
+    );
+    expect(plain?.outputs).toEqual(['{"id":"task-7","next":8}']);
+    expect(plain?.message).toMatchObject({ leases: [7], credit: 1 });
+  });
+
   test('spaced outputs are written compactly', () => {
     const scanned = scanResultsFrame(
       '{"type":"results","leases":[1],"outputs":[{ "a" : [1, 2] }]}',
