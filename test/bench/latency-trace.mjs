@@ -154,6 +154,19 @@ for (const [k, round] of perRound.entries()) {
   );
   console.log(`  ${explain('colony', round.colony)}`);
   console.log(`  ${explain('bare', round.bare)}`);
+  // Collections other than scavenges (kind 1) during the round: a mark-compact and its
+  // incremental marking share the master's core for longer than one trip.
+  const from = Math.min(round.colony[0][0], round.bare[0][0]);
+  const to = Math.max(
+    ...[round.colony.at(-1), round.bare.at(-1)].map(([s, l]) => s + l),
+  );
+  const major = gcs.filter(
+    ([start, , kind]) => kind !== 1 && start >= from && start <= to,
+  );
+  if (major.length > 0)
+    console.log(
+      `  master GCs other than scavenges: ${major.map(([, ms, kind]) => `kind ${kind} ${ms.toFixed(2)} ms`).join(', ')}`,
+    );
 }
 const inRun = (list) => {
   const from = perRound[0].colony[0][0];
