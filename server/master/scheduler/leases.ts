@@ -32,7 +32,8 @@ class Fifo {
       this.stale--;
     }
     if (this.head === this.items.length) {
-      this.items = [];
+      // Emptied in place: one task at a time, a FIFO empties on every result.
+      this.items.length = 0;
       this.head = 0;
       this.stale = 0;
     } else if (this.head > 1024 && this.head * 2 > this.items.length) {
@@ -72,8 +73,7 @@ export class ExpiryQueue {
     if (fifo === undefined) {
       fifo = new Fifo(leaseMs);
       this.#fifos.set(leaseMs, fifo);
-      this.#lastMs = leaseMs;
-      this.#lastFifo = fifo;
+      this.#use(fifo);
     }
     const last = fifo.items[fifo.items.length - 1];
     if (last !== undefined && last.expiresAt > rec.expiresAt) {
@@ -91,17 +91,26 @@ export class ExpiryQueue {
     this.#live--;
     fifo.trim();
     if (fifo.stale > COMPACT_MIN && fifo.stale > fifo.live) fifo.compact();
-    if (fifo.items.length === 0) this.#drop(leaseMs, fifo);
+    // The FIFO used last stays when empty (one task at a time it empties on every result
+    // and would be made again for the next task); it goes once another is used.
+    if (fifo.items.length === 0 && fifo !== this.#lastFifo)
+      this.#drop(leaseMs, fifo);
   }
 
   #fifo(leaseMs: number): Fifo | undefined {
     if (leaseMs === this.#lastMs) return this.#lastFifo;
     const fifo = this.#fifos.get(leaseMs);
-    if (fifo !== undefined) {
-      this.#lastMs = leaseMs;
-      this.#lastFifo = fifo;
-    }
+    if (fifo !== undefined) this.#use(fifo);
     return fifo;
+  }
+
+  /** Makes `fifo` the one used last, dropping the one before if it was left empty. */
+  #use(fifo: Fifo): void {
+    const before = this.#lastFifo;
+    this.#lastMs = fifo.leaseMs;
+    this.#lastFifo = fifo;
+    if (before !== undefined && before !== fifo && before.items.length === 0)
+      this.#fifos.delete(before.leaseMs);
   }
 
   #drop(leaseMs: number, fifo: Fifo): void {
@@ -143,7 +152,8 @@ export class ExpiryQueue {
     fifo.head++;
     this.#live--;
     fifo.trim();
-    if (fifo.items.length === 0) this.#drop(fifo.leaseMs, fifo);
+    if (fifo.items.length === 0 && fifo !== this.#lastFifo)
+      this.#drop(fifo.leaseMs, fifo);
     return best;
   }
 

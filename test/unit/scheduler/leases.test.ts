@@ -110,6 +110,36 @@ describe('lease expiry', () => {
     expect(s.nextWakeAt()).toBeUndefined();
   });
 
+  test('one task at a time, alternating lease lengths: each expires when due', () => {
+    // Every result empties its length's queue, which is kept for the next lease of that
+    // length (and dropped once the other length is used): expiries stay exact.
+    const s = makeScheduler({ leaseGraceMs: 0 });
+    join(s, 'w1');
+    submit(s, 'a', 20, { timeoutMs: 1_000 });
+    submit(s, 'b', 20, { timeoutMs: 3_000 }, 1);
+    let at = 10;
+    let lease = assigned(credit(s, 'w1', 1, at))[0]!;
+    const jobs = new Set<string>();
+    for (let k = 0; k < 12; k++) {
+      jobs.add(lease.jobId);
+      expect(s.nextWakeAt()).toBe(at + (lease.jobId === 'a' ? 1_000 : 3_000));
+      at += 10;
+      send(s, 'w1', [ok(lease.lease)], at);
+      lease = assigned(credit(s, 'w1', 1, at))[0]!;
+    }
+    expect(jobs).toEqual(new Set(['a', 'b']));
+    // The last one is not answered: it expires when due, not before.
+    const due = at + (lease.jobId === 'a' ? 1_000 : 3_000);
+    expect(s.nextWakeAt()).toBe(due);
+    expect(feeds(tick(s, due - 1))).toEqual([]);
+    expect(feeds(tick(s, due))).toEqual([
+      {
+        kind: 'reassigned',
+        text: '1 task of worker w1 reassigned (lease expired)',
+      },
+    ]);
+  });
+
   test('thousands of leases expire in order, cheaply', () => {
     const s = makeScheduler({ leaseGraceMs: 0 });
     join(s, 'w1');
