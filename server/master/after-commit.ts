@@ -26,6 +26,13 @@ export class AfterCommit {
   readonly #log: Logger;
   readonly #ack: (workerId: WorkerId, count: number) => void;
   readonly #committed: (results: Set<JobId>, finished: Set<JobId>) => void;
+  /**
+   * The job recorded since the last commitAndNotify, when there is one (most events):
+   * one task at a time a set filled and cleared on every result made V8 give the
+   * long-lived set a new table each time, in the old generation, which only a full
+   * collection takes back. Other jobs of the same event go to the set.
+   */
+  #pendingJob: JobId | undefined = undefined;
   #pendingNotify = new Set<JobId>();
   #pendingFinished = new Set<JobId>();
   /** The commit in flight that readers' wake-up waits for, and the jobs it covers. */
@@ -53,7 +60,8 @@ export class AfterCommit {
 
   /** A result of the job was queued for the store. */
   recorded(jobId: JobId): void {
-    this.#pendingNotify.add(jobId);
+    if (this.#pendingJob === undefined) this.#pendingJob = jobId;
+    else if (this.#pendingJob !== jobId) this.#pendingNotify.add(jobId);
   }
 
   /** The job's end was queued for the store. */
@@ -88,20 +96,32 @@ export class AfterCommit {
    * commit, so nothing uncommitted is ever read.
    */
   commitAndNotify(): void {
-    if (this.#pendingNotify.size === 0 && this.#pendingFinished.size === 0)
+    const job = this.#pendingJob;
+    if (
+      job === undefined &&
+      this.#pendingNotify.size === 0 &&
+      this.#pendingFinished.size === 0
+    )
       return;
+    this.#pendingJob = undefined;
     const commit = this.#store.commit();
     const waiting = this.#waiting;
     if (waiting?.commit === commit) {
       // Still the commit whose wake-up is set (one task at a time, every result comes
       // here): its sets take these jobs, with no new sets and callback for each.
-      for (const jobId of this.#pendingNotify) waiting.notify.add(jobId);
-      for (const jobId of this.#pendingFinished) waiting.finished.add(jobId);
-      this.#pendingNotify.clear();
-      this.#pendingFinished.clear();
+      if (job !== undefined) waiting.notify.add(job);
+      if (this.#pendingNotify.size > 0) {
+        for (const jobId of this.#pendingNotify) waiting.notify.add(jobId);
+        this.#pendingNotify.clear();
+      }
+      if (this.#pendingFinished.size > 0) {
+        for (const jobId of this.#pendingFinished) waiting.finished.add(jobId);
+        this.#pendingFinished.clear();
+      }
       return;
     }
     const notify = this.#pendingNotify;
+    if (job !== undefined) notify.add(job);
     const finished = this.#pendingFinished;
     this.#pendingNotify = new Set();
     this.#pendingFinished = new Set();

@@ -7,13 +7,21 @@
 import type { FeedEvent, WorkerKind } from '../../../shared/protocol.js';
 import type { Assignment, Command, Credit, Lease, WorkerId } from './types.js';
 
+/** Entries of one call's `credit` command looked up by walking them, not by a map. */
+const LIST_CREDITS = 8;
+
 /** The commands of the `handle()` call in progress. */
 export class Outbox {
   #commands: Command[] = [];
   readonly #cancels = new Map<WorkerId, Lease[]>();
   /** The credits of this call's `credit` command, once it has one. */
   #credits: Credit[] | undefined = undefined;
-  /** The latest entry of `#credits` per volunteer. */
+  /**
+   * The latest entry of `#credits` per volunteer, once the call has more entries than a
+   * look down the list is worth: a map cleared after every call (one task at a time,
+   * every call) made V8 give it a new table each time, in the old generation where the
+   * long-lived map's table is, and only a full collection took those back.
+   */
   readonly #creditOf = new Map<string, Credit>();
   /** The entry credited last: a batch of one worker's results merges without a look-up. */
   #lastCredit: Credit | undefined = undefined;
@@ -35,20 +43,34 @@ export class Outbox {
   ): void {
     let entry = this.#lastCredit;
     if (!matches(entry, volunteer, kind, name)) {
-      entry = this.#creditOf.get(volunteer);
+      entry = this.#latestOf(volunteer);
       if (!matches(entry, volunteer, kind, name)) {
         entry = { volunteer, kind, name, tasks: 0, busyMs: 0 };
-        this.#creditOf.set(volunteer, entry);
         if (this.#credits === undefined) {
           this.#credits = [];
           this.#commands.push({ type: 'credit', credits: this.#credits });
         }
         this.#credits.push(entry);
+        if (this.#credits.length > LIST_CREDITS) {
+          // Past the list's length: every entry goes to the map, latest last.
+          for (const each of this.#credits)
+            this.#creditOf.set(each.volunteer, each);
+        }
       }
       this.#lastCredit = entry;
     }
     entry.tasks += tasks;
     entry.busyMs += busyMs;
+  }
+
+  /** The latest entry of `#credits` for `volunteer`, if any. */
+  #latestOf(volunteer: string): Credit | undefined {
+    const credits = this.#credits;
+    if (credits === undefined) return undefined;
+    if (credits.length > LIST_CREDITS) return this.#creditOf.get(volunteer);
+    for (let k = credits.length - 1; k >= 0; k--)
+      if (credits[k]!.volunteer === volunteer) return credits[k];
+    return undefined;
   }
 
   cancel(workerId: WorkerId, lease: Lease): void {
@@ -86,7 +108,7 @@ export class Outbox {
     if (this.#credits !== undefined) {
       this.#credits = undefined;
       this.#lastCredit = undefined;
-      this.#creditOf.clear();
+      if (this.#creditOf.size > 0) this.#creditOf.clear();
     }
     return commands;
   }
