@@ -142,6 +142,10 @@ export class WorkerRecord {
    * than rejected; bounded, oldest forgotten first.
    */
   readonly revoked = new Set<Lease>();
+  /** Its place in `State.hungry` (hungry.ts): whether it is in, and its neighbours. */
+  isHungry = false;
+  hungryPrev: WorkerRecord | undefined = undefined;
+  hungryNext: WorkerRecord | undefined = undefined;
 
   readonly id: WorkerId;
   readonly name: string;

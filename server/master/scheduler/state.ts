@@ -5,6 +5,7 @@
 import { ALLOWANCE_DEFAULTS, canTake } from './allowance.js';
 import { LIMITS } from '../../../shared/protocol.js';
 import { FairShare } from './fair-share.js';
+import { HungryWorkers } from './hungry.js';
 import { ExpiryQueue } from './leases.js';
 import { Outbox } from './outbox.js';
 import type { JobRecord, LeaseRecord, WorkerRecord } from './records.js';
@@ -85,7 +86,7 @@ export class State {
   /** Outstanding leases: active and expired ones (the latter still fence late results). */
   readonly leases = new WindowMap<LeaseRecord>();
   /** Workers with credit, in the order they are served next. */
-  readonly hungry = new Set<WorkerRecord>();
+  readonly hungry = new HungryWorkers();
   readonly expiry = new ExpiryQueue();
   readonly fair = new FairShare();
   readonly out = new Outbox();
