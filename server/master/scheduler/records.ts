@@ -7,6 +7,7 @@ import type {
   WorkerKind,
   WorkerSandbox,
 } from '../../../shared/protocol.js';
+import { LinkedList } from './linked-list.js';
 import { TaskTimes } from './task-times.js';
 import type { TaskTable } from './task-table.js';
 import type { Credit, JobSpec, Lease, VolunteerId, WorkerId } from './types.js';
@@ -62,60 +63,15 @@ export class LeaseRecord {
 }
 
 /**
- * A worker's active or expired leases, in the order they were added: an intrusive doubly
- * linked list through the records, so that adding and removing a lease (once each per
- * task) touches no hash table and allocates nothing. A record is in at most one list.
+ * A worker's active or expired leases, in the order they were added (see LinkedList): a
+ * record is in at most one of them.
  */
-export class LeaseList {
-  #head: LeaseRecord | undefined = undefined;
-  #tail: LeaseRecord | undefined = undefined;
-  #size = 0;
-
-  get size(): number {
-    return this.#size;
-  }
-
-  has(rec: LeaseRecord): boolean {
-    return rec.list === this;
-  }
-
+export class LeaseList extends LinkedList<LeaseRecord> {
   /** Appends `rec` (which must be in no list). */
   add(rec: LeaseRecord): void {
     if (rec.list !== undefined)
       throw new Error(`lease ${rec.lease} listed twice`);
-    rec.list = this;
-    rec.prevInList = this.#tail;
-    rec.nextInList = undefined;
-    if (this.#tail) this.#tail.nextInList = rec;
-    else this.#head = rec;
-    this.#tail = rec;
-    this.#size++;
-  }
-
-  /** Unlinks `rec`; false if it was not in this list. */
-  delete(rec: LeaseRecord): boolean {
-    if (rec.list !== this) return false;
-    const { prevInList: prev, nextInList: next } = rec;
-    if (prev) prev.nextInList = next;
-    else this.#head = next;
-    if (next) next.prevInList = prev;
-    else this.#tail = prev;
-    rec.list = undefined;
-    rec.prevInList = undefined;
-    rec.nextInList = undefined;
-    this.#size--;
-    return true;
-  }
-
-  /** A copy in list order: callers may then change the list while they walk it. */
-  toArray(): LeaseRecord[] {
-    const out: LeaseRecord[] = [];
-    for (let rec = this.#head; rec; rec = rec.nextInList) out.push(rec);
-    return out;
-  }
-
-  [Symbol.iterator](): IterableIterator<LeaseRecord> {
-    return this.toArray()[Symbol.iterator]();
+    this.append(rec);
   }
 }
 
@@ -142,10 +98,10 @@ export class WorkerRecord {
    * than rejected; bounded, oldest forgotten first.
    */
   readonly revoked = new Set<Lease>();
-  /** Its place in `State.hungry` (hungry.ts): whether it is in, and its neighbours. */
-  isHungry = false;
-  hungryPrev: WorkerRecord | undefined = undefined;
-  hungryNext: WorkerRecord | undefined = undefined;
+  /** Its place in `State.hungry` (hungry.ts), when it is in: the list and its neighbours. */
+  list: object | undefined = undefined;
+  prevInList: WorkerRecord | undefined = undefined;
+  nextInList: WorkerRecord | undefined = undefined;
 
   readonly id: WorkerId;
   readonly name: string;

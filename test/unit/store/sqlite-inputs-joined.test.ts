@@ -184,9 +184,9 @@ describe('a job purged, then a new one', () => {
   test('the new job reads its own inputs, none of the purged one kept in a cache', async () => {
     const store = openStore(freshDir());
     store.putModule('h1', 'export default (x) => x;');
-    const old = Array.from({ length: 600 }, (_, i) =>
-      JSON.stringify(`old-${i}`),
-    );
+    const texts = (tag: string) =>
+      Array.from({ length: 600 }, (_, i) => JSON.stringify(`${tag}-${i}`));
+    const old = texts('old');
     store.createJob(spec('1', 600), old);
     // Read partly, one run after another and scattered: the chunks are kept.
     expect(store.getInputsJoined('1', [0, 1, 2])).toBe(
@@ -194,9 +194,7 @@ describe('a job purged, then a new one', () => {
     );
     expect(store.getInputs('1', [300, 301])).toEqual(old.slice(300, 302));
     await store.purgeJob(jobId('1'));
-    const fresh = Array.from({ length: 600 }, (_, i) =>
-      JSON.stringify(`new-${i}`),
-    );
+    const fresh = texts('new');
     store.createJob(spec('2', 600), fresh);
     expect(store.getInputsJoined('2', [3, 4, 5])).toBe(
       fresh.slice(3, 6).join(','),
