@@ -18,7 +18,7 @@ import {
   mandelbrotInputs,
 } from '../../examples/mandelbrot/job.js';
 import { printMasterBanner } from './common.js';
-import { progressLine, showProgress } from './progress.js';
+import { endLine, showProgress } from './progress.js';
 
 function examplesDir(): string {
   const here = path.dirname(fileURLToPath(import.meta.url));
@@ -74,9 +74,7 @@ export async function runDemo(flags: Flags): Promise<void> {
     progress.stop();
   }
   const job = await client.job(id);
-  process.stderr.write(
-    `${progressLine(job)}; ${job.state} in ${(job.elapsedMs / 1000).toFixed(1)}s\n`,
-  );
+  process.stderr.write(`${endLine(job)}\n`);
   if (failed === 0 && job.state === 'completed') {
     const { png } = assemblePng(inputs, tiles);
     const out = path.join(

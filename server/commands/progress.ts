@@ -3,7 +3,7 @@
  * lines otherwise. Fed by the live feed, so it costs the master nothing extra.
  */
 import cliProgress from 'cli-progress';
-import type { ColonyClient, JobSummary } from '../client/index.js';
+import type { ColonyClient, JobDetail, JobSummary } from '../client/index.js';
 
 export function formatEta(seconds: number): string {
   if (!Number.isFinite(seconds) || seconds < 0) return '--';
@@ -18,6 +18,18 @@ export function progressLine(job: JobSummary): string {
   const left = total - done - failed;
   const eta = job.rate > 0 ? formatEta(left / job.rate) : '--';
   return `job ${job.id}: ${done + failed}/${total} (${done} done, ${failed} failed), ${Math.round(job.rate)}/s, ETA ${eta}`;
+}
+
+/**
+ * The last line of a job that ended: its counts, how long it took and its mean rate
+ * (the live rate and ETA say nothing then; a job shorter than the rate's window showed
+ * 0/s).
+ */
+export function endLine(job: JobDetail): string {
+  const { done, failed, total } = job.counts;
+  const seconds = job.elapsedMs / 1000;
+  const rate = seconds > 0 ? Math.round((done + failed) / seconds) : 0;
+  return `job ${job.id}: ${done + failed}/${total} (${done} done, ${failed} failed); ${job.state} in ${seconds.toFixed(1)}s (${rate}/s)`;
 }
 
 export function showProgress(

@@ -11,7 +11,7 @@ import {
 import type { ResultLine } from '../../shared/job.js';
 import type { Flags } from './flags.js';
 import { clientFrom } from './common.js';
-import { progressLine, showProgress } from './progress.js';
+import { endLine, showProgress } from './progress.js';
 
 /** How long `--wait` keeps trying to reach a master that went away. */
 const GIVE_UP_MS = 10 * 60_000;
@@ -168,7 +168,7 @@ export async function waitAndWrite(
     await once(sink, 'finish');
   }
   process.stderr.write(
-    `${progressLine(job)}; ${job.state} in ${(job.elapsedMs / 1000).toFixed(1)}s; ${written} results${out ? ` in ${out}` : ''}\n`,
+    `${endLine(job)}; ${written} results${out ? ` in ${out}` : ''}\n`,
   );
   if (job.state === 'cancelled') process.exitCode = 3;
 }

@@ -56,7 +56,8 @@ describe('command line', () => {
     ]);
     expect(await submit.exited).toBe(0);
     expect(submit.stderr()).toMatch(
-      /1000\/1000 \(1000 done, 0 failed\).*completed/,
+      // The last line: how long the job took and its mean rate (never 0/s).
+      /1000\/1000 \(1000 done, 0 failed\); completed in [\d.]+s \([1-9]\d*\/s\)/,
     );
     const inputs = readFileSync(
       path.join(ROOT, 'examples/primes.jsonl'),
