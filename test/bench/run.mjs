@@ -23,6 +23,7 @@ import { parseArgs } from 'node:util';
 import { BENCH_DIR, ROOT, killAll, removeTempDirs } from './lib.mjs';
 import { summarizeProfile } from './profile-summary.mjs';
 import { coldStart, realInputs } from './inputs-scenario.mjs';
+import { ceilingRatio, recordsFloor } from './records-floor.mjs';
 import { cliStart } from './cli-start.mjs';
 import * as scenarios from './scenarios.mjs';
 import { hostile } from './hostile.mjs';
@@ -233,6 +234,9 @@ await step('sandbox', 'sandbox', () =>
 );
 await step('inputs', 'inputs', () =>
   realInputs({ tasks: P.inputs, rounds: P.inputRounds, profileDir }),
+);
+await step('recordsFloor', 'inputs', () =>
+  recordsFloor({ tasks: P.inputs }),
 );
 await step('coldStart', 'coldstart', () =>
   coldStart({
@@ -472,6 +476,34 @@ if (f.inputs) {
     null,
   );
   const c = i.cpuMicrosPerTask;
+  const floor = f.recordsFloor;
+  if (floor && c?.numbers) {
+    // The ratio's ceiling: numbers' CPU per task as measured above, records' as that
+    // plus only the steps every durable, checked record run must take (records-floor.mjs).
+    const numbersMicros = ['master', 'workers', 'sandbox', 'client'].reduce(
+      (sum, part) => sum + c.numbers[part],
+      0,
+    );
+    const steps = Object.entries(floor.extraMicros)
+      .map(([name, micros]) => `${name} ${micros.toFixed(2)}`)
+      .join(', ');
+    row(
+      `  least extra CPU per record, each step alone (${steps})`,
+      `${floor.extraMicrosTotal.toFixed(2)} µs`,
+      `${numbersMicros.toFixed(2)} µs`,
+      '-',
+      'diagnostic',
+      null,
+    );
+    row(
+      '  ceiling of records vs numbers here: numbers CPU / (numbers CPU + that)',
+      '-',
+      '-',
+      fmt.x(ceilingRatio(numbersMicros, floor.extraMicrosTotal)),
+      'diagnostic',
+      null,
+    );
+  }
   if (c?.records && c.numbers)
     for (const read of ['', 'Read'])
       for (const part of ['master', 'workers', 'sandbox', 'client'])
