@@ -106,7 +106,11 @@ function store(texts, outputs) {
     // Commits of 2,048 results, as a busy master's group commit makes them.
     for (let i = 0; i + ROWS <= outputs.length; i += 2_048)
       db.transaction(() => {
-        for (let j = i; j < i + 2_048 && j + ROWS <= outputs.length; j += ROWS) {
+        for (
+          let j = i;
+          j < i + 2_048 && j + ROWS <= outputs.length;
+          j += ROWS
+        ) {
           const values = [];
           for (let k = j; k < j + ROWS; k++)
             values.push(1, k + 1, k, 1, outputs[k], null, null);
@@ -166,7 +170,8 @@ export async function recordsFloor({ tasks = 200_000, reps = 5 } = {}) {
     const validated = cheapest(reps, tasks, () => {
       texts = validate(bytes, check);
     });
-    if (texts.length !== tasks) throw new Error(`${kind}: ${texts.length} inputs`);
+    if (texts.length !== tasks)
+      throw new Error(`${kind}: ${texts.length} inputs`);
     const outputs = inputs.map((input) => JSON.stringify(task(input)));
     const sqlite = cheapest(reps, tasks, () => store(texts, outputs));
     const span = `[${texts.join(',')}]`;
@@ -212,7 +217,9 @@ export const ceilingRatio = (numbersMicros, extraMicros) =>
   numbersMicros / (numbersMicros + extraMicros);
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  const floor = await recordsFloor({ tasks: Number(process.argv[2] ?? 200_000) });
+  const floor = await recordsFloor({
+    tasks: Number(process.argv[2] ?? 200_000),
+  });
   const fixed = (v) => v.toFixed(2);
   console.log('least extra CPU µs per record over a number, by step:');
   for (const [step, micros] of Object.entries(floor.extraMicros))

@@ -235,9 +235,7 @@ await step('sandbox', 'sandbox', () =>
 await step('inputs', 'inputs', () =>
   realInputs({ tasks: P.inputs, rounds: P.inputRounds, profileDir }),
 );
-await step('recordsFloor', 'inputs', () =>
-  recordsFloor({ tasks: P.inputs }),
-);
+await step('recordsFloor', 'inputs', () => recordsFloor({ tasks: P.inputs }));
 await step('coldStart', 'coldstart', () =>
   coldStart({
     tasks: P.inputs,
