@@ -14,16 +14,15 @@
  * their directories are removed at the end.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import http from 'node:http';
-import os from 'node:os';
-import path from 'node:path';
 import WebSocket from 'ws';
 import { generateVolunteerKeys, proveHello } from '../../shared/identity.js';
 import { encodeMessage } from '../../shared/json-text.js';
 import { PROTOCOL_VERSION, type Lease } from '../../shared/protocol.js';
 import type { MasterOptions } from './config.js';
 import type { Master } from './master-types.js';
+import { makeRehearsalDir, removeStaleRehearsalDirs } from './warm-up-dirs.js';
 import { growYoungGeneration } from './warm-up-heap.js';
 
 /** Tasks of the numbers job (the records job has a quarter as many). */
@@ -199,7 +198,7 @@ interface Stage {
  */
 async function rehearseOn(stage: Stage, jobs: unknown[][]): Promise<number> {
   const { build, options, onError, stopped } = stage;
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'colony-warm-up-'));
+  const dir = makeRehearsalDir();
   const token = randomBytes(24).toString('hex');
   const master = build({
     dataDir: dir,
@@ -239,6 +238,11 @@ export function rehearseJobs(
   onError: (error: unknown) => void,
   tasks = REHEARSAL_TASKS,
 ): JobRehearsal {
+  try {
+    removeStaleRehearsalDirs();
+  } catch (error) {
+    onError(error);
+  }
   let stopped = false;
   let wake: () => void = () => undefined;
   const stopping = new Promise<void>((resolve) => (wake = resolve));
