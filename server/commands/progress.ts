@@ -13,11 +13,34 @@ export function formatEta(seconds: number): string {
   return `${Math.floor(seconds / 3600)}h${String(Math.floor((seconds % 3600) / 60)).padStart(2, '0')}m`;
 }
 
-export function progressLine(job: JobSummary): string {
+export function progressLine(job: JobSummary, rate = job.rate): string {
   const { done, failed, total } = job.counts;
   const left = total - done - failed;
-  const eta = job.rate > 0 ? formatEta(left / job.rate) : '--';
-  return `job ${job.id}: ${done + failed}/${total} (${done} done, ${failed} failed), ${Math.round(job.rate)}/s, ETA ${eta}`;
+  const eta = rate > 0 ? formatEta(left / rate) : '--';
+  const shown = Number.isFinite(rate) ? String(Math.round(rate)) : '--';
+  return `job ${job.id}: ${done + failed}/${total} (${done} done, ${failed} failed), ${shown}/s, ETA ${eta}`;
+}
+
+/** When this command first saw the job, and how many of its tasks had ended then. */
+export interface FirstSeen {
+  at: number;
+  ended: number;
+}
+
+/**
+ * The rate to show at `now`: the master's, over its last seconds; until it has one (a
+ * job's first second, all of a short job), the mean since `first`; NaN (unknown) at
+ * `first` itself.
+ */
+export function shownRate(
+  job: JobSummary,
+  first: FirstSeen,
+  now: number,
+): number {
+  if (job.rate > 0) return job.rate;
+  const seconds = (now - first.at) / 1000;
+  if (seconds <= 0) return NaN;
+  return (job.counts.done + job.counts.failed - first.ended) / seconds;
 }
 
 /**
@@ -50,14 +73,17 @@ export function showProgress(
     : null;
   let started = false;
   let lastLineAt = 0;
+  let first: FirstSeen | undefined;
   const update = (job: JobSummary) => {
     const { done, failed, total } = job.counts;
+    const now = Date.now();
+    first ??= { at: now, ended: done + failed };
+    const rate = shownRate(job, first, now);
     if (bar) {
       const payload = {
         failed,
-        rate: Math.round(job.rate),
-        etaText:
-          job.rate > 0 ? formatEta((total - done - failed) / job.rate) : '--',
+        rate: Number.isFinite(rate) ? Math.round(rate) : '--',
+        etaText: rate > 0 ? formatEta((total - done - failed) / rate) : '--',
       };
       if (!started) {
         bar.start(Math.max(total, 1), done + failed, payload);
@@ -65,9 +91,9 @@ export function showProgress(
       }
       bar.setTotal(Math.max(total, 1));
       bar.update(done + failed, payload);
-    } else if (Date.now() - lastLineAt >= 1_000 || job.state !== 'running') {
-      lastLineAt = Date.now();
-      process.stderr.write(`${progressLine(job)}\n`);
+    } else if (now - lastLineAt >= 1_000 || job.state !== 'running') {
+      lastLineAt = now;
+      process.stderr.write(`${progressLine(job, rate)}\n`);
     }
   };
   const close = client.watch((message) => {
