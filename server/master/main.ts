@@ -20,7 +20,6 @@ import { ADDRESS_LIMIT_DEFAULTS } from './gateway-limits.js';
 import { createHttpHandler } from './http.js';
 import { JobsService } from './jobs-service.js';
 import type { OriginPolicy } from './origin-check.js';
-import { startEventLoopMonitor } from './metrics.js';
 import { startRetention } from './purger.js';
 import { Runtime } from './runtime.js';
 import { bind, createMasterServer } from './listen.js';
@@ -80,7 +79,6 @@ export async function startMaster(
 /** Wires store, runtime, feed, gateway and HTTP handler; binds no port. */
 export function buildMaster(options: MasterOptions = {}): Master {
   const logger = createLogger('master', options.logLevel);
-  startEventLoopMonitor();
   const dataDir = path.resolve(options.dataDir ?? './colony-data');
   if (isClusterStore(options.store))
     throw new Error('a postgres:// store is started with startMaster');

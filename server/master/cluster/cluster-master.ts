@@ -18,7 +18,6 @@ import { createHttpHandler } from '../http.js';
 import { JobsService } from '../jobs-service.js';
 import { bind, createMasterServer } from '../listen.js';
 import type { RunningMaster } from '../master-types.js';
-import { startEventLoopMonitor } from '../metrics.js';
 import type { OriginPolicy } from '../origin-check.js';
 import { Runtime } from '../runtime.js';
 import type { SchedulerEvent } from '../scheduler/types.js';
@@ -86,7 +85,6 @@ export async function startClusterMaster(
   const logger = createLogger('master', options.logLevel);
   const token = clusterToken(options);
   const url = options.store ?? '';
-  startEventLoopMonitor();
   const store = await PgClusterStore.open({
     url,
     onError: (err) => logger.warn({ err }, 'database connection lost'),
