@@ -48,6 +48,20 @@ test('a Node worker and a tab share a job; the dashboard shows both and progress
     table.locator('[data-kind="browser"] .sandbox .badge'),
   ).toHaveText('browser');
   await expect(page.getByTestId('worker-count')).toHaveText('2');
+  // Each name whole beside the fixed columns, in the left column of a 1280-pixel
+  // window (the fixed columns once left it no width at all).
+  await page.setViewportSize({ width: 1280, height: 900 });
+  for (const cell of await table.locator('.row .ellipsis').all())
+    expect(
+      await cell.evaluate((el) => {
+        const name = el.querySelector('.name')!.getBoundingClientRect();
+        return {
+          room: el.clientWidth >= 120,
+          whole: name.right <= el.getBoundingClientRect().right + 0.5,
+        };
+      }),
+    ).toEqual({ room: true, whole: true });
+  await page.setViewportSize({ width: 1400, height: 900 });
 
   const id = await master.submit('shared-job', squareInputs(400, 20));
   const row = page.locator(`colony-job-list li[data-job="${id}"]`);

@@ -52,11 +52,13 @@ export class ColonyWorkerTable extends LitElement {
         display: block;
       }
       .grid {
-        /* rem, not em: the header row has a smaller font than the body rows */
+        /* rem, not em: the header row has a smaller font than the body rows. Each fixed
+           column as wide as its header and its widest value ("permission", "CONNECTED ↑"),
+           so that the name keeps room beside them in the dashboard's left column. */
         display: grid;
         grid-template-columns:
-          6.5rem 6.5rem minmax(0, 1fr)
-          4rem 7rem 6.5rem 6.5rem 7.5rem;
+          4rem 5.5rem minmax(0, 1fr)
+          3.75rem 5.75rem 4.5rem 4.5rem 5.75rem;
         align-items: center;
         column-gap: 12px;
         padding: 0 16px;
