@@ -13,12 +13,16 @@ export function formatEta(seconds: number): string {
   return `${Math.floor(seconds / 3600)}h${String(Math.floor((seconds % 3600) / 60)).padStart(2, '0')}m`;
 }
 
+/** `job 7: 552/1000 (550 done, 2 failed)`: how far a job is, the head of its lines. */
+const countsOf = ({ id, counts: { done, failed, total } }: JobSummary) =>
+  `job ${id}: ${done + failed}/${total} (${done} done, ${failed} failed)`;
+
 export function progressLine(job: JobSummary, rate = job.rate): string {
   const { done, failed, total } = job.counts;
   const left = total - done - failed;
   const eta = rate > 0 ? formatEta(left / rate) : '--';
   const shown = Number.isFinite(rate) ? String(Math.round(rate)) : '--';
-  return `job ${job.id}: ${done + failed}/${total} (${done} done, ${failed} failed), ${shown}/s, ETA ${eta}`;
+  return `${countsOf(job)}, ${shown}/s, ETA ${eta}`;
 }
 
 /** When this command first saw the job, and how many of its tasks had ended then. */
@@ -49,10 +53,10 @@ export function shownRate(
  * 0/s).
  */
 export function endLine(job: JobDetail): string {
-  const { done, failed, total } = job.counts;
+  const { done, failed } = job.counts;
   const seconds = job.elapsedMs / 1000;
   const rate = seconds > 0 ? Math.round((done + failed) / seconds) : 0;
-  return `job ${job.id}: ${done + failed}/${total} (${done} done, ${failed} failed); ${job.state} in ${seconds.toFixed(1)}s (${rate}/s)`;
+  return `${countsOf(job)}; ${job.state} in ${seconds.toFixed(1)}s (${rate}/s)`;
 }
 
 export function showProgress(
