@@ -93,13 +93,24 @@ test('a job’s description is shown as text: markup in it runs no script', asyn
   const description =
     '<img src=x onerror="window.__pwned=1"><script>window.__pwned=2</script> Folding <b>proteins</b>';
   const tab = await openVolunteer(context, master, 1, 'tab-text');
+  const name =
+    'described: a job name long enough that it needs more than one line of the volunteer page';
   const id = await submitDescribed(
     master,
-    'described',
+    name,
     description,
     squareInputs(40, 50),
   );
   await expect(tab.getByTestId('description')).toHaveText(description);
+  // The name as written, wrapped inside the card (it once ran out past its edge).
+  const jobName = tab.getByTestId('job-name');
+  await expect(jobName).toHaveText(name);
+  expect(
+    await jobName.evaluate((el) => ({
+      lines: Math.round(el.getBoundingClientRect().height) > 30,
+      inside: el.scrollWidth <= el.clientWidth,
+    })),
+  ).toEqual({ lines: true, inside: true });
   expect(
     await tab.locator('colony-contribution img, colony-contribution b').count(),
   ).toBe(0);

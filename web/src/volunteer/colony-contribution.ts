@@ -99,7 +99,10 @@ export class ColonyContribution extends LitElement {
     if (!this.jobId) return nothing;
     // Text interpolation: lit escapes it, so markup in a description is shown, not run.
     return html`<div class="section">
-      <div class="label">Computing now: ${this.jobName ?? this.jobId}</div>
+      <div class="label">Computing now</div>
+      <div class="job-name" data-testid="job-name">
+        ${this.jobName ?? this.jobId}
+      </div>
       ${
         this._description
           ? html`<p

@@ -34,6 +34,13 @@ export const contributionStyles = css`
     padding: 14px 20px;
     border-top: 1px solid var(--c-border);
   }
+  /* A job's name as its submitter wrote it (not upper-cased like the labels), wrapped
+     inside the card however long. */
+  .job-name {
+    margin-top: 2px;
+    font-weight: 600;
+    overflow-wrap: anywhere;
+  }
   .why {
     margin: 4px 0 0;
     white-space: pre-wrap;
