@@ -294,6 +294,16 @@ export class ColonyClient {
   }
 
   /**
+   * What to do about a refused request, in the client's terms: the master's own message
+   * speaks of the HTTP header, which a user of the CLI or of this class never wrote.
+   */
+  #tokenAdvice(): string {
+    return this.#token
+      ? 'the master refused this token: give the one `colony master` printed (--token, or COLONY_TOKEN)'
+      : "this needs the master's token: give the one `colony master` printed (--token, or COLONY_TOKEN)";
+  }
+
+  /**
    * One request with node:http rather than the global fetch: loading fetch's HTTP stack
    * (undici) takes longer than the rest of a `colony status`.
    */
@@ -342,9 +352,12 @@ export class ColonyClient {
       } catch {
         body = null;
       }
+      const code = body?.error?.code ?? ErrorCode.Internal;
       throw new AppError(
-        body?.error?.code ?? ErrorCode.Internal,
-        body?.error?.message ?? `${method} ${path}: HTTP ${status}`,
+        code,
+        code === ErrorCode.Unauthorized
+          ? this.#tokenAdvice()
+          : (body?.error?.message ?? `${method} ${path}: HTTP ${status}`),
       );
     }
     return response;

@@ -230,7 +230,7 @@ describe('command line', () => {
           '--token',
           'wrong',
         ],
-        /Authorization: Bearer.*E_UNAUTHORIZED/,
+        /the master refused this token: give the one `colony master` printed \(--token, or COLONY_TOKEN\) \[E_UNAUTHORIZED\]/,
       ],
       [
         ['submit', 'nope.mjs', '--inputs', 'examples/primes.jsonl'],
@@ -259,5 +259,12 @@ describe('command line', () => {
       expect(lines, args.join(' ')).toHaveLength(1);
       expect(lines[0], args.join(' ')).toMatch(message);
     }
+    // No token at all (here a client without one: the CLI would also look for
+    // COLONY_TOKEN and ./colony-data/token, which a developer's machine may have).
+    await expect(
+      new ColonyClient({ url: master.url }).cancel(id),
+    ).rejects.toThrow(
+      "this needs the master's token: give the one `colony master` printed (--token, or COLONY_TOKEN)",
+    );
   });
 });
