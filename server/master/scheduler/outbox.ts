@@ -136,8 +136,9 @@ export const feedText = {
     clean ? `worker ${name} left` : `worker ${name} dropped`,
   reassigned: (count: number, name: string, why: string): string =>
     `${plural(count, 'task')} of worker ${name} reassigned (${why})`,
-  failed: (job: string, index: number, error: string): string =>
-    `task ${index} of job ${job} failed: ${clip(error)}`,
+  failed: (job: string, index: number, error: string, before = 0): string =>
+    `task ${index} of job ${job} failed: ${clip(error)}` +
+    (before > 0 ? `; ${before} more failed since the last one shown` : ''),
   submitted: (job: string, tasks: number, sealed: boolean): string =>
     `job ${job} submitted (${plural(tasks, 'task')}${sealed ? '' : ', open'})`,
   completed: (job: string, done: number, failed: number): string =>

@@ -216,6 +216,9 @@ export class JobRecord {
   finishedAt: number | null = null;
   /** Recent task errors, newest last. */
   readonly errors: { index: number; error: string }[] = [];
+  /** When a failure of this job last went to the event feed, and failures since. */
+  failureFedAt = -Infinity;
+  failuresUnfed = 0;
   /** Head of each task's list of outstanding leases (active or expired), by task. */
   readonly outstanding = new WindowMap<LeaseRecord>();
   /** Re-queued tasks that should avoid the worker they last failed on. */

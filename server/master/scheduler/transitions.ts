@@ -247,15 +247,34 @@ export function finishTask(
   job.replicaStates?.delete(i);
   if (!outcome.ok) {
     job.addError(i, outcome.error);
-    s.out.feed(
-      s.now,
-      'failed',
-      feedText.failed(job.spec.name, i, outcome.error),
-    );
+    feedFailure(s, job, i, outcome.error);
   }
   finishJobIfDone(s, job);
   // Its queue entry, if any, went stale: the job may have nothing left to hand out.
   syncFair(s, job);
+}
+
+/** Shortest time between two of one job's failures in the event feed. */
+export const FAILURE_FEED_MS = 1_000;
+
+/**
+ * A failed task in the dashboard's event feed, at most one per job a second: a job whose
+ * tasks all fail would fill the feed and push every other event (joins, leaves,
+ * reassignments) out of it. The ones held back are counted into the next; the job's
+ * counts and error samples have them all.
+ */
+function feedFailure(s: State, job: JobRecord, i: number, error: string): void {
+  if (s.now - job.failureFedAt < FAILURE_FEED_MS) {
+    job.failuresUnfed++;
+    return;
+  }
+  s.out.feed(
+    s.now,
+    'failed',
+    feedText.failed(job.spec.name, i, error, job.failuresUnfed),
+  );
+  job.failureFedAt = s.now;
+  job.failuresUnfed = 0;
 }
 
 /** Completes a sealed running job once every task is terminal. */

@@ -209,3 +209,38 @@ describe('results', () => {
     expect(tick(s, 1_000)).toEqual([]);
   });
 });
+
+describe('failures in the event feed', () => {
+  test('one per job a second; the ones held back are counted into the next', () => {
+    const s = makeScheduler();
+    join(s, 'w1');
+    submit(s, 'j', 5, { maxAttempts: 1, name: 'render' });
+    submit(s, 'k', 2, { maxAttempts: 1, name: 'other' });
+    // The lease each task was given, by job and index.
+    const lease = new Map(
+      assigned(credit(s, 'w1', 10)).map((a) => [
+        `${a.jobId}/${a.index}`,
+        Number(a.lease),
+      ]),
+    );
+    const fail = (task: string, at: number) =>
+      feeds(send(s, 'w1', [thrown(lease.get(task)!, task)], at));
+    expect(fail('j/0', 0)).toEqual([
+      { kind: 'failed', text: 'task 0 of job render failed: j/0' },
+    ]);
+    expect(fail('j/1', 0)).toEqual([]);
+    // Another job's failures are its own.
+    expect(fail('k/0', 500)).toEqual([
+      { kind: 'failed', text: 'task 0 of job other failed: k/0' },
+    ]);
+    expect(fail('j/2', 999)).toEqual([]);
+    expect(fail('j/3', 1_000)).toEqual([
+      {
+        kind: 'failed',
+        text: 'task 3 of job render failed: j/3; 2 more failed since the last one shown',
+      },
+    ]);
+    // Every failure is still recorded and counted.
+    expect(s.jobView('j')?.counts).toMatchObject({ failed: 4 });
+  });
+});
