@@ -2,7 +2,7 @@
  * Fixtures of the PostgreSQL store tests: one database and store per test file, job
  * specs, inputs, and a way to make a master look dead without waiting for it.
  */
-import pg from 'pg';
+import type pg from 'pg';
 import { afterAll, beforeAll, beforeEach } from 'vitest';
 import type { JobSpec } from '../../server/master/scheduler/types.js';
 import type {
@@ -13,7 +13,7 @@ import { PgClusterStore } from '../../server/master/store/postgres/pg-cluster-st
 import type { StoredResult } from '../../server/master/store/store.js';
 import type { JobId } from '../../shared/protocol.js';
 import { jobId } from './ids.js';
-import { usePostgres, type TestPostgres } from './postgres.js';
+import { testPool, usePostgres, type TestPostgres } from './postgres.js';
 
 /** Claim TTL of the tests: long, so that only `silence()` makes a master dead. */
 export const TTL = 60_000;
@@ -30,7 +30,7 @@ export function useClusterStore(): ClusterContext {
   const ctx = {} as ClusterContext;
   beforeAll(async () => {
     ctx.db = await usePostgres();
-    ctx.admin = new pg.Pool({ connectionString: ctx.db.url, max: 2 });
+    ctx.admin = testPool(ctx.db.url, { max: 2 });
     ctx.store = await PgClusterStore.open({ url: ctx.db.url });
   });
   afterAll(async () => {

@@ -32,6 +32,20 @@ export interface TestPostgres {
   stop: () => Promise<void>;
 }
 
+/**
+ * A pool for a test's own queries. Its 'error' handler matters: `pool.end()` resolves
+ * before its connections have closed, and one cut meanwhile (a database dropped WITH
+ * (FORCE) after the test) is emitted on the pool, an uncaught exception without one.
+ */
+export function testPool(
+  url: string,
+  options: Omit<pg.PoolConfig, 'connectionString'> = {},
+): pg.Pool {
+  const pool = new pg.Pool({ connectionString: url, max: 1, ...options });
+  pool.on('error', () => undefined);
+  return pool;
+}
+
 async function onServer<T>(
   serverUrl: string,
   fn: (client: pg.Client) => Promise<T>,

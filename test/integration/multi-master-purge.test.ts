@@ -1,7 +1,6 @@
 // Deleting jobs and retention on masters that share one real PostgreSQL: a purge on one
 // master is seen by the others (404, streams ended), the module stays while another
 // job uses it, and `--retain` purges only jobs that ended before the cutoff.
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { ColonyClient } from '../../server/client/index.js';
 import {
@@ -11,7 +10,11 @@ import {
   spawnWorker,
   tempDir,
 } from '../helpers/master.js';
-import { usePostgres, type TestPostgres } from '../helpers/postgres.js';
+import {
+  testPool,
+  usePostgres,
+  type TestPostgres,
+} from '../helpers/postgres.js';
 
 let pgServer: TestPostgres;
 beforeAll(async () => {
@@ -39,7 +42,7 @@ async function status(url: string, route: string): Promise<number> {
 }
 
 async function moduleCount(url: string): Promise<number> {
-  const pool = new pg.Pool({ connectionString: url, max: 1 });
+  const pool = testPool(url);
   try {
     const { rows } = await pool.query<{ n: string }>(
       'SELECT count(*) AS n FROM modules',

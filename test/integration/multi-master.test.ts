@@ -1,7 +1,6 @@
 // Several `colony master --store postgres://...` processes on one real PostgreSQL, with
 // real workers: a job submitted on one is run by all, survives a master's kill -9 and
 // another's SIGSTOP past its lease, and is read, complete and exactly once, from a third.
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { ColonyClient } from '../../server/client/index.js';
 import {
@@ -13,7 +12,11 @@ import {
   waitForOutput,
   waitForResults,
 } from '../helpers/master.js';
-import { usePostgres, type TestPostgres } from '../helpers/postgres.js';
+import {
+  testPool,
+  usePostgres,
+  type TestPostgres,
+} from '../helpers/postgres.js';
 
 let pgServer: TestPostgres;
 beforeAll(async () => {
@@ -35,8 +38,7 @@ async function clusterMaster(url: string) {
 
 /** Resolves once `sql` returns a row whose `n` reaches `atLeast` (a condition, polled). */
 async function untilCount(url: string, sql: string, atLeast: number) {
-  const pool = new pg.Pool({ connectionString: url, max: 1 });
-  pool.on('error', () => undefined);
+  const pool = testPool(url);
   try {
     for (;;) {
       const { rows } = await pool.query<{ n: string }>(sql);

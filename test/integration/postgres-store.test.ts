@@ -1,6 +1,6 @@
 // The shared PostgreSQL store against a real PostgreSQL: migrations, jobs, claims,
 // fencing, takeover, progress and presence (concurrency: postgres-concurrency.test.ts).
-import pg from 'pg';
+import type pg from 'pg';
 import { describe, expect, test } from 'vitest';
 import {
   migrate,
@@ -18,6 +18,7 @@ import {
   TTL,
   useClusterStore,
 } from '../helpers/postgres-fixtures.js';
+import { testPool } from '../helpers/postgres.js';
 
 const ctx = useClusterStore();
 
@@ -37,7 +38,7 @@ describe('migrations', () => {
         Array.from({ length: 4 }, () => PgClusterStore.open({ url: fresh })),
       );
       await Promise.all(opened.map((s) => s.close()));
-      const pool = new pg.Pool({ connectionString: fresh, max: 1 });
+      const pool = testPool(fresh);
       try {
         const { rows } = await pool.query<{ version: number }>(
           'SELECT version FROM schema_migrations ORDER BY version',
@@ -60,7 +61,7 @@ describe('migrations', () => {
 
   test('version 1 upgrades in place: its tasks kept, claims scan the queued tasks index', async () => {
     const fresh = await ctx.db.another();
-    const pool = new pg.Pool({ connectionString: fresh, max: 1 });
+    const pool = testPool(fresh);
     try {
       expect(await migrate(pool, MIGRATIONS.slice(0, 1))).toEqual([1]);
       // A version-1 task row, queued, survives the upgrade.

@@ -3,10 +3,14 @@
  * PostgreSQL: a submit's transaction allows itself a longer idle limit than the pool's
  * 2 s, for itself only, and a failing statement leaves nothing behind.
  */
-import pg from 'pg';
+import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { transaction } from '../../server/master/store/postgres/pg-write.js';
-import { usePostgres, type TestPostgres } from '../helpers/postgres.js';
+import {
+  testPool,
+  usePostgres,
+  type TestPostgres,
+} from '../helpers/postgres.js';
 
 let db: TestPostgres;
 let pool: pg.Pool;
@@ -14,12 +18,7 @@ let pool: pg.Pool;
 beforeAll(async () => {
   db = await usePostgres();
   // As the cluster store's pool: one connection, so every query shares its session.
-  pool = new pg.Pool({
-    connectionString: db.url,
-    max: 1,
-    idle_in_transaction_session_timeout: 2_000,
-  });
-  pool.on('error', () => undefined);
+  pool = testPool(db.url, { idle_in_transaction_session_timeout: 2_000 });
   await pool.query('CREATE TABLE t (k int PRIMARY KEY)');
 });
 
