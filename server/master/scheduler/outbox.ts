@@ -50,11 +50,14 @@ export class Outbox {
           this.#credits = [];
           this.#commands.push({ type: 'credit', credits: this.#credits });
         }
-        this.#credits.push(entry);
-        if (this.#credits.length > LIST_CREDITS) {
-          // Past the list's length: every entry goes to the map, latest last.
-          for (const each of this.#credits)
-            this.#creditOf.set(each.volunteer, each);
+        const credits = this.#credits;
+        credits.push(entry);
+        if (credits.length === LIST_CREDITS + 1) {
+          // Just past the list's length: every entry so far goes to the map, latest
+          // last; from then on each new one, once.
+          for (const each of credits) this.#creditOf.set(each.volunteer, each);
+        } else if (credits.length > LIST_CREDITS + 1) {
+          this.#creditOf.set(volunteer, entry);
         }
       }
       this.#lastCredit = entry;
