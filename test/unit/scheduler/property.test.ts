@@ -148,7 +148,13 @@ interface SimWorker {
 class Sim {
   s: TestScheduler;
   now = 0;
-  lastLease = 0;
+  /**
+   * The last lease given to each worker, and every lease given. Leases are new and rise
+   * per worker; across workers a call's commands need not be in lease order (a worker's
+   * later tasks of the same call join its first assign).
+   */
+  lastLease = new Map<string, number>();
+  readonly leases = new Set<number>();
   readonly workers: SimWorker[] = [];
   readonly jobs: string[] = [];
   readonly taskCount = new Map<string, number>();
@@ -197,8 +203,12 @@ class Sim {
           expect(w).toBeDefined();
           expect(c.tasks.length).toBeGreaterThan(0);
           for (const task of c.tasks) {
-            expect(task.lease).toBeGreaterThan(this.lastLease);
-            this.lastLease = task.lease;
+            expect(task.lease).toBeGreaterThan(
+              this.lastLease.get(c.workerId) ?? 0,
+            );
+            this.lastLease.set(c.workerId, task.lease);
+            expect(this.leases.has(task.lease)).toBe(false);
+            this.leases.add(task.lease);
             expect(this.finished.has(task.jobId)).toBe(false);
             expect(task.index).toBeLessThan(
               this.taskCount.get(task.jobId) ?? 0,
@@ -369,7 +379,8 @@ class Sim {
     const views = this.s.jobViews();
     this.s = unbranded(new Scheduler(this.options));
     // A new master counts leases afresh; its workers are new sessions.
-    this.lastLease = 0;
+    this.lastLease.clear();
+    this.leases.clear();
     for (const w of this.workers) w.alive = false;
     for (const view of views) {
       const marks = Uint8Array.from(
